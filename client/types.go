@@ -1,0 +1,213 @@
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Order is a payment order as the API renders it.
+type Order struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	AppID          string            `json:"app_id"`
+	OutTradeNo     string            `json:"out_trade_no"`
+	Amount         int64             `json:"amount"`
+	Currency       string            `json:"currency"`
+	Subject        string            `json:"subject"`
+	Description    string            `json:"description"`
+	Method         string            `json:"method"`
+	Status         string            `json:"status"`
+	Channel        string            `json:"channel"`
+	ChannelTradeNo string            `json:"channel_trade_no"`
+	AmountRefunded int64             `json:"amount_refunded"`
+	NextAction     *NextAction       `json:"next_action"`
+	FailureCode    string            `json:"failure_code"`
+	FailureMessage string            `json:"failure_message"`
+	Risk           *Risk             `json:"risk"`
+	Metadata       map[string]string `json:"metadata"`
+	Payer          *Payer            `json:"payer,omitempty"`
+	NotifyURL      string            `json:"notify_url,omitempty"`
+	ReturnURL      string            `json:"return_url,omitempty"`
+	Livemode       bool              `json:"livemode"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ExpiresAt      time.Time         `json:"expires_at"`
+	PaidAt         *time.Time        `json:"paid_at"`
+	ClosedAt       *time.Time        `json:"closed_at"`
+}
+
+// NextAction tells the merchant what the payer must do next.
+type NextAction struct {
+	Type       string            `json:"type"` // qr_code, redirect, sdk_params
+	QRCode     string            `json:"qr_code,omitempty"`
+	CashierURL string            `json:"cashier_url,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+}
+
+// Risk is the risk decision taken when the order was created.
+type Risk struct {
+	Decision string   `json:"decision"`
+	Rules    []string `json:"rules"`
+}
+
+// Payer describes who pays.
+type Payer struct {
+	ID      string `json:"id,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	Country string `json:"country,omitempty"`
+}
+
+// Card is test card data for the sandbox `card` method (an extension of API.md).
+type Card struct {
+	Number   string `json:"number"`
+	ExpMonth int    `json:"exp_month,omitempty"`
+	ExpYear  int    `json:"exp_year,omitempty"`
+	CVC      string `json:"cvc,omitempty"`
+}
+
+// CreateOrderParams are the parameters of POST /v1/orders.
+type CreateOrderParams struct {
+	OutTradeNo  string            `json:"out_trade_no"`
+	Amount      int64             `json:"amount"`
+	Currency    string            `json:"currency"`
+	Subject     string            `json:"subject"`
+	Description string            `json:"description,omitempty"`
+	Method      string            `json:"method,omitempty"`
+	AuthCode    string            `json:"auth_code,omitempty"`
+	Card        *Card             `json:"card,omitempty"`
+	Payer       *Payer            `json:"payer,omitempty"`
+	NotifyURL   string            `json:"notify_url,omitempty"`
+	ReturnURL   string            `json:"return_url,omitempty"`
+	ExpiresIn   int               `json:"expires_in,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// Refund is a refund as the API renders it.
+type Refund struct {
+	ID              string            `json:"id"`
+	Object          string            `json:"object"`
+	OrderID         string            `json:"order_id"`
+	OutRefundNo     string            `json:"out_refund_no"`
+	Amount          int64             `json:"amount"`
+	Currency        string            `json:"currency"`
+	Status          string            `json:"status"`
+	ChannelRefundNo string            `json:"channel_refund_no"`
+	FailureCode     string            `json:"failure_code"`
+	FailureMessage  string            `json:"failure_message"`
+	Reason          string            `json:"reason"`
+	Metadata        map[string]string `json:"metadata"`
+	Livemode        bool              `json:"livemode"`
+	CreatedAt       time.Time         `json:"created_at"`
+	SucceededAt     *time.Time        `json:"succeeded_at"`
+}
+
+// CreateRefundParams are the parameters of POST /v1/refunds. Give OrderID or OutTradeNo.
+type CreateRefundParams struct {
+	OrderID     string            `json:"order_id,omitempty"`
+	OutTradeNo  string            `json:"out_trade_no,omitempty"`
+	OutRefundNo string            `json:"out_refund_no"`
+	Amount      int64             `json:"amount"`
+	Reason      string            `json:"reason,omitempty"`
+	NotifyURL   string            `json:"notify_url,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// List is a page of a list endpoint.
+type List[T any] struct {
+	Object  string `json:"object"`
+	Data    []T    `json:"data"`
+	HasMore bool   `json:"has_more"`
+}
+
+// ListParams are cursor pagination and filters for list endpoints.
+type ListParams struct {
+	Limit         int
+	StartingAfter string
+	EndingBefore  string
+	Status        string
+	CreatedGTE    *time.Time
+	CreatedLT     *time.Time
+	Extra         map[string]string // other filters, e.g. order_id for refunds
+}
+
+// Amount is an amount in one currency.
+type Amount struct {
+	Currency string `json:"currency"`
+	Amount   int64  `json:"amount"`
+}
+
+// Balance is the merchant's balance from the ledger.
+type Balance struct {
+	Object    string   `json:"object"`
+	Livemode  bool     `json:"livemode"`
+	Pending   []Amount `json:"pending"`
+	Available []Amount `json:"available"`
+}
+
+// PlatformKey is a public key the gateway signs responses with.
+type PlatformKey struct {
+	ID        string `json:"id"`
+	Alg       string `json:"alg"`
+	PublicKey string `json:"public_key"`
+	Status    string `json:"status"`
+}
+
+// Event is a notification event.
+type Event struct {
+	ID        string          `json:"id"`
+	Object    string          `json:"object"`
+	Type      string          `json:"type"`
+	Livemode  bool            `json:"livemode"`
+	CreatedAt time.Time       `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Merchant is a merchant as the operator API renders it.
+type Merchant struct {
+	ID                 string    `json:"id"`
+	Object             string    `json:"object"`
+	Name               string    `json:"name"`
+	Timezone           string    `json:"timezone"`
+	SettlementCurrency string    `json:"settlement_currency"`
+	FeeRateBps         int       `json:"fee_rate_bps"`
+	CreatedAt          time.Time `json:"created_at"`
+}
+
+// App is a merchant's integration in one mode.
+type App struct {
+	ID               string    `json:"id"`
+	Object           string    `json:"object"`
+	MerchantID       string    `json:"merchant_id"`
+	Name             string    `json:"name"`
+	Mode             string    `json:"mode"`
+	Livemode         bool      `json:"livemode"`
+	RequireSignature bool      `json:"require_signature"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Key is an app's credential. Secret is present only in the response that creates it.
+type Key struct {
+	ID        string     `json:"id"`
+	Object    string     `json:"object"`
+	AppID     string     `json:"app_id"`
+	Kind      string     `json:"kind"`
+	Alg       string     `json:"alg"`
+	Secret    string     `json:"secret,omitempty"`
+	PublicKey string     `json:"public_key,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// AppCreated is the response to creating an app: the secrets appear once.
+type AppCreated struct {
+	App           App    `json:"app"`
+	SecretKey     string `json:"secret_key"`
+	SigningKey    Key    `json:"signing_key"`
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+// ErrorBody is the error shape of every 4xx and 5xx response.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}

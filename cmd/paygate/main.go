@@ -1,0 +1,170 @@
+// Command paygate is the Paygate payment gateway: one binary that serves the
+// API (serve), migrates the database (migrate) and checks the ledger
+// (ledger verify). See README.md and API.md "Running it".
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+	_ "time/tzdata" // merchant time zones work on machines without zoneinfo
+
+	"github.com/paygate/paygate/internal/gateway"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: paygate <command> [flags]
+
+commands:
+  serve          start the gateway (creates a demo merchant on an empty database)
+  migrate        bring the database schema up to date
+  ledger verify  check that every journal entry balances and every balance equals its entries
+
+Run "paygate <command> -h" for the flags of a command.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout, stderr)
+	case "ledger":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, "usage: paygate ledger verify [--database …]\n")
+			return 2
+		}
+		return ledgerVerify(ctx, args[2:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "paygate: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paygate: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
+}
+
+// databaseFlag registers --database on fs.
+func databaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("database", env("PAYGATE_DATABASE", "sqlite:paygate.db"), "sqlite:<path> or a postgres:// URL (PAYGATE_DATABASE)")
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg gateway.Config
+	fs.StringVar(&cfg.Addr, "addr", env("PAYGATE_ADDR", ":8080"), "listen address (PAYGATE_ADDR)")
+	db := databaseFlag(fs)
+	fs.StringVar(&cfg.PublicURL, "public-url", env("PAYGATE_PUBLIC_URL", ""), "how payers reach the cashier (PAYGATE_PUBLIC_URL); default http://localhost:<port>")
+	schedule := fs.String("notify-retry-schedule", env("PAYGATE_NOTIFY_RETRY_SCHEDULE", "15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h"), "notification retry delays (PAYGATE_NOTIFY_RETRY_SCHEDULE)")
+	fs.BoolVar(&cfg.NoDemo, "no-demo", envBool("PAYGATE_NO_DEMO"), "do not create the demo merchant on an empty database (PAYGATE_NO_DEMO)")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("PAYGATE_LOG_LEVEL", "info"), "debug, info, warn or error (PAYGATE_LOG_LEVEL)")
+	fs.DurationVar(&cfg.WorkerInterval, "worker-interval", 5*time.Second, "how often background jobs run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Database = *db
+	cfg.AdminToken = os.Getenv("PAYGATE_ADMIN_TOKEN")
+	cfg.MasterKey = os.Getenv("PAYGATE_MASTER_KEY")
+	var err error
+	if cfg.NotifyRetrySchedule, err = gateway.ParseSchedule(*schedule); err != nil {
+		return err
+	}
+	g, err := gateway.Open(ctx, cfg, stdout)
+	if err != nil {
+		return err
+	}
+	if err := g.Listen(); err != nil {
+		g.Store.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "paygate listening on %s (%s)\n", g.Addr(), g.Payments.PublicURL)
+	return g.Serve(ctx)
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := databaseFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := gateway.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "schema is up to date")
+	return nil
+}
+
+func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := databaseFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	st, err := gateway.OpenStore(ctx, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "paygate: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	rep, err := st.LedgerVerify(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "paygate: ledger verify: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "entries: %d, lines: %d\n", rep.Entries, rep.Lines)
+	for _, group := range []struct {
+		name  string
+		items []string
+	}{{"unbalanced entries", rep.UnbalancedEntries}, {"balance mismatches", rep.BalanceMismatches}, {"missing or stray entries", rep.MissingEntries}} {
+		for _, s := range group.items {
+			fmt.Fprintf(stdout, "%s: %s\n", group.name, s)
+		}
+	}
+	if !rep.Clean() {
+		fmt.Fprintln(stdout, "ledger verify: FAILED")
+		return 1
+	}
+	fmt.Fprintln(stdout, "ledger verify: ok")
+	return 0
+}

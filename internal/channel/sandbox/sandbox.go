@@ -1,0 +1,224 @@
+// Package sandbox is Paygate's built-in test channel. It serves every test-mode
+// order and the demo, and never moves real money.
+//
+// Methods: "sandbox" (a QR the payer "scans" through POST /v1/test/orders/{id}/pay
+// or the cashier's test buttons), "card" with Stripe-style test cards, and a
+// stand-in for every WeChat Pay, Alipay and UnionPay method so a merchant can
+// build its whole integration in test mode.
+//
+// Test cards (any expiry in the future, any CVC):
+//
+//	4242424242424242  succeeds
+//	4000000000000002  declined: card_declined
+//	4000000000009995  declined: insufficient_funds
+//	4000000000000119  times out: outcome unknown (order stays processing) until
+//	                  queried, when the payment turns out to have succeeded
+//	4000000000005126  succeeds, but every refund of it fails
+//
+// Any other number that passes the Luhn check succeeds.
+//
+// Trades live in memory; the trade number also encodes the card's scenario,
+// so a query after a restart (or on another node) still gets the right answer
+// for trades that were never paid or closed by hand.
+package sandbox
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/id"
+)
+
+// Name is the sandbox channel's name.
+const Name = "sandbox"
+
+// Test card numbers.
+const (
+	CardSuccess           = "4242424242424242"
+	CardDeclined          = "4000000000000002"
+	CardInsufficientFunds = "4000000000009995"
+	CardTimeout           = "4000000000000119"
+	CardRefundFails       = "4000000000005126"
+)
+
+// Scenario letters encoded in a trade number after "sbx".
+const (
+	scenarioAwaitPayer  = "q" // NOTPAY until the payer acts
+	scenarioPaid        = "s" // paid at once
+	scenarioUnknown     = "u" // unknown at first, SUCCESS when queried
+	scenarioRefundFails = "r" // paid; refunds fail
+)
+
+// Methods the sandbox serves.
+var Methods = []string{
+	"sandbox", "card",
+	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
+	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
+	"unionpay.qr",
+}
+
+// Sandbox is the test channel. The zero value is not usable; use New.
+type Sandbox struct {
+	clock   clock.Clock
+	mu      sync.Mutex
+	trades  map[string]channel.TradeStatus
+	byOrder map[string]string // order id → trade number
+}
+
+// New returns a sandbox.
+func New(c clock.Clock) *Sandbox {
+	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}}
+}
+
+// Name returns "sandbox".
+func (s *Sandbox) Name() string { return Name }
+
+// Capabilities: every method, any currency, refunds, close and query.
+func (s *Sandbox) Capabilities() channel.Capabilities {
+	return channel.Capabilities{Methods: Methods, Refund: true, Close: true, Query: true}
+}
+
+func (s *Sandbox) newTrade(orderID, scenario string, st channel.TradeStatus) string {
+	no := "sbx" + scenario + "_" + id.New("", s.clock.Now())
+	s.mu.Lock()
+	s.trades[no] = st
+	s.byOrder[orderID] = no
+	s.mu.Unlock()
+	return no
+}
+
+// Pay creates a trade. Cards and micropay are charged at once; the other
+// methods wait for the payer.
+func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayResponse, error) {
+	if r.Livemode {
+		return nil, channel.ErrNotSupported
+	}
+	switch {
+	case r.Method == "card":
+		if r.Card == nil {
+			return nil, channel.ErrInvalidRequest
+		}
+		switch r.Card.Number {
+		case CardDeclined:
+			return nil, &channel.DeclineError{Code: "card_declined", Message: "The card was declined."}
+		case CardInsufficientFunds:
+			return nil, &channel.DeclineError{Code: "insufficient_funds", Message: "The card has insufficient funds."}
+		case CardTimeout:
+			// The charge went through, but the answer never came back.
+			s.newTrade(r.OrderID, scenarioUnknown, channel.TradeSuccess)
+			return nil, channel.ErrUnknownOutcome
+		case CardRefundFails:
+			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+		}
+		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+	case strings.HasSuffix(r.Method, ".micropay"):
+		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+	}
+	no := s.newTrade(r.OrderID, scenarioAwaitPayer, channel.TradeNotPay)
+	resp := &channel.PayResponse{ChannelTradeNo: no, Status: channel.TradeNotPay}
+	switch {
+	case r.Method == "sandbox" || strings.HasSuffix(r.Method, ".native") || strings.HasSuffix(r.Method, ".qr"):
+		resp.NextAction = &channel.NextAction{Type: "qr_code", QRCode: "paygate-sandbox://pay/" + no}
+	case strings.HasSuffix(r.Method, ".app") || strings.HasSuffix(r.Method, ".jsapi"):
+		resp.NextAction = &channel.NextAction{Type: "sdk_params", Params: map[string]string{"prepay_id": no, "sandbox": "true"}}
+	default: // page, wap, h5: the gateway sends the payer to its cashier
+		resp.NextAction = &channel.NextAction{Type: "redirect"}
+	}
+	return resp, nil
+}
+
+// PayerActs records the payer's decision on a trade waiting for it: paid (true) or failed.
+// It returns ErrTradeNotFound or ErrAlreadyPaid / a closed error when the trade cannot take it.
+func (s *Sandbox) PayerActs(tradeNo string, paid bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.trades[tradeNo]
+	if !ok {
+		st, ok = statusFromNumber(tradeNo)
+		if !ok {
+			return channel.ErrTradeNotFound
+		}
+	}
+	switch st {
+	case channel.TradeSuccess:
+		return channel.ErrAlreadyPaid
+	case channel.TradeClosed, channel.TradePayError:
+		return channel.ErrInvalidRequest
+	}
+	if paid {
+		s.trades[tradeNo] = channel.TradeSuccess
+	} else {
+		s.trades[tradeNo] = channel.TradePayError
+	}
+	return nil
+}
+
+func statusFromNumber(no string) (channel.TradeStatus, bool) {
+	if len(no) < 5 || !strings.HasPrefix(no, "sbx") {
+		return "", false
+	}
+	switch no[3:4] {
+	case scenarioAwaitPayer:
+		return channel.TradeNotPay, true
+	case scenarioPaid, scenarioUnknown, scenarioRefundFails:
+		return channel.TradeSuccess, true
+	}
+	return "", false
+}
+
+// Query returns a trade's state.
+func (s *Sandbox) Query(ctx context.Context, r channel.QueryRequest) (*channel.QueryResponse, error) {
+	s.mu.Lock()
+	no := r.ChannelTradeNo
+	if no == "" { // the create's answer was lost: find the trade by order, as channels do by out_trade_no
+		no = s.byOrder[r.OrderID]
+	}
+	st, ok := s.trades[no]
+	s.mu.Unlock()
+	if !ok {
+		if st, ok = statusFromNumber(no); !ok {
+			return nil, channel.ErrTradeNotFound
+		}
+	}
+	q := &channel.QueryResponse{ChannelTradeNo: no, Status: st}
+	if st == channel.TradePayError {
+		q.FailureCode, q.FailureMessage = "payment_failed", "The payer's payment failed."
+	}
+	return q, nil
+}
+
+// Close closes an unpaid trade; a paid one gives ErrAlreadyPaid.
+func (s *Sandbox) Close(ctx context.Context, r channel.CloseRequest) error {
+	if r.ChannelTradeNo == "" {
+		return nil // never reached the channel: nothing to close
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.trades[r.ChannelTradeNo]
+	if !ok {
+		if st, ok = statusFromNumber(r.ChannelTradeNo); !ok {
+			return channel.ErrTradeNotFound
+		}
+	}
+	if st == channel.TradeSuccess {
+		return channel.ErrAlreadyPaid
+	}
+	s.trades[r.ChannelTradeNo] = channel.TradeClosed
+	return nil
+}
+
+// Refund refunds at once, except for trades of the refund-fails test card.
+func (s *Sandbox) Refund(ctx context.Context, r channel.RefundRequest) (*channel.RefundResponse, error) {
+	if strings.HasPrefix(r.ChannelTradeNo, "sbx"+scenarioRefundFails) {
+		return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + r.RefundID, Status: channel.RefundAbnormal, FailureCode: "refund_failed"}, nil
+	}
+	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + r.RefundID, Status: channel.RefundSuccess}, nil
+}
+
+// RefundQuery reports a refund as succeeded: the sandbox settles refunds at once.
+func (s *Sandbox) RefundQuery(ctx context.Context, refundID string, livemode bool) (*channel.RefundResponse, error) {
+	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + refundID, Status: channel.RefundSuccess}, nil
+}

@@ -1,0 +1,58 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultRetrySchedule is the notification retry schedule of API.md.
+var DefaultRetrySchedule = []time.Duration{
+	15 * time.Second, 15 * time.Second, 30 * time.Second, 3 * time.Minute, 10 * time.Minute,
+	20 * time.Minute, 30 * time.Minute, 30 * time.Minute, 30 * time.Minute, 60 * time.Minute,
+	3 * time.Hour, 3 * time.Hour, 3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
+}
+
+// Config is everything `paygate serve` takes. Each field is a flag and a
+// PAYGATE_* environment variable (see cmd/paygate).
+type Config struct {
+	// Addr is the listen address. Default ":8080"; "127.0.0.1:0" picks a free port.
+	Addr string
+	// Database is "sqlite:<path>" (default "sqlite:paygate.db") or a postgres:// URL.
+	Database string
+	// PublicURL is how payers reach the gateway (cashier links). Default http://localhost<port of Addr>.
+	PublicURL string
+	// NotifyRetrySchedule is the delay before each notification retry. Default DefaultRetrySchedule.
+	NotifyRetrySchedule []time.Duration
+	// AdminToken is the operator token. Default: generated at first start, printed once, its hash kept.
+	AdminToken string
+	// MasterKey (64 hex digits or base64 of 32 bytes) seals secrets at rest. Default for SQLite: generated
+	// into "<database path>.masterkey" (mode 0600); required for PostgreSQL.
+	MasterKey string
+	// NoDemo skips creating the demo merchant on an empty database.
+	NoDemo bool
+	// WorkerInterval is how often background jobs run. Default 5s.
+	WorkerInterval time.Duration
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string
+}
+
+// ParseSchedule parses a comma-separated list of durations ("15s,15s,30s,3m").
+func ParseSchedule(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("notify retry schedule: %q is not a positive duration", part)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("notify retry schedule is empty")
+	}
+	return out, nil
+}

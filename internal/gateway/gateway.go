@@ -1,0 +1,361 @@
+// Package gateway wires Paygate together: it opens the store, loads or makes
+// the master key, the operator token and the platform signing key, creates
+// the demo merchant on an empty database, and runs the HTTP server and the
+// background workers. cmd/paygate is a thin shell over it, and end-to-end
+// tests start a Gateway on 127.0.0.1:0.
+package gateway
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paygate/paygate/internal/account"
+	"github.com/paygate/paygate/internal/api"
+	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/store/postgres"
+	"github.com/paygate/paygate/internal/store/sqlite"
+)
+
+// Gateway is a running Paygate.
+type Gateway struct {
+	Config   Config
+	Store    store.Store
+	Box      *cryptobox.Box
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Payments *payment.Service
+	Worker   *payment.Worker
+	API      *api.Server
+	// Demo is the demo merchant's app created at this start, nil otherwise.
+	Demo *account.NewApp
+	// OperatorToken is set when this start generated it (or it came from Config).
+	OperatorToken string
+
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// OpenStore opens the store named by a --database value.
+func OpenStore(ctx context.Context, database string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(database, "postgres://"), strings.HasPrefix(database, "postgresql://"):
+		return postgres.Open(ctx, database)
+	case strings.HasPrefix(database, "sqlite:"):
+		return sqlite.Open(strings.TrimPrefix(database, "sqlite:"))
+	}
+	return nil, fmt.Errorf("database %q: want sqlite:<path> or a postgres:// URL", database)
+}
+
+// Open opens the store, migrates it, and prepares everything Serve needs.
+// out receives the first-start messages (operator token, demo keys).
+func Open(ctx context.Context, cfg Config, out io.Writer) (*Gateway, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if cfg.Database == "" {
+		cfg.Database = "sqlite:paygate.db"
+	}
+	if len(cfg.NotifyRetrySchedule) == 0 {
+		cfg.NotifyRetrySchedule = DefaultRetrySchedule
+	}
+	g := &Gateway{Config: cfg, Clock: clock.Real{}, Log: newLogger(cfg.LogLevel)}
+	st, err := OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	g.Store = st
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := g.prepare(ctx, out); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
+	key, err := g.masterKey()
+	if err != nil {
+		return err
+	}
+	if g.Box, err = cryptobox.New(key); err != nil {
+		return err
+	}
+	tokenHash, err := g.operatorToken(ctx)
+	if err != nil {
+		return err
+	}
+	signer, keys, err := g.platformKey(ctx)
+	if err != nil {
+		return err
+	}
+	g.Payments = &payment.Service{
+		Store: g.Store, Channels: channel.NewRegistry(sandbox.New(g.Clock)), Clock: g.Clock,
+		PublicURL: g.publicURL(), Log: g.Log,
+	}
+	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
+	g.API = &api.Server{
+		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
+		Box: g.Box, Clock: g.Clock, Log: g.Log,
+		Auth: &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
+	}
+	if g.OperatorToken != "" && g.Config.AdminToken == "" {
+		fmt.Fprintf(out, "Operator token (shown once; keep it): %s\n", g.OperatorToken)
+	}
+	if !g.Config.NoDemo {
+		if err := g.demo(ctx, out); err != nil {
+			return fmt.Errorf("demo merchant: %w", err)
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) publicURL() string {
+	if g.Config.PublicURL != "" {
+		return strings.TrimRight(g.Config.PublicURL, "/")
+	}
+	_, port, err := net.SplitHostPort(g.Config.Addr)
+	if err != nil || port == "0" {
+		if g.listener != nil {
+			_, port, _ = net.SplitHostPort(g.listener.Addr().String())
+		}
+	}
+	return "http://localhost:" + port
+}
+
+// masterKey returns the configured key, or for SQLite the one in the file
+// beside the database, made on first start.
+func (g *Gateway) masterKey() ([]byte, error) {
+	if g.Config.MasterKey != "" {
+		return cryptobox.ParseKey(g.Config.MasterKey)
+	}
+	if !strings.HasPrefix(g.Config.Database, "sqlite:") {
+		return nil, errors.New("PAYGATE_MASTER_KEY is required with PostgreSQL (64 hex digits; e.g. `openssl rand -hex 32`)")
+	}
+	path := strings.TrimPrefix(g.Config.Database, "sqlite:") + ".masterkey"
+	if b, err := os.ReadFile(path); err == nil {
+		return cryptobox.ParseKey(string(b))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, cryptobox.KeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process made it first
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return cryptobox.ParseKey(string(b))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		return nil, err
+	}
+	return k, f.Sync()
+}
+
+// operatorToken returns the hash of the operator token: the configured one,
+// or one made and recorded at first start.
+func (g *Gateway) operatorToken(ctx context.Context) (string, error) {
+	if g.Config.AdminToken != "" {
+		g.OperatorToken = g.Config.AdminToken
+		return auth.HashSecret(g.Config.AdminToken), nil
+	}
+	token := "op_" + strings.TrimPrefix(auth.NewSecretKey(true), "sk_live_")
+	want := auth.HashSecret(token)
+	got, err := g.Store.SettingInit(ctx, "operator_token_hash", want)
+	if err != nil {
+		return "", err
+	}
+	if got == want {
+		g.OperatorToken = token
+	}
+	return got, nil
+}
+
+// platformKey loads the platform's Ed25519 response-signing key, making it on first start.
+func (g *Gateway) platformKey(ctx context.Context) (*auth.ResponseSigner, []*store.PlatformKey, error) {
+	keys, err := g.Store.PlatformKeyList(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(keys) == 0 {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		pubDER, _ := x509.MarshalPKIXPublicKey(pub)
+		privDER, _ := x509.MarshalPKCS8PrivateKey(priv)
+		sealed, err := g.Box.Seal(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})))
+		if err != nil {
+			return nil, nil, err
+		}
+		now := g.Clock.Now()
+		k := &store.PlatformKey{ID: id.New(id.Platform, now), Alg: store.AlgEd25519, Status: "current", CreatedAt: now,
+			PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})), PrivateSealed: sealed}
+		if err := g.Store.PlatformKeyCreate(ctx, k); err != nil {
+			return nil, nil, err
+		}
+		if keys, err = g.Store.PlatformKeyList(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	var cur *store.PlatformKey
+	for _, k := range keys { // two nodes starting together may both make one: the oldest wins
+		if k.Status == "current" && (cur == nil || k.ID < cur.ID) {
+			cur = k
+		}
+	}
+	if cur == nil {
+		return nil, nil, errors.New("no current platform key")
+	}
+	privPEM, err := g.Box.Open(cur.PrivateSealed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open platform key: %w", err)
+	}
+	block, _ := pem.Decode([]byte(privPEM))
+	if block == nil {
+		return nil, nil, errors.New("platform key is not PEM")
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	edPriv, ok := priv.(ed25519.PrivateKey)
+	if !ok {
+		return nil, nil, errors.New("platform key is not Ed25519")
+	}
+	return &auth.ResponseSigner{KeyID: cur.ID, Key: edPriv, Clock: g.Clock}, keys, nil
+}
+
+// demo creates the demo merchant and its test app once, on an empty database.
+func (g *Gateway) demo(ctx context.Context, out io.Writer) error {
+	ms, _, err := g.Store.MerchantList(ctx, store.ListParams{Limit: 1})
+	if err != nil || len(ms) > 0 {
+		return err
+	}
+	marker := id.New("demo_", g.Clock.Now())
+	if got, err := g.Store.SettingInit(ctx, "demo_created", marker); err != nil || got != marker {
+		return err // another node made it
+	}
+	acc := &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock}
+	m, err := acc.CreateMerchant(ctx, account.MerchantParams{Name: "Demo Shop", FeeRateBps: 60})
+	if err != nil {
+		return err
+	}
+	na, err := acc.CreateApp(ctx, m.ID, account.AppParams{Name: "Demo test app", Mode: "test"})
+	if err != nil {
+		return err
+	}
+	g.Demo = na
+	fmt.Fprintf(out, `
+Demo merchant %s (%s), test-mode app %s:
+  secret key      %s
+  signing key     %s  HMAC-SHA256 secret %s
+  webhook secret  %s
+These are shown once. Try:
+  curl -s %s/v1/orders -H "Authorization: Bearer %s" \
+    -d '{"out_trade_no":"demo-1","amount":1000,"currency":"CNY","subject":"Coffee","method":"sandbox"}'
+`, m.Name, m.ID, na.App.ID, na.SecretKey, na.SigningKey.ID, na.SigningSecret, na.WebhookSecret, g.publicURL(), na.SecretKey)
+	return nil
+}
+
+// Listen binds the configured address; Addr is then known.
+func (g *Gateway) Listen() error {
+	l, err := net.Listen("tcp", g.Config.Addr)
+	if err != nil {
+		return err
+	}
+	g.listener = l
+	if g.Config.PublicURL == "" {
+		g.Payments.PublicURL = g.publicURL()
+	}
+	return nil
+}
+
+// Addr is the address the gateway listens on, after Listen.
+func (g *Gateway) Addr() string { return g.listener.Addr().String() }
+
+// URL is the base URL of the listening gateway, after Listen.
+func (g *Gateway) URL() string { return "http://" + g.Addr() }
+
+// Serve runs the HTTP server and the background workers until ctx ends or
+// Shutdown is called. It calls Listen when not yet listening.
+func (g *Gateway) Serve(ctx context.Context) error {
+	if g.listener == nil {
+		if err := g.Listen(); err != nil {
+			return err
+		}
+	}
+	ctx, g.cancel = context.WithCancel(ctx)
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
+	g.server = &http.Server{Handler: g.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- g.server.Serve(g.listener) }()
+	select {
+	case err := <-errc:
+		g.cancel()
+		return err
+	case <-ctx.Done():
+	}
+	return g.Shutdown(context.Background())
+}
+
+// Shutdown drains in-flight requests (up to 30 s), stops the workers and closes the store.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	if g.cancel != nil {
+		g.cancel()
+	}
+	var err error
+	if g.server != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = g.server.Shutdown(sctx)
+		cancel()
+	}
+	g.wg.Wait()
+	if cerr := g.Store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,360 @@
+package payment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/store"
+)
+
+func feeOf(amount int64, bps int) (int64, error) { return money.Fee(amount, bps) }
+
+// CreateOrder creates an order and, when a method is given, asks the channel
+// for it. created is false when an order with the same out_trade_no and the
+// same parameters already existed: it is returned as it is (after one more
+// try at the channel if it never reached one).
+func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams) (o *store.Order, created bool, err error) {
+	now := s.now()
+	if err := p.Validate(sc.Livemode, now); err != nil {
+		return nil, false, err
+	}
+	if p.ExpiresIn == 0 {
+		p.ExpiresIn = DefaultExpiresIn
+	}
+	var conn channel.Connector
+	if p.Method != "" {
+		c, ok := s.Channels.ForMethod(p.Method, p.Currency, sc.Livemode)
+		if !ok {
+			e := errs.Invalid("method_unsupported", fmt.Sprintf("No channel takes %s in %s for this merchant.", p.Method, p.Currency))
+			e.Param = "method"
+			return nil, false, e
+		}
+		conn = c
+	}
+	hash := hashParams(p)
+	o = &store.Order{
+		ID: id.New(id.Order, now), MerchantID: sc.MerchantID, AppID: sc.AppID, Livemode: sc.Livemode,
+		OutTradeNo: p.OutTradeNo, Amount: p.Amount, Currency: p.Currency, Subject: p.Subject,
+		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
+		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk,
+	}
+	if conn != nil {
+		o.Channel = conn.Name()
+	} else {
+		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
+	}
+	err = s.Store.OrderCreate(ctx, o)
+	if errors.Is(err, store.ErrConflict) {
+		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, sc.AppID, p.OutTradeNo)
+		if gerr != nil {
+			return nil, false, gerr
+		}
+		if existing.RequestHash != hash {
+			return nil, false, errs.DuplicateOutTradeNo
+		}
+		if conn == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {
+			return existing, false, nil
+		}
+		o = existing // never reached the channel: try again
+	} else if err != nil {
+		return nil, false, fmt.Errorf("create order: %w", err)
+	} else {
+		created = true
+	}
+	if conn == nil {
+		return o, created, nil
+	}
+	o, err = s.pay(ctx, conn, o, p)
+	return o, created, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// pay asks the channel to take the payment and records its answer.
+func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Order, p CreateOrderParams) (*store.Order, error) {
+	cctx, cancel := s.channelCtx(ctx)
+	resp, err := conn.Pay(cctx, channel.PayRequest{
+		OrderID: o.ID, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
+		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
+		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", Livemode: o.Livemode,
+	})
+	cancel()
+	var decline *channel.DeclineError
+	switch {
+	case errors.As(err, &decline):
+		return s.finish(ctx, o, store.OrderFailed, decline.Code, decline.Message, store.OrderPending)
+	case errors.Is(err, channel.ErrUnknownOutcome):
+		// The channel may have taken the money: never guess. The order waits
+		// in processing until a query tells (see Worker).
+		s.log().Warn("channel outcome unknown; order stays processing", "order", o.ID, "channel", conn.Name(), "err", err)
+		return s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
+	case err != nil:
+		// Nothing happened at the channel; the order stays pending and a
+		// repeat of the same create tries again.
+		return nil, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s at %s: %w", o.ID, conn.Name(), err))
+	}
+	switch resp.Status {
+	case channel.TradeSuccess:
+		return s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+	case channel.TradeUserPaying:
+		return s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo})
+	default:
+		var na json.RawMessage
+		if resp.NextAction != nil {
+			na = mustJSON(s.nextAction(o.ID, resp.NextAction))
+		}
+		out, err := s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo, NextAction: na})
+		if errors.Is(err, store.ErrStale) { // the payer was quicker than us
+			return s.Store.OrderGet(ctx, o.ID)
+		}
+		return out, err
+	}
+}
+
+// nextAction adds the cashier page to what the channel asked for.
+func (s *Service) nextAction(orderID string, na *channel.NextAction) map[string]any {
+	out := map[string]any{"type": na.Type}
+	switch na.Type {
+	case "qr_code":
+		out["qr_code"], out["cashier_url"] = na.QRCode, s.CashierURL(orderID)
+	case "redirect":
+		if na.URL == "" {
+			na.URL = s.CashierURL(orderID)
+		}
+		out["url"] = na.URL
+	case "sdk_params":
+		out["params"] = na.Params
+	}
+	return out
+}
+
+// connector returns the connector that serves o.
+func (s *Service) connector(o *store.Order) (channel.Connector, error) {
+	c, ok := s.Channels.Get(o.Channel)
+	if !ok {
+		return nil, fmt.Errorf("order %s: channel %q is not configured", o.ID, o.Channel)
+	}
+	return c, nil
+}
+
+// apply records what the channel says of o's trade.
+func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryResponse) (*store.Order, error) {
+	switch q.Status {
+	case channel.TradeSuccess:
+		// A closed order the channel says is paid is moved to succeeded:
+		// the payer's money is real and the merchant must see it to refund it.
+		return s.succeed(ctx, o, q.ChannelTradeNo, store.OrderPending, store.OrderProcessing, store.OrderClosed)
+	case channel.TradePayError:
+		return s.finish(ctx, o, store.OrderFailed, q.FailureCode, q.FailureMessage, store.OrderPending, store.OrderProcessing)
+	case channel.TradeClosed:
+		return s.finish(ctx, o, store.OrderClosed, "", "", store.OrderPending, store.OrderProcessing)
+	case channel.TradeUserPaying:
+		out, err := s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
+		if errors.Is(err, store.ErrStale) {
+			return s.Store.OrderGet(ctx, o.ID)
+		}
+		return out, err
+	}
+	return o, nil
+}
+
+// settle is apply with lost races resolved to the order as it now is.
+func (s *Service) settle(ctx context.Context, o *store.Order, q *channel.QueryResponse) (*store.Order, error) {
+	out, err := s.apply(ctx, o, q)
+	if errors.Is(err, store.ErrStale) {
+		return out, nil
+	}
+	return out, err
+}
+
+// SyncOrder asks the channel for the order's state now (主动查单) and records it.
+func (s *Service) SyncOrder(ctx context.Context, sc Scope, orderID string) (*store.Order, error) {
+	o, err := s.GetOrder(ctx, sc, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.sync(ctx, o)
+}
+
+func (s *Service) sync(ctx context.Context, o *store.Order) (*store.Order, error) {
+	if o.Channel == "" || o.Status == store.OrderSucceeded || o.Status == store.OrderFailed {
+		return o, nil
+	}
+	conn, err := s.connector(o)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := s.channelCtx(ctx)
+	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+	cancel()
+	if errors.Is(err, channel.ErrTradeNotFound) {
+		return o, nil // the channel never got the trade: nothing to learn
+	}
+	if err != nil {
+		return nil, errs.Channel("channel_unavailable", "The payment channel could not be queried; retry later.", fmt.Errorf("query order %s: %w", o.ID, err))
+	}
+	return s.settle(ctx, o, q)
+}
+
+// CloseOrder closes an unpaid order, telling the channel first. If the
+// channel says the trade is paid, the order becomes succeeded and the close
+// fails with order_already_paid.
+func (s *Service) CloseOrder(ctx context.Context, sc Scope, orderID string) (*store.Order, error) {
+	o, err := s.GetOrder(ctx, sc, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.close(ctx, o)
+}
+
+func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, error) {
+	switch o.Status {
+	case store.OrderSucceeded:
+		return nil, errs.OrderAlreadyPaid
+	case store.OrderFailed:
+		return nil, errs.OrderFailed
+	case store.OrderClosed:
+		return o, nil // closing twice is harmless, as WeChat's close is
+	}
+	if o.Channel != "" && o.ChannelTradeNo != "" {
+		conn, err := s.connector(o)
+		if err != nil {
+			return nil, err
+		}
+		cctx, cancel := s.channelCtx(ctx)
+		err = conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+		cancel()
+		switch {
+		case errors.Is(err, channel.ErrAlreadyPaid):
+			cctx, cancel := s.channelCtx(ctx)
+			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+			cancel()
+			if qerr == nil {
+				if _, err := s.settle(ctx, o, q); err != nil {
+					return nil, err
+				}
+			}
+			return nil, errs.OrderAlreadyPaid
+		case err != nil && !errors.Is(err, channel.ErrTradeNotFound):
+			return nil, errs.Channel("channel_unavailable", "The payment channel could not close the order; retry later.", fmt.Errorf("close order %s: %w", o.ID, err))
+		}
+	}
+	out, err := s.finish(ctx, o, store.OrderClosed, "", "", store.OrderPending, store.OrderProcessing)
+	if errors.Is(err, store.ErrStale) {
+		switch out.Status {
+		case store.OrderSucceeded:
+			return nil, errs.OrderAlreadyPaid
+		case store.OrderFailed:
+			return nil, errs.OrderFailed
+		}
+		return out, nil
+	}
+	return out, err
+}
+
+// ReverseOrder (撤销) closes an unpaid order, or refunds a paid one in full.
+func (s *Service) ReverseOrder(ctx context.Context, sc Scope, orderID string) (*store.Order, error) {
+	o, err := s.GetOrder(ctx, sc, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status == store.OrderProcessing || o.Status == store.OrderPending {
+		// Learn the truth first: a micropay may have gone through meanwhile.
+		if synced, err := s.sync(ctx, o); err == nil {
+			o = synced
+		}
+	}
+	if o.Status != store.OrderSucceeded {
+		return s.close(ctx, o)
+	}
+	if remaining := o.Amount - o.AmountRefunded; remaining > 0 {
+		_, _, err := s.CreateRefund(ctx, Scope{MerchantID: o.MerchantID, AppID: o.AppID, Livemode: o.Livemode}, CreateRefundParams{
+			OrderID: o.ID, OutRefundNo: "reverse-" + o.ID, Amount: remaining, Reason: "reversed",
+		})
+		if err != nil && !errors.Is(err, errs.DuplicateOutRefund) {
+			return nil, err
+		}
+	}
+	return s.Store.OrderGet(ctx, o.ID)
+}
+
+// Payer is a channel that can play the payer in test mode (the sandbox).
+type Payer interface {
+	PayerActs(tradeNo string, paid bool) error
+}
+
+// TestPay acts as the payer of a test-mode order: outcome "succeeded" or "failed".
+func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeeded bool) (*store.Order, error) {
+	if sc.Livemode {
+		return nil, errs.TestModeOnly
+	}
+	o, err := s.GetOrder(ctx, sc, orderID)
+	if err != nil {
+		return nil, err
+	}
+	switch o.Status {
+	case store.OrderSucceeded:
+		return nil, errs.OrderAlreadyPaid
+	case store.OrderClosed:
+		return nil, errs.OrderClosed
+	case store.OrderFailed:
+		return nil, errs.OrderFailed
+	}
+	if o.ChannelTradeNo == "" {
+		// The payer picks a method on the cashier page; test pay picks the sandbox's own.
+		method := o.Method
+		if method == "" {
+			method = "sandbox"
+		}
+		conn, ok := s.Channels.ForMethod(method, o.Currency, false)
+		if !ok {
+			return nil, errs.Invalid("method_unsupported", "No test channel takes this order's method.")
+		}
+		if o.Method == "" {
+			o, err = s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), Method: method, Channel: conn.Name()})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if o, err = s.pay(ctx, conn, o, CreateOrderParams{}); err != nil {
+			return nil, err
+		}
+		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
+			return o, nil
+		}
+	}
+	conn, err := s.connector(o)
+	if err != nil {
+		return nil, err
+	}
+	payer, ok := conn.(Payer)
+	if !ok {
+		return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
+	}
+	if err := payer.PayerActs(o.ChannelTradeNo, succeeded); err != nil && !errors.Is(err, channel.ErrAlreadyPaid) {
+		return nil, errs.Conflict("order_not_payable", "The test channel refused: "+err.Error())
+	}
+	if succeeded {
+		return s.settle(ctx, o, &channel.QueryResponse{ChannelTradeNo: o.ChannelTradeNo, Status: channel.TradeSuccess})
+	}
+	return s.settle(ctx, o, &channel.QueryResponse{ChannelTradeNo: o.ChannelTradeNo, Status: channel.TradePayError, FailureCode: "payment_failed", FailureMessage: "The payer's payment failed."})
+}
+
+// ListOrders lists the scope's orders.
+func (s *Service) ListOrders(ctx context.Context, sc Scope, f store.OrderFilter) ([]*store.Order, bool, error) {
+	f.MerchantID, f.Livemode = sc.MerchantID, sc.Livemode
+	return s.Store.OrderList(ctx, f)
+}

@@ -1,0 +1,169 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// CreateRefund refunds part or all of a succeeded order. The store reserves
+// the amount on the order in the refund's own transaction, so concurrent
+// refunds can never pass the order's amount. created is false when a refund
+// with the same out_refund_no and parameters already existed.
+func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundParams) (r *store.Refund, created bool, err error) {
+	if err := p.Validate(sc.Livemode); err != nil {
+		return nil, false, err
+	}
+	var o *store.Order
+	if p.OrderID != "" {
+		o, err = s.GetOrder(ctx, sc, p.OrderID)
+	} else {
+		o, err = s.GetOrderByOutTradeNo(ctx, sc, p.OutTradeNo)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	hashed := p
+	hashed.OrderID, hashed.OutTradeNo = o.ID, ""
+	hash := hashParams(hashed)
+	if existing, err := s.Store.RefundGetByOutRefundNo(ctx, sc.AppID, p.OutRefundNo); err == nil {
+		return sameRefund(existing, hash)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, false, err
+	}
+	now := s.now()
+	if o.Status != store.OrderSucceeded {
+		return nil, false, errs.OrderNotPaid
+	}
+	if o.PaidAt != nil && now.Sub(*o.PaidAt) > RefundWindow {
+		return nil, false, errs.RefundWindowExpired
+	}
+	r = &store.Refund{
+		ID: id.New(id.Refund, now), OrderID: o.ID, MerchantID: o.MerchantID, AppID: sc.AppID,
+		Livemode: o.Livemode, OutRefundNo: p.OutRefundNo, Amount: p.Amount, Currency: o.Currency,
+		Status: store.RefundPending, Channel: o.Channel, Reason: p.Reason, NotifyURL: p.NotifyURL,
+		Metadata: p.Metadata, RequestHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	switch err := s.Store.RefundCreate(ctx, r); {
+	case errors.Is(err, store.ErrRefundExceeds):
+		return nil, false, errs.RefundExceedsAmount
+	case errors.Is(err, store.ErrStale):
+		return nil, false, errs.OrderNotPaid
+	case errors.Is(err, store.ErrConflict):
+		existing, gerr := s.Store.RefundGetByOutRefundNo(ctx, sc.AppID, p.OutRefundNo)
+		if gerr != nil {
+			return nil, false, gerr
+		}
+		return sameRefund(existing, hash)
+	case err != nil:
+		return nil, false, fmt.Errorf("create refund: %w", err)
+	}
+	r, err = s.refundAtChannel(ctx, o, r)
+	return r, true, err
+}
+
+func sameRefund(existing *store.Refund, hash string) (*store.Refund, bool, error) {
+	if existing.RequestHash != hash {
+		return nil, false, errs.DuplicateOutRefund
+	}
+	return existing, false, nil
+}
+
+// refundAtChannel asks the channel to refund r and records the answer. A
+// channel that cannot be reached leaves the refund pending; the Worker asks
+// again (channels take a repeated refund of one refund id as one refund).
+func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.Refund) (*store.Refund, error) {
+	conn, err := s.connector(o)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := s.channelCtx(ctx)
+	resp, err := conn.Refund(cctx, channel.RefundRequest{
+		RefundID: r.ID, OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Amount: r.Amount, Total: o.Amount,
+		Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode,
+	})
+	cancel()
+	if err != nil {
+		if channel.Retryable(err) {
+			s.log().Warn("refund outcome unknown; refund stays pending", "refund", r.ID, "err", err)
+			return r, nil
+		}
+		return s.finishRefund(ctx, r, store.RefundFailed, "", "channel_refused", err.Error())
+	}
+	switch resp.Status {
+	case channel.RefundSuccess:
+		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "", "")
+	case channel.RefundAbnormal:
+		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode, "The channel could not refund.")
+	}
+	return r, nil
+}
+
+// finishRefund moves a pending refund to succeeded (with its ledger entry) or
+// failed (giving the amount back to the order), with its event.
+func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode, failureMsg string) (*store.Refund, error) {
+	at := s.now()
+	out, err := s.Store.RefundTransition(ctx, store.RefundTransition{
+		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
+		ChannelRefundNo: channelRefundNo, FailureCode: failureCode, FailureMessage: failureMsg,
+		Effects: func(after *store.Refund, o *store.Order) (store.Effects, error) {
+			typ := EventRefundFailed
+			var entries []ledger.Entry
+			if to == store.RefundSucceeded {
+				typ = EventRefundSucceeded
+				entries = append(entries, ledger.Refund(id.New(id.Entry, at), after.ID, after.MerchantID, o.Channel, after.Livemode, after.Currency, after.Amount, at))
+			}
+			ev, err := event(typ, at, Scope{MerchantID: after.MerchantID, AppID: after.AppID, Livemode: after.Livemode}, "refund", after.ID, after.NotifyURL, RefundObject(after))
+			if err != nil {
+				return store.Effects{}, err
+			}
+			return store.Effects{Entries: entries, Events: []*store.Event{ev}}, nil
+		},
+	})
+	if errors.Is(err, store.ErrStale) { // someone else finished it first
+		return s.Store.RefundGet(ctx, r.ID)
+	}
+	return out, err
+}
+
+// GetRefund returns a refund the scope may see.
+func (s *Service) GetRefund(ctx context.Context, sc Scope, refundID string) (*store.Refund, error) {
+	if !id.Valid(id.Refund, refundID) {
+		return nil, errs.RefundNotFound
+	}
+	r, err := s.Store.RefundGet(ctx, refundID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (r.MerchantID != sc.MerchantID || r.Livemode != sc.Livemode)) {
+		return nil, errs.RefundNotFound
+	}
+	return r, err
+}
+
+// GetRefundByOutRefundNo returns the app's refund with that out_refund_no.
+func (s *Service) GetRefundByOutRefundNo(ctx context.Context, sc Scope, outRefundNo string) (*store.Refund, error) {
+	r, err := s.Store.RefundGetByOutRefundNo(ctx, sc.AppID, outRefundNo)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.RefundNotFound
+	}
+	return r, err
+}
+
+// ListRefunds lists the scope's refunds.
+func (s *Service) ListRefunds(ctx context.Context, sc Scope, f store.RefundFilter) ([]*store.Refund, bool, error) {
+	f.MerchantID, f.Livemode = sc.MerchantID, sc.Livemode
+	return s.Store.RefundList(ctx, f)
+}
+
+// retryRefund asks the channel again about a refund left pending.
+func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refund, error) {
+	o, err := s.Store.OrderGet(ctx, r.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.refundAtChannel(ctx, o, r)
+}

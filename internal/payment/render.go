@@ -1,0 +1,68 @@
+package payment
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// noRisk is the risk decision of an order no rule looked at. The risk engine
+// is a later feature; until then every order is allowed by no rule.
+var noRisk = json.RawMessage(`{"decision":"allow","rules":[]}`)
+
+// OrderObject renders o as the API's order object.
+func OrderObject(o *store.Order) client.Order {
+	out := client.Order{
+		ID: o.ID, Object: "order", AppID: o.AppID, OutTradeNo: o.OutTradeNo,
+		Amount: o.Amount, Currency: o.Currency, Subject: o.Subject, Description: o.Description,
+		Method: o.Method, Status: string(o.Status), Channel: o.Channel, ChannelTradeNo: o.ChannelTradeNo,
+		AmountRefunded: o.AmountRefunded, FailureCode: o.FailureCode, FailureMessage: o.FailureMessage,
+		Metadata: o.Metadata, NotifyURL: o.NotifyURL, ReturnURL: o.ReturnURL, Livemode: o.Livemode,
+		CreatedAt: o.CreatedAt.UTC(), ExpiresAt: o.ExpiresAt.UTC(), PaidAt: utc(o.PaidAt), ClosedAt: utc(o.ClosedAt),
+	}
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
+	}
+	if o.Payer != (store.Payer{}) {
+		out.Payer = &client.Payer{ID: o.Payer.ID, IP: o.Payer.IP, Country: o.Payer.Country}
+	}
+	if len(o.NextAction) > 0 && (o.Status == store.OrderPending || o.Status == store.OrderProcessing) {
+		var na client.NextAction
+		if json.Unmarshal(o.NextAction, &na) == nil && na.Type != "" {
+			out.NextAction = &na
+		}
+	}
+	risk := o.Risk
+	if len(risk) == 0 {
+		risk = noRisk
+	}
+	var r client.Risk
+	if json.Unmarshal(risk, &r) == nil {
+		out.Risk = &r
+	}
+	return out
+}
+
+// RefundObject renders r as the API's refund object.
+func RefundObject(r *store.Refund) client.Refund {
+	out := client.Refund{
+		ID: r.ID, Object: "refund", OrderID: r.OrderID, OutRefundNo: r.OutRefundNo, Amount: r.Amount,
+		Currency: r.Currency, Status: string(r.Status), ChannelRefundNo: r.ChannelRefundNo,
+		FailureCode: r.FailureCode, FailureMessage: r.FailureMessage, Reason: r.Reason,
+		Metadata: r.Metadata, Livemode: r.Livemode, CreatedAt: r.CreatedAt.UTC(), SucceededAt: utc(r.SucceededAt),
+	}
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

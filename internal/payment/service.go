@@ -1,0 +1,199 @@
+// Package payment is the business layer of orders and refunds: it checks a
+// request, asks the channel, and moves the status machine of API.md through
+// compare-and-set transitions whose ledger entries and events commit with them.
+//
+// An order's life: pending → processing (payer confirming, or the channel's
+// answer is unknown) → succeeded | failed; pending/processing → closed. A
+// channel success that arrives for a closed order moves it to succeeded,
+// because money the payer paid must never be dropped; the merchant then
+// refunds it.
+package payment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Event types.
+const (
+	EventOrderSucceeded  = "order.succeeded"
+	EventOrderFailed     = "order.failed"
+	EventOrderClosed     = "order.closed"
+	EventRefundSucceeded = "refund.succeeded"
+	EventRefundFailed    = "refund.failed"
+)
+
+// Service runs orders and refunds.
+type Service struct {
+	Store    store.Store
+	Channels *channel.Registry
+	Clock    clock.Clock
+	// PublicURL is how payers reach the gateway (for cashier_url), without a trailing slash.
+	PublicURL string
+	// ChannelTimeout bounds each call to a channel. Default 10s.
+	ChannelTimeout time.Duration
+	Log            *slog.Logger
+}
+
+// Scope is who is asking: a merchant in one mode, through one app.
+type Scope struct {
+	MerchantID string
+	AppID      string
+	Livemode   bool
+}
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+func (s *Service) channelCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.ChannelTimeout
+	if d == 0 {
+		d = 10 * time.Second
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// CashierURL is the hosted cashier page of an order.
+func (s *Service) CashierURL(orderID string) string { return s.PublicURL + "/pay/" + orderID }
+
+// hashParams fingerprints request parameters so a repeat of a natural key can
+// be told from a conflicting create.
+func hashParams(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("payment: hash params: %v", err)) // params are plain structs; cannot fail
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// event builds an event of typ about obj, rendered as the API renders it.
+func event(typ string, at time.Time, scope Scope, objectType, objectID, notifyURL string, obj any) (*store.Event, error) {
+	data, err := json.Marshal(map[string]any{"object": obj})
+	if err != nil {
+		return nil, err
+	}
+	return &store.Event{
+		ID: id.New(id.Event, at), Type: typ, MerchantID: scope.MerchantID, AppID: scope.AppID,
+		Livemode: scope.Livemode, ObjectType: objectType, ObjectID: objectID, Data: data,
+		NotifyURL: notifyURL, CreatedAt: at,
+	}, nil
+}
+
+func orderScope(o *store.Order) Scope {
+	return Scope{MerchantID: o.MerchantID, AppID: o.AppID, Livemode: o.Livemode}
+}
+
+// GetOrder returns an order the scope may see.
+func (s *Service) GetOrder(ctx context.Context, sc Scope, orderID string) (*store.Order, error) {
+	if !id.Valid(id.Order, orderID) {
+		return nil, errs.OrderNotFound
+	}
+	o, err := s.Store.OrderGet(ctx, orderID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (o.MerchantID != sc.MerchantID || o.Livemode != sc.Livemode)) {
+		return nil, errs.OrderNotFound
+	}
+	return o, err
+}
+
+// GetOrderByOutTradeNo returns the app's order with that out_trade_no.
+func (s *Service) GetOrderByOutTradeNo(ctx context.Context, sc Scope, outTradeNo string) (*store.Order, error) {
+	o, err := s.Store.OrderGetByOutTradeNo(ctx, sc.AppID, outTradeNo)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.OrderNotFound
+	}
+	return o, err
+}
+
+// transition applies t and maps a lost race to the order as it now is.
+// It returns the order after the change, or ErrStale with the current order.
+func (s *Service) transition(ctx context.Context, t store.OrderTransition) (*store.Order, error) {
+	o, err := s.Store.OrderTransition(ctx, t)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.OrderNotFound
+	}
+	return o, err
+}
+
+// succeed moves o to succeeded from any of from, with its payment entry and
+// order.succeeded event in the same transaction. When the order is already
+// succeeded it returns it unchanged: channels repeat themselves.
+func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, from ...store.OrderStatus) (*store.Order, error) {
+	m, err := s.Store.MerchantGet(ctx, o.MerchantID)
+	if err != nil {
+		return nil, fmt.Errorf("succeed order %s: merchant: %w", o.ID, err)
+	}
+	at := s.now()
+	out, err := s.transition(ctx, store.OrderTransition{
+		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: tradeNo,
+		Effects: func(after *store.Order) (store.Effects, error) {
+			fee, err := feeOf(after.Amount, m.FeeRateBps)
+			if err != nil {
+				return store.Effects{}, err
+			}
+			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, after.Channel, after.Livemode, after.Currency, after.Amount, fee, at)
+			ev, err := event(EventOrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
+			if err != nil {
+				return store.Effects{}, err
+			}
+			return store.Effects{Entries: []ledger.Entry{entry}, Events: []*store.Event{ev}}, nil
+		},
+	})
+	if errors.Is(err, store.ErrStale) {
+		cur, gerr := s.Store.OrderGet(ctx, o.ID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if cur.Status == store.OrderSucceeded {
+			return cur, nil
+		}
+		return cur, err
+	}
+	return out, err
+}
+
+// finish moves o to failed or closed from any of from, with its event.
+func (s *Service) finish(ctx context.Context, o *store.Order, to store.OrderStatus, failureCode, failureMsg string, from ...store.OrderStatus) (*store.Order, error) {
+	typ := EventOrderFailed
+	if to == store.OrderClosed {
+		typ = EventOrderClosed
+	}
+	at := s.now()
+	out, err := s.transition(ctx, store.OrderTransition{
+		OrderID: o.ID, From: from, To: to, At: at, FailureCode: failureCode, FailureMessage: failureMsg,
+		Effects: func(after *store.Order) (store.Effects, error) {
+			ev, err := event(typ, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
+			if err != nil {
+				return store.Effects{}, err
+			}
+			return store.Effects{Events: []*store.Event{ev}}, nil
+		},
+	})
+	if errors.Is(err, store.ErrStale) {
+		cur, gerr := s.Store.OrderGet(ctx, o.ID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return cur, err
+	}
+	return out, err
+}

@@ -1,0 +1,286 @@
+package payment
+
+import (
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Limits from API.md.
+const (
+	MinExpiresIn     = 60 * time.Second
+	MaxExpiresIn     = 86400 * time.Second
+	DefaultExpiresIn = 900 * time.Second
+	RefundWindow     = 365 * 24 * time.Hour
+	maxMetadataKeys  = 20
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+	maxURL           = 2048
+)
+
+// AllMethods are the methods of API.md.
+var AllMethods = []string{
+	"sandbox", "card",
+	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
+	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
+	"unionpay.qr",
+}
+
+var merchantNo = regexp.MustCompile(`^[A-Za-z0-9_\-|*.]{1,64}$`)
+
+// CreateOrderParams are a merchant's create-order request, parsed.
+type CreateOrderParams struct {
+	OutTradeNo  string
+	Amount      int64
+	Currency    string
+	Subject     string
+	Description string
+	Method      string
+	AuthCode    string
+	Card        *channel.Card
+	Payer       store.Payer
+	NotifyURL   string
+	ReturnURL   string
+	ExpiresIn   time.Duration // 0: DefaultExpiresIn
+	Metadata    map[string]string
+}
+
+// Validate checks every field and returns the first problem as a 400 with param set.
+func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
+	if !merchantNo.MatchString(p.OutTradeNo) {
+		return errs.InvalidParam("out_trade_no", "out_trade_no must be 1 to 64 characters of A-Z, a-z, 0-9 and _-|*.")
+	}
+	if !money.ValidAmount(p.Amount) {
+		return errs.InvalidParam("amount", "amount must be an integer from 1 to 1000000000000 in the currency's minor unit.")
+	}
+	if !money.ValidCurrency(p.Currency) {
+		e := errs.Invalid("currency_unsupported", "currency must be an upper-case ISO 4217 code such as CNY or USD.")
+		e.Param = "currency"
+		return e
+	}
+	if err := text("subject", p.Subject, 1, 128); err != nil {
+		return err
+	}
+	if err := text("description", p.Description, 0, 1000); err != nil {
+		return err
+	}
+	if p.Method != "" && !slices.Contains(AllMethods, p.Method) {
+		return errs.InvalidParam("method", "method must be one of "+joinMethods()+".")
+	}
+	isMicropay := len(p.Method) > 9 && p.Method[len(p.Method)-9:] == ".micropay"
+	switch {
+	case isMicropay && p.AuthCode == "":
+		return errs.Missing("auth_code")
+	case !isMicropay && p.AuthCode != "":
+		return errs.InvalidParam("auth_code", "auth_code is only for micropay methods.")
+	case isMicropay && !validAuthCode(p.AuthCode):
+		return errs.InvalidParam("auth_code", "auth_code must be 10 to 32 digits.")
+	}
+	if p.Method == "card" {
+		if p.Card == nil {
+			return errs.Missing("card")
+		}
+		if err := validateCard(p.Card, now); err != nil {
+			return err
+		}
+	} else if p.Card != nil {
+		return errs.InvalidParam("card", "card is only for the card method.")
+	}
+	if err := validatePayer(p.Payer); err != nil {
+		return err
+	}
+	if err := validateURL("notify_url", p.NotifyURL, livemode); err != nil {
+		return err
+	}
+	if err := validateURL("return_url", p.ReturnURL, false); err != nil {
+		return err
+	}
+	if p.ExpiresIn != 0 && (p.ExpiresIn < MinExpiresIn || p.ExpiresIn > MaxExpiresIn) {
+		return errs.InvalidParam("expires_in", "expires_in must be 60 to 86400 seconds.")
+	}
+	return ValidateMetadata(p.Metadata)
+}
+
+func joinMethods() string {
+	s := ""
+	for i, m := range AllMethods {
+		if i > 0 {
+			s += ", "
+		}
+		s += m
+	}
+	return s
+}
+
+func text(param, s string, min, max int) error {
+	n := utf8.RuneCountInString(s)
+	if !utf8.ValidString(s) || n < min || n > max {
+		if n == 0 && min > 0 {
+			return errs.Missing(param)
+		}
+		return errs.InvalidParam(param, param+" must be "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+" characters.")
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' {
+			return errs.InvalidParam(param, param+" must not contain control characters.")
+		}
+	}
+	return nil
+}
+
+func validAuthCode(s string) bool {
+	if len(s) < 10 || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func validateCard(c *channel.Card, now time.Time) error {
+	if !luhn(c.Number) {
+		return errs.InvalidParam("card", "card.number is not a valid card number.").WithParam("card.number")
+	}
+	if c.ExpMonth != 0 || c.ExpYear != 0 {
+		if c.ExpMonth < 1 || c.ExpMonth > 12 {
+			return errs.InvalidParam("card", "card.exp_month must be 1 to 12.").WithParam("card.exp_month")
+		}
+		if c.ExpYear < now.Year() || (c.ExpYear == now.Year() && c.ExpMonth < int(now.Month())) || c.ExpYear > now.Year()+50 {
+			return errs.InvalidParam("card", "The card has expired or its exp_year is not plausible.").WithParam("card.exp_year")
+		}
+	}
+	if c.CVC != "" && (len(c.CVC) < 3 || len(c.CVC) > 4 || !validDigits(c.CVC)) {
+		return errs.InvalidParam("card", "card.cvc must be 3 or 4 digits.").WithParam("card.cvc")
+	}
+	return nil
+}
+
+func validDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// luhn reports whether number is 12..19 digits passing the Luhn check.
+func luhn(number string) bool {
+	if len(number) < 12 || len(number) > 19 || !validDigits(number) {
+		return false
+	}
+	sum := 0
+	for i := len(number) - 1; i >= 0; i-- {
+		d := int(number[i] - '0')
+		if (len(number)-i)%2 == 0 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+func validatePayer(p store.Payer) error {
+	if len(p.ID) > 128 {
+		return errs.InvalidParam("payer", "payer.id must be at most 128 characters.").WithParam("payer.id")
+	}
+	if p.IP != "" {
+		if _, err := netip.ParseAddr(p.IP); err != nil {
+			return errs.InvalidParam("payer", "payer.ip must be an IPv4 or IPv6 address.").WithParam("payer.ip")
+		}
+	}
+	if p.Country != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(p.Country) {
+		return errs.InvalidParam("payer", "payer.country must be an ISO 3166-1 alpha-2 code in upper case.").WithParam("payer.country")
+	}
+	return nil
+}
+
+// validateURL checks an absolute http(s) URL; live notify URLs must be https.
+// Whether the host resolves to a private address is checked at delivery time
+// by the notifications layer.
+func validateURL(param, s string, requireHTTPS bool) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || len(s) > maxURL || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+		return errs.InvalidParam(param, param+" must be an absolute http or https URL of at most 2048 characters without credentials.")
+	}
+	if requireHTTPS && u.Scheme != "https" {
+		return errs.InvalidParam(param, param+" must use https in live mode.")
+	}
+	return nil
+}
+
+// ValidateMetadata checks the metadata limits of API.md.
+func ValidateMetadata(m map[string]string) error {
+	if len(m) > maxMetadataKeys {
+		return errs.InvalidParam("metadata", "metadata may have at most 20 keys.")
+	}
+	for k, v := range m {
+		if k == "" || utf8.RuneCountInString(k) > maxMetadataKey {
+			return errs.InvalidParam("metadata", "metadata keys must be 1 to 40 characters.")
+		}
+		if utf8.RuneCountInString(v) > maxMetadataValue {
+			return errs.InvalidParam("metadata", "metadata values must be at most 500 characters.")
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return errs.InvalidParam("metadata", "metadata must be valid UTF-8.")
+		}
+	}
+	return nil
+}
+
+// CreateRefundParams are a merchant's create-refund request, parsed.
+type CreateRefundParams struct {
+	OrderID     string
+	OutTradeNo  string
+	OutRefundNo string
+	Amount      int64
+	Reason      string
+	NotifyURL   string
+	Metadata    map[string]string
+}
+
+// Validate checks every field.
+func (p *CreateRefundParams) Validate(livemode bool) error {
+	switch {
+	case p.OrderID == "" && p.OutTradeNo == "":
+		return errs.Missing("order_id")
+	case p.OrderID != "" && p.OutTradeNo != "":
+		return errs.InvalidParam("out_trade_no", "Give order_id or out_trade_no, not both.")
+	case p.OutTradeNo != "" && !merchantNo.MatchString(p.OutTradeNo):
+		return errs.InvalidParam("out_trade_no", "out_trade_no must be 1 to 64 characters of A-Z, a-z, 0-9 and _-|*.")
+	}
+	if p.OutRefundNo == "" {
+		return errs.Missing("out_refund_no")
+	}
+	if !merchantNo.MatchString(p.OutRefundNo) {
+		return errs.InvalidParam("out_refund_no", "out_refund_no must be 1 to 64 characters of A-Z, a-z, 0-9 and _-|*.")
+	}
+	if !money.ValidAmount(p.Amount) {
+		return errs.InvalidParam("amount", "amount must be an integer from 1 to 1000000000000 in the currency's minor unit.")
+	}
+	if err := text("reason", p.Reason, 0, 256); err != nil {
+		return err
+	}
+	if err := validateURL("notify_url", p.NotifyURL, livemode); err != nil {
+		return err
+	}
+	return ValidateMetadata(p.Metadata)
+}

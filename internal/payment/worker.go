@@ -1,0 +1,128 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Worker runs the payment background jobs on a ticker: it closes expired
+// orders (asking the channel first, so an order paid at the last second is
+// never closed), resolves processing orders by querying the channel, retries
+// pending refunds, and purges old nonces and idempotency keys. Every node may
+// run one: each change is compare-and-set, so two workers never both apply it.
+type Worker struct {
+	Service *Service
+	// Interval between runs. Default 5s.
+	Interval time.Duration
+	// Batch is how many objects one job handles per run. Default 100.
+	Batch int
+	// SyncAfter is how long an order stays processing before the worker asks
+	// the channel, and a refund pending before it is retried. Default 5s.
+	SyncAfter time.Duration
+	// IdempotencyTTL is how long Idempotency-Key records are kept. Default 24h.
+	IdempotencyTTL time.Duration
+}
+
+func (w *Worker) defaults() {
+	if w.Interval == 0 {
+		w.Interval = 5 * time.Second
+	}
+	if w.Batch == 0 {
+		w.Batch = 100
+	}
+	if w.SyncAfter == 0 {
+		w.SyncAfter = 5 * time.Second
+	}
+	if w.IdempotencyTTL == 0 {
+		w.IdempotencyTTL = 24 * time.Hour
+	}
+}
+
+// Run runs the jobs every Interval until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	w.defaults()
+	t := time.NewTicker(w.Interval)
+	defer t.Stop()
+	for {
+		w.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs every job once; tests call it after moving a fake clock.
+func (w *Worker) RunOnce(ctx context.Context) {
+	w.defaults()
+	s := w.Service
+	log := s.log()
+	now := s.now()
+	if n, err := w.ExpireOrders(ctx); err != nil {
+		log.Error("expire orders", "err", err)
+	} else if n > 0 {
+		log.Info("closed expired orders", "count", n)
+	}
+	if orders, err := s.Store.OrdersProcessing(ctx, now.Add(-w.SyncAfter), w.Batch); err != nil {
+		log.Error("list processing orders", "err", err)
+	} else {
+		for _, o := range orders {
+			if _, err := s.sync(ctx, o); err != nil {
+				log.Warn("sync processing order", "order", o.ID, "err", err)
+			}
+		}
+	}
+	if refunds, err := s.Store.RefundsPending(ctx, now.Add(-w.SyncAfter), w.Batch); err != nil {
+		log.Error("list pending refunds", "err", err)
+	} else {
+		for _, r := range refunds {
+			if _, err := s.retryRefund(ctx, r); err != nil {
+				log.Warn("retry refund", "refund", r.ID, "err", err)
+			}
+		}
+	}
+	if _, err := s.Store.NoncePurge(ctx, now); err != nil {
+		log.Error("purge nonces", "err", err)
+	}
+	if _, err := s.Store.IdempotencyPurge(ctx, now.Add(-w.IdempotencyTTL)); err != nil {
+		log.Error("purge idempotency keys", "err", err)
+	}
+}
+
+// ExpireOrders closes orders past their expiry, asking the channel first. It
+// returns how many it closed.
+func (w *Worker) ExpireOrders(ctx context.Context) (int, error) {
+	w.defaults()
+	s := w.Service
+	orders, err := s.Store.OrdersExpired(ctx, s.now(), w.Batch)
+	if err != nil {
+		return 0, err
+	}
+	closed := 0
+	for _, o := range orders {
+		if o.ChannelTradeNo != "" || o.Status == store.OrderProcessing {
+			synced, err := s.sync(ctx, o)
+			if err != nil {
+				s.log().Warn("expire: channel query failed; will retry", "order", o.ID, "err", err)
+				continue
+			}
+			o = synced
+		}
+		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
+			continue
+		}
+		out, err := s.close(ctx, o)
+		if err != nil && !errors.Is(err, store.ErrStale) {
+			s.log().Warn("expire: close failed; will retry", "order", o.ID, "err", err)
+			continue
+		}
+		if out != nil && out.Status == store.OrderClosed {
+			closed++
+		}
+	}
+	return closed, nil
+}

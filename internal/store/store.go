@@ -1,0 +1,375 @@
+// Package store is Paygate's data layer: the records it keeps, the Store
+// interface every driver implements, and the errors drivers translate into.
+//
+// Two drivers implement Store, internal/store/sqlite and internal/store/postgres,
+// over one shared SQL implementation (internal/store/sqlstore); storetest is
+// the conformance suite both pass.
+//
+// Every method that changes state opens one transaction: an order's status
+// change, its ledger entries and its events commit together or not at all.
+// Status changes are compare-and-set (UPDATE … WHERE status IN (…)), so two
+// racing writers cannot both win.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/paygate/paygate/internal/ledger"
+)
+
+// Errors drivers return; compare with errors.Is.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrConflict      = errors.New("store: unique key conflict")
+	ErrStale         = errors.New("store: status changed concurrently") // CAS lost: the row is not in a From status
+	ErrRefundExceeds = errors.New("store: refund exceeds the refundable amount")
+)
+
+// OrderStatus is an order's place in the status machine of API.md.
+type OrderStatus string
+
+// Order statuses.
+const (
+	OrderPending    OrderStatus = "pending"
+	OrderProcessing OrderStatus = "processing"
+	OrderSucceeded  OrderStatus = "succeeded"
+	OrderFailed     OrderStatus = "failed"
+	OrderClosed     OrderStatus = "closed"
+)
+
+// RefundStatus is a refund's status.
+type RefundStatus string
+
+// Refund statuses.
+const (
+	RefundPending   RefundStatus = "pending"
+	RefundSucceeded RefundStatus = "succeeded"
+	RefundFailed    RefundStatus = "failed"
+)
+
+// Merchant is a business that takes payments through the platform.
+type Merchant struct {
+	ID                 string
+	Name               string
+	Timezone           string // IANA name
+	SettlementCurrency string
+	FeeRateBps         int // platform fee in basis points of each payment
+	CreatedAt          time.Time
+}
+
+// App is one integration of a merchant in one mode (test or live).
+type App struct {
+	ID                  string
+	MerchantID          string
+	Name                string
+	Livemode            bool
+	RequireSignature    bool
+	WebhookSecretSealed string // whsec_… sealed with the master key
+	CreatedAt           time.Time
+}
+
+// Key kinds and algorithms.
+const (
+	KeySecret  = "secret"  // Bearer sk_test_/sk_live_ key; only its SHA-256 is kept
+	KeySigning = "signing" // request-signing key
+
+	AlgHMAC    = "HMAC-SHA256"
+	AlgRSA     = "RSA-SHA256"
+	AlgEd25519 = "ED25519"
+)
+
+// Key is an app's credential.
+type Key struct {
+	ID           string
+	AppID        string
+	MerchantID   string
+	Livemode     bool
+	Kind         string // KeySecret or KeySigning
+	Alg          string // for signing keys: AlgHMAC, AlgRSA or AlgEd25519
+	SecretHash   string // KeySecret: hex SHA-256 of the key; unique
+	SecretSealed string // AlgHMAC: the secret sealed with the master key
+	PublicKey    string // AlgRSA, AlgEd25519: PEM SubjectPublicKeyInfo
+	ExpiresAt    *time.Time
+	RevokedAt    *time.Time
+	CreatedAt    time.Time
+}
+
+// Payer describes who pays, as the merchant tells it.
+type Payer struct {
+	ID      string `json:"id,omitempty"`
+	IP      string `json:"ip,omitempty"`
+	Country string `json:"country,omitempty"`
+}
+
+// Order is a payment order.
+type Order struct {
+	ID             string
+	MerchantID     string
+	AppID          string
+	Livemode       bool
+	OutTradeNo     string
+	Amount         int64
+	Currency       string
+	Subject        string
+	Description    string
+	Method         string // "" until chosen
+	Status         OrderStatus
+	Channel        string // channel that serves the order, "" until routed
+	ChannelTradeNo string
+	AmountRefunded int64 // sum of refunds that are not failed
+	NextAction     json.RawMessage
+	FailureCode    string
+	FailureMessage string
+	Risk           json.RawMessage
+	Metadata       map[string]string
+	Payer          Payer
+	NotifyURL      string
+	ReturnURL      string
+	// RequestHash fingerprints the create parameters, so a repeat with the same
+	// out_trade_no can be told apart from a conflicting one.
+	RequestHash string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ExpiresAt   time.Time
+	PaidAt      *time.Time
+	ClosedAt    *time.Time
+}
+
+// Refund is a refund of part or all of a succeeded order.
+type Refund struct {
+	ID              string
+	OrderID         string
+	MerchantID      string
+	AppID           string
+	Livemode        bool
+	OutRefundNo     string
+	Amount          int64
+	Currency        string
+	Status          RefundStatus
+	Channel         string
+	ChannelRefundNo string
+	FailureCode     string
+	FailureMessage  string
+	Reason          string
+	NotifyURL       string
+	Metadata        map[string]string
+	RequestHash     string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SucceededAt     *time.Time
+}
+
+// Event is a notification-worthy change, written in the transaction of the change.
+type Event struct {
+	ID         string
+	Type       string // order.succeeded, refund.failed, …
+	MerchantID string
+	AppID      string
+	Livemode   bool
+	ObjectType string // "order", "refund"
+	ObjectID   string
+	Data       json.RawMessage // the object as the API renders it, after the change
+	NotifyURL  string          // the object's own notify_url, if any
+	CreatedAt  time.Time
+}
+
+// Effects are what a status change writes beside itself in its transaction.
+type Effects struct {
+	Entries []ledger.Entry
+	Events  []*Event
+}
+
+// OrderTransition is a compare-and-set change of an order's status.
+// Fields left zero are not changed. PaidAt is set when To is succeeded,
+// ClosedAt when To is closed.
+type OrderTransition struct {
+	OrderID        string
+	From           []OrderStatus // the change happens only if the status is one of these
+	To             OrderStatus
+	At             time.Time
+	Method         string
+	Channel        string
+	ChannelTradeNo string
+	NextAction     json.RawMessage
+	FailureCode    string
+	FailureMessage string
+	// Effects, when set, is called inside the transaction with the order as
+	// it is after the change; what it returns commits with the change.
+	Effects func(*Order) (Effects, error)
+}
+
+// RefundTransition is a compare-and-set change of a refund's status. When To
+// is failed, the order's AmountRefunded gives back the refund's amount in the
+// same transaction.
+type RefundTransition struct {
+	RefundID        string
+	From            []RefundStatus
+	To              RefundStatus
+	At              time.Time
+	ChannelRefundNo string
+	FailureCode     string
+	FailureMessage  string
+	Effects         func(*Refund, *Order) (Effects, error)
+}
+
+// ListParams are Stripe-style cursor pagination and creation-time filters.
+// Lists are newest first. Limit is 1..100.
+type ListParams struct {
+	Limit         int
+	StartingAfter string // id: return objects older than it
+	EndingBefore  string // id: return objects newer than it
+	CreatedGTE    *time.Time
+	CreatedLT     *time.Time
+}
+
+// OrderFilter scopes an order list to a merchant and mode.
+type OrderFilter struct {
+	MerchantID string
+	Livemode   bool
+	AppID      string      // optional
+	Status     OrderStatus // optional
+	ListParams
+}
+
+// RefundFilter scopes a refund list to a merchant and mode.
+type RefundFilter struct {
+	MerchantID string
+	Livemode   bool
+	OrderID    string // optional
+	Status     RefundStatus
+	ListParams
+}
+
+// EventFilter scopes an event list to a merchant and mode.
+type EventFilter struct {
+	MerchantID string
+	Livemode   bool
+	Type       string // optional
+	ObjectID   string // optional
+	ListParams
+}
+
+// IdempotencyRecord remembers a POST made with an Idempotency-Key.
+type IdempotencyRecord struct {
+	AppID       string
+	Key         string
+	RequestHash string // method, path and body
+	Status      int    // 0 while the first request is in flight
+	Body        []byte // the response body, byte for byte
+	CreatedAt   time.Time
+	LockedAt    time.Time // when the in-flight request took the key
+}
+
+// Balance is one account's balance in one currency.
+type Balance struct {
+	Account  string
+	Currency string
+	Amount   int64
+}
+
+// PlatformKey is a key the gateway signs responses and webhooks with.
+type PlatformKey struct {
+	ID            string
+	Alg           string // AlgEd25519
+	PublicKey     string // PEM SubjectPublicKeyInfo
+	PrivateSealed string // PKCS#8 PEM sealed with the master key
+	Status        string // "current" or "next"
+	CreatedAt     time.Time
+}
+
+// VerifyReport is what LedgerVerify found. It is clean when every slice is empty.
+type VerifyReport struct {
+	Entries           int
+	Lines             int
+	UnbalancedEntries []string // "jnl_…: CNY sums to 5"
+	BalanceMismatches []string // account balances that differ from the sum of their lines
+	MissingEntries    []string // succeeded orders/refunds without their entry, or entries of objects that are not succeeded
+}
+
+// Clean reports whether the ledger passed every check.
+func (r *VerifyReport) Clean() bool {
+	return len(r.UnbalancedEntries) == 0 && len(r.BalanceMismatches) == 0 && len(r.MissingEntries) == 0
+}
+
+// Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
+// ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
+type Store interface {
+	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
+	Migrate(ctx context.Context) error
+	Close() error
+
+	// Settings are small named values (operator token hash, …).
+	// SettingInit stores value under name unless one is there, and returns the value that is.
+	SettingInit(ctx context.Context, name, value string) (string, error)
+	SettingGet(ctx context.Context, name string) (string, error)
+
+	PlatformKeyCreate(ctx context.Context, k *PlatformKey) error
+	PlatformKeyList(ctx context.Context) ([]*PlatformKey, error)
+
+	MerchantCreate(ctx context.Context, m *Merchant) error
+	MerchantGet(ctx context.Context, id string) (*Merchant, error)
+	MerchantList(ctx context.Context, p ListParams) ([]*Merchant, bool, error)
+
+	// AppCreate creates the app and its first keys in one transaction.
+	AppCreate(ctx context.Context, a *App, keys []*Key) error
+	AppGet(ctx context.Context, id string) (*App, error)
+	AppList(ctx context.Context, merchantID string, p ListParams) ([]*App, bool, error)
+
+	KeyCreate(ctx context.Context, k *Key) error
+	KeyGet(ctx context.Context, id string) (*Key, error)
+	KeyGetBySecretHash(ctx context.Context, hash string) (*Key, error)
+	KeyList(ctx context.Context, appID string) ([]*Key, error)
+	// KeyRevoke sets RevokedAt once; revoking a revoked key is not an error.
+	KeyRevoke(ctx context.Context, id string, at time.Time) (*Key, error)
+
+	// NonceUse records a request nonce for an app until expiresAt. It returns
+	// ErrConflict when the nonce is recorded and not yet expired at now.
+	NonceUse(ctx context.Context, appID, nonce string, now, expiresAt time.Time) error
+	NoncePurge(ctx context.Context, before time.Time) (int64, error)
+
+	// IdempotencyBegin records r as in flight. When the key exists it returns
+	// the existing record and ErrConflict. A record in flight whose LockedAt is
+	// before staleBefore is taken over (LockedAt and RequestHash updated) and
+	// returned with a nil error, as if new.
+	IdempotencyBegin(ctx context.Context, r *IdempotencyRecord, staleBefore time.Time) (*IdempotencyRecord, error)
+	IdempotencyFinish(ctx context.Context, appID, key string, status int, body []byte) error
+	// IdempotencyRelease deletes an in-flight record (the request failed in a way worth retrying).
+	IdempotencyRelease(ctx context.Context, appID, key string) error
+	IdempotencyPurge(ctx context.Context, before time.Time) (int64, error)
+
+	// OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) exists.
+	OrderCreate(ctx context.Context, o *Order) error
+	OrderGet(ctx context.Context, id string) (*Order, error)
+	OrderGetByOutTradeNo(ctx context.Context, appID, outTradeNo string) (*Order, error)
+	OrderList(ctx context.Context, f OrderFilter) ([]*Order, bool, error)
+	// OrderTransition applies t: ErrNotFound for no such order, ErrStale when its status is not in t.From.
+	OrderTransition(ctx context.Context, t OrderTransition) (*Order, error)
+	// OrdersExpired lists up to limit orders in pending or processing whose ExpiresAt is at or before now, oldest first.
+	OrdersExpired(ctx context.Context, now time.Time, limit int) ([]*Order, error)
+	// OrdersProcessing lists up to limit orders in processing last updated before, oldest first.
+	OrdersProcessing(ctx context.Context, updatedBefore time.Time, limit int) ([]*Order, error)
+
+	// RefundCreate reserves r.Amount on its order and inserts r, in one
+	// transaction: ErrStale when the order is not succeeded, ErrRefundExceeds
+	// when AmountRefunded+r.Amount would pass the order's amount, ErrConflict
+	// when (AppID, OutRefundNo) exists.
+	RefundCreate(ctx context.Context, r *Refund) error
+	RefundGet(ctx context.Context, id string) (*Refund, error)
+	RefundGetByOutRefundNo(ctx context.Context, appID, outRefundNo string) (*Refund, error)
+	RefundList(ctx context.Context, f RefundFilter) ([]*Refund, bool, error)
+	RefundTransition(ctx context.Context, t RefundTransition) (*Refund, error)
+	// RefundsPending lists up to limit pending refunds last updated before, oldest first.
+	RefundsPending(ctx context.Context, updatedBefore time.Time, limit int) ([]*Refund, error)
+
+	EventGet(ctx context.Context, id string) (*Event, error)
+	EventList(ctx context.Context, f EventFilter) ([]*Event, bool, error)
+
+	// Balances sums the balances of every account whose name starts with prefix.
+	Balances(ctx context.Context, accountPrefix string) ([]Balance, error)
+	// LedgerEntries returns the entries that reference refID, oldest first.
+	LedgerEntries(ctx context.Context, refID string) ([]ledger.Entry, error)
+	LedgerVerify(ctx context.Context) (*VerifyReport, error)
+}
