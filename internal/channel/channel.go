@@ -202,12 +202,15 @@ func (r *Registry) Get(name string) (Connector, bool) {
 	return c, ok
 }
 
+// serves reports whether c may serve the mode: test-mode orders only ever
+// go to the sandbox, and live orders never do.
+func serves(c Connector, livemode bool) bool { return livemode != (c.Name() == "sandbox") }
+
 // ForMethod returns the first connector that supports method in currency.
-// Test-mode orders only ever go to the sandbox; the routing issue replaces this
-// with per-merchant rules.
+// The routing issue replaces this with per-merchant rules.
 func (r *Registry) ForMethod(method, currency string, livemode bool) (Connector, bool) {
 	for _, c := range r.order {
-		if !livemode && c.Name() != "sandbox" {
+		if !serves(c, livemode) {
 			continue
 		}
 		if c.Capabilities().Supports(method, currency) {
@@ -221,7 +224,7 @@ func (r *Registry) ForMethod(method, currency string, livemode bool) (Connector,
 func (r *Registry) Methods(livemode bool) []string {
 	var ms []string
 	for _, c := range r.order {
-		if !livemode && c.Name() != "sandbox" {
+		if !serves(c, livemode) {
 			continue
 		}
 		for _, m := range c.Capabilities().Methods {

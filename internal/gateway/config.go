@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/paygate/paygate/internal/clock"
 )
 
 // DefaultRetrySchedule is the notification retry schedule of API.md.
@@ -35,6 +38,10 @@ type Config struct {
 	WorkerInterval time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
+	// Clock is the time source. Default clock.Real; tests inject a clock.Fake.
+	Clock clock.Clock
+	// Logger receives the JSON logs. Default: stderr at LogLevel.
+	Logger *slog.Logger
 }
 
 // ParseSchedule parses a comma-separated list of durations ("15s,15s,30s,3m").

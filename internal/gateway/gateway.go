@@ -56,6 +56,8 @@ type Gateway struct {
 	server   *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -72,6 +74,24 @@ func OpenStore(ctx context.Context, database string) (store.Store, error) {
 // Open opens the store, migrates it, and prepares everything Serve needs.
 // out receives the first-start messages (operator token, demo keys).
 func Open(ctx context.Context, cfg Config, out io.Writer) (*Gateway, error) {
+	if cfg.Database == "" {
+		cfg.Database = "sqlite:paygate.db"
+	}
+	st, err := OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	g, err := OpenWith(ctx, cfg, st, out)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// OpenWith is Open on a store the caller opened (tests pass one per test).
+// The gateway closes st when it shuts down.
+func OpenWith(ctx context.Context, cfg Config, st store.Store, out io.Writer) (*Gateway, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = ":8080"
 	}
@@ -81,18 +101,17 @@ func Open(ctx context.Context, cfg Config, out io.Writer) (*Gateway, error) {
 	if len(cfg.NotifyRetrySchedule) == 0 {
 		cfg.NotifyRetrySchedule = DefaultRetrySchedule
 	}
-	g := &Gateway{Config: cfg, Clock: clock.Real{}, Log: newLogger(cfg.LogLevel)}
-	st, err := OpenStore(ctx, cfg.Database)
-	if err != nil {
-		return nil, err
+	g := &Gateway{Config: cfg, Store: st, Clock: cfg.Clock, Log: cfg.Logger}
+	if g.Clock == nil {
+		g.Clock = clock.Real{}
 	}
-	g.Store = st
+	if g.Log == nil {
+		g.Log = newLogger(cfg.LogLevel)
+	}
 	if err := st.Migrate(ctx); err != nil {
-		st.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if err := g.prepare(ctx, out); err != nil {
-		st.Close()
 		return nil, err
 	}
 	return g, nil
@@ -344,18 +363,19 @@ func (g *Gateway) Serve(ctx context.Context) error {
 
 // Shutdown drains in-flight requests (up to 30 s), stops the workers and closes the store.
 func (g *Gateway) Shutdown(ctx context.Context) error {
-	if g.cancel != nil {
-		g.cancel()
-	}
-	var err error
-	if g.server != nil {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = g.server.Shutdown(sctx)
-		cancel()
-	}
-	g.wg.Wait()
-	if cerr := g.Store.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	g.stopOnce.Do(func() {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		if g.server != nil {
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			g.stopErr = g.server.Shutdown(sctx)
+			cancel()
+		}
+		g.wg.Wait()
+		if err := g.Store.Close(); g.stopErr == nil {
+			g.stopErr = err
+		}
+	})
+	return g.stopErr
 }

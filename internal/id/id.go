@@ -30,15 +30,23 @@ const (
 var (
 	mu      sync.Mutex
 	entropy = ulid.Monotonic(rand.Reader, 0)
+	lastMs  uint64
 )
 
-// New returns prefix followed by a new ULID made at t.
+// New returns prefix followed by a new ULID made at t. Ids made by one
+// process never go backwards: a t older than the last id's millisecond
+// (another clock, or the wall clock stepping back) takes that millisecond.
 func New(prefix string, t time.Time) string {
 	mu.Lock()
-	u, err := ulid.New(ulid.Timestamp(t), entropy)
+	ms := ulid.Timestamp(t)
+	if ms < lastMs {
+		ms = lastMs
+	}
+	lastMs = ms
+	u, err := ulid.New(ms, entropy)
 	if err != nil { // monotonic entropy exhausted within one ms, or clock went back: start afresh
 		entropy = ulid.Monotonic(rand.Reader, 0)
-		u = ulid.MustNew(ulid.Timestamp(t), entropy)
+		u = ulid.MustNew(ms, entropy)
 	}
 	mu.Unlock()
 	return prefix + strings.ToLower(u.String())

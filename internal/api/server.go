@@ -1,0 +1,260 @@
+// Package api is Paygate's access layer: the merchant API of API.md under
+// /v1, the operator API under /admin/v1, and the health and OpenAPI
+// endpoints. Handlers return errors; one wrapper (serve) renders them in the
+// error shape, signs merchant responses, applies Idempotency-Key, sets the
+// request id, logs, and recovers panics. No handler writes its own error JSON.
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Server serves the HTTP API.
+type Server struct {
+	Store    store.Store
+	Payments *payment.Service
+	Auth     *auth.Authenticator
+	// Signer signs every /v1 response with the current platform key.
+	Signer *auth.ResponseSigner
+	// PlatformKeys are listed by GET /v1/platform-keys.
+	PlatformKeys []*store.PlatformKey
+	// OperatorTokenHash is auth.HashSecret of the operator token.
+	OperatorTokenHash string
+	Box               *cryptobox.Box
+	Clock             clock.Clock
+	Log               *slog.Logger
+
+	mux    *http.ServeMux
+	routes []route
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	public access = iota
+	merchant
+	operator
+)
+
+// route is one endpoint; the table of them is what the OpenAPI test checks.
+type route struct {
+	Method  string
+	Pattern string
+	Access  access
+	Handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
+func (s *Server) Routes() []string {
+	s.init()
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.Method + " " + rt.Pattern
+	}
+	return out
+}
+
+func (s *Server) init() {
+	if s.mux != nil {
+		return
+	}
+	s.routes = []route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/openapi.yaml", public, serveOpenAPI},
+		{"GET", "/v1/platform-keys", public, s.listPlatformKeys},
+
+		{"POST", "/v1/orders", merchant, s.createOrder},
+		{"GET", "/v1/orders", merchant, s.listOrders},
+		{"GET", "/v1/orders/{id}", merchant, s.getOrder},
+		{"GET", "/v1/orders/by-out-trade-no/{out_trade_no}", merchant, s.getOrderByOutTradeNo},
+		{"POST", "/v1/orders/{id}/close", merchant, s.closeOrder},
+		{"POST", "/v1/orders/{id}/reverse", merchant, s.reverseOrder},
+		{"POST", "/v1/orders/{id}/sync", merchant, s.syncOrder},
+		{"POST", "/v1/test/orders/{id}/pay", merchant, s.testPayOrder},
+
+		{"POST", "/v1/refunds", merchant, s.createRefund},
+		{"GET", "/v1/refunds", merchant, s.listRefunds},
+		{"GET", "/v1/refunds/{id}", merchant, s.getRefund},
+		{"GET", "/v1/refunds/by-out-refund-no/{out_refund_no}", merchant, s.getRefundByOutRefundNo},
+
+		{"GET", "/v1/balance", merchant, s.getBalance},
+		{"GET", "/v1/events", merchant, s.listEvents},
+		{"GET", "/v1/events/{id}", merchant, s.getEvent},
+
+		{"POST", "/admin/v1/merchants", operator, s.createMerchant},
+		{"GET", "/admin/v1/merchants", operator, s.listMerchants},
+		{"GET", "/admin/v1/merchants/{id}", operator, s.getMerchant},
+		{"POST", "/admin/v1/merchants/{id}/apps", operator, s.createApp},
+		{"GET", "/admin/v1/merchants/{id}/apps", operator, s.listApps},
+		{"GET", "/admin/v1/apps/{id}", operator, s.getApp},
+		{"POST", "/admin/v1/apps/{id}/keys", operator, s.createKey},
+		{"GET", "/admin/v1/apps/{id}/keys", operator, s.listKeys},
+		{"DELETE", "/admin/v1/keys/{id}", operator, s.revokeKey},
+	}
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(rt))
+	}
+}
+
+// ServeHTTP routes r; unknown routes and wrong methods get the error shape too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.init()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.serve(route{Access: public, Handler: s.noRoute}).ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "DELETE", "PATCH", "PUT"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		return errs.New(http.StatusMethodNotAllowed, errs.TypeInvalidRequest, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+".")
+	}
+	return errs.NotFound("route_not_found", "Unrecognized request URL ("+r.Method+" "+r.URL.Path+").")
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	requestIDKey
+)
+
+func principalOf(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(principalKey).(*auth.Principal)
+	return p
+}
+
+// scopeOf is the payment scope of the authenticated app.
+func scopeOf(r *http.Request) payment.Scope {
+	p := principalOf(r)
+	return payment.Scope{MerchantID: p.App.MerchantID, AppID: p.App.ID, Livemode: p.App.Livemode}
+}
+
+// bufferedWriter holds a response until serve has signed and recorded it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
+
+// serve wraps a route's handler: request id, body, authentication,
+// idempotency, error rendering, response signing, panics and logging.
+func (s *Server) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := id.New(id.Request, start)
+		ctx := context.WithValue(r.Context(), requestIDKey, reqID)
+		r = r.WithContext(ctx)
+		bw := &bufferedWriter{header: w.Header(), status: http.StatusOK}
+		bw.header.Set("Request-Id", reqID)
+
+		err := s.run(bw, r, rt)
+		if err != nil {
+			e := errs.As(err)
+			if e.Status >= 500 {
+				s.Log.Error("request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
+			}
+			bw.body.Reset()
+			bw.status = e.Status
+			bw.header.Set("Content-Type", "application/json")
+			if e.Status == http.StatusTooManyRequests && bw.header.Get("Retry-After") == "" {
+				bw.header.Set("Retry-After", "1")
+			}
+			bw.body.Write(renderError(e, reqID))
+		}
+		if rt.Access != operator && s.Signer != nil && len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/v1/" {
+			s.Signer.Sign(bw.header, bw.body.Bytes())
+		}
+		bw.header.Set("Content-Length", strconv.Itoa(bw.body.Len()))
+		w.WriteHeader(bw.status)
+		w.Write(bw.body.Bytes())
+		s.Log.Debug("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "status", bw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	})
+}
+
+// run authenticates and calls the handler, applying Idempotency-Key.
+func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.Internal(fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	r.Body = http.NoBody
+	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
+	switch rt.Access {
+	case operator:
+		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
+			return err
+		}
+	case merchant:
+		p, err := s.Auth.Authenticate(r.Context(), r, body)
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
+			return s.idempotent(w, r, rt, p, key, body)
+		}
+	}
+	return rt.Handler(w, r)
+}
+
+type bodyKey struct{}
+
+// bodyOf returns the request body serve read.
+func bodyOf(r *http.Request) []byte {
+	b, _ := r.Context().Value(bodyKey{}).([]byte)
+	return b
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.Store.SettingGet(ctx, "schema"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return errs.New(http.StatusServiceUnavailable, errs.TypeAPI, "not_ready", "The database is not reachable.").Wrap(err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
