@@ -1,0 +1,90 @@
+package client
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// ErrReturnSignature is returned, wrapped with the reason, by VerifyReturnURL
+// when the parameters are not signed by the app's webhook secret.
+var ErrReturnSignature = errors.New("paygate: return URL signature does not verify")
+
+// SignReturnParams returns the signature the gateway appends as the
+// "signature" parameter when it sends the payer back to the merchant's
+// return_url (API.md "Return to the merchant site").
+//
+// The signed string is every parameter except "signature", sorted by name,
+// written as name=value with the decoded (not URL-escaped) value, joined by
+// "&" — e.g. "order_id=ord_…&out_trade_no=T1&status=succeeded&timestamp=1700000000".
+// The HMAC-SHA256 key is the webhook secret's decoded bytes: the standard
+// base64 after the "whsec_" prefix, as in Standard Webhooks. The signature is
+// the standard base64 (with padding) of the MAC. A parameter given more than
+// once is an error, since its order would be ambiguous.
+func SignReturnParams(params url.Values, webhookSecret string) (string, error) {
+	key, err := webhookKey(webhookSecret)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(params))
+	for name, vs := range params {
+		if name == "signature" {
+			continue
+		}
+		if len(vs) != 1 {
+			return "", fmt.Errorf("paygate: return parameter %q appears %d times", name, len(vs))
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(params.Get(name))
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// VerifyReturnURL checks the "signature" parameter of the query the gateway
+// sent the payer back with, as SignReturnParams describes. Pass the query of
+// the request to the return page (r.URL.Query()) and the app's whsec_
+// webhook secret.
+//
+// The result is a hint for the page: the order's status is settled by the
+// webhook notification or by GetOrder. The timestamp parameter is signed but
+// not checked for age, since a payer may reload the page later.
+func VerifyReturnURL(query url.Values, webhookSecret string) error {
+	got := query["signature"]
+	if len(got) != 1 || got[0] == "" {
+		return fmt.Errorf("%w: want exactly one signature parameter", ErrReturnSignature)
+	}
+	want, err := SignReturnParams(query, webhookSecret)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrReturnSignature, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(got[0]), []byte(want)) != 1 {
+		return fmt.Errorf("%w: signature does not match the parameters", ErrReturnSignature)
+	}
+	return nil
+}
+
+// webhookKey decodes a whsec_ secret into its HMAC key bytes.
+func webhookKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return nil, errors.New("paygate: webhook secret must be whsec_ followed by standard base64")
+	}
+	return key, nil
+}
