@@ -133,14 +133,22 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Alg       *string    `json:"alg"`
-		PublicKey *string    `json:"public_key"`
-		ExpiresAt *time.Time `json:"expires_at"`
+		Alg       *string `json:"alg"`
+		PublicKey *string `json:"public_key"`
+		ExpiresAt *string `json:"expires_at"`
 	}
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {
 		return err
 	}
-	k, secret, err := s.accounts().CreateKey(r.Context(), r.PathValue("id"), account.KeyParams{Alg: str(req.Alg), PublicKey: str(req.PublicKey), ExpiresAt: req.ExpiresAt})
+	var expiresAt *time.Time
+	if req.ExpiresAt != nil {
+		t, err := parseTime(*req.ExpiresAt)
+		if err != nil {
+			return errs.InvalidParam("expires_at", "expires_at must be an RFC 3339 time or unix seconds.")
+		}
+		expiresAt = &t
+	}
+	k, secret, err := s.accounts().CreateKey(r.Context(), r.PathValue("id"), account.KeyParams{Alg: str(req.Alg), PublicKey: str(req.PublicKey), ExpiresAt: expiresAt})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/paygate/paygate/internal/auth"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -21,12 +20,13 @@ var (
 	errIdempotencyInUse  = errs.New(http.StatusConflict, errs.TypeIdempotency, "idempotency_key_in_use", "A request with this Idempotency-Key is still in flight; retry shortly.")
 )
 
-// idempotent runs a POST under an Idempotency-Key with Stripe's semantics:
+// idempotent runs a POST under an Idempotency-Key, within scope (an app id,
+// or operatorScope), with Stripe's semantics:
 // for 24 hours the same key and request returns the first response byte for
 // byte; another request under the key is refused; so is a repeat while the
 // first is still in flight. Server errors are not remembered, so a retry can
 // succeed.
-func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, p *auth.Principal, key string, body []byte) error {
+func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, scope, key string, body []byte) error {
 	if len(key) > 255 {
 		return errs.InvalidParam("idempotency_key", "The Idempotency-Key header must be at most 255 characters.")
 	}
@@ -35,7 +35,7 @@ func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, p *aut
 	h.Write(body)
 	hash := hex.EncodeToString(h.Sum(nil))
 	now := s.Clock.Now()
-	rec := &store.IdempotencyRecord{AppID: p.App.ID, Key: key, RequestHash: hash, CreatedAt: now, LockedAt: now}
+	rec := &store.IdempotencyRecord{AppID: scope, Key: key, RequestHash: hash, CreatedAt: now, LockedAt: now}
 	existing, err := s.Store.IdempotencyBegin(r.Context(), rec, now.Add(-idempotencyLease))
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -61,12 +61,12 @@ func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, p *aut
 	}
 	ctx := r.Context()
 	if status >= 500 {
-		if err := s.Store.IdempotencyRelease(ctx, p.App.ID, key); err != nil {
+		if err := s.Store.IdempotencyRelease(ctx, scope, key); err != nil {
 			s.Log.Error("release idempotency key", "key", key, "err", err)
 		}
 		return herr
 	}
-	if err := s.Store.IdempotencyFinish(ctx, p.App.ID, key, status, respBody); err != nil {
+	if err := s.Store.IdempotencyFinish(ctx, scope, key, status, respBody); err != nil {
 		s.Log.Error("record idempotent response", "key", key, "err", err)
 	}
 	if herr != nil {

@@ -83,7 +83,10 @@ func decodeJSON(r *http.Request, body []byte, dst any) error {
 		if typeErr.Field == "" {
 			return errs.Invalid("json_invalid", "The body must be a JSON object.")
 		}
-		return errs.InvalidParam(typeErr.Field, "Invalid "+typeErr.Field+": expected "+typeName(typeErr.Type.Kind().String())+".")
+		// A nested field (payer.ip) is reported as its top-level parameter's
+		// code (payer_invalid) with the full path as param, as validation does.
+		top, _, _ := strings.Cut(typeErr.Field, ".")
+		return errs.InvalidParam(top, "Invalid "+typeErr.Field+": expected "+typeName(typeErr.Type.Kind().String())+".").WithParam(typeErr.Field)
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.Invalid("json_invalid", "The body is not valid JSON.")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

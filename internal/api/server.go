@@ -218,6 +218,9 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
+	if r.URL.RawQuery != "" && !takesQuery[rt.Method+" "+rt.Pattern] {
+		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
+	}
 	r.Body = http.NoBody
 	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 	switch rt.Access {
@@ -225,15 +228,32 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
 			return err
 		}
+		return s.withIdempotency(w, r, rt, operatorScope, body)
 	case merchant:
 		p, err := s.Auth.Authenticate(r.Context(), r, body)
 		if err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
-		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
-			return s.idempotent(w, r, rt, p, key, body)
-		}
+		return s.withIdempotency(w, r, rt, p.App.ID, body)
+	}
+	return rt.Handler(w, r)
+}
+
+// takesQuery are the routes that read query parameters (the lists); every
+// other route refuses a query string rather than silently ignoring it.
+var takesQuery = map[string]bool{
+	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true,
+	"GET /admin/v1/merchants": true, "GET /admin/v1/merchants/{id}/apps": true,
+}
+
+// operatorScope is the idempotency scope of the operator API.
+const operatorScope = "operator"
+
+// withIdempotency runs the handler, under Idempotency-Key when a POST has one.
+func (s *Server) withIdempotency(w *bufferedWriter, r *http.Request, rt route, scope string, body []byte) error {
+	if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost {
+		return s.idempotent(w, r, rt, scope, key, body)
 	}
 	return rt.Handler(w, r)
 }

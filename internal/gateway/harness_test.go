@@ -23,7 +23,7 @@ const adminToken = "op_test_token_for_e2e"
 
 // env is one running gateway on loopback with a fresh database.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	g     *gateway.Gateway
 	url   string
 	clock *clock.Fake
@@ -44,7 +44,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
-func openStore(t *testing.T, kind string) store.Store {
+func openStore(t testing.TB, kind string) store.Store {
 	t.Helper()
 	if kind == "postgres" {
 		return postgrestest.Open(t, postgrestest.URL(t))
@@ -57,7 +57,7 @@ func openStore(t *testing.T, kind string) store.Store {
 }
 
 // start runs a gateway on 127.0.0.1:0 with a fake clock and the demo merchant.
-func start(t *testing.T, kind string) *env {
+func start(t testing.TB, kind string) *env {
 	t.Helper()
 	st := openStore(t, kind)
 	fake := clock.NewFake(time.Now())

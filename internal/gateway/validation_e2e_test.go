@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -149,4 +150,33 @@ func TestErrorShapes(t *testing.T) {
 			t.Errorf("healthz: %d", res.StatusCode)
 		}
 	})
+}
+
+// TestMutatedBodiesNeverFail5xx sends a valid create-order body with random
+// bytes flipped, cut or repeated, and checks that every answer is a 2xx or a
+// 4xx in the error shape: bad input never reaches a 500.
+func TestMutatedBodiesNeverFail5xx(t *testing.T) {
+	e := start(t, "sqlite")
+	seed := []byte(`{"out_trade_no":"m-1","amount":1000,"currency":"CNY","subject":"Coffee","method":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":2099},"payer":{"ip":"1.2.3.4"},"metadata":{"a":"b"},"expires_in":600}`)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 400; i++ {
+		b := append([]byte(nil), seed...)
+		for j := 0; j < 1+rng.IntN(4); j++ {
+			switch pos := rng.IntN(len(b)); rng.IntN(3) {
+			case 0:
+				b[pos] = byte(rng.IntN(256))
+			case 1:
+				b = b[:pos]
+			case 2:
+				b = append(b[:pos], append([]byte{b[pos], b[pos]}, b[pos:]...)...)
+			}
+			if len(b) == 0 {
+				b = []byte("{")
+			}
+		}
+		st, _, _ := e.rawCall(t, "POST", "/v1/orders", "application/json", b)
+		if st >= 500 {
+			t.Fatalf("body %q got %d", b, st)
+		}
+	}
 }
