@@ -1,0 +1,125 @@
+// Package sqlite is Paygate's embedded store: store.Store on one SQLite file
+// through modernc.org/sqlite (pure Go, no cgo). The SQL is sqlstore's; this
+// package only opens the pools and says how SQLite differs.
+//
+// The file is opened twice: a write pool of one connection, so writers queue
+// in Go instead of failing with SQLITE_BUSY, whose transactions begin
+// IMMEDIATE (taking the write lock up front, so a transaction never has to
+// upgrade a read lock it cannot get); and a read pool of several
+// query-only connections, which WAL lets read while a write goes on.
+// Every connection runs with synchronous=FULL, so a write that was
+// acknowledged survives a power loss, and with foreign keys enforced.
+//
+// Limits: one process should own the file. Other processes can share it
+// (busy_timeout makes them wait for each other's writes), but SQLite is one
+// writer at a time; run PostgreSQL to serve from several nodes.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/paygate/paygate/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Pool settings.
+const (
+	// ReadConns is the size of the read pool.
+	ReadConns = 8
+	// BusyTimeout is how long a connection waits for another process's lock.
+	BusyTimeout = 10 * time.Second
+)
+
+// Dialect describes SQLite to sqlstore.
+func Dialect() sqlstore.Dialect {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return sqlstore.Dialect{
+		Name:              "sqlite",
+		IsUniqueViolation: isUniqueViolation,
+		Migrations:        sub,
+		// Migrate's transaction begins IMMEDIATE on the write pool, which
+		// takes SQLite's write lock: other processes wait for it.
+		LockMigrations: nil,
+	}
+}
+
+// isUniqueViolation reports whether err is SQLite's unique or primary key violation.
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// Open opens (creating if needed) the database file at path. It does not
+// migrate; call Migrate.
+func Open(path string) (*sqlstore.Store, error) {
+	write, read, err := openPools(path)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.New(write, read, Dialect()), nil
+}
+
+// openPools opens the write pool and the read pool on path.
+func openPools(path string) (write, read *sql.DB, err error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
+	}
+	busy := fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds())
+	// busy_timeout comes first so that the pragmas after it wait for a lock
+	// another process holds instead of failing.
+	write, err = openPool(path, url.Values{
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		"_txlock": {"immediate"},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	// Open the write pool's connection first: it switches the file to WAL
+	// (a setting kept in the file), which the read pool relies on.
+	if err := write.PingContext(context.Background()); err != nil {
+		write.Close()
+		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read, err = openPool(path, url.Values{
+		"_pragma": {busy, "synchronous(FULL)", "foreign_keys(1)", "query_only(1)"},
+	})
+	if err != nil {
+		write.Close()
+		return nil, nil, err
+	}
+	read.SetMaxOpenConns(ReadConns)
+	read.SetMaxIdleConns(ReadConns)
+	return write, read, nil
+}
+
+// openPool opens a pool on path whose every connection is set up by the
+// driver's DSN parameters (_pragma runs on each new connection).
+func openPool(path string, params url.Values) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}

@@ -1,0 +1,184 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// balanceShards is how many rows each account's balance is spread over.
+const balanceShards = 8
+
+// writeEffects writes what a status change returned from its Effects func:
+// the journal entries, the balances they move, and the events. An entry or
+// event without an id gets one, and without a time gets at. An entry that
+// does not validate is refused with its error.
+func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) error {
+	var lines []ledger.Line
+	for i := range eff.Entries {
+		e := &eff.Entries[i]
+		if e.ID == "" {
+			e.ID = id.New(id.Entry, at)
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = at
+		}
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if err := insertEntry(ctx, c, e); err != nil {
+			return err
+		}
+		lines = append(lines, e.Lines...)
+	}
+	if err := addBalances(ctx, c, lines); err != nil {
+		return err
+	}
+	for _, ev := range eff.Events {
+		if ev.ID == "" {
+			ev.ID = id.New(id.Event, at)
+		}
+		if ev.CreatedAt.IsZero() {
+			ev.CreatedAt = at
+		}
+		if err := insertEvent(ctx, c, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEntry inserts a journal entry and its lines; ErrConflict when the
+// object already has an entry of the kind.
+func insertEntry(ctx context.Context, c conn, e *ledger.Entry) error {
+	if _, err := c.exec(ctx, `INSERT INTO ledger_entries (id, kind, ref_id, created_at) VALUES (?, ?, ?, ?)`,
+		e.ID, e.Kind, e.RefID, micros(e.CreatedAt)); err != nil {
+		return fmt.Errorf("insert %s entry %s of %s: %w", e.Kind, e.ID, e.RefID, err)
+	}
+	for i, l := range e.Lines {
+		if _, err := c.exec(ctx, `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount) VALUES (?, ?, ?, ?, ?)`,
+			e.ID, i, l.Account, l.Currency, l.Amount); err != nil {
+			return fmt.Errorf("insert line %d of entry %s: %w", i, e.ID, err)
+		}
+	}
+	return nil
+}
+
+// addBalances adds lines into the account balances. The lines are summed per
+// account and currency, and each sum is added into one of the account's
+// shard rows, chosen at random, so that concurrent payments to a hot
+// account mostly lock different rows. The upserts run in account order so
+// that two transactions never lock the same two rows in opposite orders.
+func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
+	type key struct{ account, currency string }
+	sums := map[key]int64{}
+	for _, l := range lines {
+		sums[key{l.Account, l.Currency}] += l.Amount
+	}
+	keys := make([]key, 0, len(sums))
+	for k, v := range sums {
+		if v != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.currency, b.currency))
+	})
+	for _, k := range keys {
+		if _, err := c.exec(ctx, `INSERT INTO account_balances (account, currency, shard, amount) VALUES (?, ?, ?, ?)
+			ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`,
+			k.account, k.currency, rand.IntN(balanceShards), sums[k]); err != nil {
+			return fmt.Errorf("add to balance of %s %s: %w", k.account, k.currency, err)
+		}
+	}
+	return nil
+}
+
+// Balances sums the shards of every account whose name starts with prefix,
+// ordered by account and currency. The prefix is matched as a range of
+// names (ids and accounts sort byte by byte in both databases), so it needs
+// no LIKE escaping and uses the primary key.
+func (s *Store) Balances(ctx context.Context, accountPrefix string) ([]store.Balance, error) {
+	var f filter
+	if accountPrefix != "" {
+		end, bounded, err := prefixEnd(accountPrefix)
+		if err != nil {
+			return nil, err
+		}
+		f.and("account >= ?", accountPrefix)
+		if bounded {
+			f.and("account < ?", end)
+		}
+	}
+	bs, err := queryAll(ctx, s.reader(), func(r rowScanner) (store.Balance, error) {
+		var b store.Balance
+		return b, r.Scan(&b.Account, &b.Currency, &b.Amount)
+	}, `SELECT account, currency, CAST(SUM(amount) AS BIGINT) FROM account_balances`+f.where()+`
+		GROUP BY account, currency ORDER BY account, currency`, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("balances of %q: %w", accountPrefix, err)
+	}
+	return bs, nil
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with prefix, in byte order (which for UTF-8 is code point order): prefix
+// with its last rune incremented. bounded is false when there is no such
+// string (prefix is all U+10FFFF).
+func prefixEnd(prefix string) (end string, bounded bool, err error) {
+	if !utf8.ValidString(prefix) {
+		return "", false, fmt.Errorf("balances: account prefix %q is not UTF-8", prefix)
+	}
+	r := []rune(prefix)
+	for len(r) > 0 {
+		last := r[len(r)-1]
+		if last < utf8.MaxRune {
+			next := last + 1
+			if next >= 0xD800 && next <= 0xDFFF { // surrogates are not runes
+				next = 0xE000
+			}
+			r[len(r)-1] = next
+			return string(r), true, nil
+		}
+		r = r[:len(r)-1]
+	}
+	return "", false, nil
+}
+
+// LedgerEntries returns the entries that reference refID, oldest first, with
+// their lines in order.
+func (s *Store) LedgerEntries(ctx context.Context, refID string) ([]ledger.Entry, error) {
+	type row struct {
+		entry ledger.Entry
+		line  ledger.Line
+	}
+	rows, err := queryAll(ctx, s.reader(), func(r rowScanner) (row, error) {
+		var x row
+		var created int64
+		err := r.Scan(&x.entry.ID, &x.entry.Kind, &x.entry.RefID, &created, &x.line.Account, &x.line.Currency, &x.line.Amount)
+		x.entry.CreatedAt = fromMicros(created)
+		return x, err
+	}, `SELECT e.id, e.kind, e.ref_id, e.created_at, l.account, l.currency, l.amount
+		FROM ledger_entries e JOIN ledger_lines l ON l.entry_id = e.id
+		WHERE e.ref_id = ? ORDER BY e.created_at, e.id, l.line_no`, refID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger entries of %s: %w", refID, err)
+	}
+	var entries []ledger.Entry
+	for _, x := range rows {
+		if n := len(entries); n == 0 || entries[n-1].ID != x.entry.ID {
+			entries = append(entries, x.entry)
+		}
+		last := &entries[len(entries)-1]
+		last.Lines = append(last.Lines, x.line)
+	}
+	return entries, nil
+}

@@ -1,0 +1,236 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate/internal/store"
+)
+
+const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
+	status, channel, channel_trade_no, amount_refunded, next_action, failure_code, failure_message, risk, metadata,
+	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at`
+
+// OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
+func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertOrder(ctx, tx.conn, o); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func insertOrder(ctx context.Context, c conn, o *store.Order) error {
+	meta, err := metadataJSON(o.Metadata)
+	if err != nil {
+		return fmt.Errorf("create order %s: %w", o.ID, err)
+	}
+	payer, err := json.Marshal(o.Payer)
+	if err != nil {
+		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
+	}
+	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
+		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
+		rawJSON(o.Risk), meta, string(payer), o.NotifyURL, o.ReturnURL, o.RequestHash,
+		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt)); err != nil {
+		return fmt.Errorf("create order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// OrderGet returns the order with id.
+func (s *Store) OrderGet(ctx context.Context, id string) (*store.Order, error) {
+	return orderGet(ctx, s.reader(), id)
+}
+
+func orderGet(ctx context.Context, c conn, id string) (*store.Order, error) {
+	o, err := queryOne(ctx, c, scanOrder, `SELECT `+orderColumns+` FROM orders WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// OrderGetByOutTradeNo returns the app's order with the merchant's number.
+func (s *Store) OrderGetByOutTradeNo(ctx context.Context, appID, outTradeNo string) (*store.Order, error) {
+	o, err := queryOne(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders WHERE app_id = ? AND out_trade_no = ?`, appID, outTradeNo)
+	if err != nil {
+		return nil, fmt.Errorf("order %q of app %s: %w", outTradeNo, appID, err)
+	}
+	return o, nil
+}
+
+// OrderList pages through a merchant's orders in one mode, newest first.
+func (s *Store) OrderList(ctx context.Context, f store.OrderFilter) ([]*store.Order, bool, error) {
+	var w filter
+	w.and("merchant_id = ?", f.MerchantID)
+	w.and("livemode = ?", f.Livemode)
+	if f.AppID != "" {
+		w.and("app_id = ?", f.AppID)
+	}
+	if f.Status != "" {
+		w.and("status = ?", string(f.Status))
+	}
+	os, more, err := listPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, w, f.ListParams, scanOrder)
+	if err != nil {
+		return nil, false, fmt.Errorf("list orders of %s: %w", f.MerchantID, err)
+	}
+	return os, more, nil
+}
+
+// OrderTransition applies t in one transaction: the compare-and-set update,
+// then t.Effects with the updated order, then the entries and events it
+// returns. ErrNotFound for no such order, ErrStale when its status is not
+// in t.From; an error from Effects, or an entry that does not validate,
+// rolls everything back and is returned.
+func (s *Store) OrderTransition(ctx context.Context, t store.OrderTransition) (*store.Order, error) {
+	if len(t.From) == 0 {
+		return nil, fmt.Errorf("order %s transition to %s: no From status", t.OrderID, t.To)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	o, err := updateOrderStatus(ctx, tx.conn, t)
+	if err != nil {
+		return nil, err
+	}
+	if t.Effects != nil {
+		eff, err := t.Effects(o)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
+			return nil, fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
+		}
+	}
+	return o, tx.commit()
+}
+
+// updateOrderStatus is the compare-and-set of OrderTransition: it sets the
+// status and the non-zero fields of t when the status is in t.From, and
+// returns the order as it is after.
+func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition) (*store.Order, error) {
+	set := []string{"status = ?", "updated_at = ?"}
+	args := []any{string(t.To), micros(t.At)}
+	for _, f := range []struct {
+		col string
+		val string
+	}{
+		{"method", t.Method},
+		{"channel", t.Channel},
+		{"channel_trade_no", t.ChannelTradeNo},
+		{"failure_code", t.FailureCode},
+		{"failure_message", t.FailureMessage},
+	} {
+		if f.val != "" {
+			set = append(set, f.col+" = ?")
+			args = append(args, f.val)
+		}
+	}
+	if len(t.NextAction) > 0 {
+		set = append(set, "next_action = ?")
+		args = append(args, string(t.NextAction))
+	}
+	switch t.To {
+	case store.OrderSucceeded:
+		set = append(set, "paid_at = ?")
+		args = append(args, micros(t.At))
+	case store.OrderClosed:
+		set = append(set, "closed_at = ?")
+		args = append(args, micros(t.At))
+	}
+	args = append(args, t.OrderID)
+	for _, st := range t.From {
+		args = append(args, string(st))
+	}
+	o, err := queryOne(ctx, c, scanOrder, `UPDATE orders SET `+strings.Join(set, ", ")+`
+		WHERE id = ? AND status IN (`+placeholders(len(t.From))+`) RETURNING `+orderColumns, args...)
+	if err == nil {
+		return o, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
+	}
+	// No row changed: tell a missing order from one in another status.
+	cur, err := orderGet(ctx, c, t.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("order %s is %s, not %v: %w", t.OrderID, cur.Status, t.From, store.ErrStale)
+}
+
+// OrdersExpired lists up to limit orders in pending or processing whose
+// ExpiresAt is at or before now, soonest expired first. A limit of 0 or
+// less means 100.
+func (s *Store) OrdersExpired(ctx context.Context, now time.Time, limit int) ([]*store.Order, error) {
+	os, err := queryAll(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders
+		WHERE status IN (?, ?) AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+		string(store.OrderPending), string(store.OrderProcessing), micros(now), batchLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list expired orders: %w", err)
+	}
+	return os, nil
+}
+
+// OrdersProcessing lists up to limit orders in processing last updated
+// before updatedBefore, least recently updated first. A limit of 0 or less
+// means 100.
+func (s *Store) OrdersProcessing(ctx context.Context, updatedBefore time.Time, limit int) ([]*store.Order, error) {
+	os, err := queryAll(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders
+		WHERE status = ? AND updated_at < ? ORDER BY updated_at, id LIMIT ?`,
+		string(store.OrderProcessing), micros(updatedBefore), batchLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list processing orders: %w", err)
+	}
+	return os, nil
+}
+
+// batchLimit is the size of a worker's batch: limit, or 100 when it is not positive.
+func batchLimit(limit int) int {
+	if limit <= 0 {
+		return 100
+	}
+	return limit
+}
+
+func scanOrder(r rowScanner) (*store.Order, error) {
+	var o store.Order
+	var nextAction, risk sql.NullString
+	var meta, payer string
+	var created, updated, expires int64
+	var paid, closed sql.NullInt64
+	if err := r.Scan(&o.ID, &o.MerchantID, &o.AppID, &o.Livemode, &o.OutTradeNo, &o.Amount, &o.Currency, &o.Subject,
+		&o.Description, &o.Method, &o.Status, &o.Channel, &o.ChannelTradeNo, &o.AmountRefunded, &nextAction,
+		&o.FailureCode, &o.FailureMessage, &risk, &meta, &payer, &o.NotifyURL, &o.ReturnURL, &o.RequestHash,
+		&created, &updated, &expires, &paid, &closed); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.Metadata, err = fromMetadataJSON(meta); err != nil {
+		return nil, fmt.Errorf("order %s: %w", o.ID, err)
+	}
+	if err := json.Unmarshal([]byte(payer), &o.Payer); err != nil {
+		return nil, fmt.Errorf("order %s: decode payer: %w", o.ID, err)
+	}
+	o.NextAction = fromRawJSON(nextAction)
+	o.Risk = fromRawJSON(risk)
+	o.CreatedAt = fromMicros(created)
+	o.UpdatedAt = fromMicros(updated)
+	o.ExpiresAt = fromMicros(expires)
+	o.PaidAt = fromNullMicros(paid)
+	o.ClosedAt = fromNullMicros(closed)
+	return &o, nil
+}

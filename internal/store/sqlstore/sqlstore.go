@@ -1,0 +1,226 @@
+// Package sqlstore is the one SQL implementation of store.Store, shared by
+// the SQLite and PostgreSQL drivers. A driver opens its *sql.DB pools and
+// describes itself with a Dialect (placeholders, error codes, migrations);
+// every query lives here, written once with ? placeholders.
+//
+// Every write method runs in one transaction on the write pool and calls
+// small private helpers that take the transaction; reads go to the read
+// pool. With SQLite the write pool has a single connection, so writers queue
+// in Go rather than on SQLITE_BUSY.
+//
+// Limits: timestamps are kept as unix microseconds, so times round to the
+// microsecond; a nil Metadata map comes back as an empty map.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Dialect is what differs between the SQL databases Store runs on.
+type Dialect struct {
+	// Name names the database in errors ("sqlite", "postgres").
+	Name string
+	// NumberedPlaceholders makes Store rewrite ? placeholders as $1, $2, …
+	// (PostgreSQL). When false, queries are sent with ? as written.
+	NumberedPlaceholders bool
+	// IsUniqueViolation reports whether err is a unique or primary key
+	// violation; Store reports those as store.ErrConflict.
+	IsUniqueViolation func(err error) bool
+	// Migrations holds the schema as files named NNNN_description.sql,
+	// applied in order by Migrate.
+	Migrations fs.FS
+	// LockMigrations, when set, is run first in the migration transaction to
+	// keep other processes from migrating at the same time (PostgreSQL: an
+	// advisory lock). Leave it nil when the transaction itself excludes
+	// other writers (SQLite with BEGIN IMMEDIATE).
+	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+}
+
+// Store implements store.Store over database/sql.
+type Store struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect *Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store that writes through write and reads through read,
+// which may be the same pool. The Store owns both and closes them in Close.
+func New(write, read *sql.DB, d Dialect) *Store {
+	if read == nil {
+		read = write
+	}
+	return &Store{write: write, read: read, dialect: &d}
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// ExecRaw runs query, written with ? placeholders, on the write pool outside
+// any of Store's rules. It exists for tests that damage the database on
+// purpose (to prove LedgerVerify notices) and for operators' one-off
+// repairs; nothing in Paygate's request path calls it.
+func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.write.ExecContext(ctx, s.dialect.rebind(query), args...)
+	if err != nil {
+		return 0, s.dialect.interpret(err)
+	}
+	return res.RowsAffected()
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn runs queries written with ? placeholders on a pool or a transaction,
+// rewriting them for the dialect. Helpers take a conn so that one helper
+// serves a read on the read pool and the same read inside a write transaction.
+type conn struct {
+	q queryer
+	d *Dialect
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := c.q.ExecContext(ctx, c.d.rebind(query), args...)
+	return res, c.d.interpret(err)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, c.d.rebind(query), args...)
+	return rows, c.d.interpret(err)
+}
+
+func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
+}
+
+// tx is a write transaction with its conn.
+type tx struct {
+	*sql.Tx
+	conn
+}
+
+// begin opens a write transaction on the write pool.
+func (s *Store) begin(ctx context.Context) (*tx, error) {
+	t, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: begin: %w", s.dialect.Name, err)
+	}
+	return &tx{Tx: t, conn: conn{q: t, d: s.dialect}}, nil
+}
+
+// commit commits t, translating the driver's error.
+func (t *tx) commit() error {
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", t.d.Name, t.d.interpret(err))
+	}
+	return nil
+}
+
+// reader is a conn on the read pool.
+func (s *Store) reader() conn { return conn{q: s.read, d: s.dialect} }
+
+// interpret translates driver errors into the store's vocabulary in one
+// place: no rows is store.ErrNotFound, a unique violation store.ErrConflict.
+// Other errors pass through unchanged.
+func (d *Dialect) interpret(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case d.IsUniqueViolation != nil && d.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	}
+	return err
+}
+
+// rebind rewrites ? placeholders as $1, $2, … when the dialect numbers them.
+// A ? inside a quoted string literal is left alone.
+func (d *Dialect) rebind(query string) string {
+	if !d.NumberedPlaceholders || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case ch == '\'':
+			quoted = !quoted
+		case ch == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of rows with scan.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// queryAll runs a query and scans every row.
+func queryAll[T any](ctx context.Context, c conn, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
+}
+
+// queryOne runs a query expected to return one row and scans it;
+// no row is store.ErrNotFound.
+func queryOne[T any](ctx context.Context, c conn, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(c.queryRow(ctx, query, args...))
+	return v, c.d.interpret(err)
+}
+
+// affected returns the rows a statement changed.
+func affected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
