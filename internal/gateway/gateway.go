@@ -313,7 +313,7 @@ Demo merchant %s (%s), test-mode app %s:
   webhook secret  %s
 These are shown once. Try:
   curl -s %s/v1/orders -H "Authorization: Bearer %s" \
-    -d '{"out_trade_no":"demo-1","amount":1000,"currency":"CNY","subject":"Coffee","method":"sandbox"}'
+    --json '{"out_trade_no":"demo-1","amount":1000,"currency":"CNY","subject":"Coffee","method":"sandbox"}'
 `, m.Name, m.ID, na.App.ID, na.SecretKey, na.SigningKey.ID, na.SigningSecret, na.WebhookSecret, g.publicURL(), na.SecretKey)
 	return nil
 }
