@@ -176,6 +176,91 @@ type Event struct {
 	CreatedAt  time.Time
 }
 
+// WebhookEndpoint is an app's URL subscribed to event types.
+type WebhookEndpoint struct {
+	ID            string // whe_…
+	MerchantID    string
+	AppID         string
+	Livemode      bool
+	URL           string
+	Description   string
+	EnabledEvents []string // event types, or ["*"] for all
+	Disabled      bool
+	SecretSealed  string // whsec_… sealed with the master key
+	// PreviousSecretSealed is the secret before the last rotation; deliveries
+	// are signed with both until PreviousSecretExpiresAt.
+	PreviousSecretSealed    string
+	PreviousSecretExpiresAt *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+// Subscribed reports whether e wants events of type typ.
+func (e *WebhookEndpoint) Subscribed(typ string) bool {
+	for _, t := range e.EnabledEvents {
+		if t == "*" || t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+)
+
+// Delivery is one event owed to one target: the object's own notify_url
+// (EndpointID "") or one webhook endpoint. Deliveries are created in the
+// transaction that writes their event, so no committed event goes unannounced.
+type Delivery struct {
+	ID            string // dlv_…
+	EventID       string
+	MerchantID    string
+	AppID         string
+	Livemode      bool
+	EndpointID    string // "" for the object's notify_url
+	URL           string
+	Status        string // DeliveryPending, DeliverySucceeded, DeliveryFailed
+	Attempts      int    // attempts since created or last redelivered by hand
+	NextAttemptAt time.Time
+	LeaseToken    string     // set while a worker holds the delivery
+	LeaseUntil    *time.Time // the lease ends then; another worker may take it after
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// Event is the delivery's event, filled by DeliveriesClaim.
+	Event *Event
+}
+
+// DeliveryAttempt is one HTTP attempt of a delivery.
+type DeliveryAttempt struct {
+	ID           string // att_…
+	DeliveryID   string
+	EventID      string
+	EndpointID   string
+	URL          string
+	AttemptedAt  time.Time
+	StatusCode   int // 0 when no response
+	Latency      time.Duration
+	Error        string // timeout, connection refused, non-2xx, refused address…
+	ResponseBody string // the first bytes of the response
+}
+
+// DeliveryResult is what a worker reports after one attempt.
+type DeliveryResult struct {
+	DeliveryID string
+	LeaseToken string // must still hold the lease, else ErrStale
+	Attempt    DeliveryAttempt
+	Succeeded  bool
+	// NextAttemptAt is when to try again; nil with Succeeded false means the
+	// schedule is spent and the delivery is failed.
+	NextAttemptAt *time.Time
+	At            time.Time
+}
+
 // Effects are what a status change writes beside itself in its transaction.
 type Effects struct {
 	Entries []ledger.Entry
@@ -249,6 +334,10 @@ type EventFilter struct {
 	Livemode   bool
 	Type       string // optional
 	ObjectID   string // optional
+	// DeliveryStatus filters by the event's delivery state: "pending" (some
+	// delivery pending), "failed" (some delivery failed, none pending),
+	// "succeeded" (every delivery succeeded). Optional.
+	DeliveryStatus string
 	ListParams
 }
 
@@ -366,6 +455,37 @@ type Store interface {
 
 	EventGet(ctx context.Context, id string) (*Event, error)
 	EventList(ctx context.Context, f EventFilter) ([]*Event, bool, error)
+	// Inserting an event (through OrderTransition/RefundTransition Effects)
+	// also inserts, in the same transaction, a pending Delivery to the event's
+	// NotifyURL when set and one to each enabled endpoint of the event's app
+	// subscribed to its type, due at the event's CreatedAt.
+
+	WebhookEndpointCreate(ctx context.Context, e *WebhookEndpoint) error
+	WebhookEndpointGet(ctx context.Context, id string) (*WebhookEndpoint, error)
+	WebhookEndpointList(ctx context.Context, appID string, p ListParams) ([]*WebhookEndpoint, bool, error)
+	// WebhookEndpointUpdate stores every mutable field of e (URL, Description,
+	// EnabledEvents, Disabled, secrets, UpdatedAt).
+	WebhookEndpointUpdate(ctx context.Context, e *WebhookEndpoint) error
+	// WebhookEndpointDelete deletes the endpoint; its pending deliveries become
+	// failed with LastError "endpoint deleted".
+	WebhookEndpointDelete(ctx context.Context, id string, at time.Time) error
+
+	// DeliveriesClaim leases up to limit pending deliveries due at now whose
+	// lease is free or over, oldest due first, with their events. Concurrent
+	// claims (other nodes) never return the same delivery while its lease
+	// holds (PostgreSQL: FOR UPDATE SKIP LOCKED).
+	DeliveriesClaim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
+	// DeliveryRecord stores an attempt and its outcome in one transaction and
+	// frees the lease: ErrStale when r.LeaseToken no longer holds the delivery.
+	DeliveryRecord(ctx context.Context, r DeliveryResult) error
+	// DeliveryList returns an event's deliveries; DeliveryAttempts its attempts, oldest first.
+	DeliveryList(ctx context.Context, eventID string) ([]*Delivery, error)
+	DeliveryAttempts(ctx context.Context, eventID string) ([]*DeliveryAttempt, error)
+	// EventRedeliver makes every delivery of the event pending again, due at
+	// now, with Attempts 0 (the attempt history stays). It returns how many.
+	EventRedeliver(ctx context.Context, eventID string, now time.Time) (int, error)
+	// DeliveriesPending counts pending deliveries (for metrics and benchmarks).
+	DeliveriesPending(ctx context.Context) (int, error)
 
 	// Balances sums the balances of every account whose name starts with prefix.
 	Balances(ctx context.Context, accountPrefix string) ([]Balance, error)
