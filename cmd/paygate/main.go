@@ -28,6 +28,7 @@ commands:
   serve          start the gateway (creates a demo merchant on an empty database)
   migrate        bring the database schema up to date
   ledger verify  check that every journal entry balances and every balance equals its entries
+  bench          load a gateway (or a temporary one) and report throughput and latency
 
 Run "paygate <command> -h" for the flags of a command.
 `
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(stderr, "usage: paygate ledger verify [--database …]\n")

@@ -33,7 +33,7 @@ type signedReq struct {
 	signer                 func(msg []byte) []byte
 }
 
-func (f *fixture) signerFor(t *testing.T, k *store.Key) func([]byte) []byte {
+func (f *fixture) signerFor(t testing.TB, k *store.Key) func([]byte) []byte {
 	switch k.Alg {
 	case store.AlgHMAC:
 		return func(msg []byte) []byte {
@@ -48,7 +48,7 @@ func (f *fixture) signerFor(t *testing.T, k *store.Key) func([]byte) []byte {
 	}
 }
 
-func rsaSign(t *testing.T, k *rsa.PrivateKey, msg []byte) []byte {
+func rsaSign(t testing.TB, k *rsa.PrivateKey, msg []byte) []byte {
 	d := sha256.Sum256(msg)
 	sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
 	if err != nil {
@@ -63,7 +63,7 @@ var nonceSeq atomic.Int64
 func newNonce() string { return fmt.Sprintf("nonce-%016d", nonceSeq.Add(1)) }
 
 // newSigned returns a valid signed POST with k's private half.
-func (f *fixture) newSigned(t *testing.T, k *store.Key) *signedReq {
+func (f *fixture) newSigned(t testing.TB, k *store.Key) *signedReq {
 	body := []byte(`{"out_trade_no":"T1","amount":100}`)
 	return &signedReq{
 		Alg: k.Alg, AppID: k.AppID, KeyID: k.ID,

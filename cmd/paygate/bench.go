@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/paygate/paygate/internal/gateway"
+	"github.com/paygate/paygate/internal/loadgen"
+)
+
+// bench runs the load generator against a gateway: the one at --url, or one
+// it starts on a temporary database (SQLite by default; a fresh schema of
+// --database when that is a postgres:// URL).
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg loadgen.Config
+	fs.StringVar(&cfg.URL, "url", "", "gateway to load; empty: start one on a temporary database")
+	fs.StringVar(&cfg.SecretKey, "key", "", "Bearer secret key (with --url)")
+	fs.StringVar(&cfg.AppID, "app-id", "", "sign requests with HMAC-SHA256: app id (with --url and --signed)")
+	fs.StringVar(&cfg.KeyID, "key-id", "", "signing key id (with --url and --signed)")
+	fs.StringVar(&cfg.HMACSecret, "hmac-secret", "", "signing key secret (with --url and --signed)")
+	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "the app's whsec_ secret, to verify webhooks in the cycle scenario (with --url)")
+	signed := fs.Bool("signed", false, "sign requests with the app's HMAC key instead of the Bearer key")
+	database := fs.String("database", "sqlite", `temporary gateway's store: "sqlite" or a postgres:// URL (a temporary schema is made in it)`)
+	fs.StringVar(&cfg.Scenario, "scenario", "create", "create, query, mixed or cycle")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight (closed loop)")
+	fs.IntVar(&cfg.Rate, "rate", 0, "requests per second (open loop); 0 for closed loop")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
+	floor := fs.Bool("floor", false, "also load a bare Go HTTP server (JSON decode, one HMAC, JSON encode) the same way and print the ratio")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*asJSON {
+		cfg.Progress = stderr
+	}
+	if cfg.URL == "" {
+		g, stop, err := startTempGateway(ctx, *database)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.URL, cfg.SecretKey, cfg.WebhookSecret = g.URL(), g.Demo.SecretKey, g.Demo.WebhookSecret
+		if *signed {
+			cfg.AppID, cfg.KeyID, cfg.HMACSecret = g.Demo.App.ID, g.Demo.SigningKey.ID, g.Demo.SigningSecret
+		}
+	} else if cfg.SecretKey == "" && cfg.HMACSecret == "" {
+		return errors.New("--url needs --key (or --signed with --app-id, --key-id, --hmac-secret)")
+	}
+	if !*signed {
+		cfg.AppID, cfg.KeyID, cfg.HMACSecret = "", "", ""
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"gateway": res}
+	if *floor {
+		url, stop, err := loadgen.StartFloor()
+		if err != nil {
+			return err
+		}
+		fcfg := cfg
+		fcfg.URL, fcfg.Scenario, fcfg.HMACSecret = url, "create", ""
+		fres, err := loadgen.Run(ctx, fcfg)
+		stop()
+		if err != nil {
+			return err
+		}
+		out["floor"] = fres
+		out["ratio"] = res.RPS / fres.RPS
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	fmt.Fprintf(stdout, "gateway  %s\n", res)
+	if f, ok := out["floor"].(*loadgen.Result); ok {
+		fmt.Fprintf(stdout, "floor    %s\n", f)
+		fmt.Fprintf(stdout, "ratio    %.1f%% of the floor\n", 100*out["ratio"].(float64))
+	}
+	return nil
+}
+
+// startTempGateway starts a gateway on a throwaway database and returns it
+// with a function that stops it and removes the database.
+func startTempGateway(ctx context.Context, database string) (*gateway.Gateway, func(), error) {
+	dir, err := os.MkdirTemp("", "paygate-bench")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := []func(){func() { os.RemoveAll(dir) }}
+	stopAll := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if strings.HasPrefix(database, "postgres") {
+		b := make([]byte, 6)
+		rand.Read(b)
+		schema := "paygate_bench_" + hex.EncodeToString(b)
+		db, err := sql.Open("pgx", database)
+		if err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+		if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			db.Close()
+			stopAll()
+			return nil, nil, err
+		}
+		cleanup = append(cleanup, func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
+		sep := "?"
+		if strings.Contains(database, "?") {
+			sep = "&"
+		}
+		cfg.Database = database + sep + "search_path=" + schema
+		key := make([]byte, 32)
+		rand.Read(key)
+		cfg.MasterKey = hex.EncodeToString(key)
+	}
+	g, err := gateway.Open(ctx, cfg, io.Discard)
+	if err != nil {
+		stopAll()
+		return nil, nil, err
+	}
+	if err := g.Listen(); err != nil {
+		g.Shutdown(ctx)
+		stopAll()
+		return nil, nil, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.Serve(sctx); close(done) }()
+	cleanup = append(cleanup, func() { cancel(); <-done })
+	return g, stopAll, nil
+}
