@@ -25,6 +25,8 @@ const (
 	Endpoint   = "whe_"
 	Settlement = "stl_"
 	Platform   = "pk_"
+	Delivery   = "dlv_"
+	Attempt    = "att_"
 )
 
 var (

@@ -63,6 +63,7 @@ func Dialect() sqlstore.Dialect {
 		IsUniqueViolation:    isUniqueViolation,
 		Migrations:           sub,
 		LockMigrations:       lockMigrations,
+		SkipLocked:           "FOR UPDATE SKIP LOCKED",
 	}
 }
 

@@ -56,6 +56,9 @@ func Dialect() sqlstore.Dialect {
 		// Migrate's transaction begins IMMEDIATE on the write pool, which
 		// takes SQLite's write lock: other processes wait for it.
 		LockMigrations: nil,
+		// The write pool's single connection runs one transaction at a
+		// time, so a claim never meets another claim's row locks.
+		SkipLocked: "",
 	}
 }
 

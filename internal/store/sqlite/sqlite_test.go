@@ -17,3 +17,5 @@ func TestStore(t *testing.T) {
 		}}
 	})
 }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, sqlitetest.Open(b)) }

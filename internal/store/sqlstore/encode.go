@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -87,4 +88,11 @@ func fromMetadataJSON(s string) (map[string]string, error) {
 		return nil, fmt.Errorf("decode metadata: %w", err)
 	}
 	return m, nil
+}
+
+// cleanText makes s storable in a PostgreSQL text column, which takes
+// neither NUL bytes nor invalid UTF-8: each NUL and each run of invalid
+// bytes becomes U+FFFD. Other text is stored as it is.
+func cleanText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }

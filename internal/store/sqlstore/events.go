@@ -41,11 +41,43 @@ func (s *Store) EventList(ctx context.Context, f store.EventFilter) ([]*store.Ev
 	if f.ObjectID != "" {
 		w.and("object_id = ?", f.ObjectID)
 	}
+	if f.DeliveryStatus != "" {
+		cond, err := deliveryStatusCondition(f.DeliveryStatus)
+		if err != nil {
+			return nil, false, fmt.Errorf("list events of %s: %w", f.MerchantID, err)
+		}
+		w.and(cond)
+	}
 	evs, more, err := listPage(ctx, s.reader(), `SELECT `+eventColumns+` FROM events`, w, f.ListParams, scanEvent)
 	if err != nil {
 		return nil, false, fmt.Errorf("list events of %s: %w", f.MerchantID, err)
 	}
 	return evs, more, nil
+}
+
+// deliveryStatusCondition is the condition on events of EventFilter's
+// DeliveryStatus: pending when some delivery is pending; failed when some
+// delivery failed and none is pending; succeeded when the event has
+// deliveries and all succeeded. An event without deliveries matches none.
+// Each subquery reads deliveries_event (event_id, status) alone.
+func deliveryStatusCondition(status string) (string, error) {
+	some := func(cond string) string {
+		return `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND ` + cond + `)`
+	}
+	const (
+		isPending   = `d.status = '` + store.DeliveryPending + `'`
+		isFailed    = `d.status = '` + store.DeliveryFailed + `'`
+		isSucceeded = `d.status = '` + store.DeliverySucceeded + `'`
+	)
+	switch status {
+	case store.DeliveryPending:
+		return some(isPending), nil
+	case store.DeliveryFailed:
+		return some(isFailed) + ` AND NOT ` + some(isPending), nil
+	case store.DeliverySucceeded:
+		return some(isSucceeded) + ` AND NOT ` + some(`d.status <> '`+store.DeliverySucceeded+`'`), nil
+	}
+	return "", fmt.Errorf("unknown delivery status %q", status)
 }
 
 func scanEvent(r rowScanner) (*store.Event, error) {

@@ -18,7 +18,8 @@ import (
 const balanceShards = 8
 
 // writeEffects writes what a status change returned from its Effects func:
-// the journal entries, the balances they move, and the events. An entry or
+// the journal entries, the balances they move, and the events with the
+// deliveries each is owed (see fanOut). An entry or
 // event without an id gets one, and without a time gets at. An entry that
 // does not validate is refused with its error.
 func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) error {
@@ -42,6 +43,7 @@ func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) 
 	if err := addBalances(ctx, c, lines); err != nil {
 		return err
 	}
+	var endpoints map[string][]*store.WebhookEndpoint // per app, read once per transaction by fanOut
 	for _, ev := range eff.Events {
 		if ev.ID == "" {
 			ev.ID = id.New(id.Event, at)
@@ -50,6 +52,12 @@ func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) 
 			ev.CreatedAt = at
 		}
 		if err := insertEvent(ctx, c, ev); err != nil {
+			return err
+		}
+		if endpoints == nil {
+			endpoints = map[string][]*store.WebhookEndpoint{}
+		}
+		if err := fanOut(ctx, c, ev, endpoints); err != nil {
 			return err
 		}
 	}

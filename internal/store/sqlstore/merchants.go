@@ -91,7 +91,11 @@ func insertApp(ctx context.Context, c conn, a *store.App) error {
 
 // AppGet returns the app with id.
 func (s *Store) AppGet(ctx context.Context, id string) (*store.App, error) {
-	a, err := queryOne(ctx, s.reader(), scanApp, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
+	return appGet(ctx, s.reader(), id)
+}
+
+func appGet(ctx context.Context, c conn, id string) (*store.App, error) {
+	a, err := queryOne(ctx, c, scanApp, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("app %s: %w", id, err)
 	}

@@ -42,6 +42,12 @@ type Dialect struct {
 	// advisory lock). Leave it nil when the transaction itself excludes
 	// other writers (SQLite with BEGIN IMMEDIATE).
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// SkipLocked ends the SELECT with which DeliveriesClaim picks rows to
+	// lease, so that a claim passes over rows a concurrent claim has locked
+	// instead of waiting for them and then finding them leased (PostgreSQL:
+	// "FOR UPDATE SKIP LOCKED"). Leave it empty when write transactions
+	// never run at the same time (SQLite).
+	SkipLocked string
 }
 
 // Store implements store.Store over database/sql.

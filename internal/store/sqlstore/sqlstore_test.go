@@ -90,3 +90,17 @@ func TestLoadMigrations(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "",
+		"connection reset": "connection reset",
+		"日本語 ok":           "日本語 ok",
+		"a\x00b":           "a\uFFFDb",
+		"bad \xff\xfe end": "bad \uFFFD end",
+	} {
+		if got := cleanText(in); got != want {
+			t.Errorf("cleanText(%q): want %q, got %q", in, want, got)
+		}
+	}
+}

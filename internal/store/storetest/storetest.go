@@ -31,6 +31,12 @@ type Harness struct {
 	// suite uses it only to damage the ledger on purpose and check that
 	// LedgerVerify reports it.
 	Exec func(ctx context.Context, query string, args ...any) error
+	// Hold runs query (no placeholders) in a transaction on a connection of
+	// its own and keeps that transaction, and the row locks it took, until
+	// release is called. The suite uses it to check that a claim skips rows
+	// another node has locked. Nil when the database runs one write
+	// transaction at a time (SQLite); tests that need it are then skipped.
+	Hold func(ctx context.Context, query string) (release func(), err error)
 }
 
 // test is one conformance test.
@@ -49,6 +55,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, orderTests...)
 	tests = append(tests, refundTests...)
 	tests = append(tests, ledgerTests...)
+	tests = append(tests, notificationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -66,6 +73,7 @@ type bundle struct {
 	t        *testing.T
 	s        store.Store
 	exec     func(ctx context.Context, query string, args ...any) error
+	hold     func(ctx context.Context, query string) (release func(), err error)
 	ctx      context.Context
 	merchant *store.Merchant
 	app      *store.App
@@ -75,7 +83,7 @@ type bundle struct {
 }
 
 func setup(t *testing.T, h Harness) *bundle {
-	b := &bundle{t: t, s: h.Store, exec: h.Exec, ctx: context.Background()}
+	b := &bundle{t: t, s: h.Store, exec: h.Exec, hold: h.Hold, ctx: context.Background()}
 	b.merchant = b.newMerchant()
 	b.app = b.newApp(b.merchant, false)
 	return b

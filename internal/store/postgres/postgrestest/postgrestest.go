@@ -41,6 +41,15 @@ func URL(t testing.TB) string {
 // and drops the schema when t ends. It fails t on any error.
 func Open(t testing.TB, url string) *sqlstore.Store {
 	t.Helper()
+	s, _ := OpenConfig(t, url)
+	return s
+}
+
+// OpenConfig is Open that also returns the store's connection
+// configuration (search_path set to the schema), for tests that need a
+// connection of their own beside the store's pool.
+func OpenConfig(t testing.TB, url string) (*sqlstore.Store, *pgx.ConnConfig) {
+	t.Helper()
 	ctx := context.Background() // not t.Context: the cleanup runs after it is canceled
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -74,7 +83,9 @@ func Open(t testing.TB, url string) *sqlstore.Store {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("postgrestest: migrate schema %s: %v", schema, err)
 	}
-	return s
+	own := cfg.Copy()
+	delete(own.RuntimeParams, "pool_max_conns") // a pool setting of postgres.Open, not a server parameter
+	return s, own
 }
 
 func randomHex(n int) string {
