@@ -71,14 +71,33 @@ func isUniqueViolation(err error) bool {
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
-// Open opens (creating if needed) the database file at path. It does not
-// migrate; call Migrate.
+// Open opens (creating if needed) the database file at path, with group
+// commit (sqlstore.GroupCommit defaults): writers share one fsync per batch.
+// It does not migrate; call Migrate.
 func Open(path string) (*sqlstore.Store, error) {
+	return OpenOptions(path, Options{GroupCommit: true})
+}
+
+// Options tune Open.
+type Options struct {
+	// GroupCommit batches concurrent writers into one transaction and one
+	// fsync (see sqlstore.GroupCommit). Open turns it on.
+	GroupCommit bool
+	// GroupCommitConfig sets its batch size and wait; zero means defaults.
+	GroupCommitConfig sqlstore.GroupCommit
+}
+
+// OpenOptions is Open with options, for benchmarks that compare settings.
+func OpenOptions(path string, o Options) (*sqlstore.Store, error) {
 	write, read, err := openPools(path)
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.New(write, read, Dialect()), nil
+	s := sqlstore.New(write, read, Dialect())
+	if o.GroupCommit {
+		s.EnableGroupCommit(o.GroupCommitConfig)
+	}
+	return s, nil
 }
 
 // openPools opens the write pool and the read pool on path.

@@ -33,7 +33,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	if s.dialect.LockMigrations != nil {
-		if err := s.dialect.LockMigrations(ctx, tx.Tx); err != nil {
+		if err := s.dialect.LockMigrations(ctx, tx.tx); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
 	}

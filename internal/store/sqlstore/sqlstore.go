@@ -52,9 +52,10 @@ type Dialect struct {
 
 // Store implements store.Store over database/sql.
 type Store struct {
-	write   *sql.DB
-	read    *sql.DB
-	dialect *Dialect
+	write     *sql.DB
+	read      *sql.DB
+	dialect   *Dialect
+	committer *committer // nil without group commit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,8 +69,19 @@ func New(write, read *sql.DB, d Dialect) *Store {
 	return &Store{write: write, read: read, dialect: &d}
 }
 
-// Close closes the pools.
+// EnableGroupCommit makes every write method run inside a shared batch
+// transaction committed once for many writers (see groupcommit.go). Use it
+// only when the write pool has a single connection (SQLite). Call it before
+// the store is used.
+func (s *Store) EnableGroupCommit(cfg GroupCommit) {
+	s.committer = newCommitter(s.write, s.dialect, cfg)
+}
+
+// Close stops group commit and closes the pools.
 func (s *Store) Close() error {
+	if s.committer != nil {
+		s.committer.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -118,27 +130,54 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
 }
 
-// tx is a write transaction with its conn.
+// tx is a write transaction with its conn: a transaction of its own, or,
+// with group commit, a turn inside a batch transaction.
 type tx struct {
-	*sql.Tx
 	conn
+	tx   *sql.Tx
+	turn *turn // set with group commit
+	done bool
 }
 
-// begin opens a write transaction on the write pool.
+// begin opens a write transaction on the write pool (or waits for a turn in
+// a group-commit batch).
 func (s *Store) begin(ctx context.Context) (*tx, error) {
+	if s.committer != nil {
+		return s.committer.begin(ctx)
+	}
 	t, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: begin: %w", s.dialect.Name, err)
 	}
-	return &tx{Tx: t, conn: conn{q: t, d: s.dialect}}, nil
+	return &tx{tx: t, conn: conn{q: t, d: s.dialect}}, nil
 }
 
-// commit commits t, translating the driver's error.
+// commit commits t, translating the driver's error. With group commit it
+// returns once the batch holding t is durable.
 func (t *tx) commit() error {
-	if err := t.Commit(); err != nil {
+	t.done = true
+	if t.turn != nil {
+		t.turn.keep <- true
+		return <-t.turn.durable
+	}
+	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("%s: commit: %w", t.d.Name, t.d.interpret(err))
 	}
 	return nil
+}
+
+// Rollback discards t's writes; after commit it does nothing, so write
+// methods can defer it.
+func (t *tx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	if t.turn != nil {
+		t.turn.keep <- false
+		return nil
+	}
+	return t.tx.Rollback()
 }
 
 // reader is a conn on the read pool.

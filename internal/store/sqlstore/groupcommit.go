@@ -1,0 +1,201 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Group commit (SQLite). With synchronous=FULL every COMMIT waits for an
+// fsync, and one connection writes at a time, so committing each write on
+// its own caps a store at one fsync per write. The group committer keeps one
+// write transaction open across many writers instead: each writer gets its
+// turn inside the batch transaction under a SAVEPOINT, runs its statements
+// exactly as in a transaction of its own, and releases (keep) or rolls back
+// to (discard) its savepoint. When no writer is waiting, or the batch is
+// full, or the batch is older than MaxWait, the committer commits once and
+// only then answers every writer of the batch: an acknowledged write is
+// durable, as before, and a failed commit fails every write in it.
+//
+// Writers still run one at a time, so the code of every write method is the
+// same with or without group commit; begin and commit hide the difference.
+
+// GroupCommit configures group commit. The zero value turns it off.
+type GroupCommit struct {
+	// MaxBatch is the most writers one commit carries. Default 256.
+	MaxBatch int
+	// MaxWait is how long a batch waits for more writers once none is
+	// queued. 0 commits as soon as the queue is empty (writers that arrive
+	// during the fsync form the next batch).
+	MaxWait time.Duration
+}
+
+// committer runs the batches; one goroutine, one connection.
+type committer struct {
+	db   *sql.DB
+	d    *Dialect
+	cfg  GroupCommit
+	reqs chan *turn
+	stop chan struct{}
+	done chan struct{}
+}
+
+// turn is one writer's place in a batch.
+type turn struct {
+	tx      *sql.Tx // the batch transaction, set before granted is closed
+	err     error   // set instead of tx when the writer cannot have a turn
+	granted chan struct{}
+	keep    chan bool  // the writer's decision: release (true) or roll back (false)
+	durable chan error // the batch's commit result, for writers that kept
+}
+
+func newCommitter(db *sql.DB, d *Dialect, cfg GroupCommit) *committer {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	c := &committer{db: db, d: d, cfg: cfg, reqs: make(chan *turn), stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+var errStoreClosed = errors.New("store: closed")
+
+// begin waits for a turn in a batch.
+func (c *committer) begin(ctx context.Context) (*tx, error) {
+	t := &turn{granted: make(chan struct{}), keep: make(chan bool, 1), durable: make(chan error, 1)}
+	select {
+	case c.reqs <- t:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.stop:
+		return nil, errStoreClosed
+	}
+	<-t.granted // once queued, the turn comes: the committer never drops one
+	if t.err != nil {
+		return nil, t.err
+	}
+	return &tx{conn: conn{q: detached{t.tx}, d: c.d}, turn: t, tx: t.tx}, nil
+}
+
+// close stops the committer after the batch in progress.
+func (c *committer) close() {
+	close(c.stop)
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	for {
+		var first *turn
+		select {
+		case first = <-c.reqs:
+		case <-c.stop:
+			return
+		}
+		c.batch(first)
+	}
+}
+
+// batch runs one transaction: first, then every writer that queues while it
+// lasts, up to MaxBatch; then commits and answers them.
+func (c *committer) batch(first *turn) {
+	ctx := context.Background()
+	btx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		first.err = fmt.Errorf("%s: begin: %w", c.d.Name, err)
+		close(first.granted)
+		return
+	}
+	var kept []*turn
+	broken := false
+	give := func(t *turn) {
+		if broken {
+			t.err = fmt.Errorf("%s: batch transaction failed", c.d.Name)
+			close(t.granted)
+			return
+		}
+		if _, err := btx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			broken = true
+			t.err = fmt.Errorf("%s: savepoint: %w", c.d.Name, err)
+			close(t.granted)
+			return
+		}
+		t.tx = btx
+		close(t.granted)
+		if <-t.keep {
+			if _, err := btx.ExecContext(ctx, "RELEASE w"); err != nil {
+				broken = true
+				t.durable <- fmt.Errorf("%s: release: %w", c.d.Name, err)
+				return
+			}
+			kept = append(kept, t)
+			return
+		}
+		_, err1 := btx.ExecContext(ctx, "ROLLBACK TO w")
+		_, err2 := btx.ExecContext(ctx, "RELEASE w")
+		if err1 != nil || err2 != nil {
+			broken = true // the savepoint is gone: SQLite rolled the whole transaction back
+		}
+	}
+	give(first)
+	deadline := time.Now().Add(c.cfg.MaxWait)
+	for n := 1; n < c.cfg.MaxBatch && !broken; n++ {
+		t := c.next(deadline)
+		if t == nil {
+			break
+		}
+		give(t)
+	}
+	var cerr error
+	if broken {
+		btx.Rollback()
+		cerr = fmt.Errorf("%s: batch transaction failed; nothing in it was committed", c.d.Name)
+	} else if err := btx.Commit(); err != nil {
+		cerr = fmt.Errorf("%s: commit: %w", c.d.Name, c.d.interpret(err))
+	}
+	for _, t := range kept {
+		t.durable <- cerr
+	}
+}
+
+// next returns the next queued writer, waiting until deadline for one when
+// none is queued; nil when none came.
+func (c *committer) next(deadline time.Time) *turn {
+	select {
+	case t := <-c.reqs:
+		return t
+	default:
+	}
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case t := <-c.reqs:
+		return t
+	case <-timer.C:
+		return nil
+	}
+}
+
+// detached runs statements of a batch with the caller's values but without
+// its cancellation: SQLite answers an interrupted write inside a transaction
+// by rolling back the whole transaction, which here holds other writers'
+// work too.
+type detached struct{ tx *sql.Tx }
+
+func (d detached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (d detached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (d detached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+}
