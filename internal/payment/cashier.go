@@ -1,0 +1,145 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Errors of the hosted cashier page.
+var (
+	// ErrOrderExpired is an unpaid order past its expiry that the worker has
+	// not closed yet: nobody may start paying it any more.
+	ErrOrderExpired = errs.Conflict("order_expired", "The order has expired.")
+	// ErrMethodChosen is a second, different method picked for an order whose
+	// channel trade already exists.
+	ErrMethodChosen = errs.Conflict("method_already_chosen", "A payment method has already been chosen for this order.")
+)
+
+// cashierMethods are the methods a payer can complete from the hosted page
+// itself: a QR code scanned with a phone, or a page the channel sends the
+// payer to. Cards (their data would pass through the page), micropay (the
+// merchant scans the payer's code), app and jsapi (they need the merchant's
+// app or WeChat's own browser) are not offered to pick.
+var cashierMethods = map[string]bool{
+	"sandbox": true, "wechat.native": true, "wechat.h5": true,
+	"alipay.qr": true, "alipay.page": true, "alipay.wap": true, "unionpay.qr": true,
+}
+
+// CashierOrder returns any order by id, for the hosted cashier page: the
+// order id in the page's URL is what lets a payer see and pay it.
+func (s *Service) CashierOrder(ctx context.Context, orderID string) (*store.Order, error) {
+	if !id.Valid(id.Order, orderID) {
+		return nil, errs.OrderNotFound
+	}
+	o, err := s.Store.OrderGet(ctx, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errs.OrderNotFound
+	}
+	return o, err
+}
+
+// CashierMethods lists the methods the payer of o may pick on the cashier
+// page: when o has a method, that one if the page can complete it;
+// otherwise every method of cashierMethods that a channel takes in o's
+// currency and mode, in registry order.
+func (s *Service) CashierMethods(o *store.Order) []string {
+	if o.Method != "" {
+		if cashierMethods[o.Method] {
+			return []string{o.Method}
+		}
+		return nil
+	}
+	var out []string
+	for _, m := range s.Channels.Methods(o.Livemode) {
+		if !cashierMethods[m] {
+			continue
+		}
+		if _, ok := s.Channels.ForMethod(m, o.Currency, o.Livemode); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// OrderExpired reports whether o is unpaid and past its expiry. The worker
+// closes such orders (asking the channel first); until it has, the cashier
+// lets nobody start paying them.
+func (s *Service) OrderExpired(o *store.Order) bool {
+	return (o.Status == store.OrderPending || o.Status == store.OrderProcessing) && !s.now().Before(o.ExpiresAt)
+}
+
+// SelectMethod records the method the payer picked on the cashier page for
+// an order created without one, and asks the channel for the trade. Picking
+// the order's method again returns the order as it is (a double click), or
+// retries the channel when it was never reached; picking another one once a
+// method is set is ErrMethodChosen, since two open trades could both be paid.
+//
+// Two nodes picking for the same order at the same instant could both reach
+// the channel; the cashier serializes picks per order within one process.
+func (s *Service) SelectMethod(ctx context.Context, orderID, method string) (*store.Order, error) {
+	o, err := s.CashierOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := payable(o); err != nil {
+		return nil, err
+	}
+	if o.Method != "" {
+		if o.Method != method {
+			return nil, ErrMethodChosen
+		}
+		if o.ChannelTradeNo != "" || o.Status != store.OrderPending {
+			return o, nil
+		}
+	}
+	if s.OrderExpired(o) {
+		return nil, ErrOrderExpired
+	}
+	if !slices.Contains(s.CashierMethods(o), method) {
+		return nil, errs.InvalidParam("method", fmt.Sprintf("This order cannot be paid with %q here.", method))
+	}
+	conn, ok := s.Channels.ForMethod(method, o.Currency, o.Livemode)
+	if !ok {
+		return nil, errs.InvalidParam("method", fmt.Sprintf("No channel takes %s in %s.", method, o.Currency))
+	}
+	if o.Method == "" {
+		o, err = s.transition(ctx, store.OrderTransition{
+			OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(),
+			Method: method, Channel: conn.Name(),
+		})
+		if errors.Is(err, store.ErrStale) {
+			cur, gerr := s.Store.OrderGet(ctx, orderID)
+			if gerr != nil {
+				return nil, gerr
+			}
+			if err := payable(cur); err != nil {
+				return nil, err
+			}
+			return cur, nil // another request is paying it
+		}
+		if err != nil {
+			return nil, fmt.Errorf("select method %s for order %s: %w", method, orderID, err)
+		}
+	}
+	return s.pay(ctx, conn, o, CreateOrderParams{})
+}
+
+// payable is nil for an order that is waiting for its payer, and the
+// order's status as an error otherwise.
+func payable(o *store.Order) error {
+	switch o.Status {
+	case store.OrderSucceeded:
+		return errs.OrderAlreadyPaid
+	case store.OrderClosed:
+		return errs.OrderClosed
+	case store.OrderFailed:
+		return errs.OrderFailed
+	}
+	return nil
+}
