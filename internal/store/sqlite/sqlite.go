@@ -59,6 +59,8 @@ func Dialect() sqlstore.Dialect {
 		// The write pool's single connection runs one transaction at a
 		// time, so a claim never meets another claim's row locks.
 		SkipLocked: "",
+		// modernc parses every query it is not given prepared.
+		CacheStatements: true,
 	}
 }
 
@@ -95,7 +97,10 @@ func OpenOptions(path string, o Options) (*sqlstore.Store, error) {
 	}
 	s := sqlstore.New(write, read, Dialect())
 	if o.GroupCommit {
-		s.EnableGroupCommit(o.GroupCommitConfig)
+		if err := s.EnableGroupCommit(o.GroupCommitConfig); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }

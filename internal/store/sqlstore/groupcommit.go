@@ -34,12 +34,13 @@ type GroupCommit struct {
 
 // committer runs the batches; one goroutine, one connection.
 type committer struct {
-	db   *sql.DB
-	d    *Dialect
-	cfg  GroupCommit
-	reqs chan *turn
-	stop chan struct{}
-	done chan struct{}
+	db    *sql.Conn // the write pool's one connection, held for good
+	stmts *stmtCache
+	d     *Dialect
+	cfg   GroupCommit
+	reqs  chan *turn
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 // turn is one writer's place in a batch.
@@ -51,11 +52,11 @@ type turn struct {
 	durable chan error // the batch's commit result, for writers that kept
 }
 
-func newCommitter(db *sql.DB, d *Dialect, cfg GroupCommit) *committer {
+func newCommitter(db *sql.Conn, stmts *stmtCache, d *Dialect, cfg GroupCommit) *committer {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
-	c := &committer{db: db, d: d, cfg: cfg, reqs: make(chan *turn), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &committer{db: db, stmts: stmts, d: d, cfg: cfg, reqs: make(chan *turn), stop: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -76,13 +77,14 @@ func (c *committer) begin(ctx context.Context) (*tx, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	return &tx{conn: conn{q: detached{t.tx}, d: c.d}, turn: t, tx: t.tx}, nil
+	return &tx{conn: conn{q: detached{t.tx}, d: c.d, stmts: c.stmts, detach: true}, turn: t, tx: t.tx}, nil
 }
 
 // close stops the committer after the batch in progress.
 func (c *committer) close() {
 	close(c.stop)
 	<-c.done
+	c.db.Close()
 }
 
 func (c *committer) run() {
