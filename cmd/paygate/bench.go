@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
 	floor := fs.Bool("floor", false, "also load a bare Go HTTP server (JSON decode, one HMAC, JSON encode) the same way and print the ratio")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +67,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !*signed {
 		cfg.AppID, cfg.KeyID, cfg.HMACSecret = "", "", ""
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	res, err := loadgen.Run(ctx, cfg)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return err
 	}

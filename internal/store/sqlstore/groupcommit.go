@@ -118,7 +118,7 @@ func (c *committer) batch(first *turn) {
 			close(t.granted)
 			return
 		}
-		if _, err := btx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		if err := c.exec(btx, "SAVEPOINT w"); err != nil {
 			broken = true
 			t.err = fmt.Errorf("%s: savepoint: %w", c.d.Name, err)
 			close(t.granted)
@@ -127,7 +127,7 @@ func (c *committer) batch(first *turn) {
 		t.tx = btx
 		close(t.granted)
 		if <-t.keep {
-			if _, err := btx.ExecContext(ctx, "RELEASE w"); err != nil {
+			if err := c.exec(btx, "RELEASE w"); err != nil {
 				broken = true
 				t.durable <- fmt.Errorf("%s: release: %w", c.d.Name, err)
 				return
@@ -135,8 +135,8 @@ func (c *committer) batch(first *turn) {
 			kept = append(kept, t)
 			return
 		}
-		_, err1 := btx.ExecContext(ctx, "ROLLBACK TO w")
-		_, err2 := btx.ExecContext(ctx, "RELEASE w")
+		err1 := c.exec(btx, "ROLLBACK TO w")
+		err2 := c.exec(btx, "RELEASE w")
 		if err1 != nil || err2 != nil {
 			broken = true // the savepoint is gone: SQLite rolled the whole transaction back
 		}
@@ -160,6 +160,19 @@ func (c *committer) batch(first *turn) {
 	for _, t := range kept {
 		t.durable <- cerr
 	}
+}
+
+// exec runs a savepoint statement in the batch, prepared once when the
+// store caches statements.
+func (c *committer) exec(btx *sql.Tx, query string) error {
+	if c.stmts != nil {
+		if st := c.stmts.get(query); st != nil {
+			_, err := st.Exec()
+			return err
+		}
+	}
+	_, err := btx.Exec(query)
+	return err
 }
 
 // next returns the next queued writer, waiting until deadline for one when
