@@ -152,7 +152,9 @@ type PlatformKey struct {
 	Status    string `json:"status"`
 }
 
-// Event is a notification event.
+// Event is a notification event. DeliveryStatus, Deliveries and Attempts
+// are present when one event is retrieved (GetEvent, RedeliverEvent), not in
+// lists.
 type Event struct {
 	ID        string          `json:"id"`
 	Object    string          `json:"object"`
@@ -160,6 +162,11 @@ type Event struct {
 	Livemode  bool            `json:"livemode"`
 	CreatedAt time.Time       `json:"created_at"`
 	Data      json.RawMessage `json:"data"`
+	// DeliveryStatus is "pending" while some delivery is, else "failed" when
+	// some delivery failed, else "succeeded"; empty for an event with no target.
+	DeliveryStatus string            `json:"delivery_status,omitempty"`
+	Deliveries     []Delivery        `json:"deliveries,omitzero"`
+	Attempts       []DeliveryAttempt `json:"attempts,omitzero"` // oldest first
 }
 
 // Merchant is a merchant as the operator API renders it.

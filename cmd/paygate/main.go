@@ -80,6 +80,24 @@ func envBool(name string) bool {
 	return b
 }
 
+// envDuration returns the duration in the environment variable name, or def
+// when it is unset or not a duration.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+// envInt returns the integer in the environment variable name, or def when
+// it is unset or not an integer.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
 // databaseFlag registers --database on fs.
 func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", env("PAYGATE_DATABASE", "sqlite:paygate.db"), "sqlite:<path> or a postgres:// URL (PAYGATE_DATABASE)")
@@ -96,6 +114,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.NoDemo, "no-demo", envBool("PAYGATE_NO_DEMO"), "do not create the demo merchant on an empty database (PAYGATE_NO_DEMO)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("PAYGATE_LOG_LEVEL", "info"), "debug, info, warn or error (PAYGATE_LOG_LEVEL)")
 	fs.DurationVar(&cfg.WorkerInterval, "worker-interval", 5*time.Second, "how often background jobs run")
+	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", envDuration("PAYGATE_NOTIFY_TIMEOUT", 10*time.Second), "how long a notification attempt may take; a 2xx within it acknowledges (PAYGATE_NOTIFY_TIMEOUT)")
+	fs.DurationVar(&cfg.NotifyLease, "notify-lease", envDuration("PAYGATE_NOTIFY_LEASE", 60*time.Second), "how long a node holds claimed deliveries; after a crash they are sent again once it ends (PAYGATE_NOTIFY_LEASE)")
+	fs.IntVar(&cfg.NotifyConcurrency, "notify-concurrency", envInt("PAYGATE_NOTIFY_CONCURRENCY", 32), "notification attempts in flight per node (PAYGATE_NOTIFY_CONCURRENCY)")
+	fs.IntVar(&cfg.NotifyPerTarget, "notify-per-target", envInt("PAYGATE_NOTIFY_PER_TARGET", 4), "notification attempts in flight per endpoint or notify host, per node (PAYGATE_NOTIFY_PER_TARGET)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

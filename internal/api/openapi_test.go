@@ -361,7 +361,8 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 }
 
-// jsonFields returns the JSON names of t's fields and whether each is omitempty.
+// jsonFields returns the JSON names of t's fields and whether each may be
+// left out (omitempty or omitzero).
 func jsonFields(t reflect.Type) map[string]bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -380,7 +381,8 @@ func jsonFields(t reflect.Type) map[string]bool {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = slices.Contains(strings.Split(opts, ","), "omitempty")
+		o := strings.Split(opts, ",")
+		out[name] = slices.Contains(o, "omitempty") || slices.Contains(o, "omitzero")
 	}
 	return out
 }
@@ -492,6 +494,25 @@ func TestOpenAPICreateOrderSchema(t *testing.T) {
 	checkProperties(t, "CreateRefundRequest", refund, reflect.TypeFor[createRefundRequest](), false)
 	checkProperties(t, "CreateRefundRequest", refund, reflect.TypeFor[client.CreateRefundParams](), false)
 
+	for _, c := range []struct {
+		path, method, name string
+		server, sdk        reflect.Type
+	}{
+		{"/v1/webhook-endpoints", "post", "CreateWebhookEndpointRequest", reflect.TypeFor[createWebhookEndpointRequest](), reflect.TypeFor[client.CreateWebhookEndpointParams]()},
+		{"/v1/webhook-endpoints/{id}", "post", "UpdateWebhookEndpointRequest", reflect.TypeFor[updateWebhookEndpointRequest](), reflect.TypeFor[client.UpdateWebhookEndpointParams]()},
+		{"/v1/webhook-endpoints/{id}/rotate-secret", "post", "RotateWebhookSecretRequest", reflect.TypeFor[rotateWebhookSecretRequest](), reflect.TypeFor[client.RotateWebhookSecretParams]()},
+	} {
+		s := requestSchema(t, doc, c.path, c.method)
+		if s["additionalProperties"] != false {
+			t.Errorf("%s: want additionalProperties: false (unknown fields are rejected)", c.name)
+		}
+		checkProperties(t, c.name, s, c.server, false)
+		checkProperties(t, c.name, s, c.sdk, false)
+	}
+	if got, want := stringSet(requestSchema(t, doc, "/v1/webhook-endpoints", "post")["required"]), []string{"enabled_events", "url"}; !slices.Equal(got, want) {
+		t.Errorf("CreateWebhookEndpoint request: required = %v, want %v", got, want)
+	}
+
 	// Nested request objects are decoded as strictly as the body.
 	for name, goType := range map[string]reflect.Type{
 		"Card":  reflect.TypeFor[cardRequest](),
@@ -514,6 +535,13 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		{"/v1/orders", "post", "201", "Order"},
 		{"/v1/refunds/{id}", "get", "200", "Refund"},
 		{"/v1/refunds", "post", "201", "Refund"},
+		{"/v1/events/{id}", "get", "200", "Event"},
+		{"/v1/events/{id}/redeliver", "post", "200", "Event"},
+		{"/v1/webhook-endpoints", "post", "201", "WebhookEndpoint"},
+		{"/v1/webhook-endpoints/{id}", "get", "200", "WebhookEndpoint"},
+		{"/v1/webhook-endpoints/{id}", "post", "200", "WebhookEndpoint"},
+		{"/v1/webhook-endpoints/{id}/rotate-secret", "post", "200", "WebhookEndpoint"},
+		{"/v1/webhook-endpoints/{id}", "delete", "200", "DeletedObject"},
 	} {
 		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
 		if want := "#/components/schemas/" + c.schema; got != want {
@@ -549,6 +577,12 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		{"MerchantList", reflect.TypeFor[list[client.Merchant]](), true},
 		{"AppList", reflect.TypeFor[list[client.App]](), true},
 		{"KeyList", reflect.TypeFor[list[client.Key]](), true},
+		{"WebhookEndpoint", reflect.TypeFor[client.WebhookEndpoint](), true},
+		{"WebhookEndpointList", reflect.TypeFor[list[client.WebhookEndpoint]](), true},
+		{"DeletedObject", reflect.TypeFor[client.DeletedObject](), true},
+		{"Delivery", reflect.TypeFor[client.Delivery](), true},
+		{"DeliveryAttempt", reflect.TypeFor[client.DeliveryAttempt](), true},
+		{"WebhookPayload", reflect.TypeFor[client.WebhookEvent](), true},
 	} {
 		s := deref(t, doc, schemas[c.schema])
 		if s == nil {

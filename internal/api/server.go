@@ -98,6 +98,14 @@ func (s *Server) init() {
 		{"GET", "/v1/balance", merchant, s.getBalance},
 		{"GET", "/v1/events", merchant, s.listEvents},
 		{"GET", "/v1/events/{id}", merchant, s.getEvent},
+		{"POST", "/v1/events/{id}/redeliver", merchant, s.redeliverEvent},
+
+		{"POST", "/v1/webhook-endpoints", merchant, s.createWebhookEndpoint},
+		{"GET", "/v1/webhook-endpoints", merchant, s.listWebhookEndpoints},
+		{"GET", "/v1/webhook-endpoints/{id}", merchant, s.getWebhookEndpoint},
+		{"POST", "/v1/webhook-endpoints/{id}", merchant, s.updateWebhookEndpoint},
+		{"DELETE", "/v1/webhook-endpoints/{id}", merchant, s.deleteWebhookEndpoint},
+		{"POST", "/v1/webhook-endpoints/{id}/rotate-secret", merchant, s.rotateWebhookEndpointSecret},
 
 		{"POST", "/admin/v1/merchants", operator, s.createMerchant},
 		{"GET", "/admin/v1/merchants", operator, s.listMerchants},
@@ -243,7 +251,7 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 // takesQuery are the routes that read query parameters (the lists); every
 // other route refuses a query string rather than silently ignoring it.
 var takesQuery = map[string]bool{
-	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true,
+	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true, "GET /v1/webhook-endpoints": true,
 	"GET /admin/v1/merchants": true, "GET /admin/v1/merchants/{id}/apps": true,
 }
 

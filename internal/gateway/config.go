@@ -27,6 +27,20 @@ type Config struct {
 	PublicURL string
 	// NotifyRetrySchedule is the delay before each notification retry. Default DefaultRetrySchedule.
 	NotifyRetrySchedule []time.Duration
+	// NotifyTimeout bounds one notification attempt: a 2xx within it acknowledges. Default 10s.
+	NotifyTimeout time.Duration
+	// NotifyLease is how long a node holds the deliveries it claimed; after a
+	// crash they are delivered again once it runs out. It must exceed
+	// NotifyTimeout (a shorter one is raised to NotifyTimeout+5s). Default 60s.
+	NotifyLease time.Duration
+	// NotifyConcurrency bounds the notification attempts in flight on this node. Default 32.
+	NotifyConcurrency int
+	// NotifyPerTarget bounds the attempts in flight to one webhook endpoint
+	// or one app's notify_url host on this node. Default 4.
+	NotifyPerTarget int
+	// NotifyManual leaves the notification dispatcher stopped; tests drive
+	// Gateway.Notifier.RunOnce with a fake clock.
+	NotifyManual bool
 	// AdminToken is the operator token. Default: generated at first start, printed once, its hash kept.
 	AdminToken string
 	// MasterKey (64 hex digits or base64 of 32 bytes) seals secrets at rest. Default for SQLite: generated

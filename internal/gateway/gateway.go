@@ -31,10 +31,12 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/web"
 )
 
 // Gateway is a running Paygate.
@@ -46,6 +48,8 @@ type Gateway struct {
 	Log      *slog.Logger
 	Payments *payment.Service
 	Worker   *payment.Worker
+	// Notifier delivers events to notify_urls and webhook endpoints.
+	Notifier *notify.Dispatcher
 	API      *api.Server
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
@@ -146,6 +150,13 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		PublicURL: g.publicURL(), Log: g.Log,
 	}
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
+	g.Notifier = &notify.Dispatcher{
+		Store: g.Store, Unseal: g.Box.Open, PlatformKey: signer.Key, Clock: g.Clock,
+		Schedule: g.Config.NotifyRetrySchedule, Timeout: g.Config.NotifyTimeout, Lease: g.Config.NotifyLease,
+		Concurrency: g.Config.NotifyConcurrency, PerTarget: g.Config.NotifyPerTarget, Log: g.Log,
+	}
+	g.Payments.Notify = g.Notifier.Kick
+	g.Payments.CheckNotifyURL = checkNotifyURL
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log,
@@ -318,6 +329,19 @@ These are shown once. Try:
 	return nil
 }
 
+// checkNotifyURL refuses an order's or refund's notify_url as
+// notify.CheckURL does, except a name that does not resolve right now: a
+// DNS hiccup must not fail a payment, and every notification connection is
+// checked again anyway. The lookup is bounded to keep the payment path fast.
+func checkNotifyURL(ctx context.Context, url string, live bool) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := notify.CheckURL(ctx, url, live); err != nil && !errors.Is(err, notify.ErrNotResolved) {
+		return err
+	}
+	return nil
+}
+
 // Listen binds the configured address; Addr is then known.
 func (g *Gateway) Listen() error {
 	l, err := net.Listen("tcp", g.Config.Addr)
@@ -348,7 +372,11 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	ctx, g.cancel = context.WithCancel(ctx)
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
-	g.server = &http.Server{Handler: g.API, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	if !g.Config.NotifyManual {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); g.Notifier.Run(ctx) }()
+	}
+	g.server = &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- g.server.Serve(g.listener) }()
@@ -359,6 +387,22 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	return g.Shutdown(context.Background())
+}
+
+// handler sends the hosted cashier (/pay/…) to the web handler and every
+// other request to the API, which answers unknown routes in its error shape.
+func (g *Gateway) handler() http.Handler {
+	cashier := web.New(web.Config{
+		Payments: g.Payments, Store: g.Store, Accounts: &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
+		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/pay/") {
+			cashier.ServeHTTP(w, r)
+			return
+		}
+		g.API.ServeHTTP(w, r)
+	})
 }
 
 // Shutdown drains in-flight requests (up to 30 s), stops the workers and closes the store.

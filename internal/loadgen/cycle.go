@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/paygate/paygate/client"
 )
 
 // cycle runs the webhook receiver of the cycle scenario: create an order
@@ -38,7 +40,7 @@ func (c *cycle) close() { c.srv.Close() }
 
 func (c *cycle) receive(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := verifyWebhook(r.Header, body, c.secret); err != nil {
+	if err := client.VerifyWebhook(r.Header, body, c.secret, 5*time.Minute); err != nil {
 		c.mu.Lock()
 		c.bad++
 		c.mu.Unlock()

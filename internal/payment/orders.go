@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
@@ -22,6 +23,9 @@ func feeOf(amount int64, bps int) (int64, error) { return money.Fee(amount, bps)
 func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams) (o *store.Order, created bool, err error) {
 	now := s.now()
 	if err := p.Validate(sc.Livemode, now); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkNotifyURL(ctx, p.NotifyURL, sc.Livemode); err != nil {
 		return nil, false, err
 	}
 	if p.ExpiresIn == 0 {
@@ -50,19 +54,16 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	} else {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
 	}
+	if conn != nil && !chargesAtOnce(p.Method) {
+		return s.createAwaitingPayer(ctx, conn, o, p)
+	}
 	err = s.Store.OrderCreate(ctx, o)
 	if errors.Is(err, store.ErrConflict) {
 		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, sc.AppID, p.OutTradeNo)
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		if existing.RequestHash != hash {
-			return nil, false, errs.DuplicateOutTradeNo
-		}
-		if conn == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {
-			return existing, false, nil
-		}
-		o = existing // never reached the channel: try again
+		return s.repeatCreate(ctx, conn, existing, hash, p)
 	} else if err != nil {
 		return nil, false, fmt.Errorf("create order: %w", err)
 	} else {
@@ -73,6 +74,74 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	}
 	o, err = s.pay(ctx, conn, o, p)
 	return o, created, err
+}
+
+// chargesAtOnce reports whether method takes the money in the create call
+// itself (a card, or a payment code the merchant scanned), so the order must
+// be recorded before the channel is asked.
+func chargesAtOnce(method string) bool {
+	return method == "card" || strings.HasSuffix(method, ".micropay")
+}
+
+// createAwaitingPayer creates an order whose payer still has to act (scan a
+// QR code, open a page or an app). It asks the channel first and inserts the
+// order once, with the channel's trade and next action: one write instead of
+// two. That is safe because nothing moves at the channel until the payer
+// acts on what only this response carries; a failure or a crash before the
+// insert leaves at most an unpaid trade that expires there.
+func (s *Service) createAwaitingPayer(ctx context.Context, conn channel.Connector, o *store.Order, p CreateOrderParams) (*store.Order, bool, error) {
+	// A repeated create is caught by the insert's unique key, not by a read
+	// first: repeats are rare, and the read would cost every create.
+	cctx, cancel := s.channelCtx(ctx)
+	resp, err := conn.Pay(cctx, s.payRequest(conn, o, p))
+	cancel()
+	if err != nil {
+		return nil, false, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s at %s: %w", o.ID, conn.Name(), err))
+	}
+	o.ChannelTradeNo = resp.ChannelTradeNo
+	switch resp.Status {
+	case channel.TradeUserPaying:
+		o.Status = store.OrderProcessing
+	case channel.TradeNotPay:
+		if resp.NextAction != nil {
+			o.NextAction = mustJSON(s.nextAction(o.ID, resp.NextAction))
+		}
+	}
+	switch err := s.Store.OrderCreate(ctx, o); {
+	case errors.Is(err, store.ErrConflict):
+		// A concurrent create with this out_trade_no won; our trade is an orphan.
+		go func() {
+			cctx, cancel := s.channelCtx(context.Background())
+			defer cancel()
+			conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+		}()
+		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, o.AppID, o.OutTradeNo)
+		if gerr != nil {
+			return nil, false, gerr
+		}
+		return s.repeatCreate(ctx, conn, existing, o.RequestHash, p)
+	case err != nil:
+		return nil, false, fmt.Errorf("create order: %w", err)
+	}
+	if resp.Status == channel.TradeSuccess { // paid before we even answered
+		o, err = s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		return o, true, err
+	}
+	return o, true, nil
+}
+
+// repeatCreate answers a create whose out_trade_no exists: the order as it
+// is for the same parameters (asking the channel again if it never got the
+// order), duplicate_out_trade_no for others.
+func (s *Service) repeatCreate(ctx context.Context, conn channel.Connector, existing *store.Order, hash string, p CreateOrderParams) (*store.Order, bool, error) {
+	if existing.RequestHash != hash {
+		return nil, false, errs.DuplicateOutTradeNo
+	}
+	if conn == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {
+		return existing, false, nil
+	}
+	o, err := s.pay(ctx, conn, existing, p)
+	return o, false, err
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -86,11 +155,7 @@ func mustJSON(v any) json.RawMessage {
 // pay asks the channel to take the payment and records its answer.
 func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Order, p CreateOrderParams) (*store.Order, error) {
 	cctx, cancel := s.channelCtx(ctx)
-	resp, err := conn.Pay(cctx, channel.PayRequest{
-		OrderID: o.ID, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
-		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
-		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", Livemode: o.Livemode,
-	})
+	resp, err := conn.Pay(cctx, s.payRequest(conn, o, p))
 	cancel()
 	var decline *channel.DeclineError
 	switch {
@@ -121,6 +186,15 @@ func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Orde
 			return s.Store.OrderGet(ctx, o.ID)
 		}
 		return out, err
+	}
+}
+
+// payRequest is what the channel is asked to create for o.
+func (s *Service) payRequest(conn channel.Connector, o *store.Order, p CreateOrderParams) channel.PayRequest {
+	return channel.PayRequest{
+		OrderID: o.ID, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
+		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
+		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", Livemode: o.Livemode,
 	}
 }
 

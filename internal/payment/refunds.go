@@ -20,6 +20,9 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	if err := p.Validate(sc.Livemode); err != nil {
 		return nil, false, err
 	}
+	if err := s.checkNotifyURL(ctx, p.NotifyURL, sc.Livemode); err != nil {
+		return nil, false, err
+	}
 	var o *store.Order
 	if p.OrderID != "" {
 		o, err = s.GetOrder(ctx, sc, p.OrderID)
@@ -128,6 +131,9 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 	})
 	if errors.Is(err, store.ErrStale) { // someone else finished it first
 		return s.Store.RefundGet(ctx, r.ID)
+	}
+	if err == nil {
+		s.notify()
 	}
 	return out, err
 }

@@ -46,6 +46,13 @@ type Service struct {
 	// ChannelTimeout bounds each call to a channel. Default 10s.
 	ChannelTimeout time.Duration
 	Log            *slog.Logger
+	// Notify, when set, is called after a change that wrote events has
+	// committed, to wake the notification dispatcher. It must not block.
+	Notify func()
+	// CheckNotifyURL, when set, vets an order's or refund's notify_url at
+	// creation (notify.CheckURL: no private or, in live mode, loopback
+	// addresses). Its error's text is shown to the merchant.
+	CheckNotifyURL func(ctx context.Context, url string, live bool) error
 }
 
 // Scope is who is asking: a merchant in one mode, through one app.
@@ -131,7 +138,28 @@ func (s *Service) transition(ctx context.Context, t store.OrderTransition) (*sto
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.OrderNotFound
 	}
+	if err == nil && t.Effects != nil {
+		s.notify()
+	}
 	return o, err
+}
+
+// notify wakes the notification dispatcher after a commit that wrote events.
+func (s *Service) notify() {
+	if s.Notify != nil {
+		s.Notify()
+	}
+}
+
+// checkNotifyURL vets a notify_url with CheckNotifyURL: 400 notify_url_invalid when refused.
+func (s *Service) checkNotifyURL(ctx context.Context, url string, live bool) error {
+	if url == "" || s.CheckNotifyURL == nil {
+		return nil
+	}
+	if err := s.CheckNotifyURL(ctx, url, live); err != nil {
+		return errs.InvalidParam("notify_url", "notify_url is refused: "+err.Error()+".")
+	}
+	return nil
 }
 
 // succeed moves o to succeeded from any of from, with its payment entry and
