@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
 	floor := fs.Bool("floor", false, "also load a bare Go HTTP server (JSON decode, one HMAC, JSON encode) the same way and print the ratio")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	perTarget := fs.Int("notify-per-target", 0, "temporary gateway: notification attempts in flight per endpoint (default as serve)")
+	notifyConc := fs.Int("notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,7 +55,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Progress = stderr
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, *database)
+		g, stop, err := startTempGateway(ctx, *database, *perTarget, *notifyConc)
 		if err != nil {
 			return err
 		}
@@ -100,6 +103,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out["floor"] = fres
 		out["ratio"] = res.RPS / fres.RPS
 	}
+	out["peak_rss_mb"] = peakRSSMB()
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(out)
 	}
@@ -108,12 +112,28 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "floor    %s\n", f)
 		fmt.Fprintf(stdout, "ratio    %.1f%% of the floor\n", 100*out["ratio"].(float64))
 	}
+	fmt.Fprintf(stdout, "peak RSS %.0f MB (this process: the gateway when it started one, and the load)\n", out["peak_rss_mb"])
 	return nil
+}
+
+// peakRSSMB is this process's peak resident memory (VmHWM), 0 when unknown.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
-func startTempGateway(ctx context.Context, database string) (*gateway.Gateway, func(), error) {
+func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int) (*gateway.Gateway, func(), error) {
 	dir, err := os.MkdirTemp("", "paygate-bench")
 	if err != nil {
 		return nil, nil, err
@@ -125,7 +145,8 @@ func startTempGateway(ctx context.Context, database string) (*gateway.Gateway, f
 		}
 	}
 	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NotifyPerTarget: perTarget, NotifyConcurrency: notifyConc}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)
