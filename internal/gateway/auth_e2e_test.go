@@ -81,6 +81,7 @@ func TestAuthStyles(t *testing.T) {
 type signed struct {
 	method, target, ts, nonce string
 	signBody, sendBody        []byte
+	sendTarget                string // sent instead of target when set
 }
 
 func (e *env) sendSigned(t *testing.T, m merchant, s signed) (int, []byte) {
@@ -89,7 +90,11 @@ func (e *env) sendSigned(t *testing.T, m merchant, s signed) (int, []byte) {
 	mac := hmac.New(sha256.New, []byte(m.app.SigningKey.Secret))
 	mac.Write([]byte(msg))
 	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	req, _ := http.NewRequest(s.method, e.url+s.target, bytes.NewReader(s.sendBody))
+	target := s.target
+	if s.sendTarget != "" {
+		target = s.sendTarget
+	}
+	req, _ := http.NewRequest(s.method, e.url+target, bytes.NewReader(s.sendBody))
 	req.Header.Set("Authorization", fmt.Sprintf(`PAYGATE-HMAC-SHA256 app_id="%s",key_id="%s",timestamp="%s",nonce="%s",signature="%s"`, m.app.App.ID, m.app.SigningKey.ID, s.ts, s.nonce, sig))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -115,33 +120,24 @@ func TestSignatureAttacks(t *testing.T) {
 			code string
 		}{
 			{"reused nonce", ok, "nonce_reused"},
-			{"tampered body", signed{"POST", "/v1/orders", now, "nonce-0000000002", body, bytes.Replace(body, []byte("100"), []byte("999"), 1)}, "signature_invalid"},
-			{"tampered target", signed{"GET", "/v1/orders?limit=1", now, "nonce-0000000003", nil, nil}, ""},
-			{"stale timestamp", signed{"POST", "/v1/orders", strconv.FormatInt(e.clock.Now().Add(-301*time.Second).Unix(), 10), "nonce-0000000004", body, body}, "timestamp_out_of_window"},
-			{"future timestamp", signed{"POST", "/v1/orders", strconv.FormatInt(e.clock.Now().Add(301*time.Second).Unix(), 10), "nonce-0000000005", body, body}, "timestamp_out_of_window"},
-			{"short nonce", signed{"POST", "/v1/orders", now, "short", body, body}, "nonce_invalid"},
+			{"tampered body", signed{"POST", "/v1/orders", now, "nonce-0000000002", body, bytes.Replace(body, []byte("100"), []byte("999"), 1), ""}, "signature_invalid"},
+			{"tampered target", signed{method: "GET", target: "/v1/orders?limit=1", ts: now, nonce: "nonce-0000000003", sendTarget: "/v1/orders?limit=2"}, "signature_invalid"},
+			{"stale timestamp", signed{"POST", "/v1/orders", strconv.FormatInt(e.clock.Now().Add(-301*time.Second).Unix(), 10), "nonce-0000000004", body, body, ""}, "timestamp_out_of_window"},
+			{"future timestamp", signed{"POST", "/v1/orders", strconv.FormatInt(e.clock.Now().Add(301*time.Second).Unix(), 10), "nonce-0000000005", body, body, ""}, "timestamp_out_of_window"},
+			{"short nonce", signed{"POST", "/v1/orders", now, "short", body, body, ""}, "nonce_invalid"},
 		}
 		for _, c := range cases {
-			if c.name == "tampered target" {
-				// Signed for ?limit=1 but sent to ?limit=2.
-				msgTarget := c.req
-				st, b := e.sendSignedTarget(t, m, msgTarget, "/v1/orders?limit=2")
-				if st != 401 || !bytes.Contains(b, []byte(`"signature_invalid"`)) {
-					t.Fatalf("%s: %d %s", c.name, st, b)
-				}
-				continue
-			}
 			st, b := e.sendSigned(t, m, c.req)
 			if st != 401 || !bytes.Contains(b, []byte(`"`+c.code+`"`)) {
 				t.Fatalf("%s: %d %s, want 401 %s", c.name, st, b, c.code)
 			}
 		}
 		// A forged request does not burn the nonce: the genuine one still works.
-		forged := signed{"POST", "/v1/orders", now, "nonce-0000000009", body, bytes.Replace(body, []byte("sig-1"), []byte("sig-2"), 1)}
+		forged := signed{"POST", "/v1/orders", now, "nonce-0000000009", body, bytes.Replace(body, []byte("sig-1"), []byte("sig-2"), 1), ""}
 		if st, _ := e.sendSigned(t, m, forged); st != 401 {
 			t.Fatalf("forged request: %d", st)
 		}
-		genuine := signed{"POST", "/v1/orders", now, "nonce-0000000009", []byte(`{"out_trade_no":"sig-3","amount":100,"currency":"CNY","subject":"x"}`), nil}
+		genuine := signed{"POST", "/v1/orders", now, "nonce-0000000009", []byte(`{"out_trade_no":"sig-3","amount":100,"currency":"CNY","subject":"x"}`), nil, ""}
 		genuine.sendBody = genuine.signBody
 		if st, b := e.sendSigned(t, m, genuine); st != 201 {
 			t.Fatalf("genuine request after a forgery with its nonce: %d %s", st, b)
@@ -158,22 +154,6 @@ func TestSignatureAttacks(t *testing.T) {
 		_, err = bad.ListOrders(context.Background(), client.ListParams{})
 		apiErr(t, err, 401, "api_key_invalid")
 	})
-}
-
-func (e *env) sendSignedTarget(t *testing.T, m merchant, s signed, sendTarget string) (int, []byte) {
-	t.Helper()
-	msg := fmt.Sprintf("%s\n%s\n%s\n%s\n%s\n", s.method, s.target, s.ts, s.nonce, s.signBody)
-	mac := hmac.New(sha256.New, []byte(m.app.SigningKey.Secret))
-	mac.Write([]byte(msg))
-	req, _ := http.NewRequest(s.method, e.url+sendTarget, nil)
-	req.Header.Set("Authorization", fmt.Sprintf(`PAYGATE-HMAC-SHA256 app_id="%s",key_id="%s",timestamp="%s",nonce="%s",signature="%s"`, m.app.App.ID, m.app.SigningKey.ID, s.ts, s.nonce, base64.StdEncoding.EncodeToString(mac.Sum(nil))))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
 }
 
 func TestResponseSignatures(t *testing.T) {

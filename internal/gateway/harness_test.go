@@ -59,6 +59,12 @@ func openStore(t testing.TB, kind string) store.Store {
 // start runs a gateway on 127.0.0.1:0 with a fake clock and the demo merchant.
 func start(t testing.TB, kind string) *env {
 	t.Helper()
+	return startWith(t, kind, nil)
+}
+
+// startWith is start with the configuration adjusted by tweak.
+func startWith(t testing.TB, kind string, tweak func(*gateway.Config)) *env {
+	t.Helper()
 	st := openStore(t, kind)
 	fake := clock.NewFake(time.Now())
 	cfg := gateway.Config{
@@ -66,6 +72,9 @@ func start(t testing.TB, kind string) *env {
 		AdminToken: adminToken, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 		Clock: fake, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		WorkerInterval: time.Hour, // tests run the worker by hand
+	}
+	if tweak != nil {
+		tweak(&cfg)
 	}
 	g, err := gateway.OpenWith(context.Background(), cfg, st, io.Discard)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/client"
-	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/notify/notifytest"
 )
@@ -32,36 +30,12 @@ import (
 // (NotifyManual) and cfg adjusted by tweak.
 func startNotify(t *testing.T, kind string, tweak func(*gateway.Config)) *env {
 	t.Helper()
-	st := openStore(t, kind)
-	fake := clock.NewFake(time.Now())
-	cfg := gateway.Config{
-		Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(t.TempDir(), "unused.db"),
-		AdminToken: adminToken, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		Clock: fake, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		WorkerInterval: time.Hour, NotifyManual: true,
-	}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	g, err := gateway.OpenWith(context.Background(), cfg, st, io.Discard)
-	if err != nil {
-		t.Fatalf("open gateway: %v", err)
-	}
-	if err := g.Listen(); err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && err != http.ErrServerClosed {
-			t.Errorf("serve: %v", err)
+	return startWith(t, kind, func(cfg *gateway.Config) {
+		cfg.NotifyManual = true
+		if tweak != nil {
+			tweak(cfg)
 		}
 	})
-	e := &env{t: t, g: g, url: g.URL(), clock: fake}
-	e.demo = e.newClient(client.WithSecretKey(g.Demo.SecretKey))
-	return e
 }
 
 func eachNotifyStore(t *testing.T, tweak func(*gateway.Config), f func(t *testing.T, e *env)) {
