@@ -54,19 +54,24 @@ func paygateBinary(t *testing.T) string {
 
 // process is a paygate serve child process.
 type process struct {
-	cmd       *exec.Cmd
-	url       string
-	secretKey string
+	cmd           *exec.Cmd
+	url           string
+	secretKey     string // the demo app's, printed at first start
+	webhookSecret string
 }
 
 var (
 	listenRe = regexp.MustCompile(`paygate listening on (\S+)`)
 	skRe     = regexp.MustCompile(`secret key\s+(sk_test_\S+)`)
+	whsecRe  = regexp.MustCompile(`webhook secret\s+(whsec_\S+)`)
 )
 
-func startProcess(t *testing.T, database string) *process {
+// startProcess runs the built binary's serve on database with extra flags,
+// and reads its address and the demo app's keys from its output.
+func startProcess(t *testing.T, database string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(paygateBinary(t), "serve", "--addr", "127.0.0.1:0", "--database", database, "--log-level", "error")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", database, "--log-level", "error"}, extra...)
+	cmd := exec.Command(paygateBinary(t), args...)
 	cmd.Env = append(os.Environ(), "PAYGATE_ADMIN_TOKEN="+adminToken,
 		"PAYGATE_MASTER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	stdout, _ := cmd.StdoutPipe()
@@ -83,6 +88,9 @@ func startProcess(t *testing.T, database string) *process {
 		line := sc.Text()
 		if m := skRe.FindStringSubmatch(line); m != nil {
 			p.secretKey = m[1]
+		}
+		if m := whsecRe.FindStringSubmatch(line); m != nil {
+			p.webhookSecret = m[1]
 		}
 		if m := listenRe.FindStringSubmatch(line); m != nil {
 			p.url = "http://" + m[1]

@@ -1,15 +1,10 @@
 package gateway_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -548,46 +543,6 @@ func TestNotifyURLChecks(t *testing.T) {
 	}
 }
 
-var whsecRe = regexp.MustCompile(`webhook secret\s+(whsec_\S+)`)
-
-// startServe runs the built binary like startProcess, with extra flags, and
-// also reads the demo app's webhook secret from its first-start output.
-func startServe(t *testing.T, database string, extra ...string) (p *process, webhookSecret string) {
-	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--database", database, "--log-level", "error"}, extra...)
-	cmd := exec.Command(paygateBinary(t), args...)
-	cmd.Env = append(os.Environ(), "PAYGATE_ADMIN_TOKEN="+adminToken,
-		"PAYGATE_MASTER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	p = &process{cmd: cmd}
-	sc := bufio.NewScanner(stdout)
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		line := sc.Text()
-		if m := skRe.FindStringSubmatch(line); m != nil {
-			p.secretKey = m[1]
-		}
-		if m := whsecRe.FindStringSubmatch(line); m != nil {
-			webhookSecret = m[1]
-		}
-		if m := listenRe.FindStringSubmatch(line); m != nil {
-			p.url = "http://" + m[1]
-			break
-		}
-	}
-	if p.url == "" {
-		t.Fatal("paygate serve did not report its address")
-	}
-	go io.Copy(io.Discard, stdout)
-	return p, webhookSecret
-}
-
 // TestNotifySIGKILLDuringDelivery kills the gateway process with SIGKILL
 // while notifications are in flight to a slow receiver, restarts it, and
 // checks that every event is delivered (acknowledged) at least once.
@@ -600,7 +555,8 @@ func TestNotifySIGKILLDuringDelivery(t *testing.T) {
 				database = pgSchemaURL(t)
 			}
 			flags := []string{"--notify-retry-schedule", "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s", "--notify-timeout", "2s", "--notify-lease", "7s"}
-			p, secret := startServe(t, database, flags...)
+			p := startProcess(t, database, flags...)
+			secret := p.webhookSecret
 			if p.secretKey == "" || secret == "" {
 				t.Fatal("the first start printed no demo keys")
 			}
@@ -646,7 +602,7 @@ func TestNotifySIGKILLDuringDelivery(t *testing.T) {
 			rcv.Release()
 			t.Logf("killed with %d notifications in flight", inFlight)
 
-			p2, _ := startServe(t, database, flags...)
+			p2 := startProcess(t, database, flags...)
 			c2, _ := client.New(p2.url, client.WithSecretKey(p.secretKey))
 			list, err := c2.ListEvents(ctx, client.ListParams{Limit: 100, Extra: map[string]string{"type": "order.succeeded"}})
 			if err != nil || len(list.Data) != n {
@@ -717,8 +673,9 @@ func TestNotifyTwoProcessesOnePostgres(t *testing.T) {
 	t.Parallel()
 	database := pgSchemaURL(t)
 	flags := []string{"--notify-retry-schedule", "2s,2s,2s,2s,2s", "--notify-concurrency", "2", "--worker-interval", "1h"}
-	p1, secret := startServe(t, database, flags...)
-	p2, _ := startServe(t, database, flags...)
+	p1 := startProcess(t, database, flags...)
+	secret := p1.webhookSecret
+	p2 := startProcess(t, database, flags...)
 	ctx := context.Background()
 	c1, _ := client.New(p1.url, client.WithSecretKey(p1.secretKey))
 	c2, _ := client.New(p2.url, client.WithSecretKey(p1.secretKey))
