@@ -28,7 +28,7 @@ var ErrReturnSignature = errors.New("paygate: return URL signature does not veri
 // the standard base64 (with padding) of the MAC. A parameter given more than
 // once is an error, since its order would be ambiguous.
 func SignReturnParams(params url.Values, webhookSecret string) (string, error) {
-	key, err := webhookKey(webhookSecret)
+	key, err := WebhookSecretKey(webhookSecret)
 	if err != nil {
 		return "", err
 	}
@@ -80,11 +80,18 @@ func VerifyReturnURL(query url.Values, webhookSecret string) error {
 	return nil
 }
 
-// webhookKey decodes a whsec_ secret into its HMAC key bytes.
-func webhookKey(secret string) ([]byte, error) {
+// WebhookSecretKey decodes a webhook secret into its HMAC key. A secret is
+// "whsec_" and the standard base64 of 24 to 64 random bytes, and the key is
+// those bytes (Standard Webhooks "Signature scheme", API.md "Notifications");
+// like the Standard Webhooks libraries, it takes the secret with or without
+// its prefix. The gateway signs with the same function the SDK verifies with.
+func WebhookSecretKey(secret string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return nil, errors.New("paygate: webhook secret must be whsec_ followed by standard base64")
+	if err != nil {
+		return nil, errors.New("paygate: webhook secret is not whsec_ followed by standard base64")
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return nil, fmt.Errorf("paygate: webhook secret decodes to %d bytes, want 24 to 64", len(key))
 	}
 	return key, nil
 }

@@ -44,7 +44,7 @@ func VerifyWebhook(header http.Header, body []byte, secret string, tolerance tim
 
 // VerifyWebhookAt is VerifyWebhook with the time to check the timestamp against.
 func VerifyWebhookAt(header http.Header, body []byte, secret string, tolerance time.Duration, now time.Time) error {
-	key, err := webhookKey(secret)
+	key, err := WebhookSecretKey(secret)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrWebhookSignature, err)
 	}
@@ -53,7 +53,7 @@ func VerifyWebhookAt(header http.Header, body []byte, secret string, tolerance t
 		return err
 	}
 	m := hmac.New(sha256.New, key)
-	m.Write(webhookContent(id, ts, body))
+	m.Write(WebhookSignedContent(id, ts, body))
 	want := m.Sum(nil)
 	for _, s := range sigs {
 		sig, ok := strings.CutPrefix(s, "v1,")
@@ -81,7 +81,7 @@ func VerifyWebhookPlatformKeys(header http.Header, body []byte, keys []PlatformK
 	if err != nil {
 		return err
 	}
-	content := webhookContent(id, ts, body)
+	content := WebhookSignedContent(id, ts, body)
 	for _, s := range sigs {
 		sig, ok := strings.CutPrefix(s, "v1a,")
 		if !ok {
@@ -118,7 +118,9 @@ func webhookHeaders(header http.Header, tolerance time.Duration, now time.Time) 
 	return id, ts, strings.Fields(sigText), nil
 }
 
-func webhookContent(id string, ts int64, body []byte) []byte {
+// WebhookSignedContent is what both webhook signature schemes sign:
+// "{webhook-id}.{webhook-timestamp}.{body}".
+func WebhookSignedContent(id string, ts int64, body []byte) []byte {
 	b := make([]byte, 0, len(id)+len(body)+24)
 	b = append(b, id...)
 	b = append(b, '.')

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/paygate/paygate/client"
+
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -104,7 +106,7 @@ func (d *Dispatcher) unsealKey(sealed string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open webhook secret: %w", err)
 	}
-	return SecretKey(secret)
+	return client.WebhookSecretKey(secret)
 }
 
 // appKey returns the HMAC key of an app's webhook secret, which signs

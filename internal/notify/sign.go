@@ -7,13 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -23,31 +23,6 @@ const (
 	HeaderTimestamp = "webhook-timestamp"
 	HeaderSignature = "webhook-signature"
 )
-
-// Webhook secrets are "whsec_" and the standard base64 of 24 to 64 random
-// bytes; the HMAC key is the decoded bytes (Standard Webhooks "Signature
-// scheme", API.md "Notifications").
-const (
-	secretPrefix   = "whsec_"
-	minSecretBytes = 24
-	maxSecretBytes = 64
-)
-
-// SecretKey decodes a whsec_ secret into its HMAC key.
-func SecretKey(secret string) ([]byte, error) {
-	rest, ok := strings.CutPrefix(secret, secretPrefix)
-	if !ok {
-		return nil, errors.New("webhook secret does not start with whsec_")
-	}
-	key, err := base64.StdEncoding.DecodeString(rest)
-	if err != nil {
-		return nil, errors.New("webhook secret is not whsec_ followed by standard base64")
-	}
-	if len(key) < minSecretBytes || len(key) > maxSecretBytes {
-		return nil, fmt.Errorf("webhook secret decodes to %d bytes, want %d to %d", len(key), minSecretBytes, maxSecretBytes)
-	}
-	return key, nil
-}
 
 // payload is the body of a notification: the Standard Webhooks payload
 // structure with the event id beside it.
@@ -71,22 +46,12 @@ func Payload(ev *store.Event) ([]byte, error) {
 	return json.Marshal(payload{ID: ev.ID, Type: ev.Type, Timestamp: ev.CreatedAt.UTC().Format(time.RFC3339Nano), Data: data.Bytes()})
 }
 
-// signedContent is what both signature schemes sign: "{id}.{timestamp}.{body}".
-func signedContent(msgID string, timestamp int64, body []byte) []byte {
-	b := make([]byte, 0, len(msgID)+len(body)+24)
-	b = append(b, msgID...)
-	b = append(b, '.')
-	b = strconv.AppendInt(b, timestamp, 10)
-	b = append(b, '.')
-	return append(b, body...)
-}
-
 // Signature returns the webhook-signature header value for one attempt: a
 // "v1,<base64 HMAC-SHA256>" for each HMAC key (the current secret and,
 // while a rotation overlaps, the previous one), then "v1a,<base64 Ed25519>"
 // with the platform key when it is set, separated by single spaces.
 func Signature(msgID string, timestamp int64, body []byte, hmacKeys [][]byte, platformKey ed25519.PrivateKey) string {
-	content := signedContent(msgID, timestamp, body)
+	content := client.WebhookSignedContent(msgID, timestamp, body)
 	var sigs []string
 	for _, k := range hmacKeys {
 		m := hmac.New(sha256.New, k)
