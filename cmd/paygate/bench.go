@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -116,6 +117,18 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// withoutParam returns rawURL without the query parameter name.
+func withoutParam(rawURL, name string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // peakRSSMB is this process's peak resident memory (VmHWM), 0 when unknown.
 func peakRSSMB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -151,7 +164,7 @@ func startTempGateway(ctx context.Context, database string, perTarget, notifyCon
 		b := make([]byte, 6)
 		rand.Read(b)
 		schema := "paygate_bench_" + hex.EncodeToString(b)
-		db, err := sql.Open("pgx", database)
+		db, err := sql.Open("pgx", withoutParam(database, "pool_max_conns")) // a pool setting, not the server's
 		if err != nil {
 			stopAll()
 			return nil, nil, err
