@@ -49,7 +49,7 @@ type turn struct {
 	err     error   // set instead of tx when the writer cannot have a turn
 	granted chan struct{}
 	keep    chan bool  // the writer's decision: release (true) or roll back (false)
-	durable chan error // the batch's commit result, for writers that kept
+	durable chan error // the batch's commit result, sent to every writer that had its turn
 }
 
 func newCommitter(db *sql.Conn, stmts *stmtCache, d *Dialect, cfg GroupCommit) *committer {
@@ -110,7 +110,7 @@ func (c *committer) batch(first *turn) {
 		close(first.granted)
 		return
 	}
-	var kept []*turn
+	var kept, waiting []*turn
 	broken := false
 	give := func(t *turn) {
 		if broken {
@@ -140,6 +140,10 @@ func (c *committer) batch(first *turn) {
 		if err1 != nil || err2 != nil {
 			broken = true // the savepoint is gone: SQLite rolled the whole transaction back
 		}
+		// The writer's failure (a unique key taken, a status already moved)
+		// may rest on earlier writers of this batch, not yet committed: it
+		// waits for the commit too, so what it reads next is there.
+		waiting = append(waiting, t)
 	}
 	give(first)
 	deadline := time.Now().Add(c.cfg.MaxWait)
@@ -158,6 +162,9 @@ func (c *committer) batch(first *turn) {
 		cerr = fmt.Errorf("%s: commit: %w", c.d.Name, c.d.interpret(err))
 	}
 	for _, t := range kept {
+		t.durable <- cerr
+	}
+	for _, t := range waiting {
 		t.durable <- cerr
 	}
 }

@@ -278,6 +278,7 @@ func (t *tx) Rollback() error {
 	t.done = true
 	if t.turn != nil {
 		t.turn.keep <- false
+		<-t.turn.durable // see batch: a failed writer returns once its batch has committed
 		return nil
 	}
 	return t.tx.Rollback()
