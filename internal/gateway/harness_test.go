@@ -170,8 +170,14 @@ func orderParams(outTradeNo string, amount int64) client.CreateOrderParams {
 // paidOrder creates a sandbox order and pays it through the test helper.
 func paidOrder(t *testing.T, c *client.Client, outTradeNo string, amount int64) *client.Order {
 	t.Helper()
+	return payNew(t, c, orderParams(outTradeNo, amount))
+}
+
+// payNew creates an order with p and pays it through the test helper.
+func payNew(t *testing.T, c *client.Client, p client.CreateOrderParams) *client.Order {
+	t.Helper()
 	ctx := context.Background()
-	o, err := c.CreateOrder(ctx, orderParams(outTradeNo, amount))
+	o, err := c.CreateOrder(ctx, p)
 	if err != nil {
 		t.Fatalf("create order: %v", err)
 	}

@@ -107,17 +107,10 @@ func waitRequests(t *testing.T, r *notifytest.Receiver, n int) []notifytest.Requ
 // every attempt sent the same signed body.
 func TestNotifyRetriesUntilAcknowledged(t *testing.T) {
 	eachNotifyStore(t, func(c *gateway.Config) { c.NotifyTimeout = 300 * time.Millisecond }, func(t *testing.T, e *env) {
-		ctx := context.Background()
 		rcv := e.receiver(e.g.Demo.WebhookSecret)
 		p := orderParams("notify-retry", 1999)
 		p.NotifyURL = rcv.URL("/paygate/notify")
-		o, err := e.demo.CreateOrder(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.demo.TestPayOrder(ctx, o.ID, "succeeded"); err != nil {
-			t.Fatal(err)
-		}
+		o := payNew(t, e.demo, p)
 		var times []int64
 		attempt := func(want int) {
 			t.Helper()
@@ -209,13 +202,7 @@ func TestNotifyScheduleExhaustedThenRedeliver(t *testing.T) {
 		rcv.Down()
 		p := orderParams("notify-down", 500)
 		p.NotifyURL = rcv.URL("/notify")
-		o, err := e.demo.CreateOrder(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.demo.TestPayOrder(ctx, o.ID, "succeeded"); err != nil {
-			t.Fatal(err)
-		}
+		o := payNew(t, e.demo, p)
 		schedule := gateway.DefaultRetrySchedule
 		start := e.clock.Now()
 		for i := 0; i <= len(schedule); i++ {
