@@ -9,8 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
+
+	"github.com/paygate/paygate/internal/clock"
 )
 
 // Sentinel errors a connector wraps. Compare with errors.Is.
@@ -31,7 +34,16 @@ var (
 	ErrNotSupported = errors.New("channel: not supported")
 	// ErrAlreadyPaid: a close or cancel found the trade paid.
 	ErrAlreadyPaid = errors.New("channel: trade already paid")
+	// ErrBadSignature: a response or notification failed signature (or
+	// decryption, or timestamp) verification. A response that fails it is
+	// never trusted: the connector returns ErrUnknownOutcome wrapping it
+	// (see UnknownOutcome) for calls that may have moved money.
+	ErrBadSignature = errors.New("channel: bad signature")
 )
+
+// Unknown wraps err (a timeout, a response whose signature fails, SYSTEMERROR)
+// so that it is both ErrUnknownOutcome and, with errors.Is, the original error.
+func Unknown(err error) error { return fmt.Errorf("%w: %w", ErrUnknownOutcome, err) }
 
 // Retryable reports whether err means "nothing final happened; try again later".
 func Retryable(err error) bool {
@@ -60,7 +72,15 @@ const (
 	TradeSuccess    TradeStatus = "SUCCESS"
 	TradePayError   TradeStatus = "PAYERROR" // failed for good
 	TradeClosed     TradeStatus = "CLOSED"
+	TradeRevoked    TradeStatus = "REVOKED" // a micropay trade reversed (cancelled) by the merchant
+	// TradeRefunded: paid, then refunded in part or whole (WeChat's REFUND;
+	// Alipay's TRADE_CLOSED after a full refund, TRADE_FINISHED). The payment
+	// itself succeeded: the gateway treats it as SUCCESS.
+	TradeRefunded TradeStatus = "REFUND"
 )
+
+// Paid reports whether the trade's payment went through (SUCCESS or REFUND).
+func (s TradeStatus) Paid() bool { return s == TradeSuccess || s == TradeRefunded }
 
 // Card is card data for card methods; it is passed to the channel and never stored.
 type Card struct {
@@ -71,8 +91,14 @@ type Card struct {
 }
 
 // PayRequest asks the channel to create a trade (or charge at once, for card and micropay).
+//
+// OrderID is the gateway's order id (ord_ followed by 26 upper-case
+// letters and digits); it is the trade's out_trade_no at the channel. A
+// connector whose channel forbids "_" (UnionPay) maps it reversibly, and
+// every response and notification it returns carries the gateway's id.
 type PayRequest struct {
 	OrderID    string
+	CreatedAt  time.Time // the order's creation time (UnionPay's txnTime)
 	OutTradeNo string
 	Method     string
 	Amount     int64
@@ -83,7 +109,8 @@ type PayRequest struct {
 	PayerID    string
 	PayerIP    string
 	ExpiresAt  time.Time
-	NotifyURL  string
+	NotifyURL  string // overrides Account.NotifyURL when set
+	ReturnURL  string // where a page/wap/gateway payment sends the payer back
 	Livemode   bool
 }
 
@@ -102,9 +129,11 @@ type PayResponse struct {
 	NextAction     *NextAction
 }
 
-// QueryRequest asks the channel for a trade's state.
+// QueryRequest asks the channel for a trade's state. ChannelTradeNo may be
+// empty (the create's answer was lost); the connector then asks by OrderID.
 type QueryRequest struct {
 	OrderID        string
+	CreatedAt      time.Time
 	ChannelTradeNo string
 	Livemode       bool
 }
@@ -114,27 +143,36 @@ type QueryResponse struct {
 	ChannelTradeNo string
 	Status         TradeStatus
 	Amount         int64
+	Currency       string
 	FailureCode    string
 	FailureMessage string
 	PaidAt         time.Time
 }
 
-// CloseRequest asks the channel to close an unpaid trade.
+// CloseRequest asks the channel to close an unpaid trade (Close), or to
+// reverse a micropay trade whatever its state (Reverse: WeChat's reverse,
+// Alipay's cancel; a paid trade is refunded in full by the channel).
 type CloseRequest struct {
 	OrderID        string
+	CreatedAt      time.Time
 	ChannelTradeNo string
+	Amount         int64
 	Livemode       bool
 }
 
-// RefundRequest asks the channel to refund part of a trade.
+// RefundRequest asks the channel to refund part of a trade. RefundID is the
+// gateway's refund id (rfd_…), the refund's out_refund_no at the channel.
 type RefundRequest struct {
 	RefundID       string
+	CreatedAt      time.Time // the refund's creation time
 	OrderID        string
+	OrderCreatedAt time.Time
 	ChannelTradeNo string
 	Amount         int64
 	Total          int64
 	Currency       string
 	Reason         string
+	NotifyURL      string // overrides Account.NotifyURL when set
 	Livemode       bool
 }
 
@@ -155,13 +193,90 @@ type RefundResponse struct {
 	FailureCode     string
 }
 
-// Capabilities says what a connector can do.
+// Notification is what a channel's callback says, verified and decrypted.
+// Kind tells which half is filled. Ids are the gateway's (OrderID, RefundID),
+// mapped back from the channel's out_trade_no / out_refund_no.
+type Notification struct {
+	Kind    NotifyKind
+	EventID string // the channel's notification id, for logs
+
+	OrderID        string
+	ChannelTradeNo string
+	Status         TradeStatus // payment notifications
+	Amount         int64       // the trade's total, minor units
+	Currency       string
+	PaidAt         time.Time
+
+	RefundID        string
+	ChannelRefundNo string
+	RefundStatus    RefundStatus // refund notifications
+	RefundAmount    int64
+}
+
+// NotifyKind says what a notification is about.
+type NotifyKind string
+
+// Notification kinds.
+const (
+	NotifyPayment NotifyKind = "payment"
+	NotifyRefund  NotifyKind = "refund"
+)
+
+// NotifyRequest is a callback as it reached the gateway: headers and the
+// exact body bytes (JSON for WeChat, a form for Alipay and UnionPay).
+type NotifyRequest struct {
+	Header http.Header
+	Body   []byte
+}
+
+// NotifyReply is the answer a channel expects to a callback: on success it
+// stops retrying (WeChat: 200/204; Alipay: the body "success"; UnionPay: 200
+// "ok"), on failure it retries later.
+type NotifyReply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// BillRequest asks for the channel's statement of one day (in the channel's
+// time zone, China Standard Time for the Chinese channels).
+type BillRequest struct {
+	Date     time.Time // the day; only year, month and day count
+	Livemode bool
+}
+
+// Bill is one day's statement: the raw file as the channel served it and
+// its rows parsed.
+type Bill struct {
+	Format  string // e.g. "wechatpay-tradebill-csv", "alipay-trade-csv-zip", "unionpay-acp"
+	Raw     []byte
+	Records []BillRecord
+}
+
+// BillRecord is one line of a statement.
+type BillRecord struct {
+	Kind            NotifyKind // payment or refund
+	OrderID         string     // the gateway's order id
+	ChannelTradeNo  string
+	RefundID        string // refunds: the gateway's refund id
+	ChannelRefundNo string
+	Amount          int64 // minor units, positive for both kinds
+	Fee             int64 // the channel's fee, minor units (negative when returned on a refund)
+	Currency        string
+	At              time.Time
+}
+
+// Capabilities says what a connector can do. An operation whose flag is false
+// returns ErrNotSupported.
 type Capabilities struct {
 	Methods    []string
 	Currencies []string // empty: any
 	Refund     bool
 	Close      bool
+	Reverse    bool
 	Query      bool
+	Bill       bool
+	Notify     bool // the channel posts callbacks that Notify understands
 }
 
 // Supports reports whether the capabilities cover method in currency.
@@ -169,15 +284,75 @@ func (c Capabilities) Supports(method, currency string) bool {
 	return slices.Contains(c.Methods, method) && (len(c.Currencies) == 0 || slices.Contains(c.Currencies, currency))
 }
 
-// Connector talks to one channel.
+// RefundQueryRequest asks for a refund's state.
+type RefundQueryRequest struct {
+	RefundID       string
+	CreatedAt      time.Time
+	OrderID        string
+	OrderCreatedAt time.Time
+	ChannelTradeNo string
+	Amount         int64
+	Livemode       bool
+}
+
+// Connector talks to one channel account. Every method is safe for
+// concurrent use. Errors wrap the sentinels above; a call that may have
+// moved money and whose answer is not known for sure (a timeout, a 5xx
+// after sending, a response whose signature fails) returns an error that
+// is ErrUnknownOutcome, never a guess.
 type Connector interface {
+	// Name is the provider ("sandbox", "wechatpay", "alipay", "unionpay").
 	Name() string
 	Capabilities() Capabilities
 	Pay(ctx context.Context, r PayRequest) (*PayResponse, error)
 	Query(ctx context.Context, r QueryRequest) (*QueryResponse, error)
 	Close(ctx context.Context, r CloseRequest) error
+	// Reverse cancels a micropay trade whatever its state; the channel
+	// refunds it in full if it was paid. Query afterwards says REVOKED or CLOSED.
+	Reverse(ctx context.Context, r CloseRequest) error
 	Refund(ctx context.Context, r RefundRequest) (*RefundResponse, error)
-	RefundQuery(ctx context.Context, refundID string, livemode bool) (*RefundResponse, error)
+	RefundQuery(ctx context.Context, r RefundQueryRequest) (*RefundResponse, error)
+	// Notify verifies (and decrypts) a callback. A bad signature, a stale
+	// timestamp or a body that does not decrypt is ErrBadSignature.
+	Notify(ctx context.Context, r NotifyRequest) (*Notification, error)
+	// NotifyReply is the answer to a callback that Notify accepted (err nil)
+	// or refused.
+	NotifyReply(err error) NotifyReply
+	Bill(ctx context.Context, r BillRequest) (*Bill, error)
+}
+
+// Account is a channel account's settings as a connector needs them: who
+// we are at the provider (Config: merchant id, app id, certificate serials,
+// the provider's public key…), our keys (Secrets: private keys, API keys;
+// never logged or rendered) and where the provider is (BaseURL: production,
+// the provider's sandbox, or a simulator).
+type Account struct {
+	ID         string // the channel account id (cha_…)
+	Provider   string
+	Livemode   bool
+	BaseURL    string
+	NotifyURL  string // where the provider posts this account's callbacks
+	Config     map[string]string
+	Secrets    map[string]string
+	Methods    []string // the methods this account may serve (a subset of the provider's)
+	Currencies []string
+	HTTPClient *http.Client // nil: a client with sane timeouts
+	Clock      clock.Clock  // nil: the real clock
+}
+
+// Provider describes a kind of channel account and builds its connectors.
+type Provider struct {
+	Name    string
+	Methods []string // every method the provider can serve
+	// Config and Secrets name the keys an Account must carry; New checks
+	// their values (parses keys) and says which is wrong.
+	Config  []string
+	Secrets []string
+	// OptionalConfig and OptionalSecrets name keys an Account may carry.
+	OptionalConfig  []string
+	OptionalSecrets []string
+	DefaultBaseURL  string
+	New             func(Account) (Connector, error)
 }
 
 // Registry holds the connectors a gateway can route to.

@@ -67,7 +67,7 @@ func (w *Worker) RunOnce(ctx context.Context) {
 	} else if n > 0 {
 		log.Info("closed expired orders", "count", n)
 	}
-	if orders, err := s.Store.OrdersProcessing(ctx, now.Add(-w.SyncAfter), w.Batch); err != nil {
+	if orders, err := s.Store.OrdersProcessing(ctx, now.Add(-w.SyncAfter), now, w.Batch); err != nil {
 		log.Error("list processing orders", "err", err)
 	} else {
 		for _, o := range orders {

@@ -106,18 +106,24 @@ type Payer struct {
 
 // Order is a payment order.
 type Order struct {
-	ID             string
-	MerchantID     string
-	AppID          string
-	Livemode       bool
-	OutTradeNo     string
-	Amount         int64
-	Currency       string
-	Subject        string
-	Description    string
-	Method         string // "" until chosen
-	Status         OrderStatus
-	Channel        string // channel that serves the order, "" until routed
+	ID          string
+	MerchantID  string
+	AppID       string
+	Livemode    bool
+	OutTradeNo  string
+	Amount      int64
+	Currency    string
+	Subject     string
+	Description string
+	Method      string // "" until chosen
+	Status      OrderStatus
+	Channel     string // provider that serves the order, "" until routed
+	// ChannelAccountID is the channel account that serves the order; "" for
+	// the built-in sandbox.
+	ChannelAccountID string
+	// Route is the routing decision that picked the channel account (a JSON
+	// object: strategy, candidates considered, why each was skipped).
+	Route          json.RawMessage
 	ChannelTradeNo string
 	AmountRefunded int64 // sum of refunds that are not failed
 	NextAction     json.RawMessage
@@ -136,6 +142,10 @@ type Order struct {
 	ExpiresAt   time.Time
 	PaidAt      *time.Time
 	ClosedAt    *time.Time
+	// SyncAttempts counts syncs of a processing order that learnt nothing;
+	// NextSyncAt is when the worker may ask the channel again (nil: at once).
+	SyncAttempts int
+	NextSyncAt   *time.Time
 }
 
 // Refund is a refund of part or all of a succeeded order.
@@ -271,16 +281,20 @@ type Effects struct {
 // Fields left zero are not changed. PaidAt is set when To is succeeded,
 // ClosedAt when To is closed.
 type OrderTransition struct {
-	OrderID        string
-	From           []OrderStatus // the change happens only if the status is one of these
-	To             OrderStatus
-	At             time.Time
-	Method         string
-	Channel        string
-	ChannelTradeNo string
-	NextAction     json.RawMessage
-	FailureCode    string
-	FailureMessage string
+	OrderID string
+	From    []OrderStatus // the change happens only if the status is one of these
+	To      OrderStatus
+	At      time.Time
+	Method  string
+	Channel string
+	// ChannelAccountID and Route are stored when Channel is set (a method
+	// picked on the cashier page routes the order then).
+	ChannelAccountID string
+	Route            json.RawMessage
+	ChannelTradeNo   string
+	NextAction       json.RawMessage
+	FailureCode      string
+	FailureMessage   string
 	// Effects, when set, is called inside the transaction with the order as
 	// it is after the change; what it returns commits with the change.
 	Effects func(*Order) (Effects, error)
@@ -383,6 +397,51 @@ func (r *VerifyReport) Clean() bool {
 	return len(r.UnbalancedEntries) == 0 && len(r.BalanceMismatches) == 0 && len(r.MissingEntries) == 0
 }
 
+// ChannelAccount is the platform's account at a provider (a WeChat Pay
+// merchant id, an Alipay app, a UnionPay merchant): the credentials and
+// limits a connector is built from. Secrets are sealed with the master key
+// (cryptobox) and only their names are ever shown.
+type ChannelAccount struct {
+	ID            string // cha_…
+	Provider      string // wechatpay, alipay, unionpay
+	Name          string
+	Livemode      bool   // serves live orders (true) or test orders
+	BaseURL       string // provider root: production, its sandbox, or a simulator
+	Config        map[string]string
+	SealedSecrets []byte   // cryptobox-sealed JSON object of the secrets
+	SecretNames   []string // the secrets' names, sorted
+	Methods       []string // methods it serves
+	Currencies    []string // currencies it takes; empty: the provider's
+	FeeBps        int      // what the channel charges the platform, basis points
+	MinAmount     int64    // 0: no minimum
+	MaxAmount     int64    // 0: no maximum
+	Disabled      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Route is a merchant's routing rule for one method in one mode: which
+// channel accounts may serve it and how to choose among them.
+type Route struct {
+	MerchantID string
+	Method     string
+	Livemode   bool
+	Strategy   string // priority, weighted, lowest_cost, success_rate
+	Candidates []RouteCandidate
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// RouteCandidate is one channel account in a route, in priority order.
+type RouteCandidate struct {
+	ChannelAccountID string   `json:"channel_account"`
+	Weight           int      `json:"weight,omitempty"`     // weighted strategy
+	FeeBps           *int     `json:"fee_bps,omitempty"`    // overrides the account's fee for lowest_cost
+	MinAmount        int64    `json:"min_amount,omitempty"` // narrows the account's limits
+	MaxAmount        int64    `json:"max_amount,omitempty"`
+	Currencies       []string `json:"currencies,omitempty"`
+}
+
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
 // ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
 type Store interface {
@@ -438,8 +497,14 @@ type Store interface {
 	OrderTransition(ctx context.Context, t OrderTransition) (*Order, error)
 	// OrdersExpired lists up to limit orders in pending or processing whose ExpiresAt is at or before now, oldest first.
 	OrdersExpired(ctx context.Context, now time.Time, limit int) ([]*Order, error)
-	// OrdersProcessing lists up to limit orders in processing last updated before, oldest first.
-	OrdersProcessing(ctx context.Context, updatedBefore time.Time, limit int) ([]*Order, error)
+	// OrdersProcessing lists up to limit orders in processing last updated
+	// before updatedBefore whose next sync (OrderSyncLater) is due at now,
+	// oldest first.
+	OrdersProcessing(ctx context.Context, updatedBefore, now time.Time, limit int) ([]*Order, error)
+	// OrderSyncLater records that a sync of a processing order learnt nothing:
+	// the order's SyncAttempts becomes attempts and it is not listed by
+	// OrdersProcessing before next. ErrNotFound for no such order.
+	OrderSyncLater(ctx context.Context, orderID string, attempts int, next time.Time) error
 
 	// RefundCreate reserves r.Amount on its order and inserts r, in one
 	// transaction: ErrStale when the order is not succeeded, ErrRefundExceeds
@@ -486,6 +551,25 @@ type Store interface {
 	EventRedeliver(ctx context.Context, eventID string, now time.Time) (int, error)
 	// DeliveriesPending counts pending deliveries (for metrics and benchmarks).
 	DeliveriesPending(ctx context.Context) (int, error)
+
+	// ChannelAccountCreate inserts a; ErrConflict when its ID exists.
+	ChannelAccountCreate(ctx context.Context, a *ChannelAccount) error
+	ChannelAccountGet(ctx context.Context, id string) (*ChannelAccount, error)
+	// ChannelAccountList lists accounts, oldest first; provider "" means all.
+	ChannelAccountList(ctx context.Context, provider string, p ListParams) ([]*ChannelAccount, bool, error)
+	// ChannelAccountUpdate stores every mutable field of a (Name, BaseURL,
+	// Config, SealedSecrets, SecretNames, Methods, Currencies, FeeBps,
+	// MinAmount, MaxAmount, Disabled, UpdatedAt); ErrNotFound for no such account.
+	ChannelAccountUpdate(ctx context.Context, a *ChannelAccount) error
+
+	// RoutePut creates or replaces the merchant's route for (r.Method, r.Livemode).
+	RoutePut(ctx context.Context, r *Route) error
+	// RouteGet returns the merchant's route for method in the mode, or ErrNotFound.
+	RouteGet(ctx context.Context, merchantID, method string, livemode bool) (*Route, error)
+	// RouteList returns every route of the merchant, by method then mode.
+	RouteList(ctx context.Context, merchantID string) ([]*Route, error)
+	// RouteDelete deletes a route; ErrNotFound when there is none.
+	RouteDelete(ctx context.Context, merchantID, method string, livemode bool) error
 
 	// Balances sums the balances of every account whose name starts with prefix.
 	Balances(ctx context.Context, accountPrefix string) ([]Balance, error)

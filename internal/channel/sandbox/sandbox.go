@@ -78,7 +78,7 @@ func (s *Sandbox) Name() string { return Name }
 
 // Capabilities: every method, any currency, refunds, close and query.
 func (s *Sandbox) Capabilities() channel.Capabilities {
-	return channel.Capabilities{Methods: Methods, Refund: true, Close: true, Query: true}
+	return channel.Capabilities{Methods: Methods, Refund: true, Close: true, Reverse: true, Query: true}
 }
 
 func (s *Sandbox) newTrade(orderID, scenario string, st channel.TradeStatus) string {
@@ -218,7 +218,40 @@ func (s *Sandbox) Refund(ctx context.Context, r channel.RefundRequest) (*channel
 	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + r.RefundID, Status: channel.RefundSuccess}, nil
 }
 
-// RefundQuery reports a refund as succeeded: the sandbox settles refunds at once.
-func (s *Sandbox) RefundQuery(ctx context.Context, refundID string, livemode bool) (*channel.RefundResponse, error) {
-	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + refundID, Status: channel.RefundSuccess}, nil
+// RefundQuery reports a refund as the sandbox settled it: at once, failed
+// for trades of the refund-fails test card.
+func (s *Sandbox) RefundQuery(ctx context.Context, r channel.RefundQueryRequest) (*channel.RefundResponse, error) {
+	return s.Refund(ctx, channel.RefundRequest{RefundID: r.RefundID, ChannelTradeNo: r.ChannelTradeNo})
+}
+
+// Reverse cancels a trade whatever its state: it ends REVOKED (the payer's
+// money, if any, goes back).
+func (s *Sandbox) Reverse(ctx context.Context, r channel.CloseRequest) error {
+	if r.ChannelTradeNo == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.trades[r.ChannelTradeNo]; !ok {
+		if _, ok := statusFromNumber(r.ChannelTradeNo); !ok {
+			return channel.ErrTradeNotFound
+		}
+	}
+	s.trades[r.ChannelTradeNo] = channel.TradeRevoked
+	return nil
+}
+
+// Notify: the sandbox sends no callbacks (the payer acts through the gateway).
+func (s *Sandbox) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
+	return nil, channel.ErrNotSupported
+}
+
+// NotifyReply answers 404: there are no sandbox callbacks.
+func (s *Sandbox) NotifyReply(err error) channel.NotifyReply {
+	return channel.NotifyReply{Status: 404, ContentType: "text/plain", Body: []byte("not found")}
+}
+
+// Bill: the sandbox keeps no statements.
+func (s *Sandbox) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bill, error) {
+	return nil, channel.ErrNotSupported
 }

@@ -1,0 +1,71 @@
+// Package sim holds the channel simulators: HTTP servers that play WeChat Pay
+// v3 (wechatpay), Alipay OpenAPI (alipay) and UnionPay ACP 5.1 (unionpay) as
+// their published specifications describe them, so the connectors, the
+// gateway's tests and its demo run against the real protocols on loopback.
+//
+// Each simulator checks request signatures, timestamps and parameters and
+// rejects bad ones with the provider's documented errors; signs its
+// responses; keeps trades in the provider's states; posts signed (for WeChat,
+// encrypted) notifications with the provider's retry schedule (scaled by
+// Options.RetryScale in tests); serves bills in the provider's format; and
+// can be told to fail (see Fault).
+//
+// Besides the provider's API, every simulator serves a small control API
+// under /_sim/ so a separate process (paygate sim) can be driven:
+//
+//	POST /_sim/trades/{out_trade_no}/pay     the payer pays (scans, confirms)
+//	POST /_sim/trades/{out_trade_no}/fail    the payer's payment fails
+//	POST /_sim/fault  {"fault":"5xx","count":3}  the next count calls fail (0: until cleared)
+//	DELETE /_sim/fault
+//	GET  /_sim/account                       the channel account settings for this simulator
+package sim
+
+import (
+	"net/http"
+
+	"github.com/paygate/paygate/internal/channel"
+)
+
+// Fault is a way a simulator can be told to misbehave.
+type Fault string
+
+// Faults every simulator understands.
+const (
+	FaultNone Fault = ""
+	// Fault5xx answers API calls with the provider's system error and a 5xx,
+	// without acting.
+	Fault5xx Fault = "5xx"
+	// FaultTimeout acts (creates, pays, refunds) but answers only after the
+	// client has given up (it holds the response until the request's context
+	// ends or Options.Hang passes).
+	FaultTimeout Fault = "timeout"
+	// FaultBadSignature signs responses and notifications with a wrong key.
+	FaultBadSignature Fault = "bad_signature"
+	// FaultDuplicateNotify sends every notification twice.
+	FaultDuplicateNotify Fault = "duplicate_notify"
+	// FaultOutOfOrderNotify delays a trade's payment notification until after
+	// its later ones (a refund's), so they arrive out of order.
+	FaultOutOfOrderNotify Fault = "out_of_order_notify"
+	// FaultDropNotify sends no notifications (the gateway must query).
+	FaultDropNotify Fault = "drop_notify"
+)
+
+// Simulator is what every provider simulator offers.
+type Simulator interface {
+	http.Handler
+	// Provider is the provider's name, as channel.Provider.Name.
+	Provider() string
+	// Account returns the channel account settings (Config and Secrets, with
+	// BaseURL set to baseURL) a connector needs to talk to this simulator.
+	// Livemode, ID and NotifyURL are left for the caller.
+	Account(baseURL string) channel.Account
+	// PayerPays makes the payer pay the trade with this out_trade_no (as the
+	// connector sent it); PayerFails makes the payment fail.
+	PayerPays(outTradeNo string) error
+	PayerFails(outTradeNo string) error
+	// SetFault makes the next count API calls misbehave (count 0: every call
+	// until SetFault(FaultNone, 0)).
+	SetFault(f Fault, count int)
+	// Close stops the notification sender.
+	Close()
+}
