@@ -21,10 +21,27 @@
 package sim
 
 import (
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/clock"
 )
+
+// Options are what every simulator's New takes.
+type Options struct {
+	Clock clock.Clock // nil: the real clock
+	// RetryScale multiplies the provider's notification retry schedule (the
+	// first retry of WeChat's is 15 s); tests use a small one such as 0.001.
+	// 0 means 1.
+	RetryScale float64
+	// Hang is how long FaultTimeout holds a response; 0 means 30 s.
+	Hang time.Duration
+	// HTTPClient posts notifications; nil: a client with a 5 s timeout.
+	HTTPClient *http.Client
+	Logger     *slog.Logger // nil: discard
+}
 
 // Fault is a way a simulator can be told to misbehave.
 type Fault string
