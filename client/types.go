@@ -218,3 +218,11 @@ type AppCreated struct {
 type ErrorBody struct {
 	Error Error `json:"error"`
 }
+
+// ChannelHealth is a channel account's health as the router sees it on the
+// node that answered: its circuit breaker and its recent success rate.
+type ChannelHealth struct {
+	Breaker     string  `json:"breaker"` // closed, open, half_open
+	SuccessRate float64 `json:"success_rate"`
+	Samples     int     `json:"samples"`
+}

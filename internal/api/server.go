@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
@@ -37,8 +39,17 @@ type Server struct {
 	// OperatorTokenHash is auth.HashSecret of the operator token.
 	OperatorTokenHash string
 	Box               *cryptobox.Box
-	Clock             clock.Clock
-	Log               *slog.Logger
+	// Providers are the channel providers channel accounts may be created
+	// for, by name (wechatpay, alipay, unionpay).
+	Providers map[string]channel.Provider
+	// ChannelsChanged, when set, is called after a channel account or a
+	// route changed, so the router drops what it cached.
+	ChannelsChanged func()
+	// ChannelHealth, when set, reports a channel account's health (circuit
+	// breaker state, recent success rate) for the operator API.
+	ChannelHealth func(accountID string) *client.ChannelHealth
+	Clock         clock.Clock
+	Log           *slog.Logger
 
 	mux    *http.ServeMux
 	routes []route
