@@ -111,6 +111,7 @@ type PayRequest struct {
 	ExpiresAt  time.Time
 	NotifyURL  string // overrides Account.NotifyURL when set
 	ReturnURL  string // where a page/wap/gateway payment sends the payer back
+	CashierURL string // the gateway's hosted page for the order
 	Livemode   bool
 }
 

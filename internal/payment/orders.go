@@ -194,7 +194,7 @@ func (s *Service) payRequest(conn channel.Connector, o *store.Order, p CreateOrd
 	return channel.PayRequest{
 		OrderID: o.ID, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
-		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", Livemode: o.Livemode,
+		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
 	}
 }
 

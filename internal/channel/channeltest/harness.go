@@ -43,8 +43,13 @@ type Harness struct {
 	// OutTradeNo maps an order id to the out_trade_no the connector sent;
 	// nil means the same.
 	OutTradeNo func(orderID string) string
+	// Livemode is sent in every request (the sandbox serves test mode only).
+	Livemode bool
 	// PayerID is sent as PayRequest.PayerID (WeChat JSAPI needs an openid).
 	PayerID string
+	// PayerPays, when set, plays the payer paying a trade; nil means
+	// Sim.PayerPays(OutTradeNo(orderID)).
+	PayerPays func(t testing.TB, orderID, channelTradeNo string)
 }
 
 func (h *Harness) outTradeNo(orderID string) string {

@@ -24,8 +24,11 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
@@ -62,15 +65,19 @@ var Methods = []string{
 
 // Sandbox is the test channel. The zero value is not usable; use New.
 type Sandbox struct {
-	clock   clock.Clock
-	mu      sync.Mutex
-	trades  map[string]channel.TradeStatus
-	byOrder map[string]string // order id → trade number
+	clock    clock.Clock
+	mu       sync.Mutex
+	trades   map[string]channel.TradeStatus
+	amounts  map[string]int64     // trade number → amount
+	paidAt   map[string]time.Time // trade number → when paid
+	byOrder  map[string]string    // order id → trade number
+	refunded map[string]int64     // trade number → amount refunded
 }
 
 // New returns a sandbox.
 func New(c clock.Clock) *Sandbox {
-	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}}
+	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}, refunded: map[string]int64{},
+		amounts: map[string]int64{}, paidAt: map[string]time.Time{}}
 }
 
 // Name returns "sandbox".
@@ -81,10 +88,15 @@ func (s *Sandbox) Capabilities() channel.Capabilities {
 	return channel.Capabilities{Methods: Methods, Refund: true, Close: true, Reverse: true, Query: true}
 }
 
-func (s *Sandbox) newTrade(orderID, scenario string, st channel.TradeStatus) string {
+func (s *Sandbox) newTrade(r channel.PayRequest, scenario string, st channel.TradeStatus) string {
+	orderID := r.OrderID
 	no := "sbx" + scenario + "_" + id.New("", s.clock.Now())
 	s.mu.Lock()
 	s.trades[no] = st
+	s.amounts[no] = r.Amount
+	if st == channel.TradeSuccess {
+		s.paidAt[no] = s.clock.Now()
+	}
 	s.byOrder[orderID] = no
 	s.mu.Unlock()
 	return no
@@ -93,7 +105,7 @@ func (s *Sandbox) newTrade(orderID, scenario string, st channel.TradeStatus) str
 // Pay creates a trade. Cards and micropay are charged at once; the other
 // methods wait for the payer.
 func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayResponse, error) {
-	if r.Livemode {
+	if r.Livemode || !slices.Contains(Methods, r.Method) {
 		return nil, channel.ErrNotSupported
 	}
 	switch {
@@ -108,16 +120,16 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 			return nil, &channel.DeclineError{Code: "insufficient_funds", Message: "The card has insufficient funds."}
 		case CardTimeout:
 			// The charge went through, but the answer never came back.
-			s.newTrade(r.OrderID, scenarioUnknown, channel.TradeSuccess)
+			s.newTrade(r, scenarioUnknown, channel.TradeSuccess)
 			return nil, channel.ErrUnknownOutcome
 		case CardRefundFails:
-			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 		}
-		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 	case strings.HasSuffix(r.Method, ".micropay"):
-		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r.OrderID, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 	}
-	no := s.newTrade(r.OrderID, scenarioAwaitPayer, channel.TradeNotPay)
+	no := s.newTrade(r, scenarioAwaitPayer, channel.TradeNotPay)
 	resp := &channel.PayResponse{ChannelTradeNo: no, Status: channel.TradeNotPay}
 	switch {
 	case r.Method == "sandbox" || strings.HasSuffix(r.Method, ".native") || strings.HasSuffix(r.Method, ".qr"):
@@ -125,7 +137,7 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 	case strings.HasSuffix(r.Method, ".app") || strings.HasSuffix(r.Method, ".jsapi"):
 		resp.NextAction = &channel.NextAction{Type: "sdk_params", Params: map[string]string{"prepay_id": no, "sandbox": "true"}}
 	default: // page, wap, h5: the gateway sends the payer to its cashier
-		resp.NextAction = &channel.NextAction{Type: "redirect"}
+		resp.NextAction = &channel.NextAction{Type: "redirect", URL: r.CashierURL}
 	}
 	return resp, nil
 }
@@ -150,6 +162,7 @@ func (s *Sandbox) PayerActs(tradeNo string, paid bool) error {
 	}
 	if paid {
 		s.trades[tradeNo] = channel.TradeSuccess
+		s.paidAt[tradeNo] = s.clock.Now()
 	} else {
 		s.trades[tradeNo] = channel.TradePayError
 	}
@@ -183,7 +196,9 @@ func (s *Sandbox) Query(ctx context.Context, r channel.QueryRequest) (*channel.Q
 			return nil, channel.ErrTradeNotFound
 		}
 	}
-	q := &channel.QueryResponse{ChannelTradeNo: no, Status: st}
+	s.mu.Lock()
+	q := &channel.QueryResponse{ChannelTradeNo: no, Status: st, Amount: s.amounts[no], PaidAt: s.paidAt[no]}
+	s.mu.Unlock()
 	if st == channel.TradePayError {
 		q.FailureCode, q.FailureMessage = "payment_failed", "The payer's payment failed."
 	}
@@ -211,17 +226,33 @@ func (s *Sandbox) Close(ctx context.Context, r channel.CloseRequest) error {
 }
 
 // Refund refunds at once, except for trades of the refund-fails test card.
+// A refund beyond what is left of the trade (as far as this process has
+// seen it) is refused.
 func (s *Sandbox) Refund(ctx context.Context, r channel.RefundRequest) (*channel.RefundResponse, error) {
-	if strings.HasPrefix(r.ChannelTradeNo, "sbx"+scenarioRefundFails) {
-		return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + r.RefundID, Status: channel.RefundAbnormal, FailureCode: "refund_failed"}, nil
+	if r.Total > 0 {
+		s.mu.Lock()
+		left := r.Total - s.refunded[r.ChannelTradeNo]
+		if r.Amount > left {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("refund %d of trade %s with %d left: %w", r.Amount, r.ChannelTradeNo, left, channel.ErrInvalidRequest)
+		}
+		s.refunded[r.ChannelTradeNo] += r.Amount
+		s.mu.Unlock()
 	}
-	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + r.RefundID, Status: channel.RefundSuccess}, nil
+	return s.refundAnswer(r.RefundID, r.ChannelTradeNo), nil
+}
+
+func (s *Sandbox) refundAnswer(refundID, tradeNo string) *channel.RefundResponse {
+	if strings.HasPrefix(tradeNo, "sbx"+scenarioRefundFails) {
+		return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + refundID, Status: channel.RefundAbnormal, FailureCode: "refund_failed"}
+	}
+	return &channel.RefundResponse{ChannelRefundNo: "sbxrf_" + refundID, Status: channel.RefundSuccess}
 }
 
 // RefundQuery reports a refund as the sandbox settled it: at once, failed
 // for trades of the refund-fails test card.
 func (s *Sandbox) RefundQuery(ctx context.Context, r channel.RefundQueryRequest) (*channel.RefundResponse, error) {
-	return s.Refund(ctx, channel.RefundRequest{RefundID: r.RefundID, ChannelTradeNo: r.ChannelTradeNo})
+	return s.refundAnswer(r.RefundID, r.ChannelTradeNo), nil
 }
 
 // Reverse cancels a trade whatever its state: it ends REVOKED (the payer's
