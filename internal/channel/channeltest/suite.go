@@ -177,7 +177,9 @@ func testCapabilities(t *testing.T, h *Harness) {
 		name string
 		call func() error
 	}{
-		{caps.Close, "close", func() error { return c.Close(cctx, channel.CloseRequest{OrderID: o.id, CreatedAt: o.createdAt, ChannelTradeNo: "x"}) }},
+		{caps.Close, "close", func() error {
+			return c.Close(cctx, channel.CloseRequest{OrderID: o.id, CreatedAt: o.createdAt, ChannelTradeNo: "x"})
+		}},
 		{caps.Reverse, "reverse", func() error {
 			return c.Reverse(cctx, channel.CloseRequest{OrderID: o.id, CreatedAt: o.createdAt, ChannelTradeNo: "x"})
 		}},
@@ -436,7 +438,9 @@ func tamperPositions(b []byte) []int {
 	return out
 }
 
-func isAlnum(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
 func flip(c byte) byte {
 	switch c {
