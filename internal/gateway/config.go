@@ -50,6 +50,9 @@ type Config struct {
 	NoDemo bool
 	// WorkerInterval is how often background jobs run. Default 5s.
 	WorkerInterval time.Duration
+	// MicropayDeadline is how long a micropay may wait for its payer to
+	// confirm before the worker reverses it. Default 60s.
+	MicropayDeadline time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 	// Clock is the time source. Default clock.Real; tests inject a clock.Fake.

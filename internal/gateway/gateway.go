@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/auth"
@@ -33,6 +34,7 @@ import (
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
@@ -48,6 +50,8 @@ type Gateway struct {
 	Log      *slog.Logger
 	Payments *payment.Service
 	Worker   *payment.Worker
+	// Router picks channel accounts for payments and tracks their health.
+	Router *routing.Router
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	API      *api.Server
@@ -145,9 +149,15 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	providers := Providers()
+	g.Router = &routing.Router{Source: g.Store, Clock: g.Clock}
 	g.Payments = &payment.Service{
 		Store: g.Store, Channels: channel.NewRegistry(sandbox.New(g.Clock)), Clock: g.Clock,
-		PublicURL: g.publicURL(), Log: g.Log,
+		PublicURL: g.publicURL(), Log: g.Log, Router: g.Router,
+		Accounts: &payment.Accounts{
+			Store: g.Store, Providers: providers, Unseal: g.Box.Open, PublicURL: g.publicURL(), Clock: g.Clock,
+		},
+		MicropayDeadline: g.Config.MicropayDeadline,
 	}
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{
@@ -160,7 +170,12 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log,
-		Auth: &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
+		Auth:      &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
+		Providers: providers, ChannelsChanged: g.Router.Invalidate,
+		ChannelHealth: func(accountID string) *client.ChannelHealth {
+			h := g.Router.Health(accountID)
+			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
+		},
 	}
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
 		fmt.Fprintf(out, "Operator token (shown once; keep it): %s\n", g.OperatorToken)

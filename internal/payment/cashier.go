@@ -28,8 +28,11 @@ var (
 // app or WeChat's own browser) are not offered to pick.
 var cashierMethods = map[string]bool{
 	"sandbox": true, "wechat.native": true, "wechat.h5": true,
-	"alipay.qr": true, "alipay.page": true, "alipay.wap": true, "unionpay.qr": true,
+	"alipay.qr": true, "alipay.page": true, "alipay.wap": true, "unionpay.qr": true, "unionpay.gateway": true,
 }
+
+// cashierOrder is the order in which the cashier offers methods.
+var cashierOrder = []string{"sandbox", "wechat.native", "wechat.h5", "alipay.qr", "alipay.page", "alipay.wap", "unionpay.qr", "unionpay.gateway"}
 
 // CashierOrder returns any order by id, for the hosted cashier page: the
 // order id in the page's URL is what lets a payer see and pay it.
@@ -46,9 +49,9 @@ func (s *Service) CashierOrder(ctx context.Context, orderID string) (*store.Orde
 
 // CashierMethods lists the methods the payer of o may pick on the cashier
 // page: when o has a method, that one if the page can complete it;
-// otherwise every method of cashierMethods that a channel takes in o's
-// currency and mode, in registry order.
-func (s *Service) CashierMethods(o *store.Order) []string {
+// otherwise every method of cashierMethods that a channel (a routed channel
+// account or a built-in channel) takes in o's currency and mode.
+func (s *Service) CashierMethods(ctx context.Context, o *store.Order) []string {
 	if o.Method != "" {
 		if cashierMethods[o.Method] {
 			return []string{o.Method}
@@ -56,11 +59,8 @@ func (s *Service) CashierMethods(o *store.Order) []string {
 		return nil
 	}
 	var out []string
-	for _, m := range s.Channels.Methods(o.Livemode) {
-		if !cashierMethods[m] {
-			continue
-		}
-		if _, ok := s.Channels.ForMethod(m, o.Currency, o.Livemode); ok {
+	for _, m := range cashierOrder {
+		if _, err := s.route(ctx, o.MerchantID, o.Livemode, m, o.Currency, o.Amount); err == nil {
 			out = append(out, m)
 		}
 	}
@@ -101,18 +101,17 @@ func (s *Service) SelectMethod(ctx context.Context, orderID, method string) (*st
 	if s.OrderExpired(o) {
 		return nil, ErrOrderExpired
 	}
-	if !slices.Contains(s.CashierMethods(o), method) {
+	if !slices.Contains(s.CashierMethods(ctx, o), method) {
 		return nil, errs.InvalidParam("method", fmt.Sprintf("This order cannot be paid with %q here.", method))
 	}
-	conn, ok := s.Channels.ForMethod(method, o.Currency, o.Livemode)
-	if !ok {
-		return nil, errs.InvalidParam("method", fmt.Sprintf("No channel takes %s in %s.", method, o.Currency))
+	rt, err := s.route(ctx, o.MerchantID, o.Livemode, method, o.Currency, o.Amount)
+	if err != nil {
+		return nil, err
 	}
 	if o.Method == "" {
-		o, err = s.transition(ctx, store.OrderTransition{
-			OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(),
-			Method: method, Channel: conn.Name(),
-		})
+		t := store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), Method: method}
+		rt.stampTransition(&t)
+		o, err = s.transition(ctx, t)
 		if errors.Is(err, store.ErrStale) {
 			cur, gerr := s.Store.OrderGet(ctx, orderID)
 			if gerr != nil {
@@ -127,7 +126,7 @@ func (s *Service) SelectMethod(ctx context.Context, orderID, method string) (*st
 			return nil, fmt.Errorf("select method %s for order %s: %w", method, orderID, err)
 		}
 	}
-	return s.pay(ctx, conn, o, CreateOrderParams{})
+	return s.pay(ctx, rt, o, CreateOrderParams{})
 }
 
 // payable is nil for an order that is waiting for its payer, and the

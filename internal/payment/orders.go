@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
@@ -31,15 +32,11 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
-	var conn channel.Connector
+	var rt *routed
 	if p.Method != "" {
-		c, ok := s.Channels.ForMethod(p.Method, p.Currency, sc.Livemode)
-		if !ok {
-			e := errs.Invalid("method_unsupported", fmt.Sprintf("No channel takes %s in %s for this merchant.", p.Method, p.Currency))
-			e.Param = "method"
-			return nil, false, e
+		if rt, err = s.route(ctx, sc.MerchantID, sc.Livemode, p.Method, p.Currency, p.Amount); err != nil {
+			return nil, false, err
 		}
-		conn = c
 	}
 	hash := hashParams(p)
 	o = &store.Order{
@@ -49,13 +46,14 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk,
 	}
-	if conn != nil {
-		o.Channel = conn.Name()
-	} else {
+	if rt == nil {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
-	}
-	if conn != nil && !chargesAtOnce(p.Method) {
-		return s.createAwaitingPayer(ctx, conn, o, p)
+	} else if !chargesAtOnce(p.Method) {
+		return s.createAwaitingPayer(ctx, rt, o, p)
+	} else {
+		// The order is recorded before the channel takes the money, with
+		// the channel it is about to try; a failover re-stamps it.
+		rt.stamp(o)
 	}
 	err = s.Store.OrderCreate(ctx, o)
 	if errors.Is(err, store.ErrConflict) {
@@ -63,16 +61,16 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		return s.repeatCreate(ctx, conn, existing, hash, p)
+		return s.repeatCreate(ctx, rt, existing, hash, p)
 	} else if err != nil {
 		return nil, false, fmt.Errorf("create order: %w", err)
 	} else {
 		created = true
 	}
-	if conn == nil {
+	if rt == nil {
 		return o, created, nil
 	}
-	o, err = s.pay(ctx, conn, o, p)
+	o, err = s.pay(ctx, rt, o, p)
 	return o, created, err
 }
 
@@ -89,15 +87,14 @@ func chargesAtOnce(method string) bool {
 // two. That is safe because nothing moves at the channel until the payer
 // acts on what only this response carries; a failure or a crash before the
 // insert leaves at most an unpaid trade that expires there.
-func (s *Service) createAwaitingPayer(ctx context.Context, conn channel.Connector, o *store.Order, p CreateOrderParams) (*store.Order, bool, error) {
+func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams) (*store.Order, bool, error) {
 	// A repeated create is caught by the insert's unique key, not by a read
 	// first: repeats are rare, and the read would cost every create.
-	cctx, cancel := s.channelCtx(ctx)
-	resp, err := conn.Pay(cctx, s.payRequest(conn, o, p))
-	cancel()
+	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
 	if err != nil {
-		return nil, false, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s at %s: %w", o.ID, conn.Name(), err))
+		return nil, false, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s: %w", o.ID, err))
 	}
+	rt.stamp(o)
 	o.ChannelTradeNo = resp.ChannelTradeNo
 	switch resp.Status {
 	case channel.TradeUserPaying:
@@ -113,13 +110,13 @@ func (s *Service) createAwaitingPayer(ctx context.Context, conn channel.Connecto
 		go func() {
 			cctx, cancel := s.channelCtx(context.Background())
 			defer cancel()
-			conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+			conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode})
 		}()
 		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, o.AppID, o.OutTradeNo)
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		return s.repeatCreate(ctx, conn, existing, o.RequestHash, p)
+		return s.repeatCreate(ctx, rt, existing, o.RequestHash, p)
 	case err != nil:
 		return nil, false, fmt.Errorf("create order: %w", err)
 	}
@@ -133,14 +130,14 @@ func (s *Service) createAwaitingPayer(ctx context.Context, conn channel.Connecto
 // repeatCreate answers a create whose out_trade_no exists: the order as it
 // is for the same parameters (asking the channel again if it never got the
 // order), duplicate_out_trade_no for others.
-func (s *Service) repeatCreate(ctx context.Context, conn channel.Connector, existing *store.Order, hash string, p CreateOrderParams) (*store.Order, bool, error) {
+func (s *Service) repeatCreate(ctx context.Context, rt *routed, existing *store.Order, hash string, p CreateOrderParams) (*store.Order, bool, error) {
 	if existing.RequestHash != hash {
 		return nil, false, errs.DuplicateOutTradeNo
 	}
-	if conn == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {
+	if rt == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {
 		return existing, false, nil
 	}
-	o, err := s.pay(ctx, conn, existing, p)
+	o, err := s.pay(ctx, rt, existing, p)
 	return o, false, err
 }
 
@@ -152,11 +149,20 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// pay asks the channel to take the payment and records its answer.
-func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Order, p CreateOrderParams) (*store.Order, error) {
-	cctx, cancel := s.channelCtx(ctx)
-	resp, err := conn.Pay(cctx, s.payRequest(conn, o, p))
-	cancel()
+// pay asks the channel to take the payment for a recorded order and
+// records its answer. When routing failed over to another channel account
+// than the one the order was stamped with, the order is re-stamped first.
+func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams) (*store.Order, error) {
+	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
+	if conn != nil && (conn.Name() != o.Channel || rt.accountID() != o.ChannelAccountID) {
+		t := store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now()}
+		rt.stampTransition(&t)
+		restamped, terr := s.transition(ctx, t)
+		if terr != nil {
+			return nil, fmt.Errorf("pay order %s: record the channel that took it: %w", o.ID, terr)
+		}
+		o = restamped
+	}
 	var decline *channel.DeclineError
 	switch {
 	case errors.As(err, &decline):
@@ -164,12 +170,12 @@ func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Orde
 	case errors.Is(err, channel.ErrUnknownOutcome):
 		// The channel may have taken the money: never guess. The order waits
 		// in processing until a query tells (see Worker).
-		s.log().Warn("channel outcome unknown; order stays processing", "order", o.ID, "channel", conn.Name(), "err", err)
+		s.log().Warn("channel outcome unknown; order stays processing", "order", o.ID, "channel", o.Channel, "channel_account", o.ChannelAccountID, "err", err)
 		return s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
 	case err != nil:
 		// Nothing happened at the channel; the order stays pending and a
 		// repeat of the same create tries again.
-		return nil, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s at %s: %w", o.ID, conn.Name(), err))
+		return nil, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s: %w", o.ID, err))
 	}
 	switch resp.Status {
 	case channel.TradeSuccess:
@@ -190,11 +196,11 @@ func (s *Service) pay(ctx context.Context, conn channel.Connector, o *store.Orde
 }
 
 // payRequest is what the channel is asked to create for o.
-func (s *Service) payRequest(conn channel.Connector, o *store.Order, p CreateOrderParams) channel.PayRequest {
+func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayRequest {
 	return channel.PayRequest{
-		OrderID: o.ID, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
+		OrderID: o.ID, CreatedAt: o.CreatedAt, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
-		ExpiresAt: o.ExpiresAt, NotifyURL: s.PublicURL + "/channels/" + conn.Name() + "/notify", CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
+		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
 	}
 }
 
@@ -215,19 +221,11 @@ func (s *Service) nextAction(orderID string, na *channel.NextAction) map[string]
 	return out
 }
 
-// connector returns the connector that serves o.
-func (s *Service) connector(o *store.Order) (channel.Connector, error) {
-	c, ok := s.Channels.Get(o.Channel)
-	if !ok {
-		return nil, fmt.Errorf("order %s: channel %q is not configured", o.ID, o.Channel)
-	}
-	return c, nil
-}
 
 // apply records what the channel says of o's trade.
 func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryResponse) (*store.Order, error) {
 	switch q.Status {
-	case channel.TradeSuccess:
+	case channel.TradeSuccess, channel.TradeRefunded:
 		// A closed order the channel says is paid is moved to succeeded:
 		// the payer's money is real and the merchant must see it to refund it.
 		return s.succeed(ctx, o, q.ChannelTradeNo, store.OrderPending, store.OrderProcessing, store.OrderClosed)
@@ -235,6 +233,8 @@ func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryRes
 		return s.finish(ctx, o, store.OrderFailed, q.FailureCode, q.FailureMessage, store.OrderPending, store.OrderProcessing)
 	case channel.TradeClosed:
 		return s.finish(ctx, o, store.OrderClosed, "", "", store.OrderPending, store.OrderProcessing)
+	case channel.TradeRevoked:
+		return s.finish(ctx, o, store.OrderFailed, "payment_reversed", "The payment was reversed at the channel.", store.OrderPending, store.OrderProcessing)
 	case channel.TradeUserPaying:
 		out, err := s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
 		if errors.Is(err, store.ErrStale) {
@@ -267,12 +267,12 @@ func (s *Service) sync(ctx context.Context, o *store.Order) (*store.Order, error
 	if o.Channel == "" || o.Status == store.OrderSucceeded || o.Status == store.OrderFailed {
 		return o, nil
 	}
-	conn, err := s.connector(o)
+	conn, err := s.connector(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := s.channelCtx(ctx)
-	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
 	cancel()
 	if errors.Is(err, channel.ErrTradeNotFound) {
 		return o, nil // the channel never got the trade: nothing to learn
@@ -304,17 +304,17 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 		return o, nil // closing twice is harmless, as WeChat's close is
 	}
 	if o.Channel != "" && o.ChannelTradeNo != "" {
-		conn, err := s.connector(o)
+		conn, err := s.connector(ctx, o)
 		if err != nil {
 			return nil, err
 		}
 		cctx, cancel := s.channelCtx(ctx)
-		err = conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+		err = conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode})
 		cancel()
 		switch {
 		case errors.Is(err, channel.ErrAlreadyPaid):
 			cctx, cancel := s.channelCtx(ctx)
-			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
 			cancel()
 			if qerr == nil {
 				if _, err := s.settle(ctx, o, q); err != nil {
@@ -397,20 +397,21 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 		if !ok {
 			return nil, errs.Invalid("method_unsupported", "No test channel takes this order's method.")
 		}
+		rt := &routed{builtin: conn}
 		if o.Method == "" {
 			o, err = s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), Method: method, Channel: conn.Name()})
 			if err != nil {
 				return nil, err
 			}
 		}
-		if o, err = s.pay(ctx, conn, o, CreateOrderParams{}); err != nil {
+		if o, err = s.pay(ctx, rt, o, CreateOrderParams{}); err != nil {
 			return nil, err
 		}
 		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
 			return o, nil
 		}
 	}
-	conn, err := s.connector(o)
+	conn, err := s.connector(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -431,4 +432,42 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 func (s *Service) ListOrders(ctx context.Context, sc Scope, f store.OrderFilter) ([]*store.Order, bool, error) {
 	f.MerchantID, f.Livemode = sc.MerchantID, sc.Livemode
 	return s.Store.OrderList(ctx, f)
+}
+
+func (s *Service) micropayDeadline() time.Duration {
+	if s.MicropayDeadline > 0 {
+		return s.MicropayDeadline
+	}
+	return 60 * time.Second
+}
+
+// reverseUnconfirmed reverses a micropay trade whose payer never confirmed
+// (撤销): the channel cancels it, refunding the payer if the payment went
+// through at the last instant, and the order fails. A channel that says the
+// trade is paid and cannot be reversed leaves it to the next query.
+func (s *Service) reverseUnconfirmed(ctx context.Context, o *store.Order) (*store.Order, error) {
+	conn, err := s.connector(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	req := channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode}
+	cctx, cancel := s.channelCtx(ctx)
+	if conn.Capabilities().Reverse {
+		err = conn.Reverse(cctx, req)
+	} else {
+		err = conn.Close(cctx, req)
+	}
+	cancel()
+	switch {
+	case errors.Is(err, channel.ErrAlreadyPaid):
+		return s.sync(ctx, o)
+	case err != nil && !errors.Is(err, channel.ErrTradeNotFound):
+		return o, fmt.Errorf("reverse order %s: %w", o.ID, err)
+	}
+	s.log().Warn("micropay not confirmed in time; reversed", "order", o.ID, "channel", o.Channel)
+	out, err := s.finish(ctx, o, store.OrderFailed, "payer_timeout", "The payer did not confirm the payment in time; it was reversed.", store.OrderPending, store.OrderProcessing)
+	if errors.Is(err, store.ErrStale) {
+		return out, nil
+	}
+	return out, err
 }

@@ -82,14 +82,14 @@ func sameRefund(existing *store.Refund, hash string) (*store.Refund, bool, error
 // channel that cannot be reached leaves the refund pending; the Worker asks
 // again (channels take a repeated refund of one refund id as one refund).
 func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.Refund) (*store.Refund, error) {
-	conn, err := s.connector(o)
+	conn, err := s.connector(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := s.channelCtx(ctx)
 	resp, err := conn.Refund(cctx, channel.RefundRequest{
-		RefundID: r.ID, OrderID: o.ID, ChannelTradeNo: o.ChannelTradeNo, Amount: r.Amount, Total: o.Amount,
-		Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode,
+		RefundID: r.ID, CreatedAt: r.CreatedAt, OrderID: o.ID, OrderCreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo,
+		Amount: r.Amount, Total: o.Amount, Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode,
 	})
 	cancel()
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 			var entries []ledger.Entry
 			if to == store.RefundSucceeded {
 				typ = EventRefundSucceeded
-				entries = append(entries, ledger.Refund(id.New(id.Entry, at), after.ID, after.MerchantID, o.Channel, after.Livemode, after.Currency, after.Amount, at))
+				entries = append(entries, ledger.Refund(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(o), after.Livemode, after.Currency, after.Amount, at))
 			}
 			ev, err := event(typ, at, Scope{MerchantID: after.MerchantID, AppID: after.AppID, Livemode: after.Livemode}, "refund", after.ID, after.NotifyURL, RefundObject(after))
 			if err != nil {

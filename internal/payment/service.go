@@ -24,6 +24,7 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -38,9 +39,17 @@ const (
 
 // Service runs orders and refunds.
 type Service struct {
-	Store    store.Store
+	Store store.Store
+	// Channels holds the built-in connectors (the sandbox), by name.
 	Channels *channel.Registry
-	Clock    clock.Clock
+	// Accounts builds the connectors of channel accounts; Router picks among
+	// them. Without them only the built-in channels serve.
+	Accounts *Accounts
+	Router   *routing.Router
+	// MicropayDeadline is how long a micropay order may wait for its payer
+	// to confirm (USERPAYING) before the worker reverses it. Default 60s.
+	MicropayDeadline time.Duration
+	Clock            clock.Clock
 	// PublicURL is how payers reach the gateway (for cashier_url), without a trailing slash.
 	PublicURL string
 	// ChannelTimeout bounds each call to a channel. Default 10s.
@@ -178,7 +187,7 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 			if err != nil {
 				return store.Effects{}, err
 			}
-			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, after.Channel, after.Livemode, after.Currency, after.Amount, fee, at)
+			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
 			ev, err := event(EventOrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
 			if err != nil {
 				return store.Effects{}, err

@@ -6,12 +6,14 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -32,7 +34,7 @@ var AllMethods = []string{
 	"sandbox", "card",
 	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
 	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
-	"unionpay.qr",
+	"unionpay.qr", "unionpay.gateway", "unionpay.micropay",
 }
 
 var merchantNo = regexp.MustCompile(`^[A-Za-z0-9_\-|*.]{1,64}$`)
@@ -76,7 +78,15 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 	if p.Method != "" && !slices.Contains(AllMethods, p.Method) {
 		return errs.InvalidParam("method", "method must be one of "+joinMethods()+".")
 	}
-	isMicropay := len(p.Method) > 9 && p.Method[len(p.Method)-9:] == ".micropay"
+	if p.Method == "" && p.AuthCode != "" {
+		// A scanned payment code says which channel issued it.
+		m, ok := routing.DetectMicropay(p.AuthCode)
+		if !ok {
+			return errs.InvalidParam("auth_code", "auth_code is not a payment code of WeChat Pay (18 digits from 10 to 15), Alipay (16 to 24 digits from 25 to 30) or UnionPay (19 digits from 62); give method as well.")
+		}
+		p.Method = m
+	}
+	isMicropay := strings.HasSuffix(p.Method, ".micropay")
 	switch {
 	case isMicropay && p.AuthCode == "":
 		return errs.Missing("auth_code")

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/store"
@@ -71,9 +72,7 @@ func (w *Worker) RunOnce(ctx context.Context) {
 		log.Error("list processing orders", "err", err)
 	} else {
 		for _, o := range orders {
-			if _, err := s.sync(ctx, o); err != nil {
-				log.Warn("sync processing order", "order", o.ID, "err", err)
-			}
+			w.resolve(ctx, o, now)
 		}
 	}
 	if refunds, err := s.Store.RefundsPending(ctx, now.Add(-w.SyncAfter), w.Batch); err != nil {
@@ -125,4 +124,36 @@ func (w *Worker) ExpireOrders(ctx context.Context) (int, error) {
 		}
 	}
 	return closed, nil
+}
+
+// maxSyncBackoff caps the wait between two queries of a processing order.
+const maxSyncBackoff = 10 * time.Minute
+
+// resolve asks the channel about an order left processing (a timeout, a
+// payer still confirming, SYSTEMERROR). When the channel still cannot say,
+// the next query waits twice as long as the last, up to maxSyncBackoff. A
+// micropay whose payer has not confirmed by MicropayDeadline is reversed, as
+// WeChat Pay and Alipay tell merchants to do.
+func (w *Worker) resolve(ctx context.Context, o *store.Order, now time.Time) {
+	s := w.Service
+	out, err := s.sync(ctx, o)
+	if err == nil && out.Status != store.OrderProcessing {
+		return
+	}
+	if err == nil && strings.HasSuffix(o.Method, ".micropay") && now.Sub(o.CreatedAt) >= s.micropayDeadline() {
+		out, err = s.reverseUnconfirmed(ctx, out)
+		if err == nil && out.Status != store.OrderProcessing {
+			return
+		}
+	}
+	if err != nil {
+		s.log().Warn("processing order: channel cannot say yet", "order", o.ID, "attempts", o.SyncAttempts+1, "err", err)
+	}
+	backoff := w.SyncAfter << min(o.SyncAttempts, 16)
+	if backoff > maxSyncBackoff || backoff <= 0 {
+		backoff = maxSyncBackoff
+	}
+	if err := s.Store.OrderSyncLater(ctx, o.ID, o.SyncAttempts+1, now.Add(backoff)); err != nil {
+		s.log().Error("processing order: schedule next query", "order", o.ID, "err", err)
+	}
 }

@@ -180,7 +180,7 @@ func TestPayerPicksMethod(t *testing.T) {
 	for _, m := range regexp.MustCompile(`name="method" value="([^"]+)"`).FindAllStringSubmatch(r.body, -1) {
 		offered = append(offered, m[1])
 	}
-	want := []string{"sandbox", "wechat.native", "wechat.h5", "alipay.qr", "alipay.page", "alipay.wap", "unionpay.qr"}
+	want := []string{"sandbox", "wechat.native", "wechat.h5", "alipay.qr", "alipay.page", "alipay.wap", "unionpay.qr", "unionpay.gateway"}
 	if strings.Join(offered, " ") != strings.Join(want, " ") {
 		t.Errorf("offered methods %v, want %v (no card, micropay, app or jsapi)", offered, want)
 	}

@@ -151,7 +151,7 @@ func (h *Handler) cashierView(ctx context.Context, r *http.Request, t *texts, o 
 	}
 	switch v.State {
 	case statePending:
-		h.nextStep(v, t, o)
+		h.nextStep(ctx, v, t, o)
 	case stateFailed:
 		v.FailureMessage = o.FailureMessage
 	}
@@ -170,10 +170,10 @@ func (h *Handler) cashierView(ctx context.Context, r *http.Request, t *texts, o 
 }
 
 // nextStep fills in what the payer of a pending order does next.
-func (h *Handler) nextStep(v *cashierView, t *texts, o *store.Order) {
+func (h *Handler) nextStep(ctx context.Context, v *cashierView, t *texts, o *store.Order) {
 	if o.Method == "" {
 		v.Action = "choose"
-		for _, m := range h.cfg.Payments.CashierMethods(o) {
+		for _, m := range h.cfg.Payments.CashierMethods(ctx, o) {
 			v.Methods = append(v.Methods, methodView{Value: m, methodLabel: labelOf(m, t)})
 		}
 		return
@@ -197,7 +197,7 @@ func (h *Handler) nextStep(v *cashierView, t *texts, o *store.Order) {
 		v.RedirectBtn = fmt.Sprintf(t.ContinueTo, v.Chosen.Name)
 	case na.Type == "sdk_params":
 		v.Action = "inapp"
-	case o.ChannelTradeNo == "" && len(h.cfg.Payments.CashierMethods(o)) > 0:
+	case o.ChannelTradeNo == "" && len(h.cfg.Payments.CashierMethods(ctx, o)) > 0:
 		// The channel was never reached (it was down at create): picking the
 		// method again retries it.
 		v.Action = "choose"

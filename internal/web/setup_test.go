@@ -199,6 +199,16 @@ func (f *fakeChannel) Close(ctx context.Context, r channel.CloseRequest) error {
 func (f *fakeChannel) Refund(ctx context.Context, r channel.RefundRequest) (*channel.RefundResponse, error) {
 	return nil, channel.ErrNotSupported
 }
-func (f *fakeChannel) RefundQuery(ctx context.Context, refundID string, livemode bool) (*channel.RefundResponse, error) {
+func (f *fakeChannel) RefundQuery(ctx context.Context, r channel.RefundQueryRequest) (*channel.RefundResponse, error) {
+	return nil, channel.ErrNotSupported
+}
+func (f *fakeChannel) Reverse(ctx context.Context, r channel.CloseRequest) error {
+	return channel.ErrNotSupported
+}
+func (f *fakeChannel) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
+	return nil, channel.ErrNotSupported
+}
+func (f *fakeChannel) NotifyReply(err error) channel.NotifyReply { return channel.NotifyReply{Status: 404} }
+func (f *fakeChannel) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bill, error) {
 	return nil, channel.ErrNotSupported
 }

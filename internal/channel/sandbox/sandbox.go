@@ -60,7 +60,7 @@ var Methods = []string{
 	"sandbox", "card",
 	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
 	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
-	"unionpay.qr",
+	"unionpay.qr", "unionpay.gateway", "unionpay.micropay",
 }
 
 // Sandbox is the test channel. The zero value is not usable; use New.
