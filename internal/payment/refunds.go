@@ -165,11 +165,35 @@ func (s *Service) ListRefunds(ctx context.Context, sc Scope, f store.RefundFilte
 	return s.Store.RefundList(ctx, f)
 }
 
-// retryRefund asks the channel again about a refund left pending.
+// retryRefund asks the channel again about a refund left pending: first
+// what became of it, and only when the channel never got it, the refund
+// again (channels take a repeated out_refund_no as the same refund).
 func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refund, error) {
 	o, err := s.Store.OrderGet(ctx, r.OrderID)
 	if err != nil {
 		return nil, err
 	}
-	return s.refundAtChannel(ctx, o, r)
+	conn, err := s.connector(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := s.channelCtx(ctx)
+	resp, err := conn.RefundQuery(cctx, channel.RefundQueryRequest{
+		RefundID: r.ID, CreatedAt: r.CreatedAt, OrderID: o.ID, OrderCreatedAt: o.CreatedAt,
+		ChannelTradeNo: o.ChannelTradeNo, Amount: r.Amount, Livemode: r.Livemode,
+	})
+	cancel()
+	switch {
+	case errors.Is(err, channel.ErrTradeNotFound):
+		return s.refundAtChannel(ctx, o, r)
+	case err != nil:
+		return r, fmt.Errorf("query refund %s: %w", r.ID, err)
+	}
+	switch resp.Status {
+	case channel.RefundSuccess:
+		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "", "")
+	case channel.RefundAbnormal:
+		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode, "The channel could not refund.")
+	}
+	return r, nil
 }

@@ -352,6 +352,11 @@ func testPartialRefunds(t *testing.T, h *Harness) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// A refund the channel never got is not found (the gateway then sends it again).
+	never := time.Now().UTC().Truncate(time.Second)
+	if got, err := h.Connector.RefundQuery(ctx(t), channel.RefundQueryRequest{RefundID: id.New(id.Refund, never), CreatedAt: never, OrderID: o.id, OrderCreatedAt: o.createdAt, ChannelTradeNo: o.tradeNo, Amount: 1, Livemode: h.Livemode}); !errors.Is(err, channel.ErrTradeNotFound) {
+		t.Fatalf("query of a refund never made: %+v, %v; want ErrTradeNotFound", got, err)
+	}
 	// 500 is left; 600 more is refused for good, not "try again".
 	_, _, err := h.refund(t, o, 600)
 	if err == nil || channel.Retryable(err) {

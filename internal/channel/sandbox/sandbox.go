@@ -72,11 +72,12 @@ type Sandbox struct {
 	paidAt   map[string]time.Time // trade number → when paid
 	byOrder  map[string]string    // order id → trade number
 	refunded map[string]int64     // trade number → amount refunded
+	refunds  map[string]string    // refund id → trade number
 }
 
 // New returns a sandbox.
 func New(c clock.Clock) *Sandbox {
-	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}, refunded: map[string]int64{},
+	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}, refunded: map[string]int64{}, refunds: map[string]string{},
 		amounts: map[string]int64{}, paidAt: map[string]time.Time{}}
 }
 
@@ -229,15 +230,14 @@ func (s *Sandbox) Close(ctx context.Context, r channel.CloseRequest) error {
 // A refund beyond what is left of the trade (as far as this process has
 // seen it) is refused.
 func (s *Sandbox) Refund(ctx context.Context, r channel.RefundRequest) (*channel.RefundResponse, error) {
-	if r.Total > 0 {
-		s.mu.Lock()
-		left := r.Total - s.refunded[r.ChannelTradeNo]
-		if r.Amount > left {
-			s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.refunds[r.RefundID]; !seen { // a repeated refund id is the same refund
+		if left := r.Total - s.refunded[r.ChannelTradeNo]; r.Total > 0 && r.Amount > left {
 			return nil, fmt.Errorf("refund %d of trade %s with %d left: %w", r.Amount, r.ChannelTradeNo, left, channel.ErrInvalidRequest)
 		}
 		s.refunded[r.ChannelTradeNo] += r.Amount
-		s.mu.Unlock()
+		s.refunds[r.RefundID] = r.ChannelTradeNo
 	}
 	return s.refundAnswer(r.RefundID, r.ChannelTradeNo), nil
 }
@@ -250,8 +250,15 @@ func (s *Sandbox) refundAnswer(refundID, tradeNo string) *channel.RefundResponse
 }
 
 // RefundQuery reports a refund as the sandbox settled it: at once, failed
-// for trades of the refund-fails test card.
+// for trades of the refund-fails test card. A refund it never got (or got
+// before a restart) is ErrTradeNotFound.
 func (s *Sandbox) RefundQuery(ctx context.Context, r channel.RefundQueryRequest) (*channel.RefundResponse, error) {
+	s.mu.Lock()
+	_, ok := s.refunds[r.RefundID]
+	s.mu.Unlock()
+	if !ok {
+		return nil, channel.ErrTradeNotFound
+	}
 	return s.refundAnswer(r.RefundID, r.ChannelTradeNo), nil
 }
 
