@@ -127,6 +127,14 @@ func (s *Server) init() {
 		{"POST", "/admin/v1/apps/{id}/keys", operator, s.createKey},
 		{"GET", "/admin/v1/apps/{id}/keys", operator, s.listKeys},
 		{"DELETE", "/admin/v1/keys/{id}", operator, s.revokeKey},
+		{"POST", "/admin/v1/channel-accounts", operator, s.createChannelAccount},
+		{"GET", "/admin/v1/channel-accounts", operator, s.listChannelAccounts},
+		{"GET", "/admin/v1/channel-accounts/{id}", operator, s.getChannelAccount},
+		{"POST", "/admin/v1/channel-accounts/{id}", operator, s.updateChannelAccount},
+		{"GET", "/admin/v1/merchants/{id}/routes", operator, s.listRoutes},
+		{"PUT", "/admin/v1/merchants/{id}/routes/{method}", operator, s.putRoute},
+		{"GET", "/admin/v1/merchants/{id}/routes/{method}", operator, s.getRoute},
+		{"DELETE", "/admin/v1/merchants/{id}/routes/{method}", operator, s.deleteRoute},
 	}
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
@@ -264,6 +272,8 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 var takesQuery = map[string]bool{
 	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true, "GET /v1/webhook-endpoints": true,
 	"GET /admin/v1/merchants": true, "GET /admin/v1/merchants/{id}/apps": true,
+	"GET /admin/v1/channel-accounts": true, "GET /admin/v1/merchants/{id}/routes/{method}": true,
+	"DELETE /admin/v1/merchants/{id}/routes/{method}": true,
 }
 
 // operatorScope is the idempotency scope of the operator API.

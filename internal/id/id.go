@@ -27,6 +27,8 @@ const (
 	Platform   = "pk_"
 	Delivery   = "dlv_"
 	Attempt    = "att_"
+
+	ChannelAccount = "cha_"
 )
 
 var (

@@ -555,7 +555,7 @@ type Store interface {
 	// ChannelAccountCreate inserts a; ErrConflict when its ID exists.
 	ChannelAccountCreate(ctx context.Context, a *ChannelAccount) error
 	ChannelAccountGet(ctx context.Context, id string) (*ChannelAccount, error)
-	// ChannelAccountList lists accounts, oldest first; provider "" means all.
+	// ChannelAccountList lists accounts, newest first; provider "" means all.
 	ChannelAccountList(ctx context.Context, provider string, p ListParams) ([]*ChannelAccount, bool, error)
 	// ChannelAccountUpdate stores every mutable field of a (Name, BaseURL,
 	// Config, SealedSecrets, SecretNames, Methods, Currencies, FeeBps,

@@ -96,3 +96,27 @@ func fromMetadataJSON(s string) (map[string]string, error) {
 func cleanText(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
+
+// stringsJSON encodes a list of strings; nil is stored as [].
+func stringsJSON(l []string) (string, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", fmt.Errorf("encode list: %w", err)
+	}
+	return string(b), nil
+}
+
+// fromStringsJSON decodes a list of strings; it is never nil.
+func fromStringsJSON(s string) ([]string, error) {
+	l := []string{}
+	if s == "" {
+		return l, nil
+	}
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("decode list: %w", err)
+	}
+	return l, nil
+}

@@ -14,7 +14,8 @@ import (
 
 const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
 	status, channel, channel_trade_no, amount_refunded, next_action, failure_code, failure_message, risk, metadata,
-	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at`
+	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at,
+	channel_account_id, route, sync_attempts, next_sync_at`
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
@@ -39,11 +40,12 @@ func insertOrder(ctx context.Context, c conn, o *store.Order) error {
 		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
 	}
 	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
 		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
 		rawJSON(o.Risk), meta, string(payer), o.NotifyURL, o.ReturnURL, o.RequestHash,
-		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt)); err != nil {
+		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
+		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt)); err != nil {
 		return fmt.Errorf("create order %s: %w", o.ID, err)
 	}
 	return nil
@@ -140,6 +142,12 @@ func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition) (*s
 			args = append(args, f.val)
 		}
 	}
+	if t.Channel != "" {
+		// Routing picks the channel, the account and the decision together:
+		// they are stored together, "" and nil included.
+		set = append(set, "channel_account_id = ?", "route = ?")
+		args = append(args, t.ChannelAccountID, rawJSON(t.Route))
+	}
 	if len(t.NextAction) > 0 {
 		set = append(set, "next_action = ?")
 		args = append(args, string(t.NextAction))
@@ -186,16 +194,42 @@ func (s *Store) OrdersExpired(ctx context.Context, now time.Time, limit int) ([]
 }
 
 // OrdersProcessing lists up to limit orders in processing last updated
-// before updatedBefore, least recently updated first. A limit of 0 or less
-// means 100.
-func (s *Store) OrdersProcessing(ctx context.Context, updatedBefore time.Time, limit int) ([]*store.Order, error) {
+// before updatedBefore whose next sync is due at now (NextSyncAt unset or
+// at or before now), least recently updated first. A limit of 0 or less
+// means 100. The (status, updated_at) index bounds the scan and gives the
+// order; orders backing off are filtered as the scan meets them, and there
+// are few: an order is processing only while its payer confirms or its
+// channel's answer is unknown.
+func (s *Store) OrdersProcessing(ctx context.Context, updatedBefore, now time.Time, limit int) ([]*store.Order, error) {
 	os, err := queryAll(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders
-		WHERE status = ? AND updated_at < ? ORDER BY updated_at, id LIMIT ?`,
-		string(store.OrderProcessing), micros(updatedBefore), batchLimit(limit))
+		WHERE status = ? AND updated_at < ? AND (next_sync_at IS NULL OR next_sync_at <= ?)
+		ORDER BY updated_at, id LIMIT ?`,
+		string(store.OrderProcessing), micros(updatedBefore), micros(now), batchLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list processing orders: %w", err)
 	}
 	return os, nil
+}
+
+// OrderSyncLater sets the order's SyncAttempts and NextSyncAt, whatever its
+// status, and leaves UpdatedAt alone (a sync that learnt nothing changed
+// nothing the merchant sees). ErrNotFound when there is no such order.
+func (s *Store) OrderSyncLater(ctx context.Context, orderID string, attempts int, next time.Time) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.exec(ctx, `UPDATE orders SET sync_attempts = ?, next_sync_at = ? WHERE id = ?`, attempts, micros(next), orderID)
+	if err != nil {
+		return fmt.Errorf("order %s: sync later: %w", orderID, err)
+	}
+	if n, err := affected(res); err != nil {
+		return fmt.Errorf("order %s: sync later: %w", orderID, err)
+	} else if n == 0 {
+		return fmt.Errorf("order %s: sync later: %w", orderID, store.ErrNotFound)
+	}
+	return tx.commit()
 }
 
 // batchLimit is the size of a worker's batch: limit, or 100 when it is not positive.
@@ -208,14 +242,14 @@ func batchLimit(limit int) int {
 
 func scanOrder(r rowScanner) (*store.Order, error) {
 	var o store.Order
-	var nextAction, risk sql.NullString
+	var nextAction, risk, route sql.NullString
 	var meta, payer string
 	var created, updated, expires int64
-	var paid, closed sql.NullInt64
+	var paid, closed, nextSync sql.NullInt64
 	if err := r.Scan(&o.ID, &o.MerchantID, &o.AppID, &o.Livemode, &o.OutTradeNo, &o.Amount, &o.Currency, &o.Subject,
 		&o.Description, &o.Method, &o.Status, &o.Channel, &o.ChannelTradeNo, &o.AmountRefunded, &nextAction,
 		&o.FailureCode, &o.FailureMessage, &risk, &meta, &payer, &o.NotifyURL, &o.ReturnURL, &o.RequestHash,
-		&created, &updated, &expires, &paid, &closed); err != nil {
+		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync); err != nil {
 		return nil, err
 	}
 	var err error
@@ -232,5 +266,7 @@ func scanOrder(r rowScanner) (*store.Order, error) {
 	o.ExpiresAt = fromMicros(expires)
 	o.PaidAt = fromNullMicros(paid)
 	o.ClosedAt = fromNullMicros(closed)
+	o.Route = fromRawJSON(route)
+	o.NextSyncAt = fromNullMicros(nextSync)
 	return &o, nil
 }

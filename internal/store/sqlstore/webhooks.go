@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -17,7 +16,7 @@ const endpointColumns = `id, merchant_id, app_id, livemode, url, description, en
 // ErrNotFound when its app does not. Its MerchantID and Livemode must be
 // its app's.
 func (s *Store) WebhookEndpointCreate(ctx context.Context, e *store.WebhookEndpoint) error {
-	events, err := enabledEventsJSON(e.EnabledEvents)
+	events, err := stringsJSON(e.EnabledEvents)
 	if err != nil {
 		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
 	}
@@ -69,7 +68,7 @@ func (s *Store) WebhookEndpointList(ctx context.Context, appID string, p store.L
 // merchant now wants them (their attempts keep the URL they went to).
 // ErrNotFound when there is no such endpoint.
 func (s *Store) WebhookEndpointUpdate(ctx context.Context, e *store.WebhookEndpoint) error {
-	events, err := enabledEventsJSON(e.EnabledEvents)
+	events, err := stringsJSON(e.EnabledEvents)
 	if err != nil {
 		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
 	}
@@ -138,18 +137,6 @@ func appEndpoints(ctx context.Context, c conn, appID string) ([]*store.WebhookEn
 	return es, nil
 }
 
-// enabledEventsJSON encodes an endpoint's event types; nil is stored as [].
-func enabledEventsJSON(events []string) (string, error) {
-	if events == nil {
-		return "[]", nil
-	}
-	b, err := json.Marshal(events)
-	if err != nil {
-		return "", fmt.Errorf("encode enabled events: %w", err)
-	}
-	return string(b), nil
-}
-
 func scanEndpoint(r rowScanner) (*store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
 	var events string
@@ -159,9 +146,9 @@ func scanEndpoint(r rowScanner) (*store.WebhookEndpoint, error) {
 		&e.SecretSealed, &e.PreviousSecretSealed, &prevExpires, &created, &updated); err != nil {
 		return nil, err
 	}
-	e.EnabledEvents = []string{}
-	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
-		return nil, fmt.Errorf("webhook endpoint %s: decode enabled events: %w", e.ID, err)
+	var err error
+	if e.EnabledEvents, err = fromStringsJSON(events); err != nil {
+		return nil, fmt.Errorf("webhook endpoint %s: enabled events: %w", e.ID, err)
 	}
 	e.PreviousSecretExpiresAt = fromNullMicros(prevExpires)
 	e.CreatedAt = fromMicros(created)

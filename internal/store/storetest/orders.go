@@ -21,6 +21,8 @@ var orderTests = []test{
 	{"Order/EffectsErrorRollsBack", testOrderEffectsErrorRollsBack},
 	{"Order/UnbalancedEntryRefused", testOrderUnbalancedEntryRefused},
 	{"Order/ExpiredAndProcessing", testOrdersExpiredAndProcessing},
+	{"Order/RoutedTransition", testOrderRoutedTransition},
+	{"Order/SyncLater", testOrderSyncLater},
 	{"Order/List", testOrderList},
 	{"Event/GetList", testEventGetList},
 }
@@ -35,6 +37,9 @@ func testOrderRoundTrip(t *testing.T, b *bundle) {
 		o.Payer = store.Payer{ID: "u1", IP: "203.0.113.9", Country: "CN"}
 		o.NotifyURL, o.ReturnURL = "https://shop.example/notify", "https://shop.example/done"
 		o.PaidAt, o.ClosedAt = ptr(t0.Add(time.Minute)), ptr(t0.Add(2*time.Minute))
+		o.ChannelAccountID = "cha_01hwrp0000000000000000000a"
+		o.Route = json.RawMessage(`{"strategy":"priority","candidates":[{"channel_account":"cha_01hwrp0000000000000000000a"}]}`)
+		o.SyncAttempts, o.NextSyncAt = 3, ptr(t0.Add(5*time.Minute))
 	})
 	b.must(b.s.OrderCreate(b.ctx, full), "create order with every field set")
 	got, err := b.s.OrderGet(b.ctx, full.ID)
@@ -45,8 +50,9 @@ func testOrderRoundTrip(t *testing.T, b *bundle) {
 	b.must(b.s.OrderCreate(b.ctx, bare), "create order with optional fields unset")
 	got, err = b.s.OrderGetByOutTradeNo(b.ctx, b.app.ID, bare.OutTradeNo)
 	b.must(err, "get order by out_trade_no")
-	if got.NextAction != nil || got.Risk != nil || got.PaidAt != nil || got.ClosedAt != nil {
-		t.Fatalf("order with optional fields unset: want NextAction, Risk, PaidAt, ClosedAt nil, got %s, %s, %v, %v", got.NextAction, got.Risk, got.PaidAt, got.ClosedAt)
+	if got.NextAction != nil || got.Risk != nil || got.PaidAt != nil || got.ClosedAt != nil || got.Route != nil || got.NextSyncAt != nil {
+		t.Fatalf("order with optional fields unset: want NextAction, Risk, PaidAt, ClosedAt, Route, NextSyncAt nil, got %s, %s, %v, %v, %s, %v",
+			got.NextAction, got.Risk, got.PaidAt, got.ClosedAt, got.Route, got.NextSyncAt)
 	}
 	if got.Metadata == nil || len(got.Metadata) != 0 {
 		t.Fatalf("order created with nil metadata: want an empty map, got %#v", got.Metadata)
@@ -230,10 +236,10 @@ func testOrdersExpiredAndProcessing(t *testing.T, b *bundle) {
 	b.must(err, "list orders expired at t0+5m")
 	equal(t, ids(got, orderID), []string{early.ID}, "orders expired at exactly their ExpiresAt")
 
-	got, err = b.s.OrdersProcessing(b.ctx, t0.Add(2*time.Minute), 10)
+	got, err = b.s.OrdersProcessing(b.ctx, t0.Add(2*time.Minute), t0.Add(2*time.Minute), 10)
 	b.must(err, "list processing orders")
 	equal(t, ids(got, orderID), []string{proc.ID}, "processing orders updated before t0+2m")
-	got, err = b.s.OrdersProcessing(b.ctx, t0.Add(time.Minute), 10)
+	got, err = b.s.OrdersProcessing(b.ctx, t0.Add(time.Minute), t0.Add(2*time.Minute), 10)
 	b.must(err, "list processing orders updated before t0+1m")
 	equal(t, len(got), 0, "processing orders updated strictly before their update time")
 }
@@ -350,4 +356,90 @@ func testEventGetList(t *testing.T, b *bundle) {
 	got, _, err = b.s.EventList(b.ctx, store.EventFilter{MerchantID: b.merchant.ID, Livemode: true})
 	b.must(err, "list live events")
 	equal(t, len(got), 0, "live events (all were in test mode)")
+}
+
+func testOrderRoutedTransition(t *testing.T, b *bundle) {
+	routeA := json.RawMessage(`{"strategy":"priority","chosen":"cha_a"}`)
+	o := b.newOrder(t0, func(o *store.Order) {
+		o.Method, o.Channel, o.ChannelAccountID, o.Route = "wechat.native", "wechatpay", "cha_a", routeA
+	})
+	got, err := b.s.OrderGet(b.ctx, o.ID)
+	b.must(err, "get routed order")
+	equal(t, [2]any{got.ChannelAccountID, string(got.Route)}, [2]any{"cha_a", string(routeA)}, "channel account and route of an order routed at creation")
+
+	at := t0.Add(time.Minute)
+	got, err = b.s.OrderTransition(b.ctx, store.OrderTransition{
+		OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: at, NextAction: json.RawMessage(`{"type":"qr_code"}`),
+	})
+	b.must(err, "transition without a channel")
+	equal(t, [3]any{got.Channel, got.ChannelAccountID, string(got.Route)}, [3]any{"wechatpay", "cha_a", string(routeA)}, "channel, account and route after a transition that sets no channel (kept)")
+
+	routeB := json.RawMessage(`{"strategy":"priority","chosen":"cha_b","skipped":[{"channel_account":"cha_a","reason":"circuit_open"}]}`)
+	at = t0.Add(2 * time.Minute)
+	got, err = b.s.OrderTransition(b.ctx, store.OrderTransition{
+		OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: at,
+		Method: "alipay.qr", Channel: "alipay", ChannelAccountID: "cha_b", Route: routeB,
+	})
+	b.must(err, "transition that routes the order to another account")
+	want := *o
+	want.Status, want.UpdatedAt, want.Method, want.Channel, want.ChannelAccountID, want.Route = store.OrderProcessing, at, "alipay.qr", "alipay", "cha_b", routeB
+	want.NextAction = json.RawMessage(`{"type":"qr_code"}`)
+	equal(t, got, &want, "order after the routing transition")
+	stored, err := b.s.OrderGet(b.ctx, o.ID)
+	b.must(err, "get order")
+	equal(t, stored, &want, "order read back after the routing transition")
+
+	// The built-in sandbox has no channel account and no routing decision:
+	// setting the channel stores the empty account and route too.
+	got, err = b.s.OrderTransition(b.ctx, store.OrderTransition{
+		OrderID: o.ID, From: []store.OrderStatus{store.OrderProcessing}, To: store.OrderProcessing, At: at, Channel: "sandbox",
+	})
+	b.must(err, "transition to the sandbox channel")
+	if got.Channel != "sandbox" || got.ChannelAccountID != "" || got.Route != nil {
+		t.Fatalf("order routed to the sandbox: want channel sandbox, no account, route nil, got %q, %q, %s", got.Channel, got.ChannelAccountID, got.Route)
+	}
+}
+
+func testOrderSyncLater(t *testing.T, b *bundle) {
+	process := func(o *store.Order, at time.Time) *store.Order {
+		got, err := b.s.OrderTransition(b.ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: at})
+		b.must(err, "move order to processing")
+		return got
+	}
+	first := process(b.newOrder(t0), t0.Add(time.Minute))
+	second := process(b.newOrder(t0), t0.Add(2*time.Minute))
+	b.newOrder(t0) // pending: never listed
+	now := t0.Add(10 * time.Minute)
+
+	list := func(now time.Time) []string {
+		t.Helper()
+		got, err := b.s.OrdersProcessing(b.ctx, now, now, 10)
+		b.must(err, "list processing orders")
+		return ids(got, orderID)
+	}
+	equal(t, list(now), []string{first.ID, second.ID}, "processing orders, none backing off")
+
+	next := t0.Add(20 * time.Minute)
+	b.must(b.s.OrderSyncLater(b.ctx, first.ID, 1, next), "sync the first order later")
+	got, err := b.s.OrderGet(b.ctx, first.ID)
+	b.must(err, "get order")
+	want := *first
+	want.SyncAttempts, want.NextSyncAt = 1, &next
+	equal(t, got, &want, "order after OrderSyncLater (UpdatedAt unchanged)")
+
+	equal(t, list(now), []string{second.ID}, "processing orders before the first one's next sync")
+	equal(t, list(next.Add(-time.Microsecond)), []string{second.ID}, "processing orders a microsecond before the next sync")
+	equal(t, list(next), []string{first.ID, second.ID}, "processing orders at the first one's next sync")
+	gotP, err := b.s.OrdersProcessing(b.ctx, t0.Add(2*time.Minute), next, 10)
+	b.must(err, "list processing orders updated before t0+2m")
+	equal(t, ids(gotP, orderID), []string{first.ID}, "processing orders updated before t0+2m, due at the next sync")
+
+	later := t0.Add(time.Hour)
+	b.must(b.s.OrderSyncLater(b.ctx, first.ID, 2, later), "sync the first order later again")
+	got, err = b.s.OrderGet(b.ctx, first.ID)
+	b.must(err, "get order")
+	equal(t, [2]any{got.SyncAttempts, *got.NextSyncAt}, [2]any{2, later}, "attempts and next sync after the second OrderSyncLater")
+	equal(t, list(next), []string{second.ID}, "processing orders once the first backs off further")
+
+	wantErr(t, b.s.OrderSyncLater(b.ctx, id.New(id.Order, t0), 1, next), store.ErrNotFound, "sync later an order that does not exist")
 }

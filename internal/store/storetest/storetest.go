@@ -56,6 +56,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, refundTests...)
 	tests = append(tests, ledgerTests...)
 	tests = append(tests, notificationTests...)
+	tests = append(tests, channelTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,67 @@
+package client
+
+import "time"
+
+// The operator API's channel accounts and routes (/admin/v1). The SDK has
+// no operator client; these are the objects as the API renders them, for
+// the console, the CLI and tests.
+
+// ChannelAccount is the platform's account at a payment provider (a WeChat
+// Pay merchant id, an Alipay app, a UnionPay merchant). Secrets lists only
+// the names of its secrets: their values are write-only and never rendered.
+type ChannelAccount struct {
+	ID       string            `json:"id"`
+	Object   string            `json:"object"` // "channel_account"
+	Provider string            `json:"provider"`
+	Name     string            `json:"name"`
+	Livemode bool              `json:"livemode"`
+	BaseURL  string            `json:"base_url"`
+	Config   map[string]string `json:"config"`
+	Secrets  []string          `json:"secrets"` // names, sorted
+	Methods  []string          `json:"methods"`
+	// Currencies the account takes; empty means the provider's.
+	Currencies []string `json:"currencies"`
+	FeeBps     int      `json:"fee_bps"`
+	MinAmount  int64    `json:"min_amount"` // 0: no minimum
+	MaxAmount  int64    `json:"max_amount"` // 0: no maximum
+	Disabled   bool     `json:"disabled"`
+	// Health is the account's health on the node that answered, when the
+	// gateway tracks it.
+	Health    *ChannelHealth `json:"health,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// Route is a merchant's routing rule for one payment method in one mode:
+// the channel accounts that may serve it, in priority order, and how to
+// choose among them.
+type Route struct {
+	Object     string           `json:"object"` // "route"
+	MerchantID string           `json:"merchant_id"`
+	Method     string           `json:"method"`
+	Livemode   bool             `json:"livemode"`
+	Strategy   string           `json:"strategy"` // priority, weighted, lowest_cost, success_rate
+	Candidates []RouteCandidate `json:"candidates"`
+	CreatedAt  time.Time        `json:"created_at"`
+	UpdatedAt  time.Time        `json:"updated_at"`
+}
+
+// RouteCandidate is one channel account of a route.
+type RouteCandidate struct {
+	ChannelAccount string `json:"channel_account"` // cha_…
+	Weight         int    `json:"weight"`          // weighted strategy; 0 otherwise
+	// FeeBps overrides the account's fee for lowest_cost; null: the account's.
+	FeeBps     *int     `json:"fee_bps"`
+	MinAmount  int64    `json:"min_amount"` // narrows the account's limits; 0: none
+	MaxAmount  int64    `json:"max_amount"`
+	Currencies []string `json:"currencies"` // narrows the account's currencies; empty: the account's
+}
+
+// DeletedRoute is the response to deleting a route.
+type DeletedRoute struct {
+	Object     string `json:"object"` // "route"
+	MerchantID string `json:"merchant_id"`
+	Method     string `json:"method"`
+	Livemode   bool   `json:"livemode"`
+	Deleted    bool   `json:"deleted"`
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/paygate/paygate/client"
+)
+
+// TestOpenAPIChannelSchemas keeps the channel account and route parts of
+// openapi.yaml in step with the handlers' request structs and the wire types.
+func TestOpenAPIChannelSchemas(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for _, c := range []struct {
+		path, method, name string
+		server             reflect.Type
+		required           []string
+	}{
+		{"/admin/v1/channel-accounts", "post", "CreateChannelAccountRequest", reflect.TypeFor[createChannelAccountRequest](), []string{"fee_bps", "livemode", "methods", "name", "provider"}},
+		{"/admin/v1/channel-accounts/{id}", "post", "UpdateChannelAccountRequest", reflect.TypeFor[updateChannelAccountRequest](), nil},
+		{"/admin/v1/merchants/{id}/routes/{method}", "put", "PutRouteRequest", reflect.TypeFor[putRouteRequest](), []string{"candidates", "livemode"}},
+	} {
+		s := requestSchema(t, doc, c.path, c.method)
+		if s["additionalProperties"] != false {
+			t.Errorf("%s: want additionalProperties: false (unknown fields are rejected)", c.name)
+		}
+		checkProperties(t, c.name, s, c.server, false)
+		if got := stringSet(s["required"]); !slices.Equal(got, c.required) {
+			t.Errorf("%s: required = %v, want %v", c.name, got, c.required)
+		}
+	}
+	cand := deref(t, doc, dig(requestSchema(t, doc, "/admin/v1/merchants/{id}/routes/{method}", "put"), "properties", "candidates", "items"))
+	checkProperties(t, "RouteCandidateRequest", cand, reflect.TypeFor[routeCandidateRequest](), false)
+	if cand["additionalProperties"] != false {
+		t.Error("RouteCandidateRequest: want additionalProperties: false (unknown fields are rejected)")
+	}
+
+	for _, c := range []struct{ path, method, code, schema string }{
+		{"/admin/v1/channel-accounts", "post", "201", "ChannelAccount"},
+		{"/admin/v1/channel-accounts", "get", "200", "ChannelAccountList"},
+		{"/admin/v1/channel-accounts/{id}", "get", "200", "ChannelAccount"},
+		{"/admin/v1/channel-accounts/{id}", "post", "200", "ChannelAccount"},
+		{"/admin/v1/merchants/{id}/routes", "get", "200", "RouteList"},
+		{"/admin/v1/merchants/{id}/routes/{method}", "put", "200", "Route"},
+		{"/admin/v1/merchants/{id}/routes/{method}", "get", "200", "Route"},
+		{"/admin/v1/merchants/{id}/routes/{method}", "delete", "200", "DeletedRoute"},
+	} {
+		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
+		if want := "#/components/schemas/" + c.schema; got != want {
+			t.Errorf("%s %s %s: schema $ref = %q, want %q", strings.ToUpper(c.method), c.path, c.code, got, want)
+		}
+	}
+	schemas := asMap(dig(doc, "components", "schemas"))
+	for _, c := range []struct {
+		schema string
+		goType reflect.Type
+	}{
+		{"ChannelAccount", reflect.TypeFor[client.ChannelAccount]()},
+		{"ChannelAccountList", reflect.TypeFor[list[client.ChannelAccount]]()},
+		{"ChannelHealth", reflect.TypeFor[client.ChannelHealth]()},
+		{"Route", reflect.TypeFor[client.Route]()},
+		{"RouteCandidate", reflect.TypeFor[client.RouteCandidate]()},
+		{"RouteList", reflect.TypeFor[list[client.Route]]()},
+		{"DeletedRoute", reflect.TypeFor[client.DeletedRoute]()},
+	} {
+		s := deref(t, doc, schemas[c.schema])
+		if s == nil {
+			t.Errorf("components.schemas.%s is missing", c.schema)
+			continue
+		}
+		checkProperties(t, c.schema, s, c.goType, true)
+	}
+	strategies := stringSet(dig(schemas, "RouteStrategy", "enum"))
+	want := slices.Sorted(slices.Values(routeStrategies))
+	if !slices.Equal(strategies, want) {
+		t.Errorf("RouteStrategy enum = %v, want %v", strategies, want)
+	}
+}
