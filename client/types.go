@@ -18,6 +18,7 @@ type Order struct {
 	Method         string            `json:"method"`
 	Status         string            `json:"status"`
 	Channel        string            `json:"channel"`
+	ChannelAccount string            `json:"channel_account"`
 	ChannelTradeNo string            `json:"channel_trade_no"`
 	AmountRefunded int64             `json:"amount_refunded"`
 	NextAction     *NextAction       `json:"next_action"`

@@ -91,6 +91,7 @@ func (s *Server) init() {
 		{"GET", "/readyz", public, s.readyz},
 		{"GET", "/openapi.yaml", public, serveOpenAPI},
 		{"GET", "/v1/platform-keys", public, s.listPlatformKeys},
+		{"POST", "/channels/{provider}/notify/{account}", public, s.channelCallback},
 
 		{"POST", "/v1/orders", merchant, s.createOrder},
 		{"GET", "/v1/orders", merchant, s.listOrders},

@@ -17,7 +17,7 @@ func OrderObject(o *store.Order) client.Order {
 	out := client.Order{
 		ID: o.ID, Object: "order", AppID: o.AppID, OutTradeNo: o.OutTradeNo,
 		Amount: o.Amount, Currency: o.Currency, Subject: o.Subject, Description: o.Description,
-		Method: o.Method, Status: string(o.Status), Channel: o.Channel, ChannelTradeNo: o.ChannelTradeNo,
+		Method: o.Method, Status: string(o.Status), Channel: o.Channel, ChannelAccount: o.ChannelAccountID, ChannelTradeNo: o.ChannelTradeNo,
 		AmountRefunded: o.AmountRefunded, FailureCode: o.FailureCode, FailureMessage: o.FailureMessage,
 		Metadata: o.Metadata, NotifyURL: o.NotifyURL, ReturnURL: o.ReturnURL, Livemode: o.Livemode,
 		CreatedAt: o.CreatedAt.UTC(), ExpiresAt: o.ExpiresAt.UTC(), PaidAt: utc(o.PaidAt), ClosedAt: utc(o.ClosedAt),

@@ -1,0 +1,180 @@
+package unionpay
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate/internal/channel"
+)
+
+// UnionPayOrgName is what the subject CN of UnionPay's signing certificate
+// must contain ("China UnionPay Co., Ltd."), e.g.
+// "041@8310000000083040@中国银联股份有限公司@00016495".
+const UnionPayOrgName = "中国银联股份有限公司"
+
+// SigningString is the text ACP 5.1 signs: every field but "signature",
+// sorted by name, as raw "name=value" pairs joined with "&". Empty values
+// are kept.
+func SigningString(fields map[string]string) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		if k != "signature" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(fields[k])
+	}
+	return b.String()
+}
+
+// signedDigest is what the RSA signature covers for signMethod 01: the
+// SHA-256 of the lower-case hex SHA-256 of the signing string.
+func signedDigest(fields map[string]string) []byte {
+	inner := sha256.Sum256([]byte(SigningString(fields)))
+	outer := sha256.Sum256([]byte(hex.EncodeToString(inner[:])))
+	return outer[:]
+}
+
+// Sign sets fields["signature"] to the SHA256withRSA signature (signMethod
+// 01) made with key.
+func Sign(fields map[string]string, key *rsa.PrivateKey) error {
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, signedDigest(fields))
+	if err != nil {
+		return fmt.Errorf("unionpay: sign: %w", err)
+	}
+	fields["signature"] = base64.StdEncoding.EncodeToString(sig)
+	return nil
+}
+
+// VerifyWithKey checks fields["signature"] against pub. It does not look at
+// signPubKeyCert; see verifier.verify for the whole check.
+func VerifyWithKey(fields map[string]string, pub *rsa.PublicKey) error {
+	sig, err := base64.StdEncoding.DecodeString(fields["signature"])
+	if err != nil || len(sig) == 0 {
+		return fmt.Errorf("unionpay: signature is not base64: %w", channel.ErrBadSignature)
+	}
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, signedDigest(fields), sig); err != nil {
+		return fmt.Errorf("unionpay: signature does not verify: %w", channel.ErrBadSignature)
+	}
+	return nil
+}
+
+// verifier checks UnionPay's signatures: the signPubKeyCert a message
+// carries must chain to the configured root (through the optional
+// intermediate), be UnionPay's, and its key must verify the signature.
+type verifier struct {
+	roots         *x509.CertPool
+	intermediates *x509.CertPool
+	now           func() time.Time
+}
+
+// verify checks a response or notification; every failure wraps
+// channel.ErrBadSignature.
+func (v *verifier) verify(fields map[string]string) error {
+	if fields["signature"] == "" {
+		return fmt.Errorf("unionpay: message is not signed: %w", channel.ErrBadSignature)
+	}
+	if m := fields["signMethod"]; m != "01" {
+		return fmt.Errorf("unionpay: signMethod %q, want 01: %w", m, channel.ErrBadSignature)
+	}
+	cert, err := v.signingCert(fields["signPubKeyCert"])
+	if err != nil {
+		return err
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("unionpay: signing certificate has no RSA key: %w", channel.ErrBadSignature)
+	}
+	return VerifyWithKey(fields, pub)
+}
+
+// signingCert parses and checks the signPubKeyCert PEM.
+func (v *verifier) signingCert(pemText string) (*x509.Certificate, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("unionpay: signPubKeyCert is missing or not PEM: %w", channel.ErrBadSignature)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("unionpay: parse signPubKeyCert: %v: %w", err, channel.ErrBadSignature)
+	}
+	if !strings.Contains(cert.Subject.CommonName, UnionPayOrgName) {
+		return nil, fmt.Errorf("unionpay: signPubKeyCert subject %q is not UnionPay's: %w", cert.Subject.CommonName, channel.ErrBadSignature)
+	}
+	_, err = cert.Verify(x509.VerifyOptions{
+		Roots:         v.roots,
+		Intermediates: v.intermediates,
+		CurrentTime:   v.now(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unionpay: signPubKeyCert does not chain to the configured root: %v: %w", err, channel.ErrBadSignature)
+	}
+	return cert, nil
+}
+
+// parseCertPool reads every CERTIFICATE block of pemText into a pool.
+func parseCertPool(pemText string) (*x509.CertPool, int, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	rest := []byte(pemText)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, 0, err
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, 0, errors.New("no PEM certificate")
+	}
+	return pool, n, nil
+}
+
+// parsePrivateKey reads an RSA private key in PKCS#1 or PKCS#8 PEM.
+func parsePrivateKey(pemText string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil, errors.New("not PEM")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("neither PKCS#1 nor PKCS#8: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("not an RSA key")
+	}
+	return rk, nil
+}

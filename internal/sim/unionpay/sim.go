@@ -1,0 +1,270 @@
+// Package unionpay simulates China UnionPay's online-payments gateway (ACP
+// 5.1.0, signMethod 01) on loopback, for the unionpay connector's tests,
+// the gateway's tests and the demo.
+//
+// Faithful: the endpoints (/gateway/api/backTransReq.do, frontTransReq.do,
+// queryTrans.do, fileTransfer.do); form-encoded requests and raw
+// (not URL-encoded) "k=v&…" answers; the signature (sorted fields, SHA-256
+// hex, SHA256withRSA) checked with the merchant's certificate named by
+// certId; answers and notifications signed by a certificate whose CN holds
+// "中国银联股份有限公司", chained to a root and an intermediate CA the account
+// configures, and sent as signPubKeyCert with CR LF line ends; the response
+// codes of ACP's appendix (10 format error, 11 signature check failed, 12
+// duplicate transaction, 13 missing element, 34 no such transaction, 35
+// original transaction missing or in the wrong state, 98 no file); queries
+// by orderId and txnTime with origRespCode; asynchronous refunds (respCode 00
+// is "accepted"); backUrl notifications posted as forms until HTTP 200;
+// statements as a zip of fixed-width files, zlib-compressed and
+// Base64-encoded in fileContent.
+//
+// Simplified or chosen where UnionPay publishes nothing: the notification
+// retry schedule is 1, 2, 4, 8 and 16 minutes after the first attempt (times
+// Options.RetryScale), and only successes are notified; a refund settles 10
+// seconds (times RetryScale) after it is accepted; a query of an applied-for
+// QR code that nobody has paid says origRespCode 05 (accepted); a reversal
+// (txnType 99) of a paid trade makes its query say 45 ("already refunded or
+// cancelled") and of an unpaid one 69 (closed); a refund above what is left
+// is 36 ("does not match the original"); txnTime is not checked against the
+// clock; the statement's settlement day is the calendar day (CST) of the
+// payment or refund, with no 23:00 cut-off; fees are 0.6 %.
+//
+// Payment codes for the payer-presented method (19 digits starting 62):
+// AuthCodeSuccess pays at once, AuthCodeUserPaying waits for the payer
+// (PayerPays), AuthCodeDeclined fails with 64 (insufficient funds); any
+// other well-formed code pays at once.
+package unionpay
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/sim"
+)
+
+// MerID is the simulated merchant number.
+const MerID = "777290058110048"
+
+// Payment codes the simulator answers in a known way.
+const (
+	AuthCodeSuccess    = "6200000000000000001"
+	AuthCodeUserPaying = "6200000000000000002"
+	AuthCodeDeclined   = "6200000000000000003"
+)
+
+// retrySchedule is the wait before each repeated notification.
+var retrySchedule = []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute}
+
+// refundDelay is how long an accepted refund takes to settle.
+const refundDelay = 10 * time.Second
+
+// Sim is the UnionPay simulator. It implements sim.Simulator.
+type Sim struct {
+	pki    *pki
+	clock  clock.Clock
+	scale  float64
+	hang   time.Duration
+	client *http.Client
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	trades    map[string]*trade // by orderId
+	byQueryID map[string]*trade
+	seq       int64
+	fault     sim.Fault
+	faultLeft int // calls left to misbehave; 0 with a fault set: until cleared
+	faultAll  bool
+	closed    bool // no new background work once Close has begun
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+var _ sim.Simulator = (*Sim)(nil)
+
+// New returns a simulator; its keys are made once per process.
+func New(o sim.Options) (*Sim, error) {
+	p, err := loadPKI()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{
+		pki:       p,
+		clock:     o.Clock,
+		scale:     o.RetryScale,
+		hang:      o.Hang,
+		client:    o.HTTPClient,
+		log:       o.Logger,
+		trades:    map[string]*trade{},
+		byQueryID: map[string]*trade{},
+		done:      make(chan struct{}),
+	}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	if s.scale <= 0 {
+		s.scale = 1
+	}
+	if s.hang <= 0 {
+		s.hang = 30 * time.Second
+	}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: 5 * time.Second}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Provider returns "unionpay".
+func (s *Sim) Provider() string { return "unionpay" }
+
+// Account returns the settings the unionpay connector needs to talk to this
+// simulator at baseURL.
+func (s *Sim) Account(baseURL string) channel.Account {
+	baseURL = strings.TrimRight(baseURL, "/")
+	return channel.Account{
+		Provider: "unionpay",
+		BaseURL:  baseURL,
+		Config: map[string]string{
+			"mer_id":      MerID,
+			"cert_id":     s.pki.merchantCertID,
+			"root_cert":   s.pki.rootPEM,
+			"middle_cert": s.pki.middlePEM,
+			"file_url":    baseURL + "/gateway/api/fileTransfer.do",
+		},
+		Secrets: map[string]string{"private_key": s.pki.merchantKeyPEM},
+	}
+}
+
+// SetFault makes the next count API calls misbehave (0: until cleared).
+// Notification faults count notifications instead.
+func (s *Sim) SetFault(f sim.Fault, count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault, s.faultLeft, s.faultAll = f, count, count <= 0
+}
+
+// takeFault consumes one use of the current fault if it is one of kinds.
+func (s *Sim) takeFault(kinds ...sim.Fault) sim.Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.takeFaultLocked(kinds...)
+}
+
+func (s *Sim) takeFaultLocked(kinds ...sim.Fault) sim.Fault {
+	if s.fault == sim.FaultNone {
+		return sim.FaultNone
+	}
+	for _, k := range kinds {
+		if s.fault != k {
+			continue
+		}
+		f := s.fault
+		if !s.faultAll {
+			s.faultLeft--
+			if s.faultLeft <= 0 {
+				s.fault = sim.FaultNone
+			}
+		}
+		return f
+	}
+	return sim.FaultNone
+}
+
+// Close stops the notification senders and waits for them.
+func (s *Sim) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.closeOnce.Do(func() { close(s.done) })
+	s.wg.Wait()
+}
+
+// ServeHTTP serves UnionPay's API and the /_sim/ control API.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.serveControl(w, r)
+		return
+	}
+	switch r.URL.Path {
+	case pathBackTrans, pathQuery, pathFile:
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s.serveAPI(w, r)
+	case pathFrontTrans:
+		if r.Method != http.MethodPost && r.Method != http.MethodGet {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s.serveFront(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveControl is the /_sim/ API of package sim.
+func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/_sim/")
+	switch {
+	case path == "account" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Account("http://" + r.Host))
+	case path == "fault" && r.Method == http.MethodPost:
+		var body struct {
+			Fault string `json:"fault"`
+			Count int    `json:"count"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil {
+			http.Error(w, "bad JSON: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.SetFault(sim.Fault(body.Fault), body.Count)
+		w.WriteHeader(http.StatusNoContent)
+	case path == "fault" && r.Method == http.MethodDelete:
+		s.SetFault(sim.FaultNone, 0)
+		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "trades/") && r.Method == http.MethodPost:
+		parts := strings.Split(strings.TrimPrefix(path, "trades/"), "/")
+		if len(parts) != 2 {
+			http.NotFound(w, r)
+			return
+		}
+		var err error
+		switch parts[1] {
+		case "pay":
+			err = s.PayerPays(parts[0])
+		case "fail":
+			err = s.PayerFails(parts[0])
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		if strings.Contains(r.Header.Get("Accept"), "text/html") {
+			fmt.Fprintf(w, "<!doctype html><meta charset=utf-8><p>%s: %s</p>", htmlEscape(parts[0]), htmlEscape(parts[1]))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
