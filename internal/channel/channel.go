@@ -92,7 +92,7 @@ type Card struct {
 
 // PayRequest asks the channel to create a trade (or charge at once, for card and micropay).
 //
-// OrderID is the gateway's order id (ord_ followed by 26 upper-case
+// OrderID is the gateway's order id (ord_ followed by 26 lower-case
 // letters and digits); it is the trade's out_trade_no at the channel. A
 // connector whose channel forbids "_" (UnionPay) maps it reversibly, and
 // every response and notification it returns carries the gateway's id.

@@ -1,0 +1,124 @@
+package wechatpay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/paygate/paygate/internal/channel"
+)
+
+// notice is a notification's envelope.
+type notice struct {
+	ID           string   `json:"id"`
+	CreateTime   string   `json:"create_time"`
+	EventType    string   `json:"event_type"`
+	ResourceType string   `json:"resource_type"`
+	Summary      string   `json:"summary"`
+	Resource     resource `json:"resource"`
+}
+
+// resource is an encrypted notification resource.
+type resource struct {
+	Algorithm      string `json:"algorithm"`
+	Ciphertext     string `json:"ciphertext"`
+	AssociatedData string `json:"associated_data"`
+	OriginalType   string `json:"original_type"`
+	Nonce          string `json:"nonce"`
+}
+
+// refundNotice is the decrypted resource of a REFUND.* notification.
+type refundNotice struct {
+	MchID         string `json:"mchid"`
+	OutTradeNo    string `json:"out_trade_no"`
+	TransactionID string `json:"transaction_id"`
+	OutRefundNo   string `json:"out_refund_no"`
+	RefundID      string `json:"refund_id"`
+	RefundStatus  string `json:"refund_status"`
+	Amount        struct {
+		Total  int64 `json:"total"`
+		Refund int64 `json:"refund"`
+	} `json:"amount"`
+}
+
+// Notify verifies a WeChat Pay callback (the Wechatpay-* headers with the
+// platform key, the timestamp within five minutes, SIGNTEST probes
+// refused), decrypts its resource with the APIv3 key and reads
+// TRANSACTION.SUCCESS as a payment and REFUND.SUCCESS / ABNORMAL / CLOSED
+// as a refund. Whatever cannot be verified or decrypted is ErrBadSignature.
+func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
+	if err := c.verifySigned(r.Header, r.Body); err != nil {
+		return nil, fmt.Errorf("wechatpay notify: %w", err)
+	}
+	var n notice
+	if err := json.Unmarshal(r.Body, &n); err != nil {
+		return nil, fmt.Errorf("wechatpay notify: body: %w: %w", channel.ErrBadSignature, err)
+	}
+	if n.Resource.Algorithm != "AEAD_AES_256_GCM" {
+		return nil, fmt.Errorf("wechatpay notify %s: algorithm %q: %w", n.ID, n.Resource.Algorithm, channel.ErrBadSignature)
+	}
+	plain, err := DecryptAEADAES256GCM(c.apiV3Key, n.Resource.Nonce, n.Resource.AssociatedData, n.Resource.Ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("wechatpay notify %s: %w: %w", n.ID, channel.ErrBadSignature, err)
+	}
+	switch n.EventType {
+	case "TRANSACTION.SUCCESS":
+		return c.paymentNotification(n.ID, plain)
+	case "REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED":
+		return c.refundNotification(n.ID, plain)
+	}
+	return nil, fmt.Errorf("wechatpay notify %s: event %q: %w", n.ID, n.EventType, channel.ErrNotSupported)
+}
+
+func (c *Connector) paymentNotification(id string, plain []byte) (*channel.Notification, error) {
+	var t transaction
+	if err := json.Unmarshal(plain, &t); err != nil {
+		return nil, fmt.Errorf("wechatpay notify %s: transaction: %w: %w", id, channel.ErrBadSignature, err)
+	}
+	if t.MchID != c.mchID {
+		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, t.MchID, channel.ErrBadSignature)
+	}
+	q, err := queryResponse(t)
+	if err != nil {
+		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
+	}
+	return &channel.Notification{
+		Kind: channel.NotifyPayment, EventID: id, OrderID: t.OutTradeNo, ChannelTradeNo: q.ChannelTradeNo,
+		Status: q.Status, Amount: q.Amount, Currency: q.Currency, PaidAt: q.PaidAt,
+	}, nil
+}
+
+func (c *Connector) refundNotification(id string, plain []byte) (*channel.Notification, error) {
+	var rn refundNotice
+	if err := json.Unmarshal(plain, &rn); err != nil {
+		return nil, fmt.Errorf("wechatpay notify %s: refund: %w: %w", id, channel.ErrBadSignature, err)
+	}
+	if rn.MchID != c.mchID {
+		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, rn.MchID, channel.ErrBadSignature)
+	}
+	st, _, err := refundStatus(rn.RefundStatus)
+	if err != nil {
+		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
+	}
+	return &channel.Notification{
+		Kind: channel.NotifyRefund, EventID: id, OrderID: rn.OutTradeNo, ChannelTradeNo: rn.TransactionID,
+		Amount: rn.Amount.Total, Currency: "CNY", RefundID: rn.OutRefundNo, ChannelRefundNo: rn.RefundID,
+		RefundStatus: st, RefundAmount: rn.Amount.Refund,
+	}, nil
+}
+
+// NotifyReply is 204 without a body for an accepted callback, and 500
+// with {"code":"FAIL","message":…} for a refused one, so WeChat retries.
+func (c *Connector) NotifyReply(err error) channel.NotifyReply {
+	if err == nil {
+		return channel.NotifyReply{Status: http.StatusNoContent}
+	}
+	msg := "处理失败"
+	if errors.Is(err, channel.ErrBadSignature) {
+		msg = "验签失败"
+	}
+	body, _ := json.Marshal(map[string]string{"code": "FAIL", "message": msg})
+	return channel.NotifyReply{Status: http.StatusInternalServerError, ContentType: "application/json", Body: body}
+}
