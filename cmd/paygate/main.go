@@ -1,6 +1,6 @@
 // Command paygate is the Paygate payment gateway: one binary that serves the
 // API (serve), migrates the database (migrate) and checks the ledger
-// (ledger verify). See README.md and API.md "Running it".
+// (ledger verify), loads a gateway (bench) and plays a channel (sim). See README.md and API.md "Running it".
 package main
 
 import (
@@ -29,6 +29,7 @@ commands:
   migrate        bring the database schema up to date
   ledger verify  check that every journal entry balances and every balance equals its entries
   bench          load a gateway (or a temporary one) and report throughput and latency
+  sim            run a channel simulator: paygate sim wechatpay|alipay|unionpay
 
 Run "paygate <command> -h" for the flags of a command.
 `
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = bench(ctx, args[1:], stdout, stderr)
+	case "sim":
+		err = simulate(ctx, args[1:], stdout, stderr)
 	case "ledger":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprint(stderr, "usage: paygate ledger verify [--database …]\n")

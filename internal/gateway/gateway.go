@@ -155,7 +155,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Channels: channel.NewRegistry(sandbox.New(g.Clock)), Clock: g.Clock,
 		PublicURL: g.publicURL(), Log: g.Log, Router: g.Router,
 		Accounts: &payment.Accounts{
-			Store: g.Store, Providers: providers, Unseal: g.Box.Open, PublicURL: g.publicURL(), Clock: g.Clock,
+			// Connectors sign with the wall clock: channels check it, whatever
+			// clock the gateway runs on.
+			Store: g.Store, Providers: providers, Unseal: g.Box.Open, PublicURL: g.publicURL(),
 		},
 		MicropayDeadline: g.Config.MicropayDeadline,
 	}
@@ -366,6 +368,7 @@ func (g *Gateway) Listen() error {
 	g.listener = l
 	if g.Config.PublicURL == "" {
 		g.Payments.PublicURL = g.publicURL()
+		g.Payments.Accounts.PublicURL = g.Payments.PublicURL
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/alipay"
 	"github.com/paygate/paygate/internal/channel/unionpay"
 	"github.com/paygate/paygate/internal/channel/wechatpay"
 )
@@ -10,7 +11,7 @@ import (
 // of channel account an operator can create.
 func Providers() map[string]channel.Provider {
 	out := map[string]channel.Provider{}
-	for _, p := range []channel.Provider{wechatpay.Provider, unionpay.Provider} {
+	for _, p := range []channel.Provider{wechatpay.Provider, alipay.Provider, unionpay.Provider} {
 		out[p.Name] = p
 	}
 	return out

@@ -303,7 +303,10 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 	case store.OrderClosed:
 		return o, nil // closing twice is harmless, as WeChat's close is
 	}
-	if o.Channel != "" && o.ChannelTradeNo != "" {
+	// The channel is asked even without a trade number: some create trades
+	// whose number comes only when the payer acts (Alipay's precreate), and
+	// close by the order id.
+	if o.Channel != "" {
 		conn, err := s.connector(ctx, o)
 		if err != nil {
 			return nil, err
