@@ -221,7 +221,6 @@ func (s *Service) nextAction(orderID string, na *channel.NextAction) map[string]
 	return out
 }
 
-
 // apply records what the channel says of o's trade.
 func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryResponse) (*store.Order, error) {
 	switch q.Status {

@@ -208,7 +208,9 @@ func (f *fakeChannel) Reverse(ctx context.Context, r channel.CloseRequest) error
 func (f *fakeChannel) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
 	return nil, channel.ErrNotSupported
 }
-func (f *fakeChannel) NotifyReply(err error) channel.NotifyReply { return channel.NotifyReply{Status: 404} }
+func (f *fakeChannel) NotifyReply(err error) channel.NotifyReply {
+	return channel.NotifyReply{Status: 404}
+}
 func (f *fakeChannel) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bill, error) {
 	return nil, channel.ErrNotSupported
 }
