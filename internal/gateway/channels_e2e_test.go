@@ -355,9 +355,17 @@ func TestMicropayUnknownThenQueried(t *testing.T) {
 			}
 			e.clock.Advance(2 * time.Minute)
 			e.g.Worker.RunOnce(ctx)
-			got := waitOrder(t, e.demo, paying.ID, "failed")
-			if got.FailureCode != "payer_timeout" {
-				t.Fatalf("reversed micropay failure code %q", got.FailureCode)
+			// The worker reverses the trade and fails the order; Alipay also
+			// posts the trade's closing, which may land first and close it.
+			got, err := e.demo.GetOrder(ctx, paying.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case got.Status == "failed" && got.FailureCode == "payer_timeout":
+			case got.Status == "closed" && provider == "alipay":
+			default:
+				t.Fatalf("reversed micropay: %s (%s), want failed with payer_timeout", got.Status, got.FailureCode)
 			}
 			e.verifyLedger()
 		})
