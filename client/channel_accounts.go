@@ -65,3 +65,49 @@ type DeletedRoute struct {
 	Livemode   bool   `json:"livemode"`
 	Deleted    bool   `json:"deleted"`
 }
+
+// OrderRouting is how an order was routed, for the operator
+// (GET /admin/v1/orders/{id}/routing): the channel account that serves it,
+// the routing decision that picked it, and the worker's queries of it
+// while its outcome was unknown.
+type OrderRouting struct {
+	Object         string         `json:"object"` // "order_routing"
+	Order          string         `json:"order"`
+	MerchantID     string         `json:"merchant_id"`
+	Livemode       bool           `json:"livemode"`
+	Method         string         `json:"method"`
+	Status         string         `json:"status"`
+	Channel        string         `json:"channel"`
+	ChannelAccount string         `json:"channel_account"`
+	Decision       *RouteDecision `json:"decision"` // null for the built-in sandbox and before routing
+	SyncAttempts   int            `json:"sync_attempts"`
+	NextSyncAt     *time.Time     `json:"next_sync_at"`
+}
+
+// RouteDecision is a routing decision: the strategy and where the route came
+// from, the candidates in the order they were to be tried, those skipped and
+// why, every try with its error code, and the account that took the payment.
+type RouteDecision struct {
+	Strategy   string         `json:"strategy"`
+	Source     string         `json:"source"` // merchant_route or default
+	Candidates []string       `json:"candidates"`
+	Skipped    []RouteSkip    `json:"skipped"`
+	Attempts   []RouteAttempt `json:"attempts"`
+	Chosen     string         `json:"chosen"`
+}
+
+// RouteSkip is a candidate routing left out, and why (disabled, mode,
+// method, currency, amount_below_min, amount_above_max, circuit_open,
+// success_rate_below_floor, not_found).
+type RouteSkip struct {
+	ChannelAccount string `json:"channel_account"`
+	Reason         string `json:"reason"`
+}
+
+// RouteAttempt is one try of a candidate; Error is empty for the one that
+// took the payment and a short code (unavailable, not_supported,
+// circuit_open…) for those that failed over.
+type RouteAttempt struct {
+	ChannelAccount string `json:"channel_account"`
+	Error          string `json:"error,omitempty"`
+}

@@ -522,3 +522,40 @@ func merge(base, changes map[string]string) map[string]string {
 	}
 	return out
 }
+
+// getOrderRouting shows the operator how an order was routed.
+func (s *Server) getOrderRouting(w http.ResponseWriter, r *http.Request) error {
+	o, err := s.Store.OrderGet(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errs.OrderNotFound
+	}
+	if err != nil {
+		return err
+	}
+	out := client.OrderRouting{
+		Object: "order_routing", Order: o.ID, MerchantID: o.MerchantID, Livemode: o.Livemode, Method: o.Method,
+		Status: string(o.Status), Channel: o.Channel, ChannelAccount: o.ChannelAccountID,
+		SyncAttempts: o.SyncAttempts, NextSyncAt: o.NextSyncAt,
+	}
+	if len(o.Route) > 0 {
+		var d client.RouteDecision
+		if err := json.Unmarshal(o.Route, &d); err != nil {
+			return fmt.Errorf("order %s: route decision: %w", o.ID, err)
+		}
+		if d.Candidates == nil {
+			d.Candidates = []string{}
+		}
+		if d.Skipped == nil {
+			d.Skipped = []client.RouteSkip{}
+		}
+		if d.Attempts == nil {
+			d.Attempts = []client.RouteAttempt{}
+		}
+		out.Decision = &d
+	}
+	if out.NextSyncAt != nil {
+		t := out.NextSyncAt.UTC()
+		out.NextSyncAt = &t
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

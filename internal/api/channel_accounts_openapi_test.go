@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/routing"
 )
 
 // TestOpenAPIChannelSchemas keeps the channel account and route parts of
@@ -46,6 +50,7 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 		{"/admin/v1/merchants/{id}/routes/{method}", "put", "200", "Route"},
 		{"/admin/v1/merchants/{id}/routes/{method}", "get", "200", "Route"},
 		{"/admin/v1/merchants/{id}/routes/{method}", "delete", "200", "DeletedRoute"},
+		{"/admin/v1/orders/{id}/routing", "get", "200", "OrderRouting"},
 	} {
 		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
 		if want := "#/components/schemas/" + c.schema; got != want {
@@ -64,6 +69,8 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 		{"RouteCandidate", reflect.TypeFor[client.RouteCandidate]()},
 		{"RouteList", reflect.TypeFor[list[client.Route]]()},
 		{"DeletedRoute", reflect.TypeFor[client.DeletedRoute]()},
+		{"OrderRouting", reflect.TypeFor[client.OrderRouting]()},
+		{"RouteDecision", reflect.TypeFor[client.RouteDecision]()},
 	} {
 		s := deref(t, doc, schemas[c.schema])
 		if s == nil {
@@ -76,5 +83,36 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 	want := slices.Sorted(slices.Values(routeStrategies))
 	if !slices.Equal(strategies, want) {
 		t.Errorf("RouteStrategy enum = %v, want %v", strategies, want)
+	}
+}
+
+// TestRouteDecisionWire: what the router stores on an order decodes, field
+// for field, into the wire type the operator API renders.
+func TestRouteDecisionWire(t *testing.T) {
+	d := routing.Decision{
+		Strategy: routing.StrategyWeighted, Source: routing.SourceMerchantRoute, Candidates: []string{"cha_a", "cha_b"},
+		Skipped: []routing.Skip{{ChannelAccount: "cha_c", Reason: routing.ReasonCircuitOpen}},
+	}
+	d.Fail("cha_a", channel.ErrUnavailable)
+	d.Choose("cha_b", nil)
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w client.RouteDecision
+	if err := dec.Decode(&w); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	if w.Chosen != "cha_b" || len(w.Attempts) != 2 || w.Attempts[0].Error == "" || w.Attempts[1].Error != "" || w.Skipped[0].Reason != "circuit_open" {
+		t.Fatalf("wire decision %+v from %s", w, b)
+	}
+	schema := asMap(dig(loadOpenAPI(t), "components", "schemas", "RouteDecision", "properties", "skipped", "items", "properties", "reason"))
+	reasons := stringSet(schema["enum"])
+	for _, r := range []string{routing.ReasonNotFound, routing.ReasonDisabled, routing.ReasonMode, routing.ReasonMethod, routing.ReasonCurrency, routing.ReasonAmountBelowMin, routing.ReasonAmountAboveMax, routing.ReasonCircuitOpen, routing.ReasonSuccessRateFloor} {
+		if !slices.Contains(reasons, r) {
+			t.Errorf("RouteDecision skip reasons %v lack %q", reasons, r)
+		}
 	}
 }

@@ -132,6 +132,7 @@ func (s *Server) init() {
 		{"GET", "/admin/v1/channel-accounts", operator, s.listChannelAccounts},
 		{"GET", "/admin/v1/channel-accounts/{id}", operator, s.getChannelAccount},
 		{"POST", "/admin/v1/channel-accounts/{id}", operator, s.updateChannelAccount},
+		{"GET", "/admin/v1/orders/{id}/routing", operator, s.getOrderRouting},
 		{"GET", "/admin/v1/merchants/{id}/routes", operator, s.listRoutes},
 		{"PUT", "/admin/v1/merchants/{id}/routes/{method}", operator, s.putRoute},
 		{"GET", "/admin/v1/merchants/{id}/routes/{method}", operator, s.getRoute},

@@ -270,6 +270,7 @@ func TestFailoverWhenAChannelIsDown(t *testing.T) {
 		const n = 1000
 		ctx := context.Background()
 		tried := 0
+		var first string
 		for i := range n {
 			o, err := m.c.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: fmt.Sprintf("fo-%d", i), Amount: 100 + int64(i), Currency: "CNY", Subject: "Tea", Method: "wechat.native"})
 			if err != nil {
@@ -277,6 +278,9 @@ func TestFailoverWhenAChannelIsDown(t *testing.T) {
 			}
 			if o.Status != "pending" || o.NextAction == nil || o.NextAction.QRCode == "" {
 				t.Fatalf("order %d: %+v", i, o)
+			}
+			if i == 0 {
+				first = o.ID
 			}
 			stored := e.storedOrder(o.ID)
 			if stored.ChannelAccountID != up.account {
@@ -296,6 +300,23 @@ func TestFailoverWhenAChannelIsDown(t *testing.T) {
 		}
 		if h := e.g.Router.Health(down.account); h.Breaker == "closed" {
 			t.Fatalf("down channel health %+v: want the breaker open or half-open", h)
+		}
+		// The operator sees why: the first order tried the down channel,
+		// failed over, and was taken by the healthy one.
+		var routed client.OrderRouting
+		if st, b := e.admin("GET", "/admin/v1/orders/"+first+"/routing", nil, &routed); st != 200 {
+			t.Fatalf("order routing: %d %s", st, b)
+		}
+		d := routed.Decision
+		if routed.ChannelAccount != up.account || d == nil || d.Chosen != up.account || len(d.Attempts) != 2 ||
+			d.Attempts[0].ChannelAccount != down.account || d.Attempts[0].Error != "unavailable" || d.Source != "merchant_route" {
+			t.Fatalf("first order's routing %+v decision %+v: want a failover from %s to %s", routed, d, down.account, up.account)
+		}
+		var acct struct {
+			Health *client.ChannelHealth `json:"health"`
+		}
+		if st, b := e.admin("GET", "/admin/v1/channel-accounts/"+down.account, nil, &acct); st != 200 || acct.Health == nil || acct.Health.Breaker == "closed" {
+			t.Fatalf("down account as the operator sees it: %d %s", st, b)
 		}
 		// The channel comes back: after OpenFor a probe succeeds and closes the breaker.
 		down.sim.SetFault(sim.FaultNone, 0)
