@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -63,7 +65,17 @@ type Authenticator struct {
 	// Window is how far a signed request's timestamp may be from now, either
 	// way; zero means DefaultWindow (300 s).
 	Window time.Duration
+
+	// apps caches apps by id. An app never changes after it is created (its
+	// mode, merchant and require_signature are fixed; keys, which do change,
+	// are read on every request), so a cached app is never stale and every
+	// request saves a read.
+	apps    sync.Map // app id → *store.App
+	appsLen atomic.Int64
 }
+
+// maxCachedApps bounds the app cache; past it, the cache starts afresh.
+const maxCachedApps = 100_000
 
 // Authenticate checks the Authorization header of r, whose body the caller
 // has read into body. It returns the principal, a 401 *errs.Error saying
@@ -225,7 +237,17 @@ func (a *Authenticator) keyUsable(key *store.Key) error {
 
 // app returns the key's app; an app that is gone makes the key invalid.
 func (a *Authenticator) app(ctx context.Context, key *store.Key) (*store.App, error) {
+	if v, ok := a.apps.Load(key.AppID); ok {
+		return v.(*store.App), nil
+	}
 	app, err := a.Store.AppGet(ctx, key.AppID)
+	if err == nil {
+		if a.appsLen.Add(1) > maxCachedApps {
+			a.apps.Clear()
+			a.appsLen.Store(1)
+		}
+		a.apps.Store(app.ID, app)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errKeyInvalid
 	}
