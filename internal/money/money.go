@@ -5,6 +5,7 @@ package money
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
@@ -72,20 +73,82 @@ func Fee(amount int64, bps int) (int64, error) {
 // Format renders n minor units of code as a decimal string ("12.34", "1200" for JPY).
 func Format(n int64, code string) string {
 	exp, ok := Exponent(code)
+	if !ok {
+		exp = 0
+	}
+	return FormatMinor(n, exp)
+}
+
+// MaxExponent is the largest exponent ParseMinor and FormatMinor take.
+const MaxExponent = 18
+
+// FormatMinor renders n minor units as a decimal with exactly exponent
+// digits after the point ("-12.34" for -1234 and 2, "0.05" for 5 and 2,
+// "1200" for 1200 and 0), using integer arithmetic only. An exponent outside
+// 0..MaxExponent is taken as 0.
+func FormatMinor(n int64, exponent int) string {
 	neg := n < 0
 	u := uint64(n)
 	if neg {
-		u = uint64(-n)
+		u = -u // two's complement: right for math.MinInt64 too
 	}
 	s := strconv.FormatUint(u, 10)
-	if ok && exp > 0 {
-		for len(s) <= exp {
-			s = "0" + s
+	if exponent > 0 && exponent <= MaxExponent {
+		if len(s) <= exponent {
+			s = strings.Repeat("0", exponent-len(s)+1) + s
 		}
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+		s = s[:len(s)-exponent] + "." + s[len(s)-exponent:]
 	}
 	if neg {
 		s = "-" + s
 	}
 	return s
+}
+
+// ParseMinor reads a decimal amount into minor units exactly: an optional
+// "-", one or more ASCII digits, and optionally "." followed by one to
+// exponent digits ("12.34", "12.3", "12", "-0.05" with exponent 2 are 1234,
+// 1230, 1200 and -5). Anything else (a "+", spaces, a bare or trailing ".",
+// more decimals than exponent, exponents, separators) is an error, and so is
+// an amount outside int64 (wrapping ErrOverflow). Callers that accept less
+// (a range, fewer digits) check the result or the text themselves.
+func ParseMinor(s string, exponent int) (int64, error) {
+	if exponent < 0 || exponent > MaxExponent {
+		return 0, fmt.Errorf("money: exponent %d is outside 0..%d", exponent, MaxExponent)
+	}
+	digits, neg := strings.CutPrefix(s, "-")
+	whole, frac, dot := strings.Cut(digits, ".")
+	if whole == "" || (dot && (frac == "" || len(frac) > exponent)) || !allDigits(whole) || !allDigits(frac) {
+		return 0, fmt.Errorf("money: %q is not a decimal amount with at most %d decimals", s, exponent)
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++ // -math.MinInt64
+	}
+	var u uint64
+	for i := range len(whole) + exponent {
+		d := uint64(0)
+		if i < len(whole) {
+			d = uint64(whole[i] - '0')
+		} else if j := i - len(whole); j < len(frac) {
+			d = uint64(frac[j] - '0')
+		}
+		if u > (limit-d)/10 {
+			return 0, fmt.Errorf("money: %q: %w", s, ErrOverflow)
+		}
+		u = u*10 + d
+	}
+	if neg {
+		return int64(-u), nil
+	}
+	return int64(u), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -150,14 +150,18 @@ func mustJSON(v any) json.RawMessage {
 }
 
 // pay asks the channel to take the payment for a recorded order and
-// records its answer. When routing failed over to another channel account
-// than the one the order was stamped with, the order is re-stamped first.
+// records its answer. A routed order is re-stamped first with the account
+// that answered and the routing decision with its tries.
 func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams) (*store.Order, error) {
 	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
-	if conn != nil && (conn.Name() != o.Channel || rt.accountID() != o.ChannelAccountID) {
+	// Record where the payment went and the tries that led there (a
+	// failover moves it to another account than the one stamped at insert).
+	if conn != nil && (rt.plan != nil || conn.Name() != o.Channel) {
 		t := store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now()}
 		rt.stampTransition(&t)
-		restamped, terr := s.transition(ctx, t)
+		// A stale order moved on through its channel's callback: only the
+		// stamped account's callbacks are taken, so it is the right one.
+		restamped, terr := s.orCurrent(ctx, o.ID)(s.transition(ctx, t))
 		if terr != nil {
 			return nil, fmt.Errorf("pay order %s: record the channel that took it: %w", o.ID, terr)
 		}
@@ -171,7 +175,7 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 		// The channel may have taken the money: never guess. The order waits
 		// in processing until a query tells (see Worker).
 		s.log().Warn("channel outcome unknown; order stays processing", "order", o.ID, "channel", o.Channel, "channel_account", o.ChannelAccountID, "err", err)
-		return s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
+		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()}))
 	case err != nil:
 		// Nothing happened at the channel; the order stays pending and a
 		// repeat of the same create tries again.
@@ -181,17 +185,24 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 	case channel.TradeSuccess:
 		return s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
 	case channel.TradeUserPaying:
-		return s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo})
+		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo}))
 	default:
 		var na json.RawMessage
 		if resp.NextAction != nil {
 			na = mustJSON(s.nextAction(o.ID, resp.NextAction))
 		}
-		out, err := s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo, NextAction: na})
-		if errors.Is(err, store.ErrStale) { // the payer was quicker than us
-			return s.Store.OrderGet(ctx, o.ID)
+		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo, NextAction: na}))
+	}
+}
+
+// orCurrent resolves a transition that lost its race (the payer, or the
+// channel's callback, was quicker) to the order as it now is.
+func (s *Service) orCurrent(ctx context.Context, orderID string) func(*store.Order, error) (*store.Order, error) {
+	return func(o *store.Order, err error) (*store.Order, error) {
+		if errors.Is(err, store.ErrStale) {
+			return s.Store.OrderGet(ctx, orderID)
 		}
-		return out, err
+		return o, err
 	}
 }
 

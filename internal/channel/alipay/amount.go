@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paygate/paygate/internal/money"
 )
 
 // cst is China Standard Time, the zone of every Alipay timestamp.
@@ -23,42 +25,23 @@ func yuan(fen int64) (string, error) {
 	if fen <= 0 || fen > maxFen {
 		return "", fmt.Errorf("amount %d fen is outside 0.01–100000000.00 yuan", fen)
 	}
-	return fmt.Sprintf("%d.%02d", fen/100, fen%100), nil
+	return money.FormatMinor(fen, 2), nil
 }
 
-// parseYuan reads an Alipay yuan amount ("12.34", "12.3", "12", "-0.05") into
-// fen exactly. More than two decimals, exponents and anything else are errors.
+// parseYuan reads an Alipay yuan amount ("12.34", "12.3", "12", "-0.05",
+// "+1", surrounded by white space) into fen exactly. More than two decimals,
+// more than 12 integer digits, exponents and anything else are errors.
 func parseYuan(s string) (int64, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	neg := false
-	if strings.HasPrefix(s, "-") {
-		neg, s = true, s[1:]
-	} else if strings.HasPrefix(s, "+") {
-		s = s[1:]
+	t := strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(t, "+"); ok && !strings.HasPrefix(rest, "-") {
+		t = rest
 	}
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || len(frac) > 2 || (hasDot && frac == "") {
-		return 0, fmt.Errorf("amount %q is not a yuan amount", orig)
+	if whole, _, _ := strings.Cut(strings.TrimPrefix(t, "-"), "."); len(whole) > 12 {
+		return 0, fmt.Errorf("amount %q is not a yuan amount", s)
 	}
-	for _, part := range []string{whole, frac} {
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return 0, fmt.Errorf("amount %q is not a yuan amount", orig)
-			}
-		}
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
+	fen, err := money.ParseMinor(t, 2)
 	if err != nil {
-		return 0, fmt.Errorf("amount %q: %w", orig, err)
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	fen := w*100 + f
-	if neg {
-		fen = -fen
+		return 0, fmt.Errorf("amount %q is not a yuan amount: %w", s, err)
 	}
 	return fen, nil
 }

@@ -6,14 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/paygate/paygate/internal/channel"
 )
 
 // signContent is Alipay's "待签名字符串": every parameter except those named in
@@ -23,33 +24,7 @@ import (
 // Requests sign everything but "sign" (sign_type included); notifications are
 // verified over everything but "sign" and "sign_type".
 func signContent(params map[string]string, skip ...string) string {
-	keys := make([]string, 0, len(params))
-	for k, v := range params {
-		if v == "" || containsString(skip, k) {
-			continue
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(params[k])
-	}
-	return b.String()
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return channel.SortedPairs(params, func(k, v string) bool { return v != "" && !slices.Contains(skip, k) })
 }
 
 // signRSA2 signs content with SHA256withRSA (PKCS #1 v1.5) and returns it in
@@ -93,44 +68,24 @@ func pemOrBase64(s string) ([]byte, error) {
 	return der, nil
 }
 
-// parsePrivateKey reads an RSA private key in PKCS #1 or PKCS #8.
+// parsePrivateKey reads an RSA private key in PKCS #1 or PKCS #8, as PEM or
+// bare Base64.
 func parsePrivateKey(s string) (*rsa.PrivateKey, error) {
 	der, err := pemOrBase64(s)
 	if err != nil {
 		return nil, err
 	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, errors.New("not a PKCS #1 or PKCS #8 RSA private key")
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("a %T, not an RSA private key", k)
-	}
-	return rk, nil
+	return channel.ParseRSAPrivateKeyDER(der)
 }
 
-// parsePublicKey reads an RSA public key in PKIX ("PUBLIC KEY") or PKCS #1.
+// parsePublicKey reads an RSA public key in PKIX ("PUBLIC KEY") or PKCS #1,
+// as PEM or bare Base64.
 func parsePublicKey(s string) (*rsa.PublicKey, error) {
 	der, err := pemOrBase64(s)
 	if err != nil {
 		return nil, err
 	}
-	if k, err := x509.ParsePKIXPublicKey(der); err == nil {
-		rk, ok := k.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("a %T, not an RSA public key", k)
-		}
-		return rk, nil
-	}
-	k, err := x509.ParsePKCS1PublicKey(der)
-	if err != nil {
-		return nil, errors.New("not a PKIX or PKCS #1 RSA public key")
-	}
-	return k, nil
+	return channel.ParseRSAPublicKeyDER(der)
 }
 
 // topLevelRaw splits a JSON object into its members, each value as the exact

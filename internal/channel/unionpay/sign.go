@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,23 +26,7 @@ const UnionPayOrgName = "中国银联股份有限公司"
 // sorted by name, as raw "name=value" pairs joined with "&". Empty values
 // are kept.
 func SigningString(fields map[string]string) string {
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		if k != "signature" {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(fields[k])
-	}
-	return b.String()
+	return channel.SortedPairs(fields, func(k, _ string) bool { return k != "signature" })
 }
 
 // signedDigest is what the RSA signature covers for signMethod 01: the
@@ -157,24 +140,4 @@ func parseCertPool(pemText string) (*x509.CertPool, int, error) {
 		return nil, 0, errors.New("no PEM certificate")
 	}
 	return pool, n, nil
-}
-
-// parsePrivateKey reads an RSA private key in PKCS#1 or PKCS#8 PEM.
-func parsePrivateKey(pemText string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(pemText))
-	if block == nil {
-		return nil, errors.New("not PEM")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("neither PKCS#1 nor PKCS#8: %w", err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("not an RSA key")
-	}
-	return rk, nil
 }

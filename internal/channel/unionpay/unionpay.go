@@ -189,7 +189,7 @@ func New(a channel.Account) (channel.Connector, error) {
 		}
 		middles = p
 	}
-	key, err := parsePrivateKey(a.Secrets["private_key"])
+	key, err := channel.ParseRSAPrivateKey(a.Secrets["private_key"])
 	if err != nil {
 		return nil, fmt.Errorf("unionpay: secret private_key: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paygate/paygate/internal/money"
+
 	"github.com/paygate/paygate/internal/channel"
 )
 
@@ -196,23 +198,20 @@ func billRecord(row []string, col map[string]int) (rec channel.BillRecord, keep 
 	return rec, err == nil, err
 }
 
-// parseYuan reads a yuan amount ("12.34", "-0.01", "5", "0.5") as fen,
-// with integer arithmetic only.
+// parseYuan reads a yuan amount ("12.34", "-0.01", "5", "0.5", and "5." as
+// it always has) as fen, with integer arithmetic only; at most 15 integer
+// digits.
 func parseYuan(s string) (int64, error) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 2 || !digits(whole) || !digits(frac) || len(whole) > 15 {
+	t := s
+	if w, ok := strings.CutSuffix(s, "."); ok && !strings.Contains(w, ".") {
+		t = w
+	}
+	if whole, _, _ := strings.Cut(strings.TrimPrefix(t, "-"), "."); len(whole) > 15 {
 		return 0, fmt.Errorf("amount %q is not yuan", s)
 	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	v := w*100 + f
-	if neg {
-		v = -v
+	v, err := money.ParseMinor(t, 2)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q is not yuan: %w", s, err)
 	}
 	return v, nil
 }

@@ -9,11 +9,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"hash"
 	"net/http"
@@ -200,54 +197,4 @@ func verifyV2(params map[string]string, key, signType string) error {
 		return fmt.Errorf("v2 sign does not match: %w", channel.ErrBadSignature)
 	}
 	return nil
-}
-
-// parsePrivateKey reads an RSA private key in PEM, PKCS#8 or PKCS#1.
-func parsePrivateKey(s string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("not PEM")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("neither PKCS#1 nor PKCS#8: %w", err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("a %T, not an RSA key", k)
-	}
-	return rk, nil
-}
-
-// parsePublicKey reads an RSA public key in PEM: PKIX ("PUBLIC KEY", as
-// WeChat's "微信支付公钥" is served), PKCS#1 or a platform certificate.
-func parsePublicKey(s string) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("not PEM")
-	}
-	var k any
-	var err error
-	switch block.Type {
-	case "CERTIFICATE":
-		var cert *x509.Certificate
-		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-			k = cert.PublicKey
-		}
-	case "RSA PUBLIC KEY":
-		k, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	default:
-		k, err = x509.ParsePKIXPublicKey(block.Bytes)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := k.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("a %T, not an RSA key", k)
-	}
-	return rk, nil
 }

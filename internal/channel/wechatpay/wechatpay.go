@@ -111,13 +111,13 @@ func New(a channel.Account) (channel.Connector, error) {
 		}
 	}
 	var err error
-	if c.platformKey, err = parsePublicKey(a.Config["platform_public_key"]); err != nil {
+	if c.platformKey, err = channel.ParseRSAPublicKey(a.Config["platform_public_key"]); err != nil {
 		return nil, fmt.Errorf("wechatpay account: config platform_public_key: %w", err)
 	}
 	if a.Secrets["private_key"] == "" {
 		return nil, errors.New("wechatpay account: secret private_key is missing")
 	}
-	if c.privateKey, err = parsePrivateKey(a.Secrets["private_key"]); err != nil {
+	if c.privateKey, err = channel.ParseRSAPrivateKey(a.Secrets["private_key"]); err != nil {
 		return nil, fmt.Errorf("wechatpay account: secret private_key: %w", err)
 	}
 	if k := a.Secrets["api_v3_key"]; len(k) != 32 {

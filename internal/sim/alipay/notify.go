@@ -99,7 +99,7 @@ func (s *Sim) releaseLater(n *notification) {
 	select {
 	case <-s.stop:
 		return
-	case <-time.After(s.scaled(time.Hour)):
+	case <-time.After(s.opts.Scaled(time.Hour)):
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,16 +113,12 @@ func (s *Sim) releaseLater(n *notification) {
 	go s.deliver(n, nil)
 }
 
-func (s *Sim) scaled(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * s.opts.RetryScale)
-}
-
 // deliver posts n until the answer is "success" or the schedule runs out;
 // after the first attempt it starts the callbacks in then (held ones that
 // must arrive after n).
 func (s *Sim) deliver(n *notification, then []*notification) {
 	defer s.wg.Done()
-	for i := 0; ; i++ {
+	sim.Retry(s.stop, retrySchedule, s.opts.RetryScale, func(i int) bool {
 		ok := s.post(n)
 		if i == 0 {
 			for _, h := range then {
@@ -134,15 +130,8 @@ func (s *Sim) deliver(n *notification, then []*notification) {
 				s.mu.Unlock()
 			}
 		}
-		if ok || i == len(retrySchedule) {
-			return
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(s.scaled(retrySchedule[i])):
-		}
-	}
+		return ok
+	})
 }
 
 // post makes one attempt and reports whether the merchant answered "success".

@@ -6,10 +6,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/paygate/paygate/internal/money"
 )
 
 // The simulator has its own small implementation of Alipay's signing, so
@@ -62,28 +63,16 @@ var cst = time.FixedZone("CST", 8*3600)
 const timeLayout = "2006-01-02 15:04:05"
 
 // yuan renders fen as "12.34" (negative amounts too, for bills).
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
+func yuan(fen int64) string { return money.FormatMinor(fen, 2) }
 
-// parseYuan reads a positive amount with at most two decimals into fen.
+// parseYuan reads a positive amount with at most two decimals (and nine
+// integer digits) into fen, up to 100,000,000.00 yuan.
 func parseYuan(s string) (int64, bool) {
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 9 || len(frac) > 2 || (dot && frac == "") {
+	if whole, _, _ := strings.Cut(s, "."); len(whole) > 9 {
 		return 0, false
 	}
-	var fen int64
-	for _, c := range whole + frac + strings.Repeat("0", 2-len(frac)) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		fen = fen*10 + int64(c-'0')
-	}
-	if fen <= 0 || fen > 100_000_000_00 {
+	fen, err := money.ParseMinor(s, 2)
+	if err != nil || fen <= 0 || fen > 100_000_000_00 {
 		return 0, false
 	}
 	return fen, true

@@ -54,18 +54,15 @@
 package alipay
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
@@ -92,10 +89,9 @@ var (
 
 func loadKeys() error {
 	keysOnce.Do(func() {
-		for _, k := range []**rsa.PrivateKey{&appKey, &alipayKey, &wrongKey} {
-			if *k, keysErr = rsa.GenerateKey(rand.Reader, 2048); keysErr != nil {
-				return
-			}
+		var keys []*rsa.PrivateKey
+		if keys, keysErr = sim.GenerateRSAKeys(3); keysErr == nil {
+			appKey, alipayKey, wrongKey = keys[0], keys[1], keys[2]
 		}
 	})
 	return keysErr
@@ -111,8 +107,7 @@ type Sim struct {
 	mu         sync.Mutex
 	trades     map[string]*trade
 	seq        int64
-	fault      sim.Fault
-	faultLeft  int // calls left; -1: until cleared
+	faults     sim.Faults
 	billTokens map[string]billToken
 	held       map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
 
@@ -128,6 +123,7 @@ func New(o sim.Options) (*Sim, error) {
 	if err := loadKeys(); err != nil {
 		return nil, fmt.Errorf("alipay sim: generate keys: %w", err)
 	}
+	o = o.WithDefaults()
 	s := &Sim{
 		opts:       o,
 		clock:      o.Clock,
@@ -137,21 +133,6 @@ func New(o sim.Options) (*Sim, error) {
 		billTokens: map[string]billToken{},
 		held:       map[string][]*notification{},
 		stop:       make(chan struct{}),
-	}
-	if s.clock == nil {
-		s.clock = clock.Real{}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if s.http == nil {
-		s.http = &http.Client{Timeout: 5 * time.Second}
-	}
-	if s.opts.RetryScale == 0 {
-		s.opts.RetryScale = 1
-	}
-	if s.opts.Hang == 0 {
-		s.opts.Hang = 30 * time.Second
 	}
 	return s, nil
 }
@@ -201,37 +182,11 @@ func SignAsApp(content string) (string, error) {
 
 // SetFault makes the next count API calls (or, for the callback faults,
 // callbacks) misbehave; count 0 means until SetFault(FaultNone, 0).
-func (s *Sim) SetFault(f sim.Fault, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fault, s.faultLeft = f, count
-	if count <= 0 {
-		s.faultLeft = -1
-	}
-	if f == sim.FaultNone {
-		s.faultLeft = 0
-	}
-}
+func (s *Sim) SetFault(f sim.Fault, count int) { s.faults.Set(f, count) }
 
 // takeFault reports whether the current fault is one of fs, using up one of
-// its count. The caller holds s.mu.
-func (s *Sim) takeFault(fs ...sim.Fault) bool {
-	if s.fault == sim.FaultNone || s.faultLeft == 0 {
-		return false
-	}
-	for _, f := range fs {
-		if s.fault == f {
-			if s.faultLeft > 0 {
-				s.faultLeft--
-				if s.faultLeft == 0 {
-					s.fault = sim.FaultNone
-				}
-			}
-			return true
-		}
-	}
-	return false
-}
+// its count.
+func (s *Sim) takeFault(fs ...sim.Fault) bool { return s.faults.Take(fs...) != sim.FaultNone }
 
 // Close stops the callback senders and waits for them.
 func (s *Sim) Close() {

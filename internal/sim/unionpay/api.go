@@ -1,7 +1,6 @@
 package unionpay
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -164,7 +163,7 @@ func need(f map[string]string, names ...string) error {
 
 // serveAPI answers backTransReq, queryTrans and fileTransfer.
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
-	fault := s.takeFault(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
+	fault := s.faults.Take(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
 	if fault == sim.Fault5xx {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -187,7 +186,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// It acted; the answer comes only after the client has given up.
 		select {
 		case <-r.Context().Done():
-		case <-time.After(s.hang):
+		case <-time.After(s.opts.Hang):
 		case <-s.done:
 		}
 	}
@@ -414,7 +413,7 @@ func (s *Sim) refund(f map[string]string) (map[string]string, error) {
 	orig.refunded += amount
 	s.trades[t.orderID] = t
 	s.byQueryID[t.queryID] = t
-	s.afterLocked(s.scaled(refundDelay), func() {
+	s.afterLocked(s.opts.Scaled(refundDelay), func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if t.state == stateWaiting {
@@ -527,11 +526,6 @@ func (s *Sim) waitingLocked(orderID string) (*trade, error) {
 	return t, nil
 }
 
-// scaled multiplies a delay by RetryScale.
-func (s *Sim) scaled(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * s.scale)
-}
-
 // afterLocked runs fn after d unless the simulator closes first. The
 // caller holds s.mu.
 func (s *Sim) afterLocked(d time.Duration, fn func()) {
@@ -549,18 +543,4 @@ func (s *Sim) afterLocked(d time.Duration, fn func()) {
 		case <-s.done:
 		}
 	}()
-}
-
-// sleep waits d; false if the simulator closed meanwhile.
-func (s *Sim) sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-s.done:
-		return false
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paygate/paygate/internal/sim"
 )
 
 // SigningCertCN is the subject CN of the simulator's UnionPay signing
@@ -50,21 +52,9 @@ func loadPKI() (*pki, error) {
 }
 
 func newPKI() (*pki, error) {
-	keys := make([]*rsa.PrivateKey, 5)
-	var wg sync.WaitGroup
-	errs := make([]error, len(keys))
-	for i := range keys {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			keys[i], errs[i] = rsa.GenerateKey(rand.Reader, 2048)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("unionpay sim: generate key: %w", err)
-		}
+	keys, err := sim.GenerateRSAKeys(5)
+	if err != nil {
+		return nil, fmt.Errorf("unionpay sim: generate key: %w", err)
 	}
 	rootKey, middleKey, upKey, merchantKey, wrongKey := keys[0], keys[1], keys[2], keys[3], keys[4]
 	notBefore := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -16,12 +16,12 @@ func (s *Sim) notifyLocked(t *trade) {
 	if t.backURL == "" {
 		return
 	}
-	fault := s.takeFaultLocked(sim.FaultDropNotify, sim.FaultDuplicateNotify, sim.FaultOutOfOrderNotify)
+	fault := s.faults.Take(sim.FaultDropNotify, sim.FaultDuplicateNotify, sim.FaultOutOfOrderNotify)
 	if fault == sim.FaultDropNotify {
 		return
 	}
 	f := s.notificationLocked(t)
-	if err := s.signMessage(f, s.fault == sim.FaultBadSignature); err != nil {
+	if err := s.signMessage(f, s.faults.Current() == sim.FaultBadSignature); err != nil {
 		s.log.Error("unionpay sim: sign notification", "err", err)
 		return
 	}
@@ -112,15 +112,13 @@ func (s *Sim) deliverLocked(target string, f map[string]string, after <-chan str
 				return
 			}
 		}
-		for attempt := 0; ; attempt++ {
+		sim.Retry(ctx.Done(), retrySchedule, s.opts.RetryScale, func(attempt int) bool {
 			ok := s.post(ctx, target, body)
 			if attempt == 0 {
 				close(firstDone)
 			}
-			if ok || attempt >= len(retrySchedule) || !s.sleep(ctx, s.scaled(retrySchedule[attempt])) {
-				return
-			}
-		}
+			return ok
+		})
 	}()
 	return firstDone
 }

@@ -68,9 +68,8 @@ const refundDelay = 10 * time.Second
 // Sim is the UnionPay simulator. It implements sim.Simulator.
 type Sim struct {
 	pki    *pki
+	opts   sim.Options
 	clock  clock.Clock
-	scale  float64
-	hang   time.Duration
 	client *http.Client
 	log    *slog.Logger
 
@@ -78,9 +77,7 @@ type Sim struct {
 	trades    map[string]*trade // by orderId
 	byQueryID map[string]*trade
 	seq       int64
-	fault     sim.Fault
-	faultLeft int // calls left to misbehave; 0 with a fault set: until cleared
-	faultAll  bool
+	faults    sim.Faults
 	closed    bool // no new background work once Close has begun
 
 	done      chan struct{}
@@ -96,31 +93,16 @@ func New(o sim.Options) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
+	o = o.WithDefaults()
 	s := &Sim{
 		pki:       p,
+		opts:      o,
 		clock:     o.Clock,
-		scale:     o.RetryScale,
-		hang:      o.Hang,
 		client:    o.HTTPClient,
 		log:       o.Logger,
 		trades:    map[string]*trade{},
 		byQueryID: map[string]*trade{},
 		done:      make(chan struct{}),
-	}
-	if s.clock == nil {
-		s.clock = clock.Real{}
-	}
-	if s.scale <= 0 {
-		s.scale = 1
-	}
-	if s.hang <= 0 {
-		s.hang = 30 * time.Second
-	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 5 * time.Second}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
@@ -148,38 +130,7 @@ func (s *Sim) Account(baseURL string) channel.Account {
 
 // SetFault makes the next count API calls misbehave (0: until cleared).
 // Notification faults count notifications instead.
-func (s *Sim) SetFault(f sim.Fault, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fault, s.faultLeft, s.faultAll = f, count, count <= 0
-}
-
-// takeFault consumes one use of the current fault if it is one of kinds.
-func (s *Sim) takeFault(kinds ...sim.Fault) sim.Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.takeFaultLocked(kinds...)
-}
-
-func (s *Sim) takeFaultLocked(kinds ...sim.Fault) sim.Fault {
-	if s.fault == sim.FaultNone {
-		return sim.FaultNone
-	}
-	for _, k := range kinds {
-		if s.fault != k {
-			continue
-		}
-		f := s.fault
-		if !s.faultAll {
-			s.faultLeft--
-			if s.faultLeft <= 0 {
-				s.fault = sim.FaultNone
-			}
-		}
-		return f
-	}
-	return sim.FaultNone
-}
+func (s *Sim) SetFault(f sim.Fault, count int) { s.faults.Set(f, count) }
 
 // Close stops the notification senders and waits for them.
 func (s *Sim) Close() {

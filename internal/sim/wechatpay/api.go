@@ -84,7 +84,7 @@ func (s *Sim) v3(h func(*v3Request) (int, any)) http.Handler {
 			s.writeSigned(w, false, http.StatusUnauthorized, errorBody{"SIGN_ERROR", msg})
 			return
 		}
-		fault := s.takeFault(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
+		fault := s.faults.Take(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
 		if fault == sim.Fault5xx {
 			s.writeSigned(w, false, http.StatusInternalServerError, errorBody{"SYSTEM_ERROR", "系统错误"})
 			return

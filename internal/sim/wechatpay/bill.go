@@ -5,11 +5,12 @@ import (
 	"crypto/sha1"
 	"encoding/csv"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/paygate/paygate/internal/money"
 )
 
 // billHeader is the ALL trade bill's header; SUCCESS and REFUND bills use
@@ -28,13 +29,7 @@ const feeRate, feeRateText = 6, "0.60%"
 func fee(amount int64) int64 { return (amount*feeRate + 500) / 1000 }
 
 // yuan formats fen as yuan with two decimals.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
+func yuan(fen int64) string { return money.FormatMinor(fen, 2) }
 
 // billRow is one line of the bill with its sort time.
 type billRow struct {

@@ -105,12 +105,12 @@ func (s *Sim) notify(n *notification) {
 		return
 	}
 	s.mu.Lock()
-	f := s.takeFaultLocked(sim.FaultDropNotify, sim.FaultDuplicateNotify, sim.FaultOutOfOrderNotify, sim.FaultBadSignature)
+	f := s.faults.Take(sim.FaultDropNotify, sim.FaultDuplicateNotify, sim.FaultOutOfOrderNotify, sim.FaultBadSignature)
 	n.badSig = f == sim.FaultBadSignature
 	if f == sim.FaultOutOfOrderNotify && n.payment {
 		s.held[n.outTradeNo] = n
 		s.mu.Unlock()
-		s.later(s.scaled(holdMax), func() {
+		s.later(s.opts.Scaled(holdMax), func() {
 			if s.unhold(n) {
 				s.deliver(n, nil)
 			}
@@ -153,27 +153,15 @@ func (s *Sim) deliver(n, next *notification) {
 	}
 	go func() {
 		defer s.wg.Done()
-		for attempt := 0; ; attempt++ {
-			if attempt > 0 {
-				if attempt > len(retrySchedule) {
-					s.log.Warn("wechatpay sim: notification abandoned", "trade", n.outTradeNo)
-					return
-				}
-				t := time.NewTimer(s.scaled(retrySchedule[attempt-1]))
-				select {
-				case <-s.ctx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
-			}
+		acked := sim.Retry(s.ctx.Done(), retrySchedule, s.opts.RetryScale, func(attempt int) bool {
 			ok := s.post(n)
 			if attempt == 0 && next != nil {
 				s.deliver(next, nil)
 			}
-			if ok {
-				return
-			}
+			return ok
+		})
+		if !acked && s.ctx.Err() == nil {
+			s.log.Warn("wechatpay sim: notification abandoned", "trade", n.outTradeNo)
 		}
 	}()
 }

@@ -127,7 +127,7 @@ func (s *Sim) refund(r *v3Request) (int, any) {
 	s.refunds[rf.OutRefundNo] = rf
 	t.Refunded += rf.Amount
 	t.setState(stateRefund)
-	s.later(s.scaled(refundSettle), func() { s.settleRefund(rf) })
+	s.later(s.opts.Scaled(refundSettle), func() { s.settleRefund(rf) })
 	return http.StatusOK, rf.view()
 }
 

@@ -50,7 +50,6 @@ package wechatpay
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
@@ -96,7 +95,11 @@ var (
 
 func loadKeys() {
 	keysOnce.Do(func() {
-		merchantKey, platformKey, wrongKey = mustKey(), mustKey(), mustKey()
+		keys, err := sim.GenerateRSAKeys(3)
+		if err != nil {
+			panic(fmt.Sprintf("wechatpay sim: generate RSA key: %v", err)) // the system's randomness failed
+		}
+		merchantKey, platformKey, wrongKey = keys[0], keys[1], keys[2]
 		der, _ := x509.MarshalPKIXPublicKey(&merchantKey.PublicKey)
 		sum := sha1.Sum(der)
 		merchantSerial = strings.ToUpper(hex.EncodeToString(sum[:]))
@@ -106,14 +109,6 @@ func loadKeys() {
 		pub, _ := x509.MarshalPKIXPublicKey(&platformKey.PublicKey)
 		platformPublicPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
 	})
-}
-
-func mustKey() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(fmt.Sprintf("wechatpay sim: generate RSA key: %v", err)) // the system's randomness failed
-	}
-	return k
 }
 
 // Sim is a simulated WeChat Pay. It implements sim.Simulator.
@@ -130,15 +125,13 @@ type Sim struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	trades     map[string]*trade // by out_trade_no
-	refunds    map[string]*refund
-	bills      map[string][]byte // download token → file
-	held       map[string]*notification
-	seq        int64
-	fault      sim.Fault
-	faultLeft  int // calls left; 0 with a fault set: until cleared
-	faultCount bool
+	mu      sync.Mutex
+	trades  map[string]*trade // by out_trade_no
+	refunds map[string]*refund
+	bills   map[string][]byte // download token → file
+	held    map[string]*notification
+	seq     int64
+	faults  sim.Faults
 }
 
 // New returns a simulator. Close it to stop its notification sender.
@@ -147,24 +140,10 @@ func New(o sim.Options) (*Sim, error) {
 	if o.RetryScale < 0 {
 		return nil, errors.New("wechatpay sim: negative RetryScale")
 	}
-	if o.RetryScale == 0 {
-		o.RetryScale = 1
-	}
-	if o.Hang == 0 {
-		o.Hang = 30 * time.Second
-	}
+	o = o.WithDefaults()
 	s := &Sim{
 		opts: o, clock: o.Clock, log: o.Logger, http: o.HTTPClient,
 		trades: map[string]*trade{}, refunds: map[string]*refund{}, bills: map[string][]byte{}, held: map[string]*notification{},
-	}
-	if s.clock == nil {
-		s.clock = clock.Real{}
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.http == nil {
-		s.http = &http.Client{Timeout: 5 * time.Second}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
@@ -258,36 +237,7 @@ func (s *Sim) Account(baseURL string) channel.Account {
 
 // SetFault makes the next count API calls (and, for the notify faults and
 // bad_signature, notifications) misbehave; count 0 means until cleared.
-func (s *Sim) SetFault(f sim.Fault, count int) {
-	s.mu.Lock()
-	s.fault, s.faultLeft, s.faultCount = f, count, count > 0
-	s.mu.Unlock()
-}
-
-// takeFault consumes one use of the current fault if it is one of fs.
-func (s *Sim) takeFault(fs ...sim.Fault) sim.Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.takeFaultLocked(fs...)
-}
-
-func (s *Sim) takeFaultLocked(fs ...sim.Fault) sim.Fault {
-	if s.fault == sim.FaultNone {
-		return sim.FaultNone
-	}
-	for _, f := range fs {
-		if f != s.fault {
-			continue
-		}
-		if s.faultCount {
-			if s.faultLeft--; s.faultLeft <= 0 {
-				s.fault, s.faultCount = sim.FaultNone, false
-			}
-		}
-		return f
-	}
-	return sim.FaultNone
-}
+func (s *Sim) SetFault(f sim.Fault, count int) { s.faults.Set(f, count) }
 
 // Close stops background work (notification retries, refund settlement) and waits for it.
 func (s *Sim) Close() {
@@ -324,11 +274,6 @@ func (s *Sim) later(d time.Duration, f func()) {
 			f()
 		}
 	}()
-}
-
-// scaled is d × RetryScale.
-func (s *Sim) scaled(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * s.opts.RetryScale)
 }
 
 // hang holds an answer for FaultTimeout: until the client gives up or Hang passes.

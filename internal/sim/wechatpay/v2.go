@@ -50,7 +50,7 @@ func (s *Sim) v2(h func(*v2Request) map[string]string) http.Handler {
 			writeXML(w, http.StatusOK, map[string]string{"return_code": "FAIL", "return_msg": "签名错误"})
 			return
 		}
-		fault := s.takeFault(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
+		fault := s.faults.Take(sim.Fault5xx, sim.FaultTimeout, sim.FaultBadSignature)
 		if fault == sim.Fault5xx {
 			writeXML(w, http.StatusInternalServerError, map[string]string{"return_code": "FAIL", "return_msg": "SYSTEMERROR"})
 			return
