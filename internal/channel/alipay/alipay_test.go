@@ -45,7 +45,7 @@ type setup struct {
 	conn channel.Connector
 }
 
-func newSetup(t *testing.T) *setup {
+func newSetup(t testing.TB) *setup {
 	t.Helper()
 	s, err := simalipay.New(sim.Options{RetryScale: 0.0005, Hang: 5 * time.Second})
 	if err != nil {
@@ -68,23 +68,23 @@ func newSetup(t *testing.T) *setup {
 	return &setup{sim: s, srv: srv, rec: rec, acct: acct, conn: conn}
 }
 
-func TestConformance(t *testing.T) {
-	channeltest.Run(t, func(t *testing.T) *channeltest.Harness {
-		st := newSetup(t)
-		return &channeltest.Harness{
-			Connector:          st.conn,
-			Sim:                st.sim,
-			Receiver:           st.rec,
-			Currency:           "CNY",
-			QRMethod:           alipay.MethodQR,
-			OtherMethods:       []string{alipay.MethodPage, alipay.MethodWap, alipay.MethodApp},
-			MicropayMethod:     alipay.MethodMicropay,
-			AuthCodeSuccess:    codeSuccess,
-			AuthCodeUserPaying: codeUserPay,
-			AuthCodeDeclined:   codeDeclined,
-		}
-	})
+func newHarness(t testing.TB) *channeltest.Harness {
+	st := newSetup(t)
+	return &channeltest.Harness{
+		Connector:          st.conn,
+		Sim:                st.sim,
+		Receiver:           st.rec,
+		Currency:           "CNY",
+		QRMethod:           alipay.MethodQR,
+		OtherMethods:       []string{alipay.MethodPage, alipay.MethodWap, alipay.MethodApp},
+		MicropayMethod:     alipay.MethodMicropay,
+		AuthCodeSuccess:    codeSuccess,
+		AuthCodeUserPaying: codeUserPay,
+		AuthCodeDeclined:   codeDeclined,
+	}
 }
+
+func TestConformance(t *testing.T) { channeltest.Run(t, newHarness) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -603,3 +603,7 @@ func TestCallbackDelivery(t *testing.T) {
 	}
 	st.wantStatus(t, o, channel.TradeSuccess)
 }
+
+// BenchmarkConnector measures trade creates and queries against the
+// simulator over loopback HTTP, signatures included.
+func BenchmarkConnector(b *testing.B) { channeltest.Bench(b, newHarness) }

@@ -8,20 +8,24 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 )
 
-func TestConformance(t *testing.T) {
-	channeltest.Run(t, func(t *testing.T) *channeltest.Harness {
-		sb := sandbox.New(clock.Real{})
-		return &channeltest.Harness{
-			Connector:       sb,
-			QRMethod:        "sandbox",
-			OtherMethods:    []string{"wechat.jsapi", "alipay.page"},
-			MicropayMethod:  "wechat.micropay",
-			AuthCodeSuccess: "134567890123456789",
-			PayerPays: func(t testing.TB, orderID, tradeNo string) {
-				if err := sb.PayerActs(tradeNo, true); err != nil {
-					t.Fatalf("payer acts on %s: %v", tradeNo, err)
-				}
-			},
-		}
-	})
+func newHarness(t testing.TB) *channeltest.Harness {
+	sb := sandbox.New(clock.Real{})
+	return &channeltest.Harness{
+		Connector:       sb,
+		QRMethod:        "sandbox",
+		OtherMethods:    []string{"wechat.jsapi", "alipay.page"},
+		MicropayMethod:  "wechat.micropay",
+		AuthCodeSuccess: "134567890123456789",
+		PayerPays: func(t testing.TB, orderID, tradeNo string) {
+			if err := sb.PayerActs(tradeNo, true); err != nil {
+				t.Fatalf("payer acts on %s: %v", tradeNo, err)
+			}
+		},
+	}
 }
+
+func TestConformance(t *testing.T) { channeltest.Run(t, newHarness) }
+
+// BenchmarkConnector measures trade creates and queries against the
+// simulator over loopback HTTP, signatures included.
+func BenchmarkConnector(b *testing.B) { channeltest.Bench(b, newHarness) }

@@ -35,7 +35,7 @@ type setup struct {
 	rcv  *channeltest.Receiver
 }
 
-func newSetup(t *testing.T) *setup {
+func newSetup(t testing.TB) *setup {
 	t.Helper()
 	s, err := simup.New(sim.Options{RetryScale: 0.0005, Hang: 5 * time.Second})
 	if err != nil {
@@ -62,24 +62,24 @@ func outTradeNo(orderID string) string {
 	return no
 }
 
-func TestConformance(t *testing.T) {
-	channeltest.Run(t, func(t *testing.T) *channeltest.Harness {
-		s := newSetup(t)
-		return &channeltest.Harness{
-			Connector:          s.conn,
-			Sim:                s.sim,
-			Receiver:           s.rcv,
-			Currency:           "CNY",
-			QRMethod:           unionpay.MethodQR,
-			OtherMethods:       []string{unionpay.MethodGateway},
-			MicropayMethod:     unionpay.MethodMicropay,
-			AuthCodeSuccess:    simup.AuthCodeSuccess,
-			AuthCodeUserPaying: simup.AuthCodeUserPaying,
-			AuthCodeDeclined:   simup.AuthCodeDeclined,
-			OutTradeNo:         outTradeNo,
-		}
-	})
+func newHarness(t testing.TB) *channeltest.Harness {
+	s := newSetup(t)
+	return &channeltest.Harness{
+		Connector:          s.conn,
+		Sim:                s.sim,
+		Receiver:           s.rcv,
+		Currency:           "CNY",
+		QRMethod:           unionpay.MethodQR,
+		OtherMethods:       []string{unionpay.MethodGateway},
+		MicropayMethod:     unionpay.MethodMicropay,
+		AuthCodeSuccess:    simup.AuthCodeSuccess,
+		AuthCodeUserPaying: simup.AuthCodeUserPaying,
+		AuthCodeDeclined:   simup.AuthCodeDeclined,
+		OutTradeNo:         outTradeNo,
+	}
 }
+
+func TestConformance(t *testing.T) { channeltest.Run(t, newHarness) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -594,3 +594,7 @@ func TestNewChecksAccount(t *testing.T) {
 		t.Fatalf("method not on the account: %v", err)
 	}
 }
+
+// BenchmarkConnector measures trade creates and queries against the
+// simulator over loopback HTTP, signatures included.
+func BenchmarkConnector(b *testing.B) { channeltest.Bench(b, newHarness) }

@@ -39,7 +39,7 @@ type setup struct {
 	conn channel.Connector
 }
 
-func newSetup(t *testing.T) *setup {
+func newSetup(t testing.TB) *setup {
 	t.Helper()
 	s, err := simwx.New(sim.Options{RetryScale: 0.0005, Hang: 5 * time.Second})
 	if err != nil {
@@ -62,7 +62,7 @@ func newSetup(t *testing.T) *setup {
 	return &setup{sim: s, srv: srv, rec: rec, acct: a, conn: conn}
 }
 
-func newHarness(t *testing.T) *channeltest.Harness {
+func newHarness(t testing.TB) *channeltest.Harness {
 	s := newSetup(t)
 	return &channeltest.Harness{
 		Connector: s.conn, Sim: s.sim, Receiver: s.rec, Currency: "CNY",
@@ -559,3 +559,7 @@ func TestBillEmptyDay(t *testing.T) {
 		t.Fatalf("bill of a day without trades: %+v, %v; want an empty bill", b, err)
 	}
 }
+
+// BenchmarkConnector measures trade creates and queries against the
+// simulator over loopback HTTP, signatures included.
+func BenchmarkConnector(b *testing.B) { channeltest.Bench(b, newHarness) }
