@@ -119,7 +119,7 @@ func openPools(path string) (write, read *sql.DB, err error) {
 	// checkpoints cut create-order's p99 at half load from 82–350 ms to
 	// 36–67 ms without lowering its maximum rate (BENCHMARKS.md).
 	write, err = openPool(path, url.Values{
-		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "wal_autocheckpoint(256)"},
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "wal_autocheckpoint(256)", "temp_store(MEMORY)"},
 		"_txlock": {"immediate"},
 	})
 	if err != nil {

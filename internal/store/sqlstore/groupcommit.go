@@ -45,6 +45,11 @@ type committer struct {
 
 // turn is one writer's place in a batch.
 type turn struct {
+	// fn, when set, is the writer's whole work, which the committer runs
+	// itself in the batch (see do); fnErr is its result.
+	fn      func(*tx) error
+	ctx     context.Context
+	fnErr   error
 	tx      *sql.Tx // the batch transaction, set before granted is closed
 	err     error   // set instead of tx when the writer cannot have a turn
 	granted chan struct{}
@@ -80,6 +85,35 @@ func (c *committer) begin(ctx context.Context) (*tx, error) {
 	return &tx{conn: conn{q: detached{t.tx}, d: c.d, stmts: c.stmts, detach: true}, turn: t, tx: t.tx}, nil
 }
 
+// refuse tells a writer it gets no turn.
+func (t *turn) refuse(err error) {
+	if t.fn != nil {
+		t.durable <- err
+		return
+	}
+	t.err = err
+	close(t.granted)
+}
+
+// do runs fn as one writer's turn in a batch, on the committer's own
+// goroutine (no handoff to and from the caller while the batch waits), and
+// returns once the batch is durable: fn's error, or the commit's.
+func (c *committer) do(ctx context.Context, fn func(*tx) error) error {
+	t := &turn{fn: fn, ctx: ctx, durable: make(chan error, 1)}
+	select {
+	case c.reqs <- t:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.stop:
+		return errStoreClosed
+	}
+	err := <-t.durable
+	if t.fnErr != nil {
+		return t.fnErr
+	}
+	return err
+}
+
 // close stops the committer after the batch in progress.
 func (c *committer) close() {
 	close(c.stop)
@@ -106,27 +140,31 @@ func (c *committer) batch(first *turn) {
 	ctx := context.Background()
 	btx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		first.err = fmt.Errorf("%s: begin: %w", c.d.Name, err)
-		close(first.granted)
+		first.refuse(fmt.Errorf("%s: begin: %w", c.d.Name, err))
 		return
 	}
 	var kept, waiting []*turn
 	broken := false
 	give := func(t *turn) {
 		if broken {
-			t.err = fmt.Errorf("%s: batch transaction failed", c.d.Name)
-			close(t.granted)
+			t.refuse(fmt.Errorf("%s: batch transaction failed", c.d.Name))
 			return
 		}
 		if err := c.exec(btx, "SAVEPOINT w"); err != nil {
 			broken = true
-			t.err = fmt.Errorf("%s: savepoint: %w", c.d.Name, err)
-			close(t.granted)
+			t.refuse(fmt.Errorf("%s: savepoint: %w", c.d.Name, err))
 			return
 		}
 		t.tx = btx
-		close(t.granted)
-		if <-t.keep {
+		var keep bool
+		if t.fn != nil {
+			t.fnErr = t.fn(&tx{conn: conn{q: detached{btx}, d: c.d, stmts: c.stmts, detach: true}, turn: t, tx: btx})
+			keep = t.fnErr == nil
+		} else {
+			close(t.granted)
+			keep = <-t.keep
+		}
+		if keep {
 			if err := c.exec(btx, "RELEASE w"); err != nil {
 				broken = true
 				t.durable <- fmt.Errorf("%s: release: %w", c.d.Name, err)

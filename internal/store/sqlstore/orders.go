@@ -19,15 +19,7 @@ const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, c
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := insertOrder(ctx, tx.conn, o); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error { return insertOrder(ctx, tx.conn, o) })
 }
 
 func insertOrder(ctx context.Context, c conn, o *store.Order) error {

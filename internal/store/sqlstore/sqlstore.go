@@ -242,6 +242,24 @@ type tx struct {
 	done bool
 }
 
+// inTx runs fn in a write transaction and commits it: with group commit,
+// as a turn the committer runs itself in a batch; otherwise in a
+// transaction of its own. fn's error rolls its work back and is returned.
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	if s.committer != nil {
+		return s.committer.do(ctx, fn)
+	}
+	t, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.commit()
+}
+
 // begin opens a write transaction on the write pool (or waits for a turn in
 // a group-commit batch).
 func (s *Store) begin(ctx context.Context) (*tx, error) {
