@@ -213,6 +213,11 @@ func (s *Server) serve(rt route) http.Handler {
 		bw.header.Set("Request-Id", reqID)
 
 		err := s.run(bw, r, rt)
+		if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// The client went away mid-request; nobody reads the answer.
+			s.Log.Debug("request abandoned by the client", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
+			return
+		}
 		if err != nil {
 			e := errs.As(err)
 			if e.Status >= 500 {
