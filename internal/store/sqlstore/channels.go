@@ -51,18 +51,15 @@ func (s *Store) ChannelAccountCreate(ctx context.Context, a *store.ChannelAccoun
 	if err != nil {
 		return fmt.Errorf("create channel account %s: %w", a.ID, err)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.exec(ctx, `INSERT INTO channel_accounts (`+channelAccountColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Provider, a.Name, a.Livemode, a.BaseURL, d.config, sealedBytes(a.SealedSecrets), d.secretNames, d.methods,
-		d.currencies, a.FeeBps, a.MinAmount, a.MaxAmount, a.Disabled, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {
-		return fmt.Errorf("create channel account %s: %w", a.ID, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO channel_accounts (`+channelAccountColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Provider, a.Name, a.Livemode, a.BaseURL, d.config, sealedBytes(a.SealedSecrets), d.secretNames, d.methods,
+			d.currencies, a.FeeBps, a.MinAmount, a.MaxAmount, a.Disabled, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {
+			return fmt.Errorf("create channel account %s: %w", a.ID, err)
+		}
+		return nil
+	})
 }
 
 // ChannelAccountGet returns the channel account with id.
@@ -97,25 +94,22 @@ func (s *Store) ChannelAccountUpdate(ctx context.Context, a *store.ChannelAccoun
 	if err != nil {
 		return fmt.Errorf("update channel account %s: %w", a.ID, err)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, `UPDATE channel_accounts SET name = ?, base_url = ?, config = ?, sealed_secrets = ?,
-		secret_names = ?, methods = ?, currencies = ?, fee_bps = ?, min_amount = ?, max_amount = ?, disabled = ?,
-		updated_at = ? WHERE id = ?`,
-		a.Name, a.BaseURL, d.config, sealedBytes(a.SealedSecrets), d.secretNames, d.methods, d.currencies, a.FeeBps,
-		a.MinAmount, a.MaxAmount, a.Disabled, micros(a.UpdatedAt), a.ID)
-	if err != nil {
-		return fmt.Errorf("update channel account %s: %w", a.ID, err)
-	}
-	if n, err := affected(res); err != nil {
-		return fmt.Errorf("update channel account %s: %w", a.ID, err)
-	} else if n == 0 {
-		return fmt.Errorf("update channel account %s: %w", a.ID, store.ErrNotFound)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `UPDATE channel_accounts SET name = ?, base_url = ?, config = ?, sealed_secrets = ?,
+			secret_names = ?, methods = ?, currencies = ?, fee_bps = ?, min_amount = ?, max_amount = ?, disabled = ?,
+			updated_at = ? WHERE id = ?`,
+			a.Name, a.BaseURL, d.config, sealedBytes(a.SealedSecrets), d.secretNames, d.methods, d.currencies, a.FeeBps,
+			a.MinAmount, a.MaxAmount, a.Disabled, micros(a.UpdatedAt), a.ID)
+		if err != nil {
+			return fmt.Errorf("update channel account %s: %w", a.ID, err)
+		}
+		if n, err := affected(res); err != nil {
+			return fmt.Errorf("update channel account %s: %w", a.ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("update channel account %s: %w", a.ID, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 func scanChannelAccount(r rowScanner) (*store.ChannelAccount, error) {
@@ -161,20 +155,17 @@ func (s *Store) RoutePut(ctx context.Context, r *store.Route) error {
 	if err != nil {
 		return fmt.Errorf("put route %s %s: encode candidates: %w", r.MerchantID, r.Method, err)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	var created int64
-	if err := tx.queryRow(ctx, `INSERT INTO routes (`+routeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (merchant_id, method, livemode) DO UPDATE
-		SET strategy = excluded.strategy, candidates = excluded.candidates, updated_at = excluded.updated_at
-		RETURNING created_at`,
-		r.MerchantID, r.Method, r.Livemode, r.Strategy, string(b), micros(r.CreatedAt), micros(r.UpdatedAt)).Scan(&created); err != nil {
-		return fmt.Errorf("put route %s %s: %w", r.MerchantID, r.Method, tx.d.interpret(err))
-	}
-	if err := tx.commit(); err != nil {
+	if err := s.inTx(ctx, func(tx *tx) error {
+		if err := tx.queryRow(ctx, `INSERT INTO routes (`+routeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (merchant_id, method, livemode) DO UPDATE
+			SET strategy = excluded.strategy, candidates = excluded.candidates, updated_at = excluded.updated_at
+			RETURNING created_at`,
+			r.MerchantID, r.Method, r.Livemode, r.Strategy, string(b), micros(r.CreatedAt), micros(r.UpdatedAt)).Scan(&created); err != nil {
+			return fmt.Errorf("put route %s %s: %w", r.MerchantID, r.Method, tx.d.interpret(err))
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	r.CreatedAt = fromMicros(created)
@@ -203,21 +194,18 @@ func (s *Store) RouteList(ctx context.Context, merchantID string) ([]*store.Rout
 
 // RouteDelete deletes a route; ErrNotFound when there is none.
 func (s *Store) RouteDelete(ctx context.Context, merchantID, method string, livemode bool) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, `DELETE FROM routes WHERE merchant_id = ? AND method = ? AND livemode = ?`, merchantID, method, livemode)
-	if err != nil {
-		return fmt.Errorf("delete route %s %s: %w", merchantID, method, err)
-	}
-	if n, err := affected(res); err != nil {
-		return fmt.Errorf("delete route %s %s: %w", merchantID, method, err)
-	} else if n == 0 {
-		return fmt.Errorf("delete route %s %s (livemode %v): %w", merchantID, method, livemode, store.ErrNotFound)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM routes WHERE merchant_id = ? AND method = ? AND livemode = ?`, merchantID, method, livemode)
+		if err != nil {
+			return fmt.Errorf("delete route %s %s: %w", merchantID, method, err)
+		}
+		if n, err := affected(res); err != nil {
+			return fmt.Errorf("delete route %s %s: %w", merchantID, method, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete route %s %s (livemode %v): %w", merchantID, method, livemode, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 func scanRoute(r rowScanner) (*store.Route, error) {

@@ -107,26 +107,25 @@ func (s *Store) DeliveriesClaim(ctx context.Context, now time.Time, lease time.D
 		return nil, fmt.Errorf("claim deliveries: lease %v is not positive", lease)
 	}
 	token := rand.Text()
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	ds, err := queryAll(ctx, tx.conn, scanDelivery, `WITH picked AS (
-			SELECT id FROM deliveries
-			WHERE status = `+pending+` AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY next_attempt_at, id LIMIT ? `+s.dialect.SkipLocked+`
-		)
-		UPDATE deliveries SET lease_token = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM picked) RETURNING `+deliveryColumns,
-		micros(now), micros(now), batchLimit(limit), token, micros(now.Add(lease)))
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	if err := attachEvents(ctx, tx.conn, ds); err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	if err := tx.commit(); err != nil {
+	var ds []*store.Delivery
+	if err := s.inTx(ctx, func(tx *tx) error {
+		claimed, err := queryAll(ctx, tx.conn, scanDelivery, `WITH picked AS (
+				SELECT id FROM deliveries
+				WHERE status = `+pending+` AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY next_attempt_at, id LIMIT ? `+s.dialect.SkipLocked+`
+			)
+			UPDATE deliveries SET lease_token = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM picked) RETURNING `+deliveryColumns,
+			micros(now), micros(now), batchLimit(limit), token, micros(now.Add(lease)))
+		if err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+		if err := attachEvents(ctx, tx.conn, claimed); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+		ds = claimed
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(ds, func(a, b *store.Delivery) int {
@@ -205,39 +204,39 @@ func (s *Store) DeliveryRecord(ctx context.Context, r store.DeliveryResult) erro
 		args = append(args, micros(*r.NextAttemptAt))
 	}
 	args = append(args, r.DeliveryID, r.LeaseToken)
+	update := `UPDATE deliveries SET ` + strings.Join(set, ", ") + `
+		WHERE id = ? AND lease_token = ? RETURNING ` + deliveryColumns
+	// The attempt's columns that do not depend on the delivery row.
+	attemptError, body := cleanText(a.Error), append([]byte{}, a.ResponseBody...)
 
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	d, err := queryOne(ctx, tx.conn, scanDelivery, `UPDATE deliveries SET `+strings.Join(set, ", ")+`
-		WHERE id = ? AND lease_token = ? RETURNING `+deliveryColumns, args...)
-	if errors.Is(err, store.ErrNotFound) {
-		// No row changed: tell a missing delivery from a lease that is gone.
-		if _, err := deliveryGet(ctx, tx.conn, r.DeliveryID); err != nil {
-			return fmt.Errorf("record delivery: %w", err)
+	return s.inTx(ctx, func(tx *tx) error {
+		d, err := queryOne(ctx, tx.conn, scanDelivery, update, args...)
+		if errors.Is(err, store.ErrNotFound) {
+			// No row changed: tell a missing delivery from a lease that is gone.
+			if _, err := deliveryGet(ctx, tx.conn, r.DeliveryID); err != nil {
+				return fmt.Errorf("record delivery: %w", err)
+			}
+			return fmt.Errorf("record delivery %s: the lease is no longer held: %w", r.DeliveryID, store.ErrStale)
 		}
-		return fmt.Errorf("record delivery %s: the lease is no longer held: %w", r.DeliveryID, store.ErrStale)
-	}
-	if err != nil {
-		return fmt.Errorf("record delivery %s: %w", r.DeliveryID, err)
-	}
-	if a.EventID == "" {
-		a.EventID = d.EventID
-	}
-	if a.EndpointID == "" {
-		a.EndpointID = d.EndpointID
-	}
-	if a.URL == "" {
-		a.URL = d.URL
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO delivery_attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.DeliveryID, a.EventID, nullString(a.EndpointID), a.URL, micros(a.AttemptedAt), a.StatusCode,
-		a.Latency.Microseconds(), cleanText(a.Error), append([]byte{}, a.ResponseBody...)); err != nil {
-		return fmt.Errorf("record attempt %s of delivery %s: %w", a.ID, r.DeliveryID, err)
-	}
-	return tx.commit()
+		if err != nil {
+			return fmt.Errorf("record delivery %s: %w", r.DeliveryID, err)
+		}
+		if a.EventID == "" {
+			a.EventID = d.EventID
+		}
+		if a.EndpointID == "" {
+			a.EndpointID = d.EndpointID
+		}
+		if a.URL == "" {
+			a.URL = d.URL
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO delivery_attempts (`+attemptColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.DeliveryID, a.EventID, nullString(a.EndpointID), a.URL, micros(a.AttemptedAt), a.StatusCode,
+			a.Latency.Microseconds(), attemptError, body); err != nil {
+			return fmt.Errorf("record attempt %s of delivery %s: %w", a.ID, r.DeliveryID, err)
+		}
+		return nil
+	})
 }
 
 func deliveryGet(ctx context.Context, c conn, id string) (*store.Delivery, error) {
@@ -275,27 +274,27 @@ func (s *Store) DeliveryAttempts(ctx context.Context, eventID string) ([]*store.
 // secret left to sign it with. It returns how many deliveries it reset;
 // ErrNotFound when there is no such event.
 func (s *Store) EventRedeliver(ctx context.Context, eventID string, now time.Time) (int, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var found string
-	if err := tx.queryRow(ctx, `SELECT id FROM events WHERE id = ?`, eventID).Scan(&found); err != nil {
-		return 0, fmt.Errorf("redeliver event %s: %w", eventID, tx.d.interpret(err))
-	}
-	res, err := tx.exec(ctx, `UPDATE deliveries SET status = `+pending+`, attempts = 0, next_attempt_at = ?,
-		lease_token = NULL, lease_until = NULL, last_error = '', updated_at = ?
-		WHERE event_id = ? AND (endpoint_id IS NULL OR EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = deliveries.endpoint_id))`,
-		micros(now), micros(now), eventID)
-	if err != nil {
-		return 0, fmt.Errorf("redeliver event %s: %w", eventID, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return 0, fmt.Errorf("redeliver event %s: %w", eventID, err)
-	}
-	return int(n), tx.commit()
+	var reset int
+	err := s.inTx(ctx, func(tx *tx) error {
+		var found string
+		if err := tx.queryRow(ctx, `SELECT id FROM events WHERE id = ?`, eventID).Scan(&found); err != nil {
+			return fmt.Errorf("redeliver event %s: %w", eventID, tx.d.interpret(err))
+		}
+		res, err := tx.exec(ctx, `UPDATE deliveries SET status = `+pending+`, attempts = 0, next_attempt_at = ?,
+			lease_token = NULL, lease_until = NULL, last_error = '', updated_at = ?
+			WHERE event_id = ? AND (endpoint_id IS NULL OR EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = deliveries.endpoint_id))`,
+			micros(now), micros(now), eventID)
+		if err != nil {
+			return fmt.Errorf("redeliver event %s: %w", eventID, err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return fmt.Errorf("redeliver event %s: %w", eventID, err)
+		}
+		reset = int(n)
+		return nil
+	})
+	return reset, err
 }
 
 // DeliveriesPending counts pending deliveries, due or not.

@@ -20,7 +20,10 @@ import (
 // durable, as before, and a failed commit fails every write in it.
 //
 // Writers still run one at a time, so the code of every write method is the
-// same with or without group commit; begin and commit hide the difference.
+// same with or without group commit; inTx hides the difference. Write
+// methods hand their whole work to inTx as a func, which the committer runs
+// itself inside the batch (see do); begin and commit, which hand the batch
+// transaction to the writer's goroutine and back, remain for Migrate.
 
 // GroupCommit configures group commit. The zero value turns it off.
 type GroupCommit struct {
@@ -47,9 +50,14 @@ type committer struct {
 type turn struct {
 	// fn, when set, is the writer's whole work, which the committer runs
 	// itself in the batch (see do); fnErr is its result.
-	fn      func(*tx) error
-	ctx     context.Context
-	fnErr   error
+	fn    func(*tx) error
+	ctx   context.Context
+	fnErr error
+	// panicked is set when fn panicked; panicVal is what it panicked with,
+	// raised again on the writer's goroutine (see call and do).
+	panicked bool
+	panicVal any
+	// The rest serves writers that run their turn themselves (begin).
 	tx      *sql.Tx // the batch transaction, set before granted is closed
 	err     error   // set instead of tx when the writer cannot have a turn
 	granted chan struct{}
@@ -108,10 +116,29 @@ func (c *committer) do(ctx context.Context, fn func(*tx) error) error {
 		return errStoreClosed
 	}
 	err := <-t.durable
+	if t.panicked {
+		panic(t.panicVal)
+	}
 	if t.fnErr != nil {
 		return t.fnErr
 	}
 	return err
+}
+
+// call runs t.fn as t's turn in the batch btx. A panic in fn fails t alone:
+// it is caught here, so that the committer and the other writers of the
+// batch go on, t's savepoint is rolled back, and do raises it again on the
+// writer's own goroutine once the batch is durable, where it would have
+// been raised had the writer run fn itself (as with begin, whose deferred
+// Rollback waits for the batch too). fn must not end its goroutine
+// (runtime.Goexit, t.FailNow): that would end the committer's.
+func (c *committer) call(t *turn, btx *sql.Tx) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.panicked, t.panicVal = true, v
+		}
+	}()
+	t.fnErr = t.fn(&tx{conn: conn{q: detached{btx}, d: c.d, stmts: c.stmts, detach: true}, turn: t, tx: btx})
 }
 
 // close stops the committer after the batch in progress.
@@ -158,8 +185,8 @@ func (c *committer) batch(first *turn) {
 		t.tx = btx
 		var keep bool
 		if t.fn != nil {
-			t.fnErr = t.fn(&tx{conn: conn{q: detached{btx}, d: c.d, stmts: c.stmts, detach: true}, turn: t, tx: btx})
-			keep = t.fnErr == nil
+			c.call(t, btx)
+			keep = t.fnErr == nil && !t.panicked
 		} else {
 			close(t.granted)
 			keep = <-t.keep

@@ -13,15 +13,7 @@ const keyColumns = `id, app_id, merchant_id, livemode, kind, alg, secret_hash, s
 
 // KeyCreate inserts k; ErrConflict when its id or secret hash exists.
 func (s *Store) KeyCreate(ctx context.Context, k *store.Key) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := insertKey(ctx, tx.conn, k); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error { return insertKey(ctx, tx.conn, k) })
 }
 
 // insertKey inserts k. An empty SecretHash is stored as NULL, so that only
@@ -68,17 +60,17 @@ func (s *Store) KeyList(ctx context.Context, appID string) ([]*store.Key, error)
 // KeyRevoke sets the key's RevokedAt to at unless it is already set, and
 // returns the key.
 func (s *Store) KeyRevoke(ctx context.Context, id string, at time.Time) (*store.Key, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	k, err := queryOne(ctx, tx.conn, scanKey,
-		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING `+keyColumns, micros(at), id)
-	if err != nil {
-		return nil, fmt.Errorf("revoke key %s: %w", id, err)
-	}
-	return k, tx.commit()
+	var k *store.Key
+	err := s.inTx(ctx, func(tx *tx) error {
+		revoked, err := queryOne(ctx, tx.conn, scanKey,
+			`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING `+keyColumns, micros(at), id)
+		if err != nil {
+			return fmt.Errorf("revoke key %s: %w", id, err)
+		}
+		k = revoked
+		return nil
+	})
+	return k, err
 }
 
 func scanKey(r rowScanner) (*store.Key, error) {

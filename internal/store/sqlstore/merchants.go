@@ -11,16 +11,13 @@ const merchantColumns = `id, name, timezone, settlement_currency, fee_rate_bps, 
 
 // MerchantCreate inserts m; ErrConflict when its id exists.
 func (s *Store) MerchantCreate(ctx context.Context, m *store.Merchant) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.exec(ctx, `INSERT INTO merchants (`+merchantColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Name, m.Timezone, m.SettlementCurrency, m.FeeRateBps, micros(m.CreatedAt)); err != nil {
-		return fmt.Errorf("create merchant %s: %w", m.ID, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO merchants (`+merchantColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Name, m.Timezone, m.SettlementCurrency, m.FeeRateBps, micros(m.CreatedAt)); err != nil {
+			return fmt.Errorf("create merchant %s: %w", m.ID, err)
+		}
+		return nil
+	})
 }
 
 // MerchantGet returns the merchant with id.
@@ -65,20 +62,17 @@ func (s *Store) AppCreate(ctx context.Context, a *store.App, keys []*store.Key) 
 			return fmt.Errorf("create app %s: key %s belongs to app %s", a.ID, k.ID, k.AppID)
 		}
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := insertApp(ctx, tx.conn, a); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := insertKey(ctx, tx.conn, k); err != nil {
+	return s.inTx(ctx, func(tx *tx) error {
+		if err := insertApp(ctx, tx.conn, a); err != nil {
 			return err
 		}
-	}
-	return tx.commit()
+		for _, k := range keys {
+			if err := insertKey(ctx, tx.conn, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func insertApp(ctx context.Context, c conn, a *store.App) error {

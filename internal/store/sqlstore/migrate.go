@@ -27,6 +27,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Unlike the write methods, Migrate keeps begin/commit rather than
+	// inTx: it runs once, at startup, before any traffic, so the handoffs
+	// inTx saves do not matter here, and its work (DDL from the dialect's
+	// files, the dialect's LockMigrations on the raw *sql.Tx) is better run
+	// on the caller's goroutine than on the group committer's.
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err

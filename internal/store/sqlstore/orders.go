@@ -19,10 +19,7 @@ const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, c
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
-	return s.inTx(ctx, func(tx *tx) error { return insertOrder(ctx, tx.conn, o) })
-}
-
-func insertOrder(ctx context.Context, c conn, o *store.Order) error {
+	// The JSON columns are encoded before the turn, outside the serial section.
 	meta, err := metadataJSON(o.Metadata)
 	if err != nil {
 		return fmt.Errorf("create order %s: %w", o.ID, err)
@@ -31,11 +28,16 @@ func insertOrder(ctx context.Context, c conn, o *store.Order) error {
 	if err != nil {
 		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
 	}
+	return s.inTx(ctx, func(tx *tx) error { return insertOrder(ctx, tx.conn, o, meta, string(payer)) })
+}
+
+// insertOrder inserts o with its metadata and payer columns, encoded.
+func insertOrder(ctx context.Context, c conn, o *store.Order, meta, payer string) error {
 	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
 		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
-		rawJSON(o.Risk), meta, string(payer), o.NotifyURL, o.ReturnURL, o.RequestHash,
+		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
 		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
 		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt)); err != nil {
 		return fmt.Errorf("create order %s: %w", o.ID, err)
@@ -92,33 +94,34 @@ func (s *Store) OrderTransition(ctx context.Context, t store.OrderTransition) (*
 	if len(t.From) == 0 {
 		return nil, fmt.Errorf("order %s transition to %s: no From status", t.OrderID, t.To)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	o, err := updateOrderStatus(ctx, tx.conn, t)
-	if err != nil {
-		return nil, err
-	}
-	if t.Effects != nil {
-		eff, err := t.Effects(o)
+	query, args := orderStatusUpdate(t)
+	var out *store.Order
+	err := s.inTx(ctx, func(tx *tx) error {
+		o, err := updateOrderStatus(ctx, tx.conn, t, query, args)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
-			return nil, fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
+		if t.Effects != nil {
+			eff, err := t.Effects(o)
+			if err != nil {
+				return err
+			}
+			if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
+				return fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
+			}
 		}
-	}
-	return o, tx.commit()
+		out = o
+		return nil
+	})
+	return out, err
 }
 
-// updateOrderStatus is the compare-and-set of OrderTransition: it sets the
-// status and the non-zero fields of t when the status is in t.From, and
-// returns the order as it is after.
-func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition) (*store.Order, error) {
+// orderStatusUpdate builds the compare-and-set of OrderTransition, outside
+// its transaction: an UPDATE of the status and the non-zero fields of t
+// where the status is in t.From, returning the order as it is after.
+func orderStatusUpdate(t store.OrderTransition) (query string, args []any) {
 	set := []string{"status = ?", "updated_at = ?"}
-	args := []any{string(t.To), micros(t.At)}
+	args = []any{string(t.To), micros(t.At)}
 	for _, f := range []struct {
 		col string
 		val string
@@ -156,8 +159,15 @@ func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition) (*s
 	for _, st := range t.From {
 		args = append(args, string(st))
 	}
-	o, err := queryOne(ctx, c, scanOrder, `UPDATE orders SET `+strings.Join(set, ", ")+`
-		WHERE id = ? AND status IN (`+placeholders(len(t.From))+`) RETURNING `+orderColumns, args...)
+	return `UPDATE orders SET ` + strings.Join(set, ", ") + `
+		WHERE id = ? AND status IN (` + placeholders(len(t.From)) + `) RETURNING ` + orderColumns, args
+}
+
+// updateOrderStatus runs the compare-and-set of OrderTransition built by
+// orderStatusUpdate, and returns the order as it is after; ErrNotFound or
+// ErrStale when no row changed.
+func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition, query string, args []any) (*store.Order, error) {
+	o, err := queryOne(ctx, c, scanOrder, query, args...)
 	if err == nil {
 		return o, nil
 	}
@@ -207,21 +217,18 @@ func (s *Store) OrdersProcessing(ctx context.Context, updatedBefore, now time.Ti
 // status, and leaves UpdatedAt alone (a sync that learnt nothing changed
 // nothing the merchant sees). ErrNotFound when there is no such order.
 func (s *Store) OrderSyncLater(ctx context.Context, orderID string, attempts int, next time.Time) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, `UPDATE orders SET sync_attempts = ?, next_sync_at = ? WHERE id = ?`, attempts, micros(next), orderID)
-	if err != nil {
-		return fmt.Errorf("order %s: sync later: %w", orderID, err)
-	}
-	if n, err := affected(res); err != nil {
-		return fmt.Errorf("order %s: sync later: %w", orderID, err)
-	} else if n == 0 {
-		return fmt.Errorf("order %s: sync later: %w", orderID, store.ErrNotFound)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `UPDATE orders SET sync_attempts = ?, next_sync_at = ? WHERE id = ?`, attempts, micros(next), orderID)
+		if err != nil {
+			return fmt.Errorf("order %s: sync later: %w", orderID, err)
+		}
+		if n, err := affected(res); err != nil {
+			return fmt.Errorf("order %s: sync later: %w", orderID, err)
+		} else if n == 0 {
+			return fmt.Errorf("order %s: sync later: %w", orderID, store.ErrNotFound)
+		}
+		return nil
+	})
 }
 
 // batchLimit is the size of a worker's batch: limit, or 100 when it is not positive.

@@ -31,18 +31,19 @@ func (s *Store) RefundCreate(ctx context.Context, r *store.Refund) error {
 	if r.Amount <= 0 {
 		return fmt.Errorf("create refund %s: amount %d is not positive", r.ID, r.Amount)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := reserveRefund(ctx, tx.conn, r); err != nil {
-		return err
-	}
-	if err := insertRefund(ctx, tx.conn, r); err != nil {
-		return err
-	}
-	return tx.commit()
+	// The metadata is encoded before the turn, outside the serial section;
+	// an error encoding it is reported where it always was, after the
+	// reservation's.
+	meta, metaErr := metadataJSON(r.Metadata)
+	return s.inTx(ctx, func(tx *tx) error {
+		if err := reserveRefund(ctx, tx.conn, r); err != nil {
+			return err
+		}
+		if metaErr != nil {
+			return fmt.Errorf("create refund %s: %w", r.ID, metaErr)
+		}
+		return insertRefund(ctx, tx.conn, r, meta)
+	})
 }
 
 // reserveRefund adds r.Amount to its order's AmountRefunded if the order is
@@ -73,11 +74,8 @@ func reserveRefund(ctx context.Context, c conn, r *store.Refund) error {
 		r.Amount, o.ID, o.Amount, o.AmountRefunded, store.ErrRefundExceeds)
 }
 
-func insertRefund(ctx context.Context, c conn, r *store.Refund) error {
-	meta, err := metadataJSON(r.Metadata)
-	if err != nil {
-		return fmt.Errorf("create refund %s: %w", r.ID, err)
-	}
+// insertRefund inserts r with its metadata column, encoded.
+func insertRefund(ctx context.Context, c conn, r *store.Refund, meta string) error {
 	if _, err := c.exec(ctx, `INSERT INTO refunds (`+refundColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.OrderID, r.MerchantID, r.AppID, r.Livemode, r.OutRefundNo, r.Amount, r.Currency, string(r.Status),
@@ -141,42 +139,53 @@ func (s *Store) RefundTransition(ctx context.Context, t store.RefundTransition) 
 	if len(t.From) == 0 {
 		return nil, fmt.Errorf("refund %s transition to %s: no From status", t.RefundID, t.To)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	r, err := updateRefundStatus(ctx, tx.conn, t)
-	if err != nil {
-		return nil, err
-	}
-	var o *store.Order
-	if t.To == store.RefundFailed {
-		o, err = releaseRefund(ctx, tx.conn, r, t.At)
-	} else {
-		o, err = orderGet(ctx, tx.conn, r.OrderID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.Effects != nil {
-		eff, err := t.Effects(r, o)
+	u := refundStatusUpdate(t)
+	var out *store.Refund
+	err := s.inTx(ctx, func(tx *tx) error {
+		r, err := updateRefundStatus(ctx, tx.conn, t, u)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
-			return nil, fmt.Errorf("refund %s to %s: %w", t.RefundID, t.To, err)
+		var o *store.Order
+		if t.To == store.RefundFailed {
+			o, err = releaseRefund(ctx, tx.conn, r, t.At)
+		} else {
+			o, err = orderGet(ctx, tx.conn, r.OrderID)
 		}
-	}
-	return r, tx.commit()
+		if err != nil {
+			return err
+		}
+		if t.Effects != nil {
+			eff, err := t.Effects(r, o)
+			if err != nil {
+				return err
+			}
+			if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
+				return fmt.Errorf("refund %s to %s: %w", t.RefundID, t.To, err)
+			}
+		}
+		out = r
+		return nil
+	})
+	return out, err
 }
 
-// updateRefundStatus is the compare-and-set of RefundTransition.
-func updateRefundStatus(ctx context.Context, c conn, t store.RefundTransition) (*store.Refund, error) {
+// refundUpdate is the compare-and-set of RefundTransition, built outside
+// its transaction: the statuses it moves from, and the UPDATE (none when
+// there are no such statuses).
+type refundUpdate struct {
+	from  []store.RefundStatus
+	query string
+	args  []any
+}
+
+// refundStatusUpdate builds the compare-and-set of RefundTransition.
+func refundStatusUpdate(t store.RefundTransition) refundUpdate {
 	from := t.From
 	if t.To == store.RefundFailed {
 		from = slices.DeleteFunc(slices.Clone(from), func(s store.RefundStatus) bool { return s == store.RefundFailed })
 	}
+	u := refundUpdate{from: from}
 	if len(from) > 0 {
 		set := []string{"status = ?", "updated_at = ?"}
 		args := []any{string(t.To), micros(t.At)}
@@ -201,8 +210,19 @@ func updateRefundStatus(ctx context.Context, c conn, t store.RefundTransition) (
 		for _, st := range from {
 			args = append(args, string(st))
 		}
-		r, err := queryOne(ctx, c, scanRefund, `UPDATE refunds SET `+strings.Join(set, ", ")+`
-			WHERE id = ? AND status IN (`+placeholders(len(from))+`) RETURNING `+refundColumns, args...)
+		u.query = `UPDATE refunds SET ` + strings.Join(set, ", ") + `
+			WHERE id = ? AND status IN (` + placeholders(len(from)) + `) RETURNING ` + refundColumns
+		u.args = args
+	}
+	return u
+}
+
+// updateRefundStatus runs the compare-and-set u of RefundTransition t and
+// returns the refund as it is after; ErrNotFound or ErrStale when no row
+// changed.
+func updateRefundStatus(ctx context.Context, c conn, t store.RefundTransition, u refundUpdate) (*store.Refund, error) {
+	if len(u.from) > 0 {
+		r, err := queryOne(ctx, c, scanRefund, u.query, u.args...)
 		if err == nil {
 			return r, nil
 		}
@@ -215,7 +235,7 @@ func updateRefundStatus(ctx context.Context, c conn, t store.RefundTransition) (
 	if err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("refund %s is %s, not %v: %w", t.RefundID, cur.Status, from, store.ErrStale)
+	return nil, fmt.Errorf("refund %s is %s, not %v: %w", t.RefundID, cur.Status, u.from, store.ErrStale)
 }
 
 // releaseRefund gives a failed refund's amount back to its order and

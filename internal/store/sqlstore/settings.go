@@ -10,22 +10,22 @@ import (
 // SettingInit stores value under name unless a value is there, and returns
 // the value that is. Racing callers all get the value of the one that won.
 func (s *Store) SettingInit(ctx context.Context, name, value string) (string, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer tx.Rollback()
-	// DO NOTHING makes the insert harmless when the name is taken; the
-	// read that follows then sees the winner's value (on PostgreSQL the
-	// insert waits for a racing insert of the same name to commit).
-	if _, err := tx.exec(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
-		return "", fmt.Errorf("init setting %s: %w", name, err)
-	}
-	got, err := settingGet(ctx, tx.conn, name)
-	if err != nil {
-		return "", err
-	}
-	return got, tx.commit()
+	var got string
+	err := s.inTx(ctx, func(tx *tx) error {
+		// DO NOTHING makes the insert harmless when the name is taken; the
+		// read that follows then sees the winner's value (on PostgreSQL the
+		// insert waits for a racing insert of the same name to commit).
+		if _, err := tx.exec(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+			return fmt.Errorf("init setting %s: %w", name, err)
+		}
+		v, err := settingGet(ctx, tx.conn, name)
+		if err != nil {
+			return err
+		}
+		got = v
+		return nil
+	})
+	return got, err
 }
 
 // SettingGet returns the value stored under name.
@@ -48,16 +48,13 @@ const platformKeyColumns = `id, alg, public_key, private_sealed, status, created
 
 // PlatformKeyCreate inserts k; ErrConflict when its id exists.
 func (s *Store) PlatformKeyCreate(ctx context.Context, k *store.PlatformKey) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.exec(ctx, `INSERT INTO platform_keys (`+platformKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Alg, k.PublicKey, k.PrivateSealed, k.Status, micros(k.CreatedAt)); err != nil {
-		return fmt.Errorf("create platform key %s: %w", k.ID, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO platform_keys (`+platformKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Alg, k.PublicKey, k.PrivateSealed, k.Status, micros(k.CreatedAt)); err != nil {
+			return fmt.Errorf("create platform key %s: %w", k.ID, err)
+		}
+		return nil
+	})
 }
 
 // PlatformKeyList returns every platform key, oldest first.

@@ -118,20 +118,20 @@ func (s *Store) Close() error {
 // purpose (to prove LedgerVerify notices) and for operators' one-off
 // repairs; nothing in Paygate's request path calls it.
 func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) (int64, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	return n, tx.commit()
+	var n int64
+	err := s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		rows, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n = rows
+		return nil
+	})
+	return n, err
 }
 
 // queryer is what *sql.DB and *sql.Tx have in common.

@@ -20,26 +20,23 @@ func (s *Store) WebhookEndpointCreate(ctx context.Context, e *store.WebhookEndpo
 	if err != nil {
 		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	a, err := appGet(ctx, tx.conn, e.AppID)
-	if err != nil {
-		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
-	}
-	if a.MerchantID != e.MerchantID || a.Livemode != e.Livemode {
-		return fmt.Errorf("create webhook endpoint %s: merchant %s livemode %v differ from app %s's (%s, %v)",
-			e.ID, e.MerchantID, e.Livemode, a.ID, a.MerchantID, a.Livemode)
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.MerchantID, e.AppID, e.Livemode, e.URL, e.Description, events, e.Disabled, e.SecretSealed,
-		e.PreviousSecretSealed, nullMicros(e.PreviousSecretExpiresAt), micros(e.CreatedAt), micros(e.UpdatedAt)); err != nil {
-		return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		a, err := appGet(ctx, tx.conn, e.AppID)
+		if err != nil {
+			return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
+		}
+		if a.MerchantID != e.MerchantID || a.Livemode != e.Livemode {
+			return fmt.Errorf("create webhook endpoint %s: merchant %s livemode %v differ from app %s's (%s, %v)",
+				e.ID, e.MerchantID, e.Livemode, a.ID, a.MerchantID, a.Livemode)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.MerchantID, e.AppID, e.Livemode, e.URL, e.Description, events, e.Disabled, e.SecretSealed,
+			e.PreviousSecretSealed, nullMicros(e.PreviousSecretExpiresAt), micros(e.CreatedAt), micros(e.UpdatedAt)); err != nil {
+			return fmt.Errorf("create webhook endpoint %s: %w", e.ID, err)
+		}
+		return nil
+	})
 }
 
 // WebhookEndpointGet returns the endpoint with id.
@@ -72,29 +69,26 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, e *store.WebhookEndpo
 	if err != nil {
 		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, `UPDATE webhook_endpoints SET url = ?, description = ?, enabled_events = ?, disabled = ?,
-		secret_sealed = ?, previous_secret_sealed = ?, previous_secret_expires_at = ?, updated_at = ? WHERE id = ?`,
-		e.URL, e.Description, events, e.Disabled, e.SecretSealed, e.PreviousSecretSealed,
-		nullMicros(e.PreviousSecretExpiresAt), micros(e.UpdatedAt), e.ID)
-	if err != nil {
-		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
-	}
-	if n, err := affected(res); err != nil {
-		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
-	} else if n == 0 {
-		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, store.ErrNotFound)
-	}
-	if _, err := tx.exec(ctx, `UPDATE deliveries SET url = ?, updated_at = ?
-		WHERE endpoint_id = ? AND status = '`+store.DeliveryPending+`' AND url <> ?`,
-		e.URL, micros(e.UpdatedAt), e.ID, e.URL); err != nil {
-		return fmt.Errorf("update webhook endpoint %s: move its pending deliveries: %w", e.ID, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `UPDATE webhook_endpoints SET url = ?, description = ?, enabled_events = ?, disabled = ?,
+			secret_sealed = ?, previous_secret_sealed = ?, previous_secret_expires_at = ?, updated_at = ? WHERE id = ?`,
+			e.URL, e.Description, events, e.Disabled, e.SecretSealed, e.PreviousSecretSealed,
+			nullMicros(e.PreviousSecretExpiresAt), micros(e.UpdatedAt), e.ID)
+		if err != nil {
+			return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
+		}
+		if n, err := affected(res); err != nil {
+			return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("update webhook endpoint %s: %w", e.ID, store.ErrNotFound)
+		}
+		if _, err := tx.exec(ctx, `UPDATE deliveries SET url = ?, updated_at = ?
+			WHERE endpoint_id = ? AND status = '`+store.DeliveryPending+`' AND url <> ?`,
+			e.URL, micros(e.UpdatedAt), e.ID, e.URL); err != nil {
+			return fmt.Errorf("update webhook endpoint %s: move its pending deliveries: %w", e.ID, err)
+		}
+		return nil
+	})
 }
 
 // WebhookEndpointDelete deletes the endpoint and, in the same transaction,
@@ -102,26 +96,23 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, e *store.WebhookEndpo
 // their leases (a worker in the middle of one gets ErrStale when it
 // records). ErrNotFound when there is no such endpoint.
 func (s *Store) WebhookEndpointDelete(ctx context.Context, id string, at time.Time) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.exec(ctx, `DELETE FROM webhook_endpoints WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
-	}
-	if n, err := affected(res); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
-	} else if n == 0 {
-		return fmt.Errorf("delete webhook endpoint %s: %w", id, store.ErrNotFound)
-	}
-	if _, err := tx.exec(ctx, `UPDATE deliveries SET status = ?, last_error = ?, lease_token = NULL, lease_until = NULL,
-		updated_at = ? WHERE endpoint_id = ? AND status = '`+store.DeliveryPending+`'`,
-		store.DeliveryFailed, endpointDeletedError, micros(at), id); err != nil {
-		return fmt.Errorf("delete webhook endpoint %s: fail its pending deliveries: %w", id, err)
-	}
-	return tx.commit()
+	return s.inTx(ctx, func(tx *tx) error {
+		res, err := tx.exec(ctx, `DELETE FROM webhook_endpoints WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+		}
+		if n, err := affected(res); err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("delete webhook endpoint %s: %w", id, store.ErrNotFound)
+		}
+		if _, err := tx.exec(ctx, `UPDATE deliveries SET status = ?, last_error = ?, lease_token = NULL, lease_until = NULL,
+			updated_at = ? WHERE endpoint_id = ? AND status = '`+store.DeliveryPending+`'`,
+			store.DeliveryFailed, endpointDeletedError, micros(at), id); err != nil {
+			return fmt.Errorf("delete webhook endpoint %s: fail its pending deliveries: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // endpointDeletedError is the LastError of deliveries failed because their
