@@ -28,7 +28,7 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 	if err != nil {
 		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
 	}
-	return s.inTx(ctx, func(tx *tx) error { return insertOrder(ctx, tx.conn, o, meta, string(payer)) })
+	return s.inStmt(ctx, func(c conn) error { return insertOrder(ctx, c, o, meta, string(payer)) })
 }
 
 // insertOrder inserts o with its metadata and payer columns, encoded.

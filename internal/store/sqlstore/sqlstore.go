@@ -260,6 +260,17 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	return t.commit()
 }
 
+// inStmt runs fn, which issues exactly one statement, as a write of its
+// own: a turn in the batch with group commit; without it (PostgreSQL), the
+// statement alone in autocommit, one round trip instead of three (BEGIN,
+// the statement, COMMIT), since a single statement is atomic by itself.
+func (s *Store) inStmt(ctx context.Context, fn func(conn) error) error {
+	if s.committer != nil {
+		return s.committer.do(ctx, func(t *tx) error { return fn(t.conn) })
+	}
+	return fn(conn{q: s.write, d: s.dialect})
+}
+
 // begin opens a write transaction on the write pool (or waits for a turn in
 // a group-commit batch).
 func (s *Store) begin(ctx context.Context) (*tx, error) {
