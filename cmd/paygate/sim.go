@@ -10,35 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/sim"
-	"github.com/paygate/paygate/internal/sim/alipay"
-	"github.com/paygate/paygate/internal/sim/unionpay"
-	"github.com/paygate/paygate/internal/sim/wechatpay"
+	"github.com/paygate/paygate/internal/sim/simulators"
 )
-
-// simulators are the channel simulators paygate sim can run, by provider.
-var simulators = map[string]func(sim.Options) (sim.Simulator, error){
-	"wechatpay": func(o sim.Options) (sim.Simulator, error) { return simulator(wechatpay.New(o)) },
-	"alipay":    func(o sim.Options) (sim.Simulator, error) { return simulator(alipay.New(o)) },
-	"unionpay":  func(o sim.Options) (sim.Simulator, error) { return simulator(unionpay.New(o)) },
-}
-
-// simulator returns s as a sim.Simulator, or nil (not a nil *T inside the interface) with err.
-func simulator[T sim.Simulator](s T, err error) (sim.Simulator, error) {
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // simulate runs a channel simulator until ctx ends, and prints the channel
 // account to create for it.
 func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || simulators[args[0]] == nil {
+	if len(args) == 0 || !slices.Contains(simulators.Providers, args[0]) {
 		fmt.Fprint(stderr, "usage: paygate sim wechatpay|alipay|unionpay [--addr 127.0.0.1:9101] [--retry-scale 1]\n")
 		return errors.New("name a provider to simulate")
 	}
@@ -51,7 +35,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	s, err := simulators[provider](sim.Options{RetryScale: *scale, Logger: newLogger(*logLevel, stderr)})
+	s, err := simulators.New(provider, sim.Options{RetryScale: *scale, Logger: newLogger(*logLevel, stderr)})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,11 @@ type Config struct {
 	NoDemo bool
 	// WorkerInterval is how often background jobs run. Default 5s.
 	WorkerInterval time.Duration
+	// Simulators runs the WeChat Pay, Alipay and UnionPay simulators in the
+	// process, on loopback, with a test-mode channel account each: test
+	// orders of their methods then go through the real protocols (the
+	// sandbox keeps "sandbox" and "card"). For the demo and integration work.
+	Simulators bool
 	// MicropayDeadline is how long a micropay may wait for its payer to
 	// confirm before the worker reverses it. Default 60s.
 	MicropayDeadline time.Duration

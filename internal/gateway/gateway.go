@@ -62,6 +62,9 @@ type Gateway struct {
 
 	listener net.Listener
 	server   *http.Server
+	// simulators are the demo's channel simulators, by channel account id
+	// (Config.Simulators).
+	simulators map[string]*demoSimulator
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -185,6 +188,12 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if !g.Config.NoDemo {
 		if err := g.demo(ctx, out); err != nil {
 			return fmt.Errorf("demo merchant: %w", err)
+		}
+	}
+	if g.Config.Simulators {
+		if err := g.startSimulators(ctx, out); err != nil {
+			g.stopSimulators()
+			return fmt.Errorf("channel simulators: %w", err)
 		}
 	}
 	return nil
@@ -435,6 +444,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			cancel()
 		}
 		g.wg.Wait()
+		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err
 		}

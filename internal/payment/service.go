@@ -58,6 +58,11 @@ type Service struct {
 	// Notify, when set, is called after a change that wrote events has
 	// committed, to wake the notification dispatcher. It must not block.
 	Notify func()
+	// TestPayer, when set, plays the payer of a test-mode order served by a
+	// channel account whose channel is a simulator running in this process
+	// (serve --simulators): it pays (or fails) the trade at the simulator,
+	// which then tells the gateway by its callback, as the real channel would.
+	TestPayer func(ctx context.Context, o *store.Order, paid bool) error
 	// CheckNotifyURL, when set, vets an order's or refund's notify_url at
 	// creation (notify.CheckURL: no private or, in live mode, loopback
 	// addresses). Its error's text is shown to the merchant.

@@ -515,6 +515,9 @@ func (s *Sim) PayerFails(outTradeNo string) error {
 
 func (s *Sim) waitingLocked(orderID string) (*trade, error) {
 	t, ok := s.trades[orderID]
+	if !ok { // the gateway's own order id (ord_…), as the other simulators take it
+		t, ok = s.trades[strings.Replace(orderID, "_", "", 1)]
+	}
 	switch {
 	case !ok || t.refund:
 		return nil, fmt.Errorf("unionpay sim: no purchase %q", orderID)
