@@ -65,10 +65,10 @@ type Gateway struct {
 	// simulators are the demo's channel simulators, by channel account id
 	// (Config.Simulators).
 	simulators map[string]*demoSimulator
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopOnce sync.Once
-	stopErr  error
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+	stopErr    error
 }
 
 // OpenStore opens the store named by a --database value.
