@@ -242,3 +242,12 @@ func (s *Service) payAt(ctx context.Context, rt *routed, req channel.PayRequest)
 	rt.chosen = chosen.Account
 	return resp, conn, err
 }
+
+// report tells the router how a call on o's channel account went (queries,
+// closes, refunds; payments report through Router.Run), so its breaker and
+// success rate see every call.
+func (s *Service) report(o *store.Order, err error) {
+	if s.Router != nil && o.ChannelAccountID != "" {
+		s.Router.Report(o.ChannelAccountID, err)
+	}
+}

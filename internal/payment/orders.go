@@ -284,6 +284,7 @@ func (s *Service) sync(ctx context.Context, o *store.Order) (*store.Order, error
 	cctx, cancel := s.channelCtx(ctx)
 	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
 	cancel()
+	s.report(o, err)
 	if errors.Is(err, channel.ErrTradeNotFound) {
 		return o, nil // the channel never got the trade: nothing to learn
 	}
@@ -324,6 +325,7 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 		cctx, cancel := s.channelCtx(ctx)
 		err = conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode})
 		cancel()
+		s.report(o, err)
 		switch {
 		case errors.Is(err, channel.ErrAlreadyPaid):
 			cctx, cancel := s.channelCtx(ctx)
@@ -482,6 +484,7 @@ func (s *Service) reverseUnconfirmed(ctx context.Context, o *store.Order) (*stor
 		err = conn.Close(cctx, req)
 	}
 	cancel()
+	s.report(o, err)
 	switch {
 	case errors.Is(err, channel.ErrAlreadyPaid):
 		return s.sync(ctx, o)

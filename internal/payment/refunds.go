@@ -92,6 +92,7 @@ func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.
 		Amount: r.Amount, Total: o.Amount, Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode,
 	})
 	cancel()
+	s.report(o, err)
 	if err != nil {
 		if channel.Retryable(err) {
 			s.log().Warn("refund outcome unknown; refund stays pending", "refund", r.ID, "err", err)
@@ -183,6 +184,7 @@ func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refu
 		ChannelTradeNo: o.ChannelTradeNo, Amount: r.Amount, Livemode: r.Livemode,
 	})
 	cancel()
+	s.report(o, err)
 	switch {
 	case errors.Is(err, channel.ErrTradeNotFound):
 		return s.refundAtChannel(ctx, o, r)
