@@ -312,12 +312,9 @@ func (s *Sim) query(req *request) (map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.lookup(no)
-	if t == nil && no == "" {
-		t = s.byTradeNo(req.str("trade_no"))
-	}
-	if t == nil {
-		return nil, errTradeNotExist
+	t, apiErr := s.named(req)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	out := map[string]any{
 		"trade_no": t.tradeNo, "out_trade_no": t.outTradeNo, "trade_status": t.status,
@@ -333,6 +330,21 @@ func (s *Sim) query(req *request) (map[string]any, *apiError) {
 }
 
 // byTradeNo finds an existing trade by Alipay's number. The caller holds s.mu.
+// named returns the trade a request names by out_trade_no, or by trade_no
+// when out_trade_no is absent; ACQ.TRADE_NOT_EXIST when there is none. The
+// caller holds s.mu.
+func (s *Sim) named(req *request) (*trade, *apiError) {
+	no := req.str("out_trade_no")
+	t := s.lookup(no)
+	if t == nil && no == "" {
+		t = s.byTradeNo(req.str("trade_no"))
+	}
+	if t == nil {
+		return nil, errTradeNotExist
+	}
+	return t, nil
+}
+
 func (s *Sim) byTradeNo(tradeNo string) *trade {
 	for _, t := range s.trades {
 		if t.exists && t.tradeNo == tradeNo && tradeNo != "" {
@@ -426,12 +438,9 @@ func (s *Sim) refund(req *request) (map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.lookup(no)
-	if t == nil && no == "" {
-		t = s.byTradeNo(req.str("trade_no"))
-	}
-	if t == nil {
-		return nil, errTradeNotExist
+	t, apiErr := s.named(req)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	reqNo := req.str("out_request_no")
 	if reqNo == "" {
@@ -477,12 +486,9 @@ func (s *Sim) refundQuery(req *request) (map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.lookup(no)
-	if t == nil && no == "" {
-		t = s.byTradeNo(req.str("trade_no"))
-	}
-	if t == nil {
-		return nil, errTradeNotExist
+	t, apiErr := s.named(req)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	reqNo := req.str("out_request_no")
 	if reqNo == "" {
