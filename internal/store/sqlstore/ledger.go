@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -71,13 +72,25 @@ func insertEntry(ctx context.Context, c conn, e *ledger.Entry) error {
 		e.ID, e.Kind, e.RefID, micros(e.CreatedAt)); err != nil {
 		return fmt.Errorf("insert %s entry %s of %s: %w", e.Kind, e.ID, e.RefID, err)
 	}
+	if len(e.Lines) == 0 {
+		return nil
+	}
+	// One statement for all the lines: statements, not rows, are what a
+	// write costs the single SQLite writer.
+	args := make([]any, 0, 5*len(e.Lines))
 	for i, l := range e.Lines {
-		if _, err := c.exec(ctx, `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount) VALUES (?, ?, ?, ?, ?)`,
-			e.ID, i, l.Account, l.Currency, l.Amount); err != nil {
-			return fmt.Errorf("insert line %d of entry %s: %w", i, e.ID, err)
-		}
+		args = append(args, e.ID, i, l.Account, l.Currency, l.Amount)
+	}
+	if _, err := c.exec(ctx, `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount) VALUES `+valueRows(len(e.Lines), 5), args...); err != nil {
+		return fmt.Errorf("insert the %d lines of entry %s: %w", len(e.Lines), e.ID, err)
 	}
 	return nil
+}
+
+// valueRows is "(?, ?), (?, ?)" for rows rows of cols columns.
+func valueRows(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
 }
 
 // addBalances adds lines into the account balances. The lines are summed per
@@ -100,12 +113,18 @@ func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
 	slices.SortFunc(keys, func(a, b key) int {
 		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.currency, b.currency))
 	})
+	if len(keys) == 0 {
+		return nil
+	}
+	// One upsert for all the accounts; both databases take its rows in
+	// order, so the locks are still taken in account order.
+	args := make([]any, 0, 4*len(keys))
 	for _, k := range keys {
-		if _, err := c.exec(ctx, `INSERT INTO account_balances (account, currency, shard, amount) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`,
-			k.account, k.currency, rand.IntN(balanceShards), sums[k]); err != nil {
-			return fmt.Errorf("add to balance of %s %s: %w", k.account, k.currency, err)
-		}
+		args = append(args, k.account, k.currency, rand.IntN(balanceShards), sums[k])
+	}
+	if _, err := c.exec(ctx, `INSERT INTO account_balances (account, currency, shard, amount) VALUES `+valueRows(len(keys), 4)+`
+		ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`, args...); err != nil {
+		return fmt.Errorf("add to the balances of %d accounts: %w", len(keys), err)
 	}
 	return nil
 }
