@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,8 +167,15 @@ func (s *Service) route(ctx context.Context, merchantID string, livemode bool, m
 		case !errors.Is(err, routing.ErrNoRoute):
 			return nil, fmt.Errorf("route %s: %w", method, err)
 		}
+		// Why, without naming the platform's channel accounts to the merchant.
+		var reasons []string
 		for _, sk := range plan.Decision.Skipped {
-			why += fmt.Sprintf(" %s: %s.", sk.ChannelAccount, sk.Reason)
+			if !slices.Contains(reasons, sk.Reason) {
+				reasons = append(reasons, sk.Reason)
+			}
+		}
+		if len(reasons) > 0 {
+			why = " (channels skipped: " + strings.Join(reasons, ", ") + ")"
 		}
 	}
 	if c, ok := s.Channels.ForMethod(method, currency, livemode); ok {
