@@ -496,3 +496,29 @@ func TestUnknownOutcomeNeverFailsOver(t *testing.T) {
 	}
 	e.verifyLedger()
 }
+
+// TestRouteLimits: a candidate's amount limit keeps larger payments away;
+// with no candidate left the merchant gets method_unsupported saying why,
+// without the platform's channel account ids, and no order is made.
+func TestRouteLimits(t *testing.T) {
+	e := start(t, "sqlite")
+	s := e.channelAccount("wechatpay", "wechat.native")
+	m := e.newMerchant("test", false)
+	if st, b := e.admin("PUT", "/admin/v1/merchants/"+m.id+"/routes/wechat.native", map[string]any{
+		"livemode": false, "candidates": []map[string]any{{"channel_account": s.account, "max_amount": 1000}},
+	}, nil); st != 200 {
+		t.Fatalf("put route: %d %s", st, b)
+	}
+	ctx := context.Background()
+	if o, err := m.c.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "small", Amount: 1000, Currency: "CNY", Subject: "Tea", Method: "wechat.native"}); err != nil || o.ChannelAccount != s.account {
+		t.Fatalf("within the limit: %+v, %v", o, err)
+	}
+	_, err := m.c.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "large", Amount: 1001, Currency: "CNY", Subject: "Tea", Method: "wechat.native"})
+	ae := apiErr(t, err, 400, "method_unsupported")
+	if !strings.Contains(ae.Message, "amount_above_max") || strings.Contains(ae.Message, s.account) {
+		t.Fatalf("message %q: want the reason, not the account id", ae.Message)
+	}
+	if _, err := m.c.GetOrderByOutTradeNo(ctx, "large"); err == nil {
+		t.Fatal("a refused order was recorded")
+	}
+}

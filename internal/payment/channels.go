@@ -177,6 +177,17 @@ func (s *Service) route(ctx context.Context, merchantID string, livemode bool, m
 		if len(reasons) > 0 {
 			why = " (channels skipped: " + strings.Join(reasons, ", ") + ")"
 		}
+		// Channel accounts are configured for the method but none can take
+		// this payment: say so, rather than quietly falling back to a
+		// built-in channel the operator did not choose.
+		if plan.Decision.Source == routing.SourceMerchantRoute || len(reasons) > 0 {
+			if onlyUnhealthy(reasons) {
+				return nil, errs.Channel("channel_unavailable", "Every channel for "+method+" is unavailable right now; retry later.", fmt.Errorf("route %s: %w", method, err))
+			}
+			e := errs.Invalid("method_unsupported", fmt.Sprintf("No channel takes this %s payment of %d %s for this merchant.%s", method, amount, currency, why))
+			e.Param = "method"
+			return nil, e
+		}
 	}
 	if c, ok := s.Channels.ForMethod(method, currency, livemode); ok {
 		return &routed{builtin: c}, nil
@@ -184,6 +195,18 @@ func (s *Service) route(ctx context.Context, merchantID string, livemode bool, m
 	e := errs.Invalid("method_unsupported", fmt.Sprintf("No channel takes %s in %s for this merchant.%s", method, currency, why))
 	e.Param = "method"
 	return nil, e
+}
+
+// onlyUnhealthy reports whether every reason a candidate was skipped is its
+// health (a circuit open, a success rate below the floor): the payment
+// could go through later.
+func onlyUnhealthy(reasons []string) bool {
+	for _, r := range reasons {
+		if r != routing.ReasonCircuitOpen && r != routing.ReasonSuccessRateFloor {
+			return false
+		}
+	}
+	return len(reasons) > 0
 }
 
 // first is the channel account the payment will be tried on first.
