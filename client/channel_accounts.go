@@ -111,3 +111,29 @@ type RouteAttempt struct {
 	ChannelAccount string `json:"channel_account"`
 	Error          string `json:"error,omitempty"`
 }
+
+// ChannelBill is one day's statement of a channel account, as the channel
+// served it (GET /admin/v1/channel-accounts/{id}/bill?date=YYYY-MM-DD): the
+// raw file's format and size and its rows, with the gateway's order and
+// refund ids, for reconciliation.
+type ChannelBill struct {
+	Object         string              `json:"object"` // "channel_bill"
+	ChannelAccount string              `json:"channel_account"`
+	Date           string              `json:"date"`
+	Format         string              `json:"format"`
+	RawBytes       int                 `json:"raw_bytes"`
+	Records        []ChannelBillRecord `json:"records"`
+}
+
+// ChannelBillRecord is one row of a channel's statement.
+type ChannelBillRecord struct {
+	Kind            string    `json:"kind"` // payment or refund
+	Order           string    `json:"order"`
+	ChannelTradeNo  string    `json:"channel_trade_no"`
+	Refund          string    `json:"refund"`
+	ChannelRefundNo string    `json:"channel_refund_no"`
+	Amount          int64     `json:"amount"`
+	Fee             int64     `json:"fee"`
+	Currency        string    `json:"currency"`
+	At              time.Time `json:"at"`
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/paygate/paygate/client"
@@ -559,3 +561,48 @@ func (s *Server) getOrderRouting(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
+
+// getChannelBill downloads a channel account's statement of one day from
+// the channel and renders its rows.
+func (s *Server) getChannelBill(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.channelAccountOf(r)
+	if err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation(time.DateOnly, r.URL.Query().Get("date"), chinaTime)
+	if err != nil {
+		e := errs.Invalid("date_invalid", "date must be a day as YYYY-MM-DD (the channel's day, China Standard Time).")
+		e.Param = "date"
+		return e
+	}
+	if s.Payments == nil || s.Payments.Accounts == nil {
+		return errs.Invalid("bill_unsupported", "This gateway has no channel connectors.")
+	}
+	conn, err := s.Payments.Accounts.Connector(a)
+	if err != nil {
+		return errs.Channel("channel_account_invalid", "The channel account's settings do not make a connector: "+err.Error(), err)
+	}
+	if !conn.Capabilities().Bill {
+		return errs.Invalid("bill_unsupported", "This channel account's provider serves no statements.")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	bill, err := conn.Bill(ctx, channel.BillRequest{Date: day, Livemode: a.Livemode})
+	if err != nil {
+		return errs.Channel("channel_unavailable", "The channel did not serve the statement; retry later.", fmt.Errorf("bill of %s for %s: %w", a.ID, day.Format(time.DateOnly), err))
+	}
+	out := client.ChannelBill{
+		Object: "channel_bill", ChannelAccount: a.ID, Date: day.Format(time.DateOnly), Format: bill.Format,
+		RawBytes: len(bill.Raw), Records: make([]client.ChannelBillRecord, 0, len(bill.Records)),
+	}
+	for _, rec := range bill.Records {
+		out.Records = append(out.Records, client.ChannelBillRecord{
+			Kind: string(rec.Kind), Order: rec.OrderID, ChannelTradeNo: rec.ChannelTradeNo, Refund: rec.RefundID,
+			ChannelRefundNo: rec.ChannelRefundNo, Amount: rec.Amount, Fee: rec.Fee, Currency: rec.Currency, At: rec.At.UTC(),
+		})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// chinaTime is the day of the Chinese channels' statements.
+var chinaTime = time.FixedZone("CST", 8*3600)

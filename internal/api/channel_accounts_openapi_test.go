@@ -51,6 +51,7 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 		{"/admin/v1/merchants/{id}/routes/{method}", "get", "200", "Route"},
 		{"/admin/v1/merchants/{id}/routes/{method}", "delete", "200", "DeletedRoute"},
 		{"/admin/v1/orders/{id}/routing", "get", "200", "OrderRouting"},
+		{"/admin/v1/channel-accounts/{id}/bill", "get", "200", "ChannelBill"},
 	} {
 		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
 		if want := "#/components/schemas/" + c.schema; got != want {
@@ -70,6 +71,8 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 		{"RouteList", reflect.TypeFor[list[client.Route]]()},
 		{"DeletedRoute", reflect.TypeFor[client.DeletedRoute]()},
 		{"OrderRouting", reflect.TypeFor[client.OrderRouting]()},
+		{"ChannelBill", reflect.TypeFor[client.ChannelBill]()},
+		{"ChannelBillRecord", reflect.TypeFor[client.ChannelBillRecord]()},
 		{"RouteDecision", reflect.TypeFor[client.RouteDecision]()},
 	} {
 		s := deref(t, doc, schemas[c.schema])

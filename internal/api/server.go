@@ -133,6 +133,7 @@ func (s *Server) init() {
 		{"GET", "/admin/v1/channel-accounts/{id}", operator, s.getChannelAccount},
 		{"POST", "/admin/v1/channel-accounts/{id}", operator, s.updateChannelAccount},
 		{"GET", "/admin/v1/orders/{id}/routing", operator, s.getOrderRouting},
+		{"GET", "/admin/v1/channel-accounts/{id}/bill", operator, s.getChannelBill},
 		{"GET", "/admin/v1/merchants/{id}/routes", operator, s.listRoutes},
 		{"PUT", "/admin/v1/merchants/{id}/routes/{method}", operator, s.putRoute},
 		{"GET", "/admin/v1/merchants/{id}/routes/{method}", operator, s.getRoute},
@@ -279,7 +280,7 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 var takesQuery = map[string]bool{
 	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true, "GET /v1/webhook-endpoints": true,
 	"GET /admin/v1/merchants": true, "GET /admin/v1/merchants/{id}/apps": true,
-	"GET /admin/v1/channel-accounts": true, "GET /admin/v1/merchants/{id}/routes/{method}": true,
+	"GET /admin/v1/channel-accounts": true, "GET /admin/v1/channel-accounts/{id}/bill": true, "GET /admin/v1/merchants/{id}/routes/{method}": true,
 	"DELETE /admin/v1/merchants/{id}/routes/{method}": true,
 }
 

@@ -522,3 +522,56 @@ func TestRouteLimits(t *testing.T) {
 		t.Fatal("a refused order was recorded")
 	}
 }
+
+// TestChannelBill: the operator downloads a channel account's statement of
+// the day, and it lists the payment and the refund with the gateway's ids.
+func TestChannelBill(t *testing.T) {
+	for _, provider := range []string{"wechatpay", "alipay", "unionpay"} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, "sqlite")
+			pm := providerMethods[provider]
+			s := e.channelAccount(provider, pm.qr)
+			ctx := context.Background()
+			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "bill-" + provider, Amount: 2500, Currency: "CNY", Subject: "Tea", Method: pm.qr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.sim.PayerPays(o.ID); err != nil {
+				t.Fatal(err)
+			}
+			waitOrder(t, e.demo, o.ID, "succeeded")
+			r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "bill-r", Amount: 700})
+			if err != nil {
+				t.Fatal(err)
+			}
+			day := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+			path := "/admin/v1/channel-accounts/" + s.account + "/bill?date=" + day
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				var bill client.ChannelBill
+				if st, b := e.admin("GET", path, nil, &bill); st != 200 {
+					t.Fatalf("bill: %d %s", st, b)
+				}
+				var paid, refunded bool
+				for _, rec := range bill.Records {
+					paid = paid || rec.Kind == "payment" && rec.Order == o.ID && rec.Amount == 2500
+					refunded = refunded || rec.Kind == "refund" && rec.Refund == r.ID && rec.Amount == 700
+				}
+				if paid && refunded && bill.RawBytes > 0 && bill.Format != "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("bill of %s lacks the payment or the refund: %+v", day, bill)
+				}
+				// A refund the channel settles later shows once settled.
+				e.clock.Advance(10 * time.Second)
+				e.g.Worker.RunOnce(ctx)
+				time.Sleep(50 * time.Millisecond)
+			}
+			if st, b := e.admin("GET", "/admin/v1/channel-accounts/"+s.account+"/bill?date=26-11-2026", nil, nil); st != 400 || !strings.Contains(string(b), "date_invalid") {
+				t.Fatalf("bad date: %d %s", st, b)
+			}
+		})
+	}
+}
