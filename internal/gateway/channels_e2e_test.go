@@ -82,6 +82,20 @@ func (e *env) channelAccount(provider string, methods ...string) *simulated {
 	return &simulated{sim: s, url: srv.URL, account: out.ID}
 }
 
+// paidAtSimulator creates an order of method on the demo merchant, has the
+// payer pay it at the simulator, and waits for the callback to succeed it.
+func (e *env) paidAtSimulator(t *testing.T, s *simulated, method, outTradeNo string, amount int64) *client.Order {
+	t.Helper()
+	o, err := e.demo.CreateOrder(context.Background(), client.CreateOrderParams{OutTradeNo: outTradeNo, Amount: amount, Currency: "CNY", Subject: "Tea", Method: method})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := s.sim.PayerPays(o.ID); err != nil {
+		t.Fatalf("payer pays: %v", err)
+	}
+	return waitOrder(t, e.demo, o.ID, "succeeded")
+}
+
 // storedOrder reads the order as the gateway keeps it.
 func (e *env) storedOrder(id string) *store.Order {
 	e.t.Helper()
@@ -160,7 +174,7 @@ func TestChannelCallbackPaysOnce(t *testing.T) {
 			if err := json.Unmarshal(stored.Route, &d); err != nil || d.Chosen != s.account && (len(d.Candidates) == 0 || d.Candidates[0] != s.account) {
 				t.Fatalf("route decision %s (%v): want %s", stored.Route, err, s.account)
 			}
-			if err := s.sim.PayerPays(outTradeNo(provider, o.ID)); err != nil {
+			if err := s.sim.PayerPays(o.ID); err != nil {
 				t.Fatalf("payer pays: %v", err)
 			}
 			waitOrder(t, e.demo, o.ID, "succeeded")
@@ -176,14 +190,6 @@ func TestChannelCallbackPaysOnce(t *testing.T) {
 			e.verifyLedger()
 		})
 	}
-}
-
-// outTradeNo is the order id as the provider knows it.
-func outTradeNo(provider, orderID string) string {
-	if provider == "unionpay" {
-		return strings.Replace(orderID, "_", "", 1)
-	}
-	return orderID
 }
 
 // TestChannelCallbackTampered: a callback whose body was changed, or that
@@ -407,14 +413,7 @@ func TestRefundThroughChannel(t *testing.T) {
 			pm := providerMethods[provider]
 			s := e.channelAccount(provider, pm.qr)
 			ctx := context.Background()
-			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "rf-" + provider, Amount: 3000, Currency: "CNY", Subject: "Tea", Method: pm.qr})
-			if err != nil {
-				t.Fatalf("create: %v", err)
-			}
-			if err := s.sim.PayerPays(outTradeNo(provider, o.ID)); err != nil {
-				t.Fatalf("payer pays: %v", err)
-			}
-			waitOrder(t, e.demo, o.ID, "succeeded")
+			o := e.paidAtSimulator(t, s, pm.qr, "rf-"+provider, 3000)
 			var ids []string
 			for i, amount := range []int64{1000, 500} {
 				r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("r%d", i), Amount: amount})
@@ -533,14 +532,7 @@ func TestChannelBill(t *testing.T) {
 			pm := providerMethods[provider]
 			s := e.channelAccount(provider, pm.qr)
 			ctx := context.Background()
-			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "bill-" + provider, Amount: 2500, Currency: "CNY", Subject: "Tea", Method: pm.qr})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.sim.PayerPays(o.ID); err != nil {
-				t.Fatal(err)
-			}
-			waitOrder(t, e.demo, o.ID, "succeeded")
+			o := e.paidAtSimulator(t, s, pm.qr, "bill-"+provider, 2500)
 			r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "bill-r", Amount: 700})
 			if err != nil {
 				t.Fatal(err)

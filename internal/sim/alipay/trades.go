@@ -517,11 +517,10 @@ func (s *Sim) refundQuery(req *request) (map[string]any, *apiError) {
 func (s *Sim) Scan(outTradeNo string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.trades[outTradeNo]
-	if t == nil {
-		return fmt.Errorf("alipay sim: trade %s: %w", outTradeNo, channel.ErrTradeNotFound)
+	t, err := s.payerTrade(outTradeNo)
+	if err != nil {
+		return err
 	}
-	s.expire(t)
 	if t.status != waitBuyerPay {
 		return fmt.Errorf("alipay sim: trade %s is %s, not waiting", outTradeNo, t.status)
 	}
@@ -531,16 +530,26 @@ func (s *Sim) Scan(outTradeNo string) error {
 	return nil
 }
 
+// payerTrade is the trade a payer acts on, existing or only precreated. The
+// caller holds s.mu.
+func (s *Sim) payerTrade(outTradeNo string) (*trade, error) {
+	t := s.trades[outTradeNo]
+	if t == nil {
+		return nil, fmt.Errorf("alipay sim: trade %s: %w", outTradeNo, channel.ErrTradeNotFound)
+	}
+	s.expire(t)
+	return t, nil
+}
+
 // PayerPays makes the payer pay a waiting trade (scanning it first if it was
 // precreated); Alipay then posts TRADE_SUCCESS.
 func (s *Sim) PayerPays(outTradeNo string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.trades[outTradeNo]
-	if t == nil {
-		return fmt.Errorf("alipay sim: trade %s: %w", outTradeNo, channel.ErrTradeNotFound)
+	t, err := s.payerTrade(outTradeNo)
+	if err != nil {
+		return err
 	}
-	s.expire(t)
 	switch t.status {
 	case tradeSuccess, tradeFinished:
 		return fmt.Errorf("alipay sim: trade %s: %w", outTradeNo, channel.ErrAlreadyPaid)
@@ -556,11 +565,10 @@ func (s *Sim) PayerPays(outTradeNo string) error {
 func (s *Sim) PayerFails(outTradeNo string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.trades[outTradeNo]
-	if t == nil {
-		return fmt.Errorf("alipay sim: trade %s: %w", outTradeNo, channel.ErrTradeNotFound)
+	t, err := s.payerTrade(outTradeNo)
+	if err != nil {
+		return err
 	}
-	s.expire(t)
 	if t.status != waitBuyerPay {
 		return fmt.Errorf("alipay sim: trade %s is %s, not waiting", outTradeNo, t.status)
 	}
