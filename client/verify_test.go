@@ -73,9 +73,11 @@ func (k platformKey) sign(h http.Header, body []byte, at time.Time) {
 }
 
 // signedReply answers with status and body, signed by k over signedBody.
-func signedReply(k platformKey, status int, signedBody, body string, at time.Time) func(http.ResponseWriter, *http.Request, []byte) {
+// signedReply signs its answer with a timestamp age from the moment it
+// answers (not from when the test began), so a window's edge stays exact.
+func signedReply(k platformKey, status int, signedBody, body string, age time.Duration) func(http.ResponseWriter, *http.Request, []byte) {
 	return func(w http.ResponseWriter, _ *http.Request, _ []byte) {
-		k.sign(w.Header(), []byte(signedBody), at)
+		k.sign(w.Header(), []byte(signedBody), time.Now().Add(age))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		io.WriteString(w, body)
@@ -99,15 +101,15 @@ func TestResponseVerification(t *testing.T) {
 		wantSig  bool   // want ErrResponseSignature
 		wantCode string // want *client.Error with this code
 	}{
-		{name: "valid", handle: signedReply(key, 200, orderJSON, orderJSON, now)},
-		{name: "valid rsa platform key", handle: signedReply(rsaKey, 200, orderJSON, orderJSON, now)},
-		{name: "timestamp 299 s old", handle: signedReply(key, 200, orderJSON, orderJSON, now.Add(-299*time.Second))},
-		{name: "signed error response", handle: signedReply(key, 404, errBody, errBody, now), wantCode: "order_not_found"},
-		{name: "tampered body", handle: signedReply(key, 200, orderJSON, `{"id":"ord_2","object":"order"}`, now), wantSig: true},
-		{name: "signed by an unlisted key", handle: signedReply(other, 200, orderJSON, orderJSON, now), wantSig: true},
-		{name: "unknown key id", handle: signedReply(newPlatformKey(t, "pk_9"), 200, orderJSON, orderJSON, now), wantSig: true},
-		{name: "stale timestamp", handle: signedReply(key, 200, orderJSON, orderJSON, now.Add(-301*time.Second)), wantSig: true},
-		{name: "future timestamp", handle: signedReply(key, 200, orderJSON, orderJSON, now.Add(301*time.Second)), wantSig: true},
+		{name: "valid", handle: signedReply(key, 200, orderJSON, orderJSON, 0)},
+		{name: "valid rsa platform key", handle: signedReply(rsaKey, 200, orderJSON, orderJSON, 0)},
+		{name: "timestamp 299 s old", handle: signedReply(key, 200, orderJSON, orderJSON, -299*time.Second)},
+		{name: "signed error response", handle: signedReply(key, 404, errBody, errBody, 0), wantCode: "order_not_found"},
+		{name: "tampered body", handle: signedReply(key, 200, orderJSON, `{"id":"ord_2","object":"order"}`, 0), wantSig: true},
+		{name: "signed by an unlisted key", handle: signedReply(other, 200, orderJSON, orderJSON, 0), wantSig: true},
+		{name: "unknown key id", handle: signedReply(newPlatformKey(t, "pk_9"), 200, orderJSON, orderJSON, 0), wantSig: true},
+		{name: "stale timestamp", handle: signedReply(key, 200, orderJSON, orderJSON, -301*time.Second), wantSig: true},
+		{name: "future timestamp", handle: signedReply(key, 200, orderJSON, orderJSON, 301*time.Second), wantSig: true},
 		{name: "unsigned", handle: reply(200, orderJSON), wantSig: true},
 		{name: "unsigned error", handle: reply(502, "bad gateway"), wantSig: true},
 		{name: "signature not base64", wantSig: true, handle: func(w http.ResponseWriter, r *http.Request, b []byte) {
