@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // merchant time zones work on machines without zoneinfo
 
 	"github.com/paygate/paygate/internal/gateway"
+	"github.com/paygate/paygate/internal/store/sqlite"
 )
 
 func main() {
@@ -141,6 +143,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "paygate listening on %s (%s)\n", g.Addr(), g.Payments.PublicURL)
+	if !strings.HasPrefix(cfg.Database, "postgres") {
+		fmt.Fprintf(stdout, "store: %s\n", sqlite.Driver)
+	}
 	return g.Serve(ctx)
 }
 

@@ -65,7 +65,7 @@ func TestPragmas(t *testing.T) {
 		t.Fatalf("begin: %v", err)
 	}
 	defer tx.Rollback()
-	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	other, err := openPool(path, false, "busy_timeout = 0")
 	if err != nil {
 		t.Fatalf("open another pool: %v", err)
 	}

@@ -1,6 +1,15 @@
-// Package sqlite is Paygate's embedded store: store.Store on one SQLite file
-// through modernc.org/sqlite (pure Go, no cgo). The SQL is sqlstore's; this
-// package only opens the pools and says how SQLite differs.
+// Package sqlite is Paygate's embedded store: store.Store on one SQLite file.
+// The SQL is sqlstore's; this package only opens the pools and says how
+// SQLite differs.
+//
+// The driver depends on the build: with cgo (the default wherever a C
+// compiler is, as on every machine we build on) it is SQLite's own C code
+// through github.com/mattn/go-sqlite3 (driver_cgo.go); built with
+// CGO_ENABLED=0 it is modernc.org/sqlite, the same C translated to Go
+// (driver_purego.go), which needs no compiler but runs each statement three
+// to four times slower (BENCHMARKS.md). Both read and write the same file
+// format, and the store's tests run on both (.ci/run). Driver names the one
+// this binary has.
 //
 // The file is opened twice: a write pool of one connection, so writers queue
 // in Go instead of failing with SQLITE_BUSY, whose transactions begin
@@ -19,15 +28,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"strings"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/paygate/paygate/internal/store/sqlstore"
 )
@@ -59,18 +63,9 @@ func Dialect() sqlstore.Dialect {
 		// The write pool's single connection runs one transaction at a
 		// time, so a claim never meets another claim's row locks.
 		SkipLocked: "",
-		// modernc parses every query it is not given prepared.
+		// Both drivers parse every query they are not given prepared.
 		CacheStatements: true,
 	}
-}
-
-// isUniqueViolation reports whether err is SQLite's unique or primary key violation.
-func isUniqueViolation(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // Open opens (creating if needed) the database file at path, with group
@@ -110,18 +105,16 @@ func openPools(path string) (write, read *sql.DB, err error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
 	}
-	busy := fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds())
+	busy := fmt.Sprintf("busy_timeout = %d", BusyTimeout.Milliseconds())
 	// busy_timeout comes first so that the pragmas after it wait for a lock
-	// another process holds instead of failing. wal_autocheckpoint(256):
+	// another process holds instead of failing. wal_autocheckpoint = 256:
 	// SQLite checkpoints inside the commit that crosses the threshold, and
 	// with synchronous=FULL that commit waits for the database file's fsync,
 	// stalling its whole group-commit batch; smaller, more frequent
 	// checkpoints cut create-order's p99 at half load from 82–350 ms to
 	// 36–67 ms without lowering its maximum rate (BENCHMARKS.md).
-	write, err = openPool(path, url.Values{
-		"_pragma": {busy, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "wal_autocheckpoint(256)", "temp_store(MEMORY)"},
-		"_txlock": {"immediate"},
-	})
+	write, err = openPool(path, true,
+		busy, "journal_mode = WAL", "synchronous = FULL", "foreign_keys = 1", "wal_autocheckpoint = 256", "temp_store = MEMORY")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,9 +127,7 @@ func openPools(path string) (write, read *sql.DB, err error) {
 		write.Close()
 		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	read, err = openPool(path, url.Values{
-		"_pragma": {busy, "synchronous(FULL)", "foreign_keys(1)", "query_only(1)"},
-	})
+	read, err = openPool(path, false, busy, "synchronous = FULL", "foreign_keys = 1", "query_only = 1")
 	if err != nil {
 		write.Close()
 		return nil, nil, err
@@ -144,14 +135,4 @@ func openPools(path string) (write, read *sql.DB, err error) {
 	read.SetMaxOpenConns(ReadConns)
 	read.SetMaxIdleConns(ReadConns)
 	return write, read, nil
-}
-
-// openPool opens a pool on path whose every connection is set up by the
-// driver's DSN parameters (_pragma runs on each new connection).
-func openPool(path string, params url.Values) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", path+"?"+params.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	return db, nil
 }

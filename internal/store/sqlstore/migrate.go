@@ -57,7 +57,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		if _, err := tx.exec(ctx, m.sql); err != nil {
+		if err := tx.script(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrate: apply %04d_%s: %w", m.version, m.name, err)
 		}
 		// applied_at is bookkeeping for operators, so the wall clock is fine here.

@@ -175,6 +175,14 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, c.d.interpret(err)
 }
 
+// script runs a script of several statements (a migration). It is never
+// prepared: a prepared statement is one statement, and the C SQLite
+// driver would run only the script's first.
+func (c conn) script(ctx context.Context, script string) error {
+	_, err := c.q.ExecContext(ctx, c.d.rebind(script))
+	return c.d.interpret(err)
+}
+
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := c.stmt(query); st != nil {
 		rows, err := st.QueryContext(c.ctx(ctx), args...)
