@@ -88,7 +88,7 @@ type worker struct {
 	r    *runner
 	id   int
 	seq  int
-	hist Histogram
+	hist *Histogram // nil in open loop, where workers share one
 	errs map[string]int
 }
 
@@ -200,9 +200,19 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 		}()
 	}
 	ws := make([]*worker, workers)
+	// Open loop: the 4,096 workers share one histogram (32 KiB each would be
+	// 128 MiB of the process's memory, counted in its peak RSS).
+	var shared *Histogram
+	var sharedMu sync.Mutex
+	if ticks != nil {
+		shared = &Histogram{}
+	}
 	var wg sync.WaitGroup
 	for i := range ws {
 		w := &worker{r: r, id: i, errs: map[string]int{}}
+		if shared == nil {
+			w.hist = &Histogram{}
+		}
 		ws[i] = w
 		wg.Add(1)
 		go func() {
@@ -219,7 +229,13 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 				if ctx.Err() != nil && code != "" {
 					return // cut off by the end of the run
 				}
-				w.hist.Record(time.Since(t0))
+				if shared != nil {
+					sharedMu.Lock()
+					shared.Record(time.Since(t0))
+					sharedMu.Unlock()
+				} else {
+					w.hist.Record(time.Since(t0))
+				}
 				if code != "" {
 					w.errs[code]++
 					errCount.Add(1)
@@ -234,8 +250,13 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 		fmt.Fprintln(r.cfg.Progress)
 	}
 	res := &Result{Scenario: r.cfg.Scenario, Errors: map[string]int{}, hist: &Histogram{}, Seconds: elapsed.Seconds()}
+	if shared != nil {
+		res.hist.Merge(shared)
+	}
 	for _, w := range ws {
-		res.hist.Merge(&w.hist)
+		if w.hist != nil {
+			res.hist.Merge(w.hist)
+		}
 		for k, v := range w.errs {
 			res.Errors[k] += v
 		}
