@@ -29,6 +29,7 @@ import (
 // it starts on a temporary database (SQLite by default; a fresh schema of
 // --database when that is a postgres:// URL).
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	tuneGC()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config

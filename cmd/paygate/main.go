@@ -109,6 +109,7 @@ func databaseFlag(fs *flag.FlagSet) *string {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	tuneGC()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg gateway.Config
