@@ -506,7 +506,7 @@ func TestRoutesAdmin(t *testing.T) {
 	var got client.Route
 	f.ok(http.StatusOK, "GET", base+"/wechat.native?livemode=false", nil, &got)
 	equalJSON(t, got, want, "route read back")
-	f.wantError("route of the other mode", 404, "route_not_found", "", "GET", base+"/wechat.native?livemode=true", nil)
+	f.wantError("route of the other mode", 404, "merchant_route_not_found", "", "GET", base+"/wechat.native?livemode=true", nil)
 
 	// Replace it with a weighted route; then add a live one and another method.
 	f.ok(http.StatusOK, "PUT", base+"/wechat.native", map[string]any{
@@ -586,8 +586,8 @@ func TestRoutesAdmin(t *testing.T) {
 	if f.changed.Load() != changed+1 {
 		t.Fatalf("ChannelsChanged after a route delete: want %d calls, got %d", changed+1, f.changed.Load())
 	}
-	f.wantError("get a deleted route", 404, "route_not_found", "", "GET", base+"/wechat.native?livemode=false", nil)
-	f.wantError("delete it again", 404, "route_not_found", "", "DELETE", base+"/wechat.native?livemode=false", nil)
+	f.wantError("get a deleted route", 404, "merchant_route_not_found", "", "GET", base+"/wechat.native?livemode=false", nil)
+	f.wantError("delete it again", 404, "merchant_route_not_found", "", "DELETE", base+"/wechat.native?livemode=false", nil)
 	f.wantError("delete without livemode", 400, "parameter_missing", "livemode", "DELETE", base+"/wechat.native", nil)
 	f.ok(http.StatusOK, "GET", base+"/wechat.native?livemode=true", nil, &got)
 	f.ok(http.StatusOK, "GET", base, nil, &l)

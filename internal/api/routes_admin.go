@@ -18,7 +18,7 @@ import (
 // may serve a payment and how the router chooses among them. The operator
 // manages them; the router reads them.
 
-var errRouteNotFound = errs.NotFound("route_not_found", "The merchant has no route for this method in this mode.")
+var errRouteNotFound = errs.NotFound("merchant_route_not_found", "The merchant has no route for this method in this mode.")
 
 // Route limits and strategies.
 const (
