@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -51,6 +52,9 @@ type Server struct {
 	Clock         clock.Clock
 	Log           *slog.Logger
 
+	// The router is built once, on first use (Routes or the first
+	// request); many first requests can arrive at once.
+	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
 }
@@ -82,10 +86,10 @@ func (s *Server) Routes() []string {
 	return out
 }
 
-func (s *Server) init() {
-	if s.mux != nil {
-		return
-	}
+func (s *Server) init() { s.once.Do(s.build) }
+
+// build makes the route table and the router.
+func (s *Server) build() {
 	s.routes = []route{
 		{"GET", "/healthz", public, s.healthz},
 		{"GET", "/readyz", public, s.readyz},
