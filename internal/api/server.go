@@ -218,8 +218,11 @@ func (s *Server) serve(rt route) http.Handler {
 		bw.header.Set("Request-Id", reqID)
 
 		err := s.run(bw, r, rt)
-		if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-			// The client went away mid-request; nobody reads the answer.
+		if err != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errs.As(err).Status >= 500) {
+			// The client went away mid-request; nobody reads the answer. A
+			// 5xx then is the cancellation's doing (a database driver may
+			// report a query it abandoned as a bad connection, not as
+			// context.Canceled), so it is no server failure to log as one.
 			s.Log.Debug("request abandoned by the client", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
 			return
 		}

@@ -58,37 +58,53 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 // RunOnce runs every job once; tests call it after moving a fake clock.
+// When ctx ends (shutdown) it stops at the next job without logging the
+// cancellation as a failure.
 func (w *Worker) RunOnce(ctx context.Context) {
 	w.defaults()
 	s := w.Service
 	log := s.log()
 	now := s.now()
+	failed := func(msg string, err error) {
+		if ctx.Err() == nil {
+			log.Error(msg, "err", err)
+		}
+	}
 	if n, err := w.ExpireOrders(ctx); err != nil {
-		log.Error("expire orders", "err", err)
+		failed("expire orders", err)
 	} else if n > 0 {
 		log.Info("closed expired orders", "count", n)
 	}
+	if ctx.Err() != nil {
+		return
+	}
 	if orders, err := s.Store.OrdersProcessing(ctx, now.Add(-w.SyncAfter), now, w.Batch); err != nil {
-		log.Error("list processing orders", "err", err)
+		failed("list processing orders", err)
 	} else {
 		for _, o := range orders {
 			w.resolve(ctx, o, now)
 		}
 	}
+	if ctx.Err() != nil {
+		return
+	}
 	if refunds, err := s.Store.RefundsPending(ctx, now.Add(-w.SyncAfter), w.Batch); err != nil {
-		log.Error("list pending refunds", "err", err)
+		failed("list pending refunds", err)
 	} else {
 		for _, r := range refunds {
-			if _, err := s.retryRefund(ctx, r); err != nil {
+			if _, err := s.retryRefund(ctx, r); err != nil && ctx.Err() == nil {
 				log.Warn("retry refund", "refund", r.ID, "err", err)
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		return
+	}
 	if _, err := s.Store.NoncePurge(ctx, now); err != nil {
-		log.Error("purge nonces", "err", err)
+		failed("purge nonces", err)
 	}
 	if _, err := s.Store.IdempotencyPurge(ctx, now.Add(-w.IdempotencyTTL)); err != nil {
-		log.Error("purge idempotency keys", "err", err)
+		failed("purge idempotency keys", err)
 	}
 }
 
