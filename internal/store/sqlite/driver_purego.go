@@ -14,7 +14,7 @@ import (
 )
 
 // Driver names the SQLite implementation this binary was built with.
-var Driver = "SQLite " + sqlite3.SQLITE_VERSION + " (pure Go, modernc.org/sqlite; build with cgo for about twice the write rate)"
+var Driver = "SQLite " + sqlite3.SQLITE_VERSION + " (pure Go, modernc.org/sqlite; a build with cgo uses SQLite's C code, which is faster)"
 
 // openPool opens a pool on path whose every connection runs pragmas (each
 // "name = value") before its first use. immediate makes its transactions

@@ -6,8 +6,8 @@
 // compiler is, as on every machine we build on) it is SQLite's own C code
 // through github.com/mattn/go-sqlite3 (driver_cgo.go); built with
 // CGO_ENABLED=0 it is modernc.org/sqlite, the same C translated to Go
-// (driver_purego.go), which needs no compiler but runs each statement three
-// to four times slower (BENCHMARKS.md). Both read and write the same file
+// (driver_purego.go), which needs no compiler but is slower (6–18% fewer
+// order creates per second on the project's machine, BENCHMARKS.md). Both read and write the same file
 // format, and the store's tests run on both (.ci/run). Driver names the one
 // this binary has.
 //
