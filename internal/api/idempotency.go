@@ -16,8 +16,8 @@ import (
 const idempotencyLease = 60 * time.Second
 
 var (
-	errIdempotencyReused = errs.New(http.StatusConflict, errs.TypeIdempotency, "idempotency_key_reused", "This Idempotency-Key was used with a different request.")
-	errIdempotencyInUse  = errs.New(http.StatusConflict, errs.TypeIdempotency, "idempotency_key_in_use", "A request with this Idempotency-Key is still in flight; retry shortly.")
+	errIdempotencyReused = errs.New(errs.KindIdempotency, "idempotency_key_reused", "This Idempotency-Key was used with a different request.")
+	errIdempotencyInUse  = errs.New(errs.KindIdempotency, "idempotency_key_in_use", "A request with this Idempotency-Key is still in flight; retry shortly.")
 )
 
 // idempotent runs a POST under an Idempotency-Key, within scope (an app id,
@@ -57,7 +57,7 @@ func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, scope,
 	status, respBody := w.status, w.body.Bytes()
 	if herr != nil {
 		e := errs.As(herr)
-		status, respBody = e.Status, renderError(e, requestID(r))
+		status, respBody = HTTPStatus(e), renderError(e, requestID(r))
 	}
 	ctx := r.Context()
 	if status >= 500 {

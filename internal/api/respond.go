@@ -15,29 +15,6 @@ import (
 // maxBody bounds every request body (API.md body_too_large).
 const maxBody = 64 << 10
 
-// errorBody is the error shape of API.md.
-type errorBody struct {
-	Error errorObject `json:"error"`
-}
-
-type errorObject struct {
-	Type      string  `json:"type"`
-	Code      string  `json:"code"`
-	Message   string  `json:"message"`
-	Param     *string `json:"param"`
-	RequestID string  `json:"request_id"`
-}
-
-func renderError(e *errs.Error, requestID string) []byte {
-	obj := errorObject{Type: e.Type, Code: e.Code, Message: e.Message, RequestID: requestID}
-	if e.Param != "" {
-		p := e.Param
-		obj.Param = &p
-	}
-	b, _ := json.Marshal(errorBody{Error: obj})
-	return b
-}
-
 // readBody reads the whole body up to maxBody.
 func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
@@ -48,7 +25,7 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, errs.Invalid("body_unreadable", "The request body could not be read.")
 	}
 	if len(b) > maxBody {
-		return nil, errs.New(http.StatusRequestEntityTooLarge, errs.TypeInvalidRequest, "body_too_large", "The request body is larger than 64 KiB.")
+		return nil, errs.New(errs.KindTooLarge, "body_too_large", "The request body is larger than 64 KiB.")
 	}
 	return b, nil
 }
@@ -59,7 +36,7 @@ func decodeJSON(r *http.Request, body []byte, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return errs.New(http.StatusUnsupportedMediaType, errs.TypeInvalidRequest, "content_type_unsupported", "Send the body as application/json.")
+			return errs.New(errs.KindUnsupportedMedia, "content_type_unsupported", "Send the body as application/json.")
 		}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -172,7 +172,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
 		for _, m := range allow {
 			w.Header().Add("Allow", m)
 		}
-		return errs.New(http.StatusMethodNotAllowed, errs.TypeInvalidRequest, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+".")
+		return errs.New(errs.KindMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+".")
 	}
 	return errs.NotFound("route_not_found", "Unrecognized request URL ("+r.Method+" "+r.URL.Path+").")
 }
@@ -218,7 +218,7 @@ func (s *Server) serve(rt route) http.Handler {
 		bw.header.Set("Request-Id", reqID)
 
 		err := s.run(bw, r, rt)
-		if err != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errs.As(err).Status >= 500) {
+		if err != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || HTTPStatus(errs.As(err)) >= 500) {
 			// The client went away mid-request; nobody reads the answer. A
 			// 5xx then is the cancellation's doing (a database driver may
 			// report a query it abandoned as a bad connection, not as
@@ -228,13 +228,14 @@ func (s *Server) serve(rt route) http.Handler {
 		}
 		if err != nil {
 			e := errs.As(err)
-			if e.Status >= 500 {
+			status := HTTPStatus(e)
+			if status >= 500 {
 				s.Log.Error("request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 			}
 			bw.body.Reset()
-			bw.status = e.Status
+			bw.status = status
 			bw.header.Set("Content-Type", "application/json")
-			if e.Status == http.StatusTooManyRequests && bw.header.Get("Retry-After") == "" {
+			if status == http.StatusTooManyRequests && bw.header.Get("Retry-After") == "" {
 				bw.header.Set("Retry-After", "1")
 			}
 			bw.body.Write(renderError(e, reqID))
@@ -318,7 +319,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if _, err := s.Store.SettingGet(ctx, "schema"); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return errs.New(http.StatusServiceUnavailable, errs.TypeAPI, "not_ready", "The database is not reachable.").Wrap(err)
+		return errs.Unavailable("not_ready", "The database is not reachable.").Wrap(err)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -110,8 +110,8 @@ func TestParsePublicKey(t *testing.T) {
 				return
 			}
 			var e *errs.Error
-			if !errors.As(err, &e) || e.Code != tt.wantCode || e.Status != 400 || e.Param != strings.TrimSuffix(tt.wantCode, "_invalid") {
-				t.Fatalf("ParsePublicKey error = %#v, want 400 %s", err, tt.wantCode)
+			if !errors.As(err, &e) || e.Code != tt.wantCode || e.Kind != errs.KindInvalid || e.Param != strings.TrimSuffix(tt.wantCode, "_invalid") {
+				t.Fatalf("ParsePublicKey error = %#v, want invalid %s", err, tt.wantCode)
 			}
 		})
 	}

@@ -25,8 +25,16 @@ func sdkServer(t *testing.T, a *Authenticator, rs *ResponseSigner) *httptest.Ser
 		var out any
 		if p, err := a.Authenticate(r.Context(), r, body); err != nil {
 			e := errs.As(err)
-			status = e.Status
-			out = map[string]any{"error": map[string]any{"type": e.Type, "code": e.Code, "message": e.Message, "param": nil, "request_id": "req_1"}}
+			// What internal/api's kind table answers for the kinds Authenticate returns.
+			typ := "invalid_request_error"
+			status = http.StatusBadRequest
+			switch e.Kind {
+			case errs.KindUnauthenticated:
+				status, typ = http.StatusUnauthorized, "authentication_error"
+			case errs.KindPermission:
+				status, typ = http.StatusForbidden, "permission_error"
+			}
+			out = map[string]any{"error": map[string]any{"type": typ, "code": e.Code, "message": e.Message, "param": nil, "request_id": "req_1"}}
 		} else {
 			status = http.StatusOK
 			out = client.Order{ID: "ord_1", Object: "order", AppID: p.App.ID, Metadata: map[string]string{

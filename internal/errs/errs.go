@@ -1,31 +1,76 @@
 // Package errs is Paygate's one error vocabulary. Every layer returns *Error
-// for failures a caller should see; anything else is an internal fault that
-// the access layer reports as api_error without its text.
+// for failures a caller should see: a Kind that says what went wrong (not
+// found, invalid, conflict, refused by the channel, unavailable, …), a stable
+// snake_case Code, a Message safe to show to a merchant or payer, and
+// optionally the Param at fault and the internal cause (Err), which is logged
+// and never shown. Anything that is not an *Error is an internal fault.
+//
+// Only the access layer knows HTTP: internal/api holds the one table from
+// kinds to statuses and error types (api.HTTPStatus). Business code never
+// names a status.
 package errs
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Types, as in API.md.
+// Kind says what went wrong, independent of the protocol that reports it.
+type Kind uint8
+
+// Kinds. The zero value is KindInternal, so an unclassified error is a fault.
 const (
-	TypeInvalidRequest = "invalid_request_error"
-	TypeAuthentication = "authentication_error"
-	TypePermission     = "permission_error"
-	TypeIdempotency    = "idempotency_error"
-	TypeRateLimit      = "rate_limit_error"
-	TypeRisk           = "risk_error"
-	TypeChannel        = "channel_error"
-	TypeAPI            = "api_error"
+	// KindInternal is a fault of the gateway; its text is never shown.
+	KindInternal Kind = iota
+	// KindInvalid: the request is malformed or breaks a rule.
+	KindInvalid
+	// KindNotFound: no such object (or not one the caller may see).
+	KindNotFound
+	// KindConflict: the object's state forbids the request, or a natural key is
+	// taken with other parameters.
+	KindConflict
+	// KindUnauthenticated: who is calling could not be established.
+	KindUnauthenticated
+	// KindPermission: the caller is known but may not do this.
+	KindPermission
+	// KindIdempotency: an Idempotency-Key was reused or is still in flight.
+	KindIdempotency
+	// KindRateLimited: too many requests; retry later.
+	KindRateLimited
+	// KindRisk: a risk rule refused the payment.
+	KindRisk
+	// KindChannel: the payment channel refused or failed.
+	KindChannel
+	// KindUnavailable: the gateway cannot serve the request now (overloaded, its
+	// database unreachable); retry later.
+	KindUnavailable
+	// KindTooLarge: the request body is too large.
+	KindTooLarge
+	// KindUnsupportedMedia: the request body is not in a format the gateway takes.
+	KindUnsupportedMedia
+	// KindMethodNotAllowed: the resource exists but not with this method.
+	KindMethodNotAllowed
 )
 
-// Error is a failure safe to show to a client. Code is a stable snake_case
-// string; Message a human sentence; Param names the offending field.
+var kindNames = [...]string{
+	KindInternal: "internal", KindInvalid: "invalid", KindNotFound: "not_found", KindConflict: "conflict",
+	KindUnauthenticated: "unauthenticated", KindPermission: "permission_denied", KindIdempotency: "idempotency",
+	KindRateLimited: "rate_limited", KindRisk: "risk_refused", KindChannel: "channel_failed",
+	KindUnavailable: "unavailable", KindTooLarge: "too_large", KindUnsupportedMedia: "unsupported_media",
+	KindMethodNotAllowed: "method_not_allowed",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Error is a failure safe to show to a client: Code is a stable snake_case
+// string, Message a human sentence, Param names the offending field.
 type Error struct {
-	Status  int    // HTTP status
-	Type    string // one of the Type constants
+	Kind    Kind
 	Code    string
 	Message string
 	Param   string
@@ -47,53 +92,71 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// New returns an error of the given kind (status and type) and code.
-func New(status int, typ, code, msg string) *Error {
-	return &Error{Status: status, Type: typ, Code: code, Message: msg}
+// New returns an error of the given kind and code.
+func New(kind Kind, code, msg string) *Error {
+	return &Error{Kind: kind, Code: code, Message: msg}
 }
 
-// Invalid is a 400 invalid_request_error.
-func Invalid(code, msg string) *Error { return New(400, TypeInvalidRequest, code, msg) }
+// Invalid is a KindInvalid error.
+func Invalid(code, msg string) *Error { return New(KindInvalid, code, msg) }
 
-// InvalidParam is a 400 with `<param>_invalid` and param set.
+// InvalidParam is a KindInvalid error with code `<param>_invalid` and param set.
 func InvalidParam(param, msg string) *Error {
-	e := Invalid(param+"_invalid", msg)
+	e := New(KindInvalid, param+"_invalid", msg)
 	e.Param = param
 	return e
 }
 
-// Missing is a 400 parameter_missing for param.
+// Missing is a KindInvalid parameter_missing error for param.
 func Missing(param string) *Error {
-	e := Invalid("parameter_missing", "Missing required parameter: "+param+".")
+	e := New(KindInvalid, "parameter_missing", "Missing required parameter: "+param+".")
 	e.Param = param
 	return e
 }
 
-// NotFound is a 404 invalid_request_error.
-func NotFound(code, msg string) *Error { return New(404, TypeInvalidRequest, code, msg) }
+// Missingf is Missing with a message saying why the parameter is required.
+func Missingf(param, msg string) *Error {
+	e := New(KindInvalid, "parameter_missing", msg)
+	e.Param = param
+	return e
+}
 
-// Conflict is a 409 invalid_request_error.
-func Conflict(code, msg string) *Error { return New(409, TypeInvalidRequest, code, msg) }
+// Unknown is a KindInvalid unknown_parameter error for param.
+func Unknown(param string) *Error {
+	e := New(KindInvalid, "unknown_parameter", "Received unknown parameter: "+param+".")
+	e.Param = param
+	return e
+}
 
-// Auth is a 401 authentication_error.
-func Auth(code, msg string) *Error { return New(401, TypeAuthentication, code, msg) }
+// NotFound is a KindNotFound error.
+func NotFound(code, msg string) *Error { return New(KindNotFound, code, msg) }
 
-// Permission is a 403 permission_error.
-func Permission(code, msg string) *Error { return New(403, TypePermission, code, msg) }
+// Conflict is a KindConflict error.
+func Conflict(code, msg string) *Error { return New(KindConflict, code, msg) }
 
-// Channel is a 502 channel_error wrapping the connector's cause.
+// Unavailable is a KindUnavailable error: the gateway cannot serve now.
+func Unavailable(code, msg string) *Error { return New(KindUnavailable, code, msg) }
+
+// Auth is a KindUnauthenticated error.
+func Auth(code, msg string) *Error { return New(KindUnauthenticated, code, msg) }
+
+// Permission is a KindPermission error.
+func Permission(code, msg string) *Error { return New(KindPermission, code, msg) }
+
+// Channel is a KindChannel error carrying the connector's cause, which is
+// logged and never shown: msg must be a fixed, user-safe sentence.
 func Channel(code, msg string, cause error) *Error {
-	e := New(http.StatusBadGateway, TypeChannel, code, msg)
+	e := New(KindChannel, code, msg)
 	e.Err = cause
 	return e
 }
 
-// Internal wraps a fault as a 500 api_error; its text is never shown.
+// Internal wraps err as a KindInternal error; its text is never shown.
 func Internal(err error) *Error {
-	return &Error{Status: 500, Type: TypeAPI, Code: "internal_error", Message: "An internal error occurred. Retry later or contact support with the request id.", Err: err}
+	return &Error{Kind: KindInternal, Code: "internal_error", Message: "An internal error occurred. Retry later or contact support with the request id.", Err: err}
 }
 
-// With returns a copy of e with Param set.
+// WithParam returns a copy of e with Param set.
 func (e *Error) WithParam(p string) *Error { c := *e; c.Param = p; return &c }
 
 // Wrap returns a copy of e carrying cause.
@@ -107,6 +170,9 @@ func As(err error) *Error {
 	}
 	return Internal(err)
 }
+
+// KindOf returns the kind of err: KindInternal for foreign errors.
+func KindOf(err error) Kind { return As(err).Kind }
 
 // Code returns the code of err, "internal_error" for foreign errors and "" for nil.
 func Code(err error) string {

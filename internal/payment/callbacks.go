@@ -105,9 +105,9 @@ func (s *Service) refundCallback(ctx context.Context, acct *store.ChannelAccount
 	}
 	switch n.RefundStatus {
 	case channel.RefundSuccess:
-		_, err = s.finishRefund(ctx, r, store.RefundSucceeded, n.ChannelRefundNo, "", "")
+		_, err = s.finishRefund(ctx, r, store.RefundSucceeded, n.ChannelRefundNo, "")
 	case channel.RefundAbnormal:
-		_, err = s.finishRefund(ctx, r, store.RefundFailed, n.ChannelRefundNo, "refund_failed", "The channel could not refund.")
+		_, err = s.finishRefund(ctx, r, store.RefundFailed, n.ChannelRefundNo, "refund_failed")
 	}
 	return err
 }

@@ -170,7 +170,8 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 	var decline *channel.DeclineError
 	switch {
 	case errors.As(err, &decline):
-		return s.finish(ctx, o, store.OrderFailed, decline.Code, decline.Message, store.OrderPending)
+		s.log().Info("channel declined the payment", "order", o.ID, "channel_account", o.ChannelAccountID, "code", decline.Code, "channel_message", decline.Message)
+		return s.finish(ctx, o, store.OrderFailed, decline.Code, store.OrderPending)
 	case errors.Is(err, channel.ErrUnknownOutcome):
 		// The channel may have taken the money: never guess. The order waits
 		// in processing until a query tells (see Worker).
@@ -240,11 +241,18 @@ func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryRes
 		// the payer's money is real and the merchant must see it to refund it.
 		return s.succeed(ctx, o, q.ChannelTradeNo, store.OrderPending, store.OrderProcessing, store.OrderClosed)
 	case channel.TradePayError:
-		return s.finish(ctx, o, store.OrderFailed, q.FailureCode, q.FailureMessage, store.OrderPending, store.OrderProcessing)
+		code := q.FailureCode
+		if code == "" {
+			code = "payment_failed"
+		}
+		if q.FailureMessage != "" {
+			s.log().Info("channel says the payment failed", "order", o.ID, "channel_account", o.ChannelAccountID, "code", code, "channel_message", q.FailureMessage)
+		}
+		return s.finish(ctx, o, store.OrderFailed, code, store.OrderPending, store.OrderProcessing)
 	case channel.TradeClosed:
-		return s.finish(ctx, o, store.OrderClosed, "", "", store.OrderPending, store.OrderProcessing)
+		return s.finish(ctx, o, store.OrderClosed, "", store.OrderPending, store.OrderProcessing)
 	case channel.TradeRevoked:
-		return s.finish(ctx, o, store.OrderFailed, "payment_reversed", "The payment was reversed at the channel.", store.OrderPending, store.OrderProcessing)
+		return s.finish(ctx, o, store.OrderFailed, "payment_reversed", store.OrderPending, store.OrderProcessing)
 	case channel.TradeUserPaying:
 		out, err := s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()})
 		if errors.Is(err, store.ErrStale) {
@@ -341,7 +349,7 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 			return nil, errs.Channel("channel_unavailable", "The payment channel could not close the order; retry later.", fmt.Errorf("close order %s: %w", o.ID, err))
 		}
 	}
-	out, err := s.finish(ctx, o, store.OrderClosed, "", "", store.OrderPending, store.OrderProcessing)
+	out, err := s.finish(ctx, o, store.OrderClosed, "", store.OrderPending, store.OrderProcessing)
 	if errors.Is(err, store.ErrStale) {
 		switch out.Status {
 		case store.OrderSucceeded:
@@ -380,6 +388,10 @@ func (s *Service) ReverseOrder(ctx context.Context, sc Scope, orderID string) (*
 	return s.Store.OrderGet(ctx, o.ID)
 }
 
+// errOrderNotPayable: the test channel would not let the payer act on the
+// order's trade; the channel's reason is logged, not shown.
+var errOrderNotPayable = errs.Conflict("order_not_payable", "The test channel refused to pay this order.")
+
 // Payer is a channel that can play the payer in test mode (the sandbox).
 type Payer interface {
 	PayerActs(tradeNo string, paid bool) error
@@ -409,7 +421,7 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 			return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
 		}
 		if err := s.TestPayer(ctx, o, succeeded); err != nil {
-			return nil, errs.Conflict("order_not_payable", "The simulated channel refused: "+err.Error())
+			return nil, errOrderNotPayable.Wrap(err)
 		}
 		return s.sync(ctx, o)
 	}
@@ -446,7 +458,7 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 		return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
 	}
 	if err := payer.PayerActs(o.ChannelTradeNo, succeeded); err != nil && !errors.Is(err, channel.ErrAlreadyPaid) {
-		return nil, errs.Conflict("order_not_payable", "The test channel refused: "+err.Error())
+		return nil, errOrderNotPayable.Wrap(err)
 	}
 	if succeeded {
 		return s.settle(ctx, o, &channel.QueryResponse{ChannelTradeNo: o.ChannelTradeNo, Status: channel.TradeSuccess})
@@ -492,7 +504,7 @@ func (s *Service) reverseUnconfirmed(ctx context.Context, o *store.Order) (*stor
 		return o, fmt.Errorf("reverse order %s: %w", o.ID, err)
 	}
 	s.log().Warn("micropay not confirmed in time; reversed", "order", o.ID, "channel", o.Channel)
-	out, err := s.finish(ctx, o, store.OrderFailed, "payer_timeout", "The payer did not confirm the payment in time; it was reversed.", store.OrderPending, store.OrderProcessing)
+	out, err := s.finish(ctx, o, store.OrderFailed, "payer_timeout", store.OrderPending, store.OrderProcessing)
 	if errors.Is(err, store.ErrStale) {
 		return out, nil
 	}

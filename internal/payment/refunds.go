@@ -98,20 +98,30 @@ func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.
 			s.log().Warn("refund outcome unknown; refund stays pending", "refund", r.ID, "err", err)
 			return r, nil
 		}
-		return s.finishRefund(ctx, r, store.RefundFailed, "", "channel_refused", err.Error())
+		s.log().Warn("channel refused the refund", "refund", r.ID, "order", o.ID, "channel_account", o.ChannelAccountID, "err", err)
+		return s.finishRefund(ctx, r, store.RefundFailed, "", "channel_refused")
 	}
 	switch resp.Status {
 	case channel.RefundSuccess:
-		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "", "")
+		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "")
 	case channel.RefundAbnormal:
-		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode, "The channel could not refund.")
+		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode)
 	}
 	return r, nil
 }
 
 // finishRefund moves a pending refund to succeeded (with its ledger entry) or
-// failed (giving the amount back to the order), with its event.
-func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode, failureMsg string) (*store.Refund, error) {
+// failed (giving the amount back to the order), with its event. A failed
+// refund without a code is refund_failed; its message is the fixed sentence
+// of failures.go.
+func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode string) (*store.Refund, error) {
+	failureMsg := ""
+	if to == store.RefundFailed {
+		if failureCode == "" {
+			failureCode = "refund_failed"
+		}
+		failureMsg = refundFailure(failureCode)
+	}
 	at := s.now()
 	out, err := s.Store.RefundTransition(ctx, store.RefundTransition{
 		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
@@ -193,9 +203,9 @@ func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refu
 	}
 	switch resp.Status {
 	case channel.RefundSuccess:
-		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "", "")
+		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "")
 	case channel.RefundAbnormal:
-		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode, "The channel could not refund.")
+		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode)
 	}
 	return r, nil
 }

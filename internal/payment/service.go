@@ -213,8 +213,13 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 	return out, err
 }
 
-// finish moves o to failed or closed from any of from, with its event.
-func (s *Service) finish(ctx context.Context, o *store.Order, to store.OrderStatus, failureCode, failureMsg string, from ...store.OrderStatus) (*store.Order, error) {
+// finish moves o to failed or closed from any of from, with its event. A
+// failure code's message is the fixed sentence of failures.go.
+func (s *Service) finish(ctx context.Context, o *store.Order, to store.OrderStatus, failureCode string, from ...store.OrderStatus) (*store.Order, error) {
+	failureMsg := ""
+	if failureCode != "" {
+		failureMsg = paymentFailure(failureCode)
+	}
 	typ := EventOrderFailed
 	if to == store.OrderClosed {
 		typ = EventOrderClosed

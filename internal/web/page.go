@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/api"
 	"net/http"
 	"net/url"
 	"strings"
@@ -280,10 +281,10 @@ func (h *Handler) afterAction(w http.ResponseWriter, r *http.Request, err error)
 	}
 	if err != nil {
 		var e *errs.Error
-		if !errors.As(err, &e) || e.Status == http.StatusNotFound || (e.Status >= 500 && e.Type != errs.TypeChannel) {
+		if !errors.As(err, &e) || e.Kind == errs.KindNotFound || (api.HTTPStatus(e) >= 500 && e.Kind != errs.KindChannel) {
 			return err
 		}
-		if e.Status >= 500 {
+		if e.Kind == errs.KindChannel {
 			h.logged(r, err)
 		}
 		q.Set("notice", e.Code)

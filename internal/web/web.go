@@ -32,6 +32,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/api"
+	"github.com/paygate/paygate/internal/id"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -129,6 +131,11 @@ func New(cfg Config) *Handler {
 // HTML not-found page.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
+	// Every answer carries a request id, as the API's do, so a payer's
+	// error page or a failed poll can be matched to the log.
+	reqID := id.New(id.Request, h.cfg.Clock.Now())
+	w.Header().Set("Request-Id", reqID)
+	r.Header.Set("Request-Id", reqID)
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	}
@@ -138,7 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			probe.Method = m
 			if _, p := h.mux.Handler(probe); p != "" {
 				w.Header().Set("Allow", m)
-				h.renderError(w, r, errs.New(http.StatusMethodNotAllowed, errs.TypeInvalidRequest, "method_not_allowed", r.Method+" is not allowed here."))
+				h.renderError(w, r, errs.New(errs.KindMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here."))
 				return
 			}
 		}
@@ -173,12 +180,17 @@ func (h *Handler) pageRoute(fn handlerFunc) http.Handler {
 	})
 }
 
-// jsonRoute wraps a route whose failures are JSON in the API's error shape.
+// jsonRoute wraps a route whose failures are JSON in the API's error shape,
+// rendered by the API's own table (api.RenderError), request id included.
 func (h *Handler) jsonRoute(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h.run(fn, w, r); err != nil {
-			e := h.logged(r, err)
-			writeJSON(w, e.Status, map[string]any{"error": map[string]string{"type": e.Type, "code": e.Code, "message": e.Message}})
+			h.logged(r, err)
+			status, body := api.RenderError(err, w.Header().Get("Request-Id"))
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			w.Write(append(body, '\n'))
 		}
 	})
 }
@@ -193,11 +205,12 @@ func (h *Handler) run(fn handlerFunc, w http.ResponseWriter, r *http.Request) (e
 	return fn(w, r)
 }
 
-// logged returns err as *errs.Error, logging internal faults with their cause.
+// logged returns err as *errs.Error, logging server-side failures (faults,
+// channel failures) with their cause, which is never shown.
 func (h *Handler) logged(r *http.Request, err error) *errs.Error {
 	e := errs.As(err)
-	if e.Status >= 500 {
-		h.cfg.Log.Error("cashier request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
+	if api.HTTPStatus(e) >= 500 {
+		h.cfg.Log.Error("cashier request failed", "request_id", r.Header.Get("Request-Id"), "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 	}
 	return e
 }
@@ -206,14 +219,15 @@ func (h *Handler) logged(r *http.Request, err error) *errs.Error {
 // message otherwise. Internal causes are logged, never shown.
 func (h *Handler) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	e := h.logged(r, err)
+	status := api.HTTPStatus(e)
 	t := textsFor(r)
 	v := messageView{base: h.base(r, t), Title: t.ErrorTitle, Text: t.ErrorHint, Kind: "error"}
-	if e.Status == http.StatusNotFound {
+	if e.Kind == errs.KindNotFound {
 		v.Title, v.Text, v.Kind = t.NotFound, t.NotFoundHint, "notfound"
-	} else if n, ok := t.Notices[e.Code]; ok && e.Status < 500 {
+	} else if n, ok := t.Notices[e.Code]; ok && status < 500 {
 		v.Text = n
 	}
-	h.render(w, e.Status, "message", v)
+	h.render(w, status, "message", v)
 }
 
 // render executes a page into a buffer first, so a template failure never
