@@ -10,7 +10,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/errs"
-	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -133,8 +133,8 @@ func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	method := r.PathValue("method")
-	if !slices.Contains(payment.AllMethods, method) {
-		return errs.InvalidParam("method", fmt.Sprintf("Unknown method %q: use one of %s.", clip(method), strings.Join(payment.AllMethods, ", ")))
+	if _, ok := channel.LookupMethod(method); !ok {
+		return errs.InvalidParam("method", fmt.Sprintf("Unknown method %q: use one of %s.", clip(method), strings.Join(channel.MethodNames(), ", ")))
 	}
 	if req.Livemode == nil {
 		return errs.Missing("livemode")

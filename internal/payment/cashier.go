@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/channel"
 	"slices"
 
 	"github.com/paygate/paygate/internal/errs"
@@ -21,19 +22,6 @@ var (
 	ErrMethodChosen = errs.Conflict("method_already_chosen", "A payment method has already been chosen for this order.")
 )
 
-// cashierMethods are the methods a payer can complete from the hosted page
-// itself: a QR code scanned with a phone, or a page the channel sends the
-// payer to. Cards (their data would pass through the page), micropay (the
-// merchant scans the payer's code), app and jsapi (they need the merchant's
-// app or WeChat's own browser) are not offered to pick.
-var cashierMethods = map[string]bool{
-	"sandbox": true, "wechat.native": true, "wechat.h5": true,
-	"alipay.qr": true, "alipay.page": true, "alipay.wap": true, "unionpay.qr": true, "unionpay.gateway": true,
-}
-
-// cashierOrder is the order in which the cashier offers methods.
-var cashierOrder = []string{"sandbox", "wechat.native", "wechat.h5", "alipay.qr", "alipay.page", "alipay.wap", "unionpay.qr", "unionpay.gateway"}
-
 // CashierOrder returns any order by id, for the hosted cashier page: the
 // order id in the page's URL is what lets a payer see and pay it.
 func (s *Service) CashierOrder(ctx context.Context, orderID string) (*store.Order, error) {
@@ -48,20 +36,23 @@ func (s *Service) CashierOrder(ctx context.Context, orderID string) (*store.Orde
 }
 
 // CashierMethods lists the methods the payer of o may pick on the cashier
-// page: when o has a method, that one if the page can complete it;
-// otherwise every method of cashierMethods that a channel (a routed channel
-// account or a built-in channel) takes in o's currency and mode.
+// page: when o has a method, that one if the page can complete it
+// (channel.Method.Cashier); otherwise every such method that a channel
+// account takes in o's currency and mode, in the table's order.
 func (s *Service) CashierMethods(ctx context.Context, o *store.Order) []string {
 	if o.Method != "" {
-		if cashierMethods[o.Method] {
+		if m, ok := channel.LookupMethod(o.Method); ok && m.Cashier {
 			return []string{o.Method}
 		}
 		return nil
 	}
 	var out []string
-	for _, m := range cashierOrder {
-		if _, err := s.route(ctx, o.MerchantID, o.Livemode, m, o.Currency, o.Amount); err == nil {
-			out = append(out, m)
+	for _, m := range channel.Methods() {
+		if !m.Cashier {
+			continue
+		}
+		if _, err := s.route(ctx, o.MerchantID, o.Livemode, m.Name, o.Currency, o.Amount); err == nil {
+			out = append(out, m.Name)
 		}
 	}
 	return out
@@ -80,9 +71,12 @@ func (s *Service) OrderExpired(o *store.Order) bool {
 // retries the channel when it was never reached; picking another one once a
 // method is set is ErrMethodChosen, since two open trades could both be paid.
 //
+// payerIP is the address the payer's browser comes from; a method whose
+// channel needs the payer's IP (wechat.h5) gets it when the merchant gave none.
+//
 // Two nodes picking for the same order at the same instant could both reach
 // the channel; the cashier serializes picks per order within one process.
-func (s *Service) SelectMethod(ctx context.Context, orderID, method string) (*store.Order, error) {
+func (s *Service) SelectMethod(ctx context.Context, orderID, method, payerIP string) (*store.Order, error) {
 	o, err := s.CashierOrder(ctx, orderID)
 	if err != nil {
 		return nil, err
@@ -125,6 +119,9 @@ func (s *Service) SelectMethod(ctx context.Context, orderID, method string) (*st
 		if err != nil {
 			return nil, fmt.Errorf("select method %s for order %s: %w", method, orderID, err)
 		}
+	}
+	if o.Payer.IP == "" {
+		o.Payer.IP = payerIP
 	}
 	return s.pay(ctx, rt, o, CreateOrderParams{})
 }

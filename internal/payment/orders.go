@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
@@ -48,7 +47,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	}
 	if rt == nil {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
-	} else if !chargesAtOnce(p.Method) {
+	} else if m, _ := channel.LookupMethod(p.Method); !m.ChargesAtOnce() {
 		return s.createAwaitingPayer(ctx, rt, o, p)
 	} else {
 		// The order is recorded before the channel takes the money, with
@@ -72,13 +71,6 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	}
 	o, err = s.pay(ctx, rt, o, p)
 	return o, created, err
-}
-
-// chargesAtOnce reports whether method takes the money in the create call
-// itself (a card, or a payment code the merchant scanned), so the order must
-// be recorded before the channel is asked.
-func chargesAtOnce(method string) bool {
-	return method == "card" || strings.HasSuffix(method, ".micropay")
 }
 
 // createAwaitingPayer creates an order whose payer still has to act (scan a

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/money"
-	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -28,14 +26,6 @@ const (
 	maxMetadataValue = 500
 	maxURL           = 2048
 )
-
-// AllMethods are the methods of API.md.
-var AllMethods = []string{
-	"sandbox", "card",
-	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
-	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
-	"unionpay.qr", "unionpay.gateway", "unionpay.micropay",
-}
 
 var merchantNo = regexp.MustCompile(`^[A-Za-z0-9_\-|*.]{1,64}$`)
 
@@ -75,18 +65,19 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 	if err := text("description", p.Description, 0, 1000); err != nil {
 		return err
 	}
-	if p.Method != "" && !slices.Contains(AllMethods, p.Method) {
-		return errs.InvalidParam("method", "method must be one of "+joinMethods()+".")
+	if _, ok := channel.LookupMethod(p.Method); p.Method != "" && !ok {
+		return errs.InvalidParam("method", "method must be one of "+strings.Join(channel.MethodNames(), ", ")+".")
 	}
 	if p.Method == "" && p.AuthCode != "" {
 		// A scanned payment code says which channel issued it.
-		m, ok := routing.DetectMicropay(p.AuthCode)
+		m, ok := channel.DetectMicropay(p.AuthCode)
 		if !ok {
 			return errs.InvalidParam("auth_code", "auth_code is not a payment code of WeChat Pay (18 digits from 10 to 15), Alipay (16 to 24 digits from 25 to 30) or UnionPay (19 digits from 62); give method as well.")
 		}
 		p.Method = m
 	}
-	isMicropay := strings.HasSuffix(p.Method, ".micropay")
+	method, _ := channel.LookupMethod(p.Method)
+	isMicropay := method.Kind == channel.KindMicropay
 	switch {
 	case isMicropay && p.AuthCode == "":
 		return errs.Missing("auth_code")
@@ -95,7 +86,7 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 	case isMicropay && !validAuthCode(p.AuthCode):
 		return errs.InvalidParam("auth_code", "auth_code must be 10 to 32 digits.")
 	}
-	if p.Method == "card" {
+	if method.Kind == channel.KindCard {
 		if p.Card == nil {
 			return errs.Missing("card")
 		}
@@ -108,6 +99,9 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 	if err := validatePayer(p.Payer); err != nil {
 		return err
 	}
+	if err := payerHas(method, p.Payer); err != nil {
+		return err
+	}
 	if err := validateURL("notify_url", p.NotifyURL, livemode); err != nil {
 		return err
 	}
@@ -118,17 +112,6 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 		return errs.InvalidParam("expires_in", "expires_in must be 60 to 86400 seconds.")
 	}
 	return ValidateMetadata(p.Metadata)
-}
-
-func joinMethods() string {
-	s := ""
-	for i, m := range AllMethods {
-		if i > 0 {
-			s += ", "
-		}
-		s += m
-	}
-	return s
 }
 
 func text(param, s string, min, max int) error {
@@ -216,6 +199,21 @@ func validatePayer(p store.Payer) error {
 	}
 	if p.Country != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(p.Country) {
 		return errs.InvalidParam("payer", "payer.country must be an ISO 3166-1 alpha-2 code in upper case.").WithParam("payer.country")
+	}
+	return nil
+}
+
+// payerHas checks that the payer fields the method's channel needs are
+// given: a merchant's omission is its own error (400 parameter_missing),
+// found before any channel is asked.
+func payerHas(m channel.Method, p store.Payer) error {
+	for _, f := range m.Requires {
+		switch {
+		case f == channel.PayerIP && p.IP == "":
+			return errs.Missingf(f, m.Name+" needs the payer's IP address: give payer.ip.")
+		case f == channel.PayerID && p.ID == "":
+			return errs.Missingf(f, m.Name+" needs the payer's id at the channel (the WeChat openid): give payer.id.")
+		}
 	}
 	return nil
 }

@@ -3,7 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
-	"strings"
+	"github.com/paygate/paygate/internal/channel"
 	"time"
 
 	"github.com/paygate/paygate/internal/store"
@@ -156,7 +156,7 @@ func (w *Worker) resolve(ctx context.Context, o *store.Order, now time.Time) {
 	if err == nil && out.Status != store.OrderProcessing {
 		return
 	}
-	if err == nil && strings.HasSuffix(o.Method, ".micropay") && now.Sub(o.CreatedAt) >= s.micropayDeadline() {
+	if m, _ := channel.LookupMethod(o.Method); err == nil && m.Kind == channel.KindMicropay && now.Sub(o.CreatedAt) >= s.micropayDeadline() {
 		out, err = s.reverseUnconfirmed(ctx, out)
 		if err == nil && out.Status != store.OrderProcessing {
 			return

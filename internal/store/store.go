@@ -442,12 +442,40 @@ type RouteCandidate struct {
 	Currencies       []string `json:"currencies,omitempty"`
 }
 
+// Tx is one write transaction's queries: business code that changes several
+// things at once (a status, its ledger entries, its events, a settlement's
+// rows) composes them in one Store.InTx instead of adding a Store method per
+// use case. Inside InTx nothing but the database may be called: no channel,
+// no HTTP, no sleeping; with SQLite the transaction is a turn of a group
+// commit that other writers wait for.
+type Tx interface {
+	MerchantGet(ctx context.Context, id string) (*Merchant, error)
+	OrderGet(ctx context.Context, id string) (*Order, error)
+	// OrderTransition is Store.OrderTransition inside the transaction.
+	OrderTransition(ctx context.Context, t OrderTransition) (*Order, error)
+	RefundGet(ctx context.Context, id string) (*Refund, error)
+	// RefundTransition is Store.RefundTransition inside the transaction.
+	RefundTransition(ctx context.Context, t RefundTransition) (*Refund, error)
+	// LedgerPost writes journal entries (each validated) and moves the
+	// balances of their accounts. An entry without an id or a time gets one
+	// (at). ErrConflict when an object already has an entry of the kind, so
+	// a repeated posting fails rather than doubles.
+	LedgerPost(ctx context.Context, at time.Time, entries ...ledger.Entry) error
+	// EventAdd writes events and the deliveries each is owed (see Store's
+	// note on inserting events).
+	EventAdd(ctx context.Context, at time.Time, events ...*Event) error
+}
+
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
 // ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
 type Store interface {
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
 	Close() error
+
+	// InTx runs fn in one write transaction, committed when fn returns nil
+	// and rolled back otherwise (fn's error is returned).
+	InTx(ctx context.Context, fn func(Tx) error) error
 
 	// Settings are small named values (operator token hash, …).
 	// SettingInit stores value under name unless one is there, and returns the value that is.

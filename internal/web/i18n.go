@@ -1,8 +1,8 @@
 package web
 
 import (
+	"github.com/paygate/paygate/internal/channel"
 	"net/http"
-	"strings"
 
 	"github.com/bojanz/currency"
 	"golang.org/x/text/language"
@@ -135,19 +135,21 @@ var brands = map[string]struct {
 }
 
 var methodDetails = map[string]label{
-	"sandbox":         {"Test QR code", "测试二维码"},
-	"card":            {"Credit or debit card", "信用卡或借记卡"},
-	"wechat.native":   {"Scan QR code", "扫码支付"},
-	"wechat.h5":       {"In the phone's browser", "手机浏览器支付"},
-	"wechat.jsapi":    {"Inside WeChat", "微信内支付"},
-	"wechat.app":      {"In the merchant's app", "App 支付"},
-	"wechat.micropay": {"Payment code", "付款码支付"},
-	"alipay.qr":       {"Scan QR code", "扫码支付"},
-	"alipay.page":     {"On the Alipay website", "电脑网站支付"},
-	"alipay.wap":      {"In the phone's browser", "手机网站支付"},
-	"alipay.app":      {"In the merchant's app", "App 支付"},
-	"alipay.micropay": {"Payment code", "付款码支付"},
-	"unionpay.qr":     {"Scan QR code", "云闪付扫码"},
+	"sandbox":           {"Test QR code", "测试二维码"},
+	"card":              {"Credit or debit card", "信用卡或借记卡"},
+	"wechat.native":     {"Scan QR code", "扫码支付"},
+	"wechat.h5":         {"In the phone's browser", "手机浏览器支付"},
+	"wechat.jsapi":      {"Inside WeChat", "微信内支付"},
+	"wechat.app":        {"In the merchant's app", "App 支付"},
+	"wechat.micropay":   {"Payment code", "付款码支付"},
+	"alipay.qr":         {"Scan QR code", "扫码支付"},
+	"alipay.page":       {"On the Alipay website", "电脑网站支付"},
+	"alipay.wap":        {"In the phone's browser", "手机网站支付"},
+	"alipay.app":        {"In the merchant's app", "App 支付"},
+	"alipay.micropay":   {"Payment code", "付款码支付"},
+	"unionpay.qr":       {"Scan QR code", "云闪付扫码"},
+	"unionpay.gateway":  {"On the UnionPay website", "银联网关支付"},
+	"unionpay.micropay": {"Payment code", "付款码支付"},
 }
 
 func (l label) in(t *texts) string {
@@ -159,7 +161,8 @@ func (l label) in(t *texts) string {
 
 // labelOf names method in t's language; an unknown method shows as itself.
 func labelOf(method string, t *texts) methodLabel {
-	brand, _, _ := strings.Cut(method, ".")
+	m, _ := channel.LookupMethod(method)
+	brand := m.Family
 	b, ok := brands[brand]
 	if !ok {
 		return methodLabel{Brand: "other", Name: method, Glyph: "·"}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/paygate/paygate/internal/channel"
 	"maps"
 	"net/http/httptest"
 	"reflect"
@@ -22,7 +23,7 @@ func TestEveryTextIsTranslated(t *testing.T) {
 	if !slices.Equal(en, zh) {
 		t.Errorf("notices differ: en %v, zh %v", en, zh)
 	}
-	for method := range methodDetails {
+	for _, method := range channel.MethodNames() { // every method of the table has a label
 		for _, tx := range []*texts{english, chinese} {
 			if l := labelOf(method, tx); l.Brand == "other" || l.Name == "" || l.Detail == "" || l.Glyph == "" {
 				t.Errorf("%s: %s is labelled %+v", tx.Lang, method, l)

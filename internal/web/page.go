@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/paygate/paygate/internal/api"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -241,8 +242,18 @@ func (h *Handler) selectMethod(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	unlock := h.locks.lock(id)
 	defer unlock()
-	_, err := h.cfg.Payments.SelectMethod(r.Context(), id, r.PostFormValue("method"))
+	_, err := h.cfg.Payments.SelectMethod(r.Context(), id, r.PostFormValue("method"), remoteIP(r))
 	return h.afterAction(w, r, err)
+}
+
+// remoteIP is the address the request comes from (the payer's browser, or
+// the last proxy before the gateway).
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
 }
 
 // testPay serves POST /pay/{id}/test: in test mode, the payer's payment

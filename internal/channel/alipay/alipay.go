@@ -69,8 +69,8 @@ const (
 	MethodMicropay = "alipay.micropay"
 )
 
-// Methods lists every method Alipay can serve.
-var Methods = []string{MethodQR, MethodPage, MethodWap, MethodApp, MethodMicropay}
+// Methods lists every method Alipay can serve (the method table's).
+var Methods = channel.ProviderMethods(Name)
 
 // Account configuration keys.
 const (
@@ -156,7 +156,7 @@ func newConnector(a channel.Account) (*Connector, error) {
 		c.clock = clock.Real{}
 	}
 	if len(c.currencies) == 0 {
-		c.currencies = []string{"CNY"}
+		c.currencies = channel.DefaultCurrencies(Name)
 	}
 	for _, m := range Methods {
 		if len(a.Methods) == 0 || slices.Contains(a.Methods, m) {

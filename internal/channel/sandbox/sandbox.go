@@ -55,13 +55,8 @@ const (
 	scenarioRefundFails = "r" // paid; refunds fail
 )
 
-// Methods the sandbox serves.
-var Methods = []string{
-	"sandbox", "card",
-	"wechat.native", "wechat.jsapi", "wechat.h5", "wechat.app", "wechat.micropay",
-	"alipay.qr", "alipay.page", "alipay.wap", "alipay.app", "alipay.micropay",
-	"unionpay.qr", "unionpay.gateway", "unionpay.micropay",
-}
+// Methods the sandbox serves: every method of the method table.
+var Methods = channel.MethodNames()
 
 // Sandbox is the test channel. The zero value is not usable; use New.
 type Sandbox struct {
@@ -127,7 +122,7 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 		}
 		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
-	case strings.HasSuffix(r.Method, ".micropay"):
+	case isMicropay(r.Method):
 		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 	}
 	no := s.newTrade(r, scenarioAwaitPayer, channel.TradeNotPay)
@@ -292,4 +287,9 @@ func (s *Sandbox) NotifyReply(err error) channel.NotifyReply {
 // Bill: the sandbox keeps no statements.
 func (s *Sandbox) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bill, error) {
 	return nil, channel.ErrNotSupported
+}
+
+func isMicropay(method string) bool {
+	m, _ := channel.LookupMethod(method)
+	return m.Kind == channel.KindMicropay
 }

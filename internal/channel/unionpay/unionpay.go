@@ -139,7 +139,7 @@ var Provider = channel.Provider{
 }
 
 var (
-	methods    = []string{MethodQR, MethodGateway, MethodMicropay}
+	methods    = channel.ProviderMethods(Name) // the method table's
 	configKeys = []string{"mer_id", "cert_id", "root_cert"}
 )
 
@@ -227,7 +227,7 @@ func New(a channel.Account) (channel.Connector, error) {
 	}
 	c.currs = a.Currencies
 	if len(c.currs) == 0 {
-		c.currs = []string{"CNY"}
+		c.currs = channel.DefaultCurrencies(Name)
 	}
 	return c, nil
 }

@@ -53,8 +53,8 @@ const (
 	MethodMicropay = "wechat.micropay"
 )
 
-// Methods lists every method the connector can serve.
-var Methods = []string{MethodNative, MethodJSAPI, MethodApp, MethodH5, MethodMicropay}
+// Methods lists every method the connector can serve (the method table's).
+var Methods = channel.ProviderMethods(Name)
 
 // Provider describes WeChat Pay accounts.
 var Provider = channel.Provider{
@@ -140,7 +140,7 @@ func New(a channel.Account) (channel.Connector, error) {
 		return nil, fmt.Errorf("wechatpay account: none of its methods %v is a WeChat Pay method", a.Methods)
 	}
 	if len(c.currencies) == 0 {
-		c.currencies = []string{"CNY"}
+		c.currencies = channel.DefaultCurrencies(Name)
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 10 * time.Second}

@@ -22,7 +22,11 @@ func (s *Store) MerchantCreate(ctx context.Context, m *store.Merchant) error {
 
 // MerchantGet returns the merchant with id.
 func (s *Store) MerchantGet(ctx context.Context, id string) (*store.Merchant, error) {
-	m, err := queryOne(ctx, s.reader(), scanMerchant, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id)
+	return merchantGet(ctx, s.reader(), id)
+}
+
+func merchantGet(ctx context.Context, c conn, id string) (*store.Merchant, error) {
+	m, err := queryOne(ctx, c, scanMerchant, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", id, err)
 	}

@@ -97,23 +97,31 @@ func (s *Store) OrderTransition(ctx context.Context, t store.OrderTransition) (*
 	query, args := orderStatusUpdate(t)
 	var out *store.Order
 	err := s.inTx(ctx, func(tx *tx) error {
-		o, err := updateOrderStatus(ctx, tx.conn, t, query, args)
-		if err != nil {
-			return err
-		}
-		if t.Effects != nil {
-			eff, err := t.Effects(o)
-			if err != nil {
-				return err
-			}
-			if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
-				return fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
-			}
-		}
+		o, err := orderTransition(ctx, tx.conn, t, query, args)
 		out = o
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// orderTransition runs the compare-and-set of t (query and args, built by
+// orderStatusUpdate) and then t.Effects with the order after, writing what
+// it returns, all on c (a transaction).
+func orderTransition(ctx context.Context, c conn, t store.OrderTransition, query string, args []any) (*store.Order, error) {
+	o, err := updateOrderStatus(ctx, c, t, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if t.Effects != nil {
+		eff, err := t.Effects(o)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeEffects(ctx, c, eff, t.At); err != nil {
+			return nil, fmt.Errorf("order %s to %s: %w", t.OrderID, t.To, err)
+		}
+	}
+	return o, nil
 }
 
 // orderStatusUpdate builds the compare-and-set of OrderTransition, outside

@@ -142,32 +142,40 @@ func (s *Store) RefundTransition(ctx context.Context, t store.RefundTransition) 
 	u := refundStatusUpdate(t)
 	var out *store.Refund
 	err := s.inTx(ctx, func(tx *tx) error {
-		r, err := updateRefundStatus(ctx, tx.conn, t, u)
-		if err != nil {
-			return err
-		}
-		var o *store.Order
-		if t.To == store.RefundFailed {
-			o, err = releaseRefund(ctx, tx.conn, r, t.At)
-		} else {
-			o, err = orderGet(ctx, tx.conn, r.OrderID)
-		}
-		if err != nil {
-			return err
-		}
-		if t.Effects != nil {
-			eff, err := t.Effects(r, o)
-			if err != nil {
-				return err
-			}
-			if err := writeEffects(ctx, tx.conn, eff, t.At); err != nil {
-				return fmt.Errorf("refund %s to %s: %w", t.RefundID, t.To, err)
-			}
-		}
+		r, err := refundTransition(ctx, tx.conn, t, u)
 		out = r
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// refundTransition runs the compare-and-set u of t; when t.To is failed,
+// gives the amount back to the order; then runs t.Effects with the refund
+// and its order after and writes what it returns, all on c (a transaction).
+func refundTransition(ctx context.Context, c conn, t store.RefundTransition, u refundUpdate) (*store.Refund, error) {
+	r, err := updateRefundStatus(ctx, c, t, u)
+	if err != nil {
+		return nil, err
+	}
+	var o *store.Order
+	if t.To == store.RefundFailed {
+		o, err = releaseRefund(ctx, c, r, t.At)
+	} else {
+		o, err = orderGet(ctx, c, r.OrderID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Effects != nil {
+		eff, err := t.Effects(r, o)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeEffects(ctx, c, eff, t.At); err != nil {
+			return nil, fmt.Errorf("refund %s to %s: %w", t.RefundID, t.To, err)
+		}
+	}
+	return r, nil
 }
 
 // refundUpdate is the compare-and-set of RefundTransition, built outside

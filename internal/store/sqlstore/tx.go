@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// InTx runs fn in one write transaction: its queries commit together when
+// fn returns nil and not at all otherwise. With group commit fn runs as a
+// turn of a batch, on the committer's goroutine, while other writers wait:
+// it must only talk to the database, and briefly.
+func (s *Store) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.inTx(ctx, func(t *tx) error { return fn(txQueries{c: t.conn}) })
+}
+
+// txQueries is store.Tx over one transaction's conn. Each method is one of
+// the store's small helpers; a write method of Store that does several
+// things is these, composed.
+type txQueries struct{ c conn }
+
+var _ store.Tx = txQueries{}
+
+func (q txQueries) MerchantGet(ctx context.Context, id string) (*store.Merchant, error) {
+	return merchantGet(ctx, q.c, id)
+}
+
+func (q txQueries) OrderGet(ctx context.Context, id string) (*store.Order, error) {
+	return orderGet(ctx, q.c, id)
+}
+
+func (q txQueries) OrderTransition(ctx context.Context, t store.OrderTransition) (*store.Order, error) {
+	if len(t.From) == 0 {
+		return nil, fmt.Errorf("order %s transition to %s: no From status", t.OrderID, t.To)
+	}
+	query, args := orderStatusUpdate(t)
+	return orderTransition(ctx, q.c, t, query, args)
+}
+
+func (q txQueries) RefundGet(ctx context.Context, id string) (*store.Refund, error) {
+	return refundGet(ctx, q.c, id)
+}
+
+func (q txQueries) RefundTransition(ctx context.Context, t store.RefundTransition) (*store.Refund, error) {
+	if len(t.From) == 0 {
+		return nil, fmt.Errorf("refund %s transition to %s: no From status", t.RefundID, t.To)
+	}
+	return refundTransition(ctx, q.c, t, refundStatusUpdate(t))
+}
+
+func (q txQueries) LedgerPost(ctx context.Context, at time.Time, entries ...ledger.Entry) error {
+	return writeEffects(ctx, q.c, store.Effects{Entries: entries}, at)
+}
+
+func (q txQueries) EventAdd(ctx context.Context, at time.Time, events ...*store.Event) error {
+	return writeEffects(ctx, q.c, store.Effects{Events: events}, at)
+}
