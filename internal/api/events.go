@@ -116,9 +116,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 
 // eventOf returns the event named in the path if the caller's merchant and mode own it.
 func (s *Server) eventOf(r *http.Request) (*store.Event, error) {
-	sc := scopeOf(r)
-	e, err := s.Store.EventGet(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (e.MerchantID != sc.MerchantID || e.Livemode != sc.Livemode)) {
+	e, err := s.Store.EventGetInScope(r.Context(), scopeOf(r), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errEventNotFound
 	}
 	return e, err
@@ -146,7 +145,9 @@ func (s *Server) redeliverEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.EventRedeliver(r.Context(), e.ID, s.now()); err != nil {
+	if _, err := s.Store.EventRedeliver(r.Context(), scopeOf(r), e.ID, s.now()); errors.Is(err, store.ErrNotFound) {
+		return errEventNotFound
+	} else if err != nil {
 		return err
 	}
 	if s.Payments != nil && s.Payments.Notify != nil {

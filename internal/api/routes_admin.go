@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/paygate/paygate/client"
-	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/store"
 )
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/notify"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -32,7 +33,9 @@ import (
 type Server struct {
 	Store    store.Store
 	Payments *payment.Service
-	Auth     *auth.Authenticator
+	// Endpoints manages apps' webhook endpoints.
+	Endpoints *notify.Endpoints
+	Auth      *auth.Authenticator
 	// Signer signs every /v1 response with the current platform key.
 	Signer *auth.ResponseSigner
 	// PlatformKeys are listed by GET /v1/platform-keys.

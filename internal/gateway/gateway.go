@@ -176,6 +176,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log,
 		Auth:      &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
+		Endpoints: &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock},
 		Providers: providers, ChannelsChanged: g.Router.Invalidate,
 		ChannelHealth: func(accountID string) *client.ChannelHealth {
 			h := g.Router.Health(accountID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/notify"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
@@ -127,10 +128,10 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
 		ChannelRefundNo: channelRefundNo, FailureCode: failureCode, FailureMessage: failureMsg,
 		Effects: func(after *store.Refund, o *store.Order) (store.Effects, error) {
-			typ := EventRefundFailed
+			typ := notify.RefundFailed
 			var entries []ledger.Entry
 			if to == store.RefundSucceeded {
-				typ = EventRefundSucceeded
+				typ = notify.RefundSucceeded
 				entries = append(entries, ledger.Refund(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(o), after.Livemode, after.Currency, after.Amount, at))
 			}
 			ev, err := event(typ, at, Scope{MerchantID: after.MerchantID, AppID: after.AppID, Livemode: after.Livemode}, "refund", after.ID, after.NotifyURL, RefundObject(after))
@@ -154,8 +155,8 @@ func (s *Service) GetRefund(ctx context.Context, sc Scope, refundID string) (*st
 	if !id.Valid(id.Refund, refundID) {
 		return nil, errs.RefundNotFound
 	}
-	r, err := s.Store.RefundGet(ctx, refundID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (r.MerchantID != sc.MerchantID || r.Livemode != sc.Livemode)) {
+	r, err := s.Store.RefundGetInScope(ctx, sc, refundID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.RefundNotFound
 	}
 	return r, err

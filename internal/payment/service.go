@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/paygate/paygate/internal/notify"
 	"log/slog"
 	"time"
 
@@ -26,15 +27,6 @@ import (
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
-)
-
-// Event types.
-const (
-	EventOrderSucceeded  = "order.succeeded"
-	EventOrderFailed     = "order.failed"
-	EventOrderClosed     = "order.closed"
-	EventRefundSucceeded = "refund.succeeded"
-	EventRefundFailed    = "refund.failed"
 )
 
 // Service runs orders and refunds.
@@ -70,11 +62,7 @@ type Service struct {
 }
 
 // Scope is who is asking: a merchant in one mode, through one app.
-type Scope struct {
-	MerchantID string
-	AppID      string
-	Livemode   bool
-}
+type Scope = store.Scope
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
 
@@ -129,8 +117,8 @@ func (s *Service) GetOrder(ctx context.Context, sc Scope, orderID string) (*stor
 	if !id.Valid(id.Order, orderID) {
 		return nil, errs.OrderNotFound
 	}
-	o, err := s.Store.OrderGet(ctx, orderID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (o.MerchantID != sc.MerchantID || o.Livemode != sc.Livemode)) {
+	o, err := s.Store.OrderGetInScope(ctx, sc, orderID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, errs.OrderNotFound
 	}
 	return o, err
@@ -193,7 +181,7 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 				return store.Effects{}, err
 			}
 			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
-			ev, err := event(EventOrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
+			ev, err := event(notify.OrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
 			if err != nil {
 				return store.Effects{}, err
 			}
@@ -220,9 +208,9 @@ func (s *Service) finish(ctx context.Context, o *store.Order, to store.OrderStat
 	if failureCode != "" {
 		failureMsg = paymentFailure(failureCode)
 	}
-	typ := EventOrderFailed
+	typ := notify.OrderFailed
 	if to == store.OrderClosed {
-		typ = EventOrderClosed
+		typ = notify.OrderClosed
 	}
 	at := s.now()
 	out, err := s.transition(ctx, store.OrderTransition{

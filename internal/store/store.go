@@ -97,6 +97,18 @@ type Key struct {
 	CreatedAt    time.Time
 }
 
+// Scope is whose objects a merchant-facing query may see or change: the
+// merchant's, in one mode (orders, refunds and events are the merchant's,
+// whichever of its apps made them); AppID narrows to one app where an
+// object belongs to one (webhook endpoints, the natural keys out_trade_no
+// and out_refund_no). Queries that take a Scope filter by it in SQL, so an
+// object of another tenant is ErrNotFound, never loaded and then refused.
+type Scope struct {
+	MerchantID string
+	AppID      string
+	Livemode   bool
+}
+
 // Payer describes who pays, as the merchant tells it.
 type Payer struct {
 	ID      string `json:"id,omitempty"`
@@ -519,6 +531,9 @@ type Store interface {
 	// OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) exists.
 	OrderCreate(ctx context.Context, o *Order) error
 	OrderGet(ctx context.Context, id string) (*Order, error)
+	// OrderGetInScope returns the order if it is the scope's merchant's in
+	// the scope's mode, ErrNotFound otherwise.
+	OrderGetInScope(ctx context.Context, sc Scope, id string) (*Order, error)
 	OrderGetByOutTradeNo(ctx context.Context, appID, outTradeNo string) (*Order, error)
 	OrderList(ctx context.Context, f OrderFilter) ([]*Order, bool, error)
 	// OrderTransition applies t: ErrNotFound for no such order, ErrStale when its status is not in t.From.
@@ -540,6 +555,9 @@ type Store interface {
 	// when (AppID, OutRefundNo) exists.
 	RefundCreate(ctx context.Context, r *Refund) error
 	RefundGet(ctx context.Context, id string) (*Refund, error)
+	// RefundGetInScope returns the refund if it is the scope's merchant's in
+	// the scope's mode, ErrNotFound otherwise.
+	RefundGetInScope(ctx context.Context, sc Scope, id string) (*Refund, error)
 	RefundGetByOutRefundNo(ctx context.Context, appID, outRefundNo string) (*Refund, error)
 	RefundList(ctx context.Context, f RefundFilter) ([]*Refund, bool, error)
 	RefundTransition(ctx context.Context, t RefundTransition) (*Refund, error)
@@ -547,6 +565,9 @@ type Store interface {
 	RefundsPending(ctx context.Context, updatedBefore time.Time, limit int) ([]*Refund, error)
 
 	EventGet(ctx context.Context, id string) (*Event, error)
+	// EventGetInScope returns the event if it is the scope's merchant's in
+	// the scope's mode, ErrNotFound otherwise.
+	EventGetInScope(ctx context.Context, sc Scope, id string) (*Event, error)
 	EventList(ctx context.Context, f EventFilter) ([]*Event, bool, error)
 	// Inserting an event (through OrderTransition/RefundTransition Effects)
 	// also inserts, in the same transaction, a pending Delivery to the event's
@@ -555,13 +576,18 @@ type Store interface {
 
 	WebhookEndpointCreate(ctx context.Context, e *WebhookEndpoint) error
 	WebhookEndpointGet(ctx context.Context, id string) (*WebhookEndpoint, error)
+	// WebhookEndpointGetInScope returns the endpoint if it is the scope's
+	// app's, ErrNotFound otherwise.
+	WebhookEndpointGetInScope(ctx context.Context, sc Scope, id string) (*WebhookEndpoint, error)
 	WebhookEndpointList(ctx context.Context, appID string, p ListParams) ([]*WebhookEndpoint, bool, error)
 	// WebhookEndpointUpdate stores every mutable field of e (URL, Description,
-	// EnabledEvents, Disabled, secrets, UpdatedAt).
-	WebhookEndpointUpdate(ctx context.Context, e *WebhookEndpoint) error
-	// WebhookEndpointDelete deletes the endpoint; its pending deliveries become
-	// failed with LastError "endpoint deleted".
-	WebhookEndpointDelete(ctx context.Context, id string, at time.Time) error
+	// EnabledEvents, Disabled, secrets, UpdatedAt) if e is the scope's app's;
+	// ErrNotFound otherwise.
+	WebhookEndpointUpdate(ctx context.Context, sc Scope, e *WebhookEndpoint) error
+	// WebhookEndpointDelete deletes the scope's app's endpoint; its pending
+	// deliveries become failed with LastError "endpoint deleted". ErrNotFound
+	// when the scope's app has no such endpoint.
+	WebhookEndpointDelete(ctx context.Context, sc Scope, id string, at time.Time) error
 
 	// DeliveriesClaim leases up to limit pending deliveries due at now whose
 	// lease is free or over, oldest due first, with their events. Concurrent
@@ -574,9 +600,10 @@ type Store interface {
 	// DeliveryList returns an event's deliveries; DeliveryAttempts its attempts, oldest first.
 	DeliveryList(ctx context.Context, eventID string) ([]*Delivery, error)
 	DeliveryAttempts(ctx context.Context, eventID string) ([]*DeliveryAttempt, error)
-	// EventRedeliver makes every delivery of the event pending again, due at
-	// now, with Attempts 0 (the attempt history stays). It returns how many.
-	EventRedeliver(ctx context.Context, eventID string, now time.Time) (int, error)
+	// EventRedeliver makes every delivery of the scope's event pending again,
+	// due at now, with Attempts 0 (the attempt history stays). It returns
+	// how many; ErrNotFound when the scope has no such event.
+	EventRedeliver(ctx context.Context, sc Scope, eventID string, now time.Time) (int, error)
 	// DeliveriesPending counts pending deliveries (for metrics and benchmarks).
 	DeliveriesPending(ctx context.Context) (int, error)
 

@@ -273,11 +273,12 @@ func (s *Store) DeliveryAttempts(ctx context.Context, eventID string) ([]*store.
 // delivery whose endpoint has been deleted stays as it is: there is no
 // secret left to sign it with. It returns how many deliveries it reset;
 // ErrNotFound when there is no such event.
-func (s *Store) EventRedeliver(ctx context.Context, eventID string, now time.Time) (int, error) {
+func (s *Store) EventRedeliver(ctx context.Context, sc store.Scope, eventID string, now time.Time) (int, error) {
 	var reset int
 	err := s.inTx(ctx, func(tx *tx) error {
 		var found string
-		if err := tx.queryRow(ctx, `SELECT id FROM events WHERE id = ?`, eventID).Scan(&found); err != nil {
+		if err := tx.queryRow(ctx, `SELECT id FROM events WHERE id = ? AND merchant_id = ? AND livemode = ?`,
+			eventID, sc.MerchantID, sc.Livemode).Scan(&found); err != nil {
 			return fmt.Errorf("redeliver event %s: %w", eventID, tx.d.interpret(err))
 		}
 		res, err := tx.exec(ctx, `UPDATE deliveries SET status = `+pending+`, attempts = 0, next_attempt_at = ?,

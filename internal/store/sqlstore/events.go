@@ -30,6 +30,16 @@ func (s *Store) EventGet(ctx context.Context, id string) (*store.Event, error) {
 	return ev, nil
 }
 
+// EventGetInScope returns the event with id if it is the scope's.
+func (s *Store) EventGetInScope(ctx context.Context, sc store.Scope, id string) (*store.Event, error) {
+	ev, err := queryOne(ctx, s.reader(), scanEvent, `SELECT `+eventColumns+` FROM events
+		WHERE id = ? AND merchant_id = ? AND livemode = ?`, id, sc.MerchantID, sc.Livemode)
+	if err != nil {
+		return nil, fmt.Errorf("event %s of %s: %w", id, sc.MerchantID, err)
+	}
+	return ev, nil
+}
+
 // EventList pages through a merchant's events in one mode, newest first.
 func (s *Store) EventList(ctx context.Context, f store.EventFilter) ([]*store.Event, bool, error) {
 	var w filter

@@ -58,6 +58,16 @@ func orderGet(ctx context.Context, c conn, id string) (*store.Order, error) {
 	return o, nil
 }
 
+// OrderGetInScope returns the order with id if it is the scope's.
+func (s *Store) OrderGetInScope(ctx context.Context, sc store.Scope, id string) (*store.Order, error) {
+	o, err := queryOne(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders
+		WHERE id = ? AND merchant_id = ? AND livemode = ?`, id, sc.MerchantID, sc.Livemode)
+	if err != nil {
+		return nil, fmt.Errorf("order %s of %s: %w", id, sc.MerchantID, err)
+	}
+	return o, nil
+}
+
 // OrderGetByOutTradeNo returns the app's order with the merchant's number.
 func (s *Store) OrderGetByOutTradeNo(ctx context.Context, appID, outTradeNo string) (*store.Order, error) {
 	o, err := queryOne(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders WHERE app_id = ? AND out_trade_no = ?`, appID, outTradeNo)

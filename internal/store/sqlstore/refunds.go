@@ -99,6 +99,16 @@ func refundGet(ctx context.Context, c conn, id string) (*store.Refund, error) {
 	return r, nil
 }
 
+// RefundGetInScope returns the refund with id if it is the scope's.
+func (s *Store) RefundGetInScope(ctx context.Context, sc store.Scope, id string) (*store.Refund, error) {
+	r, err := queryOne(ctx, s.reader(), scanRefund, `SELECT `+refundColumns+` FROM refunds
+		WHERE id = ? AND merchant_id = ? AND livemode = ?`, id, sc.MerchantID, sc.Livemode)
+	if err != nil {
+		return nil, fmt.Errorf("refund %s of %s: %w", id, sc.MerchantID, err)
+	}
+	return r, nil
+}
+
 // RefundGetByOutRefundNo returns the app's refund with the merchant's number.
 func (s *Store) RefundGetByOutRefundNo(ctx context.Context, appID, outRefundNo string) (*store.Refund, error) {
 	return refundGetByOutRefundNo(ctx, s.reader(), appID, outRefundNo)

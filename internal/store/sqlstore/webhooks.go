@@ -48,6 +48,16 @@ func (s *Store) WebhookEndpointGet(ctx context.Context, id string) (*store.Webho
 	return e, nil
 }
 
+// WebhookEndpointGetInScope returns the endpoint with id if it is the scope's app's.
+func (s *Store) WebhookEndpointGetInScope(ctx context.Context, sc store.Scope, id string) (*store.WebhookEndpoint, error) {
+	e, err := queryOne(ctx, s.reader(), scanEndpoint, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE id = ? AND app_id = ? AND merchant_id = ? AND livemode = ?`, id, sc.AppID, sc.MerchantID, sc.Livemode)
+	if err != nil {
+		return nil, fmt.Errorf("webhook endpoint %s of app %s: %w", id, sc.AppID, err)
+	}
+	return e, nil
+}
+
 // WebhookEndpointList pages through an app's endpoints, newest first.
 func (s *Store) WebhookEndpointList(ctx context.Context, appID string, p store.ListParams) ([]*store.WebhookEndpoint, bool, error) {
 	var f filter
@@ -63,17 +73,18 @@ func (s *Store) WebhookEndpointList(ctx context.Context, appID string, p store.L
 // EnabledEvents, Disabled, the secrets and UpdatedAt. The endpoint's
 // pending deliveries follow a new URL, so that retries go where the
 // merchant now wants them (their attempts keep the URL they went to).
-// ErrNotFound when there is no such endpoint.
-func (s *Store) WebhookEndpointUpdate(ctx context.Context, e *store.WebhookEndpoint) error {
+// ErrNotFound when the scope's app has no such endpoint.
+func (s *Store) WebhookEndpointUpdate(ctx context.Context, sc store.Scope, e *store.WebhookEndpoint) error {
 	events, err := stringsJSON(e.EnabledEvents)
 	if err != nil {
 		return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
 	}
 	return s.inTx(ctx, func(tx *tx) error {
 		res, err := tx.exec(ctx, `UPDATE webhook_endpoints SET url = ?, description = ?, enabled_events = ?, disabled = ?,
-			secret_sealed = ?, previous_secret_sealed = ?, previous_secret_expires_at = ?, updated_at = ? WHERE id = ?`,
+			secret_sealed = ?, previous_secret_sealed = ?, previous_secret_expires_at = ?, updated_at = ?
+			WHERE id = ? AND app_id = ? AND merchant_id = ? AND livemode = ?`,
 			e.URL, e.Description, events, e.Disabled, e.SecretSealed, e.PreviousSecretSealed,
-			nullMicros(e.PreviousSecretExpiresAt), micros(e.UpdatedAt), e.ID)
+			nullMicros(e.PreviousSecretExpiresAt), micros(e.UpdatedAt), e.ID, sc.AppID, sc.MerchantID, sc.Livemode)
 		if err != nil {
 			return fmt.Errorf("update webhook endpoint %s: %w", e.ID, err)
 		}
@@ -94,10 +105,11 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, e *store.WebhookEndpo
 // WebhookEndpointDelete deletes the endpoint and, in the same transaction,
 // fails its pending deliveries with LastError "endpoint deleted", freeing
 // their leases (a worker in the middle of one gets ErrStale when it
-// records). ErrNotFound when there is no such endpoint.
-func (s *Store) WebhookEndpointDelete(ctx context.Context, id string, at time.Time) error {
+// records). ErrNotFound when the scope's app has no such endpoint.
+func (s *Store) WebhookEndpointDelete(ctx context.Context, sc store.Scope, id string, at time.Time) error {
 	return s.inTx(ctx, func(tx *tx) error {
-		res, err := tx.exec(ctx, `DELETE FROM webhook_endpoints WHERE id = ?`, id)
+		res, err := tx.exec(ctx, `DELETE FROM webhook_endpoints WHERE id = ? AND app_id = ? AND merchant_id = ? AND livemode = ?`,
+			id, sc.AppID, sc.MerchantID, sc.Livemode)
 		if err != nil {
 			return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
 		}

@@ -447,10 +447,10 @@ func testDeliveryRecordStale(t *testing.T, b *bundle) {
 
 func testEventRedeliver(t *testing.T, b *bundle) {
 	quiet := b.emitOne(t0, "order.closed", "") // no notify_url, no endpoints yet
-	n, err := b.s.EventRedeliver(b.ctx, quiet.ID, t0.Add(time.Minute))
+	n, err := b.s.EventRedeliver(b.ctx, b.scope(), quiet.ID, t0.Add(time.Minute))
 	b.must(err, "redeliver an event without deliveries")
 	equal(t, n, 0, "deliveries redelivered of an event without any")
-	_, err = b.s.EventRedeliver(b.ctx, id.New(id.Event, t0), t0)
+	_, err = b.s.EventRedeliver(b.ctx, b.scope(), id.New(id.Event, t0), t0)
 	wantErr(t, err, store.ErrNotFound, "redeliver an event that does not exist")
 
 	e1 := b.newEndpoint(t0, "*")
@@ -465,11 +465,11 @@ func testEventRedeliver(t *testing.T, b *bundle) {
 	b.must(b.record(ds[0], at, true, nil, store.DeliveryAttempt{StatusCode: 200}), "notify_url delivery succeeds")
 	b.must(b.record(ds[1], at, false, nil, store.DeliveryAttempt{StatusCode: 500, Error: "non-2xx response: 500"}), "first endpoint's delivery fails")
 	b.must(b.record(ds[2], at, false, &retry, store.DeliveryAttempt{Error: "timeout"}), "second endpoint's delivery to retry")
-	b.must(b.s.WebhookEndpointDelete(b.ctx, e2.ID, at.Add(time.Second)), "delete the second endpoint")
+	b.must(b.s.WebhookEndpointDelete(b.ctx, b.scope(), e2.ID, at.Add(time.Second)), "delete the second endpoint")
 	equal(t, b.pendingCount(), 0, "pending deliveries before the redelivery")
 
 	now := t0.Add(2 * time.Hour)
-	n, err = b.s.EventRedeliver(b.ctx, ev.ID, now)
+	n, err = b.s.EventRedeliver(b.ctx, b.scope(), ev.ID, now)
 	b.must(err, "redeliver the event")
 	equal(t, n, 2, "deliveries redelivered (the deleted endpoint's stays failed)")
 	got := b.deliveries(ev)
@@ -486,7 +486,7 @@ func testEventRedeliver(t *testing.T, b *bundle) {
 	equal(t, deliveryIDs(b.claim(now, 10)), deliveryIDs(got[:2]), "deliveries claimed after the redelivery")
 
 	// Redelivering takes the deliveries back from a worker that holds them.
-	n, err = b.s.EventRedeliver(b.ctx, ev.ID, now.Add(time.Second))
+	n, err = b.s.EventRedeliver(b.ctx, b.scope(), ev.ID, now.Add(time.Second))
 	b.must(err, "redeliver while the deliveries are leased")
 	equal(t, n, 2, "deliveries redelivered while leased")
 	wantErr(t, b.record(got[0], now, true, nil, store.DeliveryAttempt{}), store.ErrStale, "record under a lease the redelivery freed")

@@ -58,6 +58,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, notificationTests...)
 	tests = append(tests, channelTests...)
 	tests = append(tests, txTests...)
+	tests = append(tests, scopeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -89,6 +90,11 @@ func setup(t *testing.T, h Harness) *bundle {
 	b.merchant = b.newMerchant()
 	b.app = b.newApp(b.merchant, false)
 	return b
+}
+
+// scope is the bundle's app's scope.
+func (b *bundle) scope() store.Scope {
+	return store.Scope{MerchantID: b.merchant.ID, AppID: b.app.ID, Livemode: b.app.Livemode}
 }
 
 // next returns a number unique within the test, for out_trade_no and the like.

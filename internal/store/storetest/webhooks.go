@@ -50,21 +50,21 @@ func testWebhookEndpoints(t *testing.T, b *bundle) {
 	up.URL, up.Description, up.EnabledEvents, up.Disabled = "https://hooks.example/new", "renamed", []string{"*"}, false
 	up.SecretSealed, up.PreviousSecretSealed, up.PreviousSecretExpiresAt = "sealed:whsec_new", rotated.SecretSealed, &expires
 	up.UpdatedAt = at
-	b.must(b.s.WebhookEndpointUpdate(b.ctx, &up), "update webhook endpoint")
+	b.must(b.s.WebhookEndpointUpdate(b.ctx, b.scope(), &up), "update webhook endpoint")
 	got, err := b.s.WebhookEndpointGet(b.ctx, up.ID)
 	b.must(err, "get updated webhook endpoint")
 	equal(t, got, &up, "webhook endpoint after rotating its secret (CreatedAt, merchant, app and mode unchanged)")
 	up.PreviousSecretSealed, up.PreviousSecretExpiresAt, up.UpdatedAt = "", nil, at.Add(time.Hour)
-	b.must(b.s.WebhookEndpointUpdate(b.ctx, &up), "drop the previous secret")
+	b.must(b.s.WebhookEndpointUpdate(b.ctx, b.scope(), &up), "drop the previous secret")
 	got, err = b.s.WebhookEndpointGet(b.ctx, up.ID)
 	b.must(err, "get webhook endpoint")
 	equal(t, got, &up, "webhook endpoint once the previous secret is dropped")
 
 	ghost := b.endpoint(t0, "*")
-	wantErr(t, b.s.WebhookEndpointUpdate(b.ctx, ghost), store.ErrNotFound, "update an endpoint that does not exist")
+	wantErr(t, b.s.WebhookEndpointUpdate(b.ctx, b.scope(), ghost), store.ErrNotFound, "update an endpoint that does not exist")
 	_, err = b.s.WebhookEndpointGet(b.ctx, ghost.ID)
 	wantErr(t, err, store.ErrNotFound, "get an endpoint that does not exist")
-	wantErr(t, b.s.WebhookEndpointDelete(b.ctx, ghost.ID, at), store.ErrNotFound, "delete an endpoint that does not exist")
+	wantErr(t, b.s.WebhookEndpointDelete(b.ctx, b.scope(), ghost.ID, at), store.ErrNotFound, "delete an endpoint that does not exist")
 	dup := b.endpoint(t0, "*")
 	dup.ID = rotated.ID
 	wantErr(t, b.s.WebhookEndpointCreate(b.ctx, dup), store.ErrConflict, "create an endpoint whose id exists")
@@ -88,7 +88,7 @@ func testWebhookUpdateMovesPending(t *testing.T, b *bundle) {
 	at := t0.Add(time.Hour)
 	moved := *e
 	moved.URL, moved.UpdatedAt = "https://hooks.example/moved", at
-	b.must(b.s.WebhookEndpointUpdate(b.ctx, &moved), "move the endpoint")
+	b.must(b.s.WebhookEndpointUpdate(b.ctx, b.scope(), &moved), "move the endpoint")
 	d := b.deliveries(waiting)[0]
 	equal(t, [2]any{d.URL, d.UpdatedAt}, [2]any{moved.URL, at}, "URL and UpdatedAt of a pending delivery once its endpoint moved")
 	equal(t, b.deliveries(done)[0].URL, e.URL, "URL of a succeeded delivery once its endpoint moved (as it went)")
@@ -111,10 +111,10 @@ func testWebhookDeleteFailsPending(t *testing.T, b *bundle) {
 	equal(t, b.pendingCount(), 4, "pending deliveries before the delete")
 
 	del := t0.Add(time.Hour)
-	b.must(b.s.WebhookEndpointDelete(b.ctx, gone.ID, del), "delete an endpoint with pending deliveries")
+	b.must(b.s.WebhookEndpointDelete(b.ctx, b.scope(), gone.ID, del), "delete an endpoint with pending deliveries")
 	_, err := b.s.WebhookEndpointGet(b.ctx, gone.ID)
 	wantErr(t, err, store.ErrNotFound, "get a deleted endpoint")
-	wantErr(t, b.s.WebhookEndpointDelete(b.ctx, gone.ID, del), store.ErrNotFound, "delete the endpoint again")
+	wantErr(t, b.s.WebhookEndpointDelete(b.ctx, b.scope(), gone.ID, del), store.ErrNotFound, "delete the endpoint again")
 
 	failed := func(d *store.Delivery) *store.Delivery {
 		x := *d
