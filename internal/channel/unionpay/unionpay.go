@@ -118,7 +118,8 @@
 // Account: Config mer_id, cert_id, root_cert (PEM of UnionPay's root CA;
 // more than one certificate may be given), optional middle_cert (PEM of
 // the intermediate CA), file_url (the file-transfer endpoint; by default
-// https://filedownload.95516.com/ for production and
+// https://filedownload.95516.com/ for production,
+// https://filedownload.test.95516.com/ for the test environment and
 // BaseURL+/gateway/api/fileTransfer.do otherwise) and validate_cert_cn
 // ("true" or "false"; see Signatures). Secrets private_key: the
 // merchant's RSA key as PEM (PKCS#1 or PKCS#8). UnionPay issues it as a
@@ -171,8 +172,13 @@ const DefaultBaseURL = "https://gateway.95516.com"
 // environment's rule (see the package doc).
 const TestBaseURL = "https://gateway.test.95516.com"
 
-// productionFileURL is where production serves fileTransfer.
-const productionFileURL = "https://filedownload.95516.com/"
+// productionFileURL and testFileURL are where production and the test
+// environment serve fileTransfer (the fileTransUrl of UnionPay's SDK
+// configurations).
+const (
+	productionFileURL = "https://filedownload.95516.com/"
+	testFileURL       = "https://filedownload.test.95516.com/"
+)
 
 // ACP endpoints, relative to the base URL.
 const (
@@ -270,9 +276,12 @@ func New(a channel.Account) (channel.Connector, error) {
 		signKey:   key,
 	}
 	if c.fileURL == "" {
-		if c.baseURL == DefaultBaseURL {
+		switch {
+		case c.baseURL == DefaultBaseURL:
 			c.fileURL = productionFileURL
-		} else {
+		case isTestEnvironment(c.baseURL):
+			c.fileURL = testFileURL
+		default:
 			c.fileURL = c.baseURL + pathFile
 		}
 	}

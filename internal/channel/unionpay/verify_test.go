@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -252,6 +253,46 @@ func TestNotificationBlankFields(t *testing.T) {
 	} {
 		if _, err := notify(c, bad.body); !errors.Is(err, channel.ErrBadSignature) {
 			t.Errorf("%s: %v, want ErrBadSignature", bad.name, err)
+		}
+	}
+}
+
+// urlRecorder records the URL of each request and sends nothing.
+type urlRecorder struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *urlRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.urls = append(r.urls, req.URL.String())
+	return nil, errors.New("not sent")
+}
+
+// TestDefaultFileURLPerEnvironment: without file_url, statements come from
+// where UnionPay's SDK configures fileTransUrl for each environment.
+func TestDefaultFileURLPerEnvironment(t *testing.T) {
+	t.Parallel()
+	p := testPKI(t)
+	for baseURL, want := range map[string]string{
+		productionURL:           "https://filedownload.95516.com/",
+		testURL:                 "https://filedownload.test.95516.com/",
+		"http://127.0.0.1:8080": "http://127.0.0.1:8080/gateway/api/fileTransfer.do",
+	} {
+		rec := &urlRecorder{}
+		c, err := unionpay.New(channel.Account{Provider: unionpay.Name, BaseURL: baseURL,
+			Config:     map[string]string{"mer_id": "777290058110048", "cert_id": "1", "root_cert": p.rootPEM},
+			Secrets:    map[string]string{"private_key": p.keyPEM},
+			HTTPClient: &http.Client{Transport: rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Bill(context.Background(), channel.BillRequest{Date: time.Now()}); err == nil {
+			t.Fatalf("%s: a bill from nowhere", baseURL)
+		}
+		if len(rec.urls) != 1 || rec.urls[0] != want {
+			t.Errorf("%s: file transfer sent to %q, want %q", baseURL, rec.urls, want)
 		}
 	}
 }
