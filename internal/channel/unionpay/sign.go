@@ -22,8 +22,9 @@ import (
 // its subject CN, as in "041@8310000000083040@中国银联股份有限公司@00016495".
 const UnionPayOrgName = "中国银联股份有限公司"
 
-// UnionPayTestOwner is what the owner field holds in the signing certificate of
-// UnionPay's test environment, as in "041@Z12@00040000:SIGN@00000062".
+// UnionPayTestOwner is what the owner field holds in the signing
+// certificate of UnionPay's test environment, as in
+// "041@Z12@00040000:SIGN@00000062".
 const UnionPayTestOwner = "00040000:SIGN"
 
 // certOwner returns the owner field of a UnionPay certificate's subject CN
@@ -84,7 +85,8 @@ type verifier struct {
 	intermediates *x509.CertPool
 	now           func() time.Time
 	// validateCN is UnionPay's SDK's ifValidateCNName: when true the owner
-	// field must be UnionPayOrgName; when false UnionPayTestOwner will also do.
+	// field must be UnionPayOrgName; when false UnionPayTestOwner will also
+	// do.
 	validateCN bool
 }
 

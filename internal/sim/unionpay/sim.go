@@ -7,8 +7,9 @@
 // (not URL-encoded) "k=v&…" answers; the signature (sorted fields, SHA-256
 // hex, SHA256withRSA) checked with the merchant's certificate named by
 // certId; answers and notifications signed by a certificate whose CN's
-// third "@" field is "中国银联股份有限公司", chained to a root and an intermediate CA the account
-// configures, and sent as signPubKeyCert with CR LF line ends; the response
+// third "@" field is "中国银联股份有限公司", chained to a root and an
+// intermediate CA the account configures, and sent as signPubKeyCert with
+// CR LF line ends; the response
 // codes of ACP's appendix (10 format error, 11 signature check failed, 12
 // duplicate transaction, 13 missing element, 34 no such transaction, 35
 // original transaction missing or in the wrong state, 98 no file); queries
@@ -19,9 +20,11 @@
 // notification, so UnionPay's signature leaves them out); statements as a
 // zip of fixed-width files, zlib-compressed and Base64-encoded in
 // fileContent.
-// SetTestEnvironment makes it sign as UnionPay's test environment does,
-// with a certificate whose CN has the test form
-// ("041@Z12@00040000:SIGN@00000062").
+//
+// SetTestEnvironment makes it play UnionPay's test environment: it signs
+// with a certificate whose CN has that environment's form
+// ("041@Z12@00040000:SIGN@00000062"), and Account sets validate_cert_cn
+// to false.
 //
 // Simplified or chosen where UnionPay publishes nothing: the notification
 // retry schedule is 1, 2, 4, 8 and 16 minutes after the first attempt (times
