@@ -11,7 +11,8 @@ import (
 
 // Notify verifies a backUrl notification (a URL-encoded form) and reads it:
 // txnType 01 is a payment, 04 a refund, 31 and 99 a cancellation or
-// reversal of a payment. Anything that does not verify wraps
+// reversal of a payment. Fields with an empty value are dropped before the
+// signature is checked. Anything that does not verify wraps
 // channel.ErrBadSignature.
 func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
 	form, err := url.ParseQuery(string(r.Body))
@@ -23,7 +24,12 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 		if len(vs) != 1 {
 			return nil, fmt.Errorf("unionpay notify: field %q appears %d times: %w", k, len(vs), channel.ErrBadSignature)
 		}
-		fields[k] = vs[0]
+		// UnionPay signs only the fields that have a value and may post
+		// others empty ("reserved="); its SDK's demo drops them before it
+		// verifies, and so does this (see the package doc).
+		if vs[0] != "" {
+			fields[k] = vs[0]
+		}
 	}
 	if err := c.verifier.verify(fields); err != nil {
 		return nil, fmt.Errorf("unionpay notify: %w", err)

@@ -17,14 +17,30 @@ import (
 	"github.com/paygate/paygate/internal/channel"
 )
 
-// UnionPayOrgName is what the subject CN of UnionPay's signing certificate
-// must contain ("China UnionPay Co., Ltd."), e.g.
-// "041@8310000000083040@中国银联股份有限公司@00016495".
+// UnionPayOrgName ("China UnionPay Co., Ltd.") is what the owner field of
+// UnionPay's production signing certificate holds: the third "@" field of
+// its subject CN, as in "041@8310000000083040@中国银联股份有限公司@00016495".
 const UnionPayOrgName = "中国银联股份有限公司"
+
+// UnionPayTestOwner is what the owner field holds in the signing
+// certificate of UnionPay's test environment, as in
+// "041@Z12@00040000:SIGN@00000062".
+const UnionPayTestOwner = "00040000:SIGN"
+
+// certOwner returns the owner field of a UnionPay certificate's subject CN
+// ("041@<id>@<owner>@<serial>"): its third "@"-separated field, or "" when
+// the CN has fewer than three.
+func certOwner(cn string) string {
+	fields := strings.Split(cn, "@")
+	if len(fields) < 3 {
+		return ""
+	}
+	return fields[2]
+}
 
 // SigningString is the text ACP 5.1 signs: every field but "signature",
 // sorted by name, as raw "name=value" pairs joined with "&". Empty values
-// are kept.
+// are kept; Notify drops a notification's empty fields before it verifies.
 func SigningString(fields map[string]string) string {
 	return channel.SortedPairs(fields, func(k, _ string) bool { return k != "signature" })
 }
@@ -68,6 +84,16 @@ type verifier struct {
 	roots         *x509.CertPool
 	intermediates *x509.CertPool
 	now           func() time.Time
+	// validateCN is UnionPay's SDK's ifValidateCNName: when true the owner
+	// field must be UnionPayOrgName; when false UnionPayTestOwner will also
+	// do.
+	validateCN bool
+}
+
+// ownerAccepted says whether a signing certificate with this owner field
+// (see certOwner) is UnionPay's.
+func (v *verifier) ownerAccepted(owner string) bool {
+	return owner == UnionPayOrgName || (!v.validateCN && owner == UnionPayTestOwner)
 }
 
 // verify checks a response or notification; every failure wraps
@@ -100,8 +126,8 @@ func (v *verifier) signingCert(pemText string) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unionpay: parse signPubKeyCert: %v: %w", err, channel.ErrBadSignature)
 	}
-	if !strings.Contains(cert.Subject.CommonName, UnionPayOrgName) {
-		return nil, fmt.Errorf("unionpay: signPubKeyCert subject %q is not UnionPay's: %w", cert.Subject.CommonName, channel.ErrBadSignature)
+	if !v.ownerAccepted(certOwner(cert.Subject.CommonName)) {
+		return nil, fmt.Errorf("unionpay: signPubKeyCert subject %q is not UnionPay's (validate_cert_cn %t): %w", cert.Subject.CommonName, v.validateCN, channel.ErrBadSignature)
 	}
 	_, err = cert.Verify(x509.VerifyOptions{
 		Roots:         v.roots,

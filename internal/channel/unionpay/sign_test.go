@@ -61,8 +61,8 @@ func publishedKey(t *testing.T) *rsa.PublicKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(cert.Subject.CommonName, UnionPayOrgName) {
-		t.Fatalf("UnionPay's real signing certificate CN %q lacks %q", cert.Subject.CommonName, UnionPayOrgName)
+	if certOwner(cert.Subject.CommonName) != UnionPayOrgName {
+		t.Fatalf("UnionPay's real signing certificate CN %q: owner field %q, want %q", cert.Subject.CommonName, certOwner(cert.Subject.CommonName), UnionPayOrgName)
 	}
 	return cert.PublicKey.(*rsa.PublicKey)
 }

@@ -57,16 +57,71 @@
 // carries certId, the serial number (decimal) of the merchant's signing
 // certificate. Responses and backUrl notifications carry signPubKeyCert,
 // UnionPay's signing certificate: it must chain to the configured root
-// (root_cert, through middle_cert when given) and name "中国银联股份有限公司"
-// in its subject CN; its key then verifies the signature. Notifications
-// carry no timestamp, so there is no replay window: a replayed notification
-// verifies and repeats what the gateway already knows.
+// (root_cert, through middle_cert when given), its owner field (the third
+// "@"-separated field of its subject CN, as in
+// "041@8310000000083040@中国银联股份有限公司@00016495") must be UnionPay's,
+// and its key then verifies the signature. Which owner is UnionPay's
+// depends on the environment, by the rule of UnionPay's SDK:
+//
+//   - Production (validate_cert_cn true): the owner field must be exactly
+//     "中国银联股份有限公司". A CN that holds the name anywhere else, or
+//     more than the name in that field, is refused.
+//   - Test environment (validate_cert_cn false): the owner field may also
+//     be "00040000:SIGN", the owner of the test environment's certificate
+//     ("041@Z12@00040000:SIGN@00000062"). The field is still checked. (The
+//     test environment has also signed with a certificate of the
+//     production form: an answer of 2022 published in the tests of the
+//     yansongda/pay SDK carries one.)
+//
+// validate_cert_cn defaults to false when the base URL's host is
+// gateway.test.95516.com (TestBaseURL) and to true for any other base URL,
+// the production gateway and a simulator included; the account's config
+// may set it to "true" or "false" explicitly. Set it false only for
+// UnionPay's test environment or a simulator of it.
+//
+// Empty fields: UnionPay may post a notification field with an empty value
+// ("reserved="); it is not covered by the signature. Notify drops every
+// field whose value is empty before it checks the signature, as UnionPay's
+// demo does, and refuses a notification in which any field with a value
+// differs from what UnionPay signed. A value of spaces is not empty (the
+// demo keeps it too). Synchronous answers are verified as they come, empty
+// fields included, as the SDK parses them. That UnionPay's signature leaves
+// empty fields out is inferred from its demo, which could not verify a
+// notification otherwise; UnionPay does not document it.
+//
+// Sources for these rules: UnionPay's Java SDK and demo (packages
+// com.unionpay.acp.sdk and com.unionpay.acp.demo), read in two copies on
+// GitHub. In baifuhai/alipay, under unionpay/src/main/java: CertUtil.java,
+// whose verifyCertificate compares the third "@" field of the subject
+// (getIdentitiesFromCertificate) with SDKConstants.UNIONPAY_CNNAME by
+// equality and, with ifValidateCNName false, also accepts "00040000:SIGN";
+// SDKConfig.java, where ifValidateCNName defaults to true; the test and
+// production acp_sdk.properties under assets (the test one sets
+// acpsdk.ifValidateCNName=false, "测试环境请设置false，生产环境请设置true";
+// the production one leaves it unset); and, in earlier revisions, the
+// demo's getAllRequestParam in UnionpayController.java, which removes every
+// parameter whose value is null or "" before AcpService.validate
+// ("在报文上送时，如果字段的值为空，则不上送"). In an older revision of
+// Javen205/IJPay, under src/main/java/com/jpay/unionpay: CertUtil.java
+// with the same check; SDKConfig.java, which turns ifValidateCNName off
+// only for the value "false"; and SDKUtil.java, whose validate verifies
+// coverMap2String (every field but signature, empty or not), whose
+// parseQString keeps an answer's empty fields, and whose filterBlank drops
+// blank fields before a request is signed. The test certificate's subject
+// is that of acp_test_verify_sign.cer in UnionPay's ACPSample_B2C demo
+// (repository chenzuolin/ACPSample_B2C).
+//
+// Notifications carry no timestamp, so there is no replay window: a
+// replayed notification verifies and repeats what the gateway already
+// knows.
 //
 // Account: Config mer_id, cert_id, root_cert (PEM of UnionPay's root CA;
 // more than one certificate may be given), optional middle_cert (PEM of
-// the intermediate CA) and file_url (the file-transfer endpoint; by default
-// https://filedownload.95516.com/ for production and
-// BaseURL+/gateway/api/fileTransfer.do otherwise). Secrets private_key: the
+// the intermediate CA), file_url (the file-transfer endpoint; by default
+// https://filedownload.95516.com/ for production,
+// https://filedownload.test.95516.com/ for the test environment and
+// BaseURL+/gateway/api/fileTransfer.do otherwise) and validate_cert_cn
+// ("true" or "false"; see Signatures). Secrets private_key: the
 // merchant's RSA key as PEM (PKCS#1 or PKCS#8). UnionPay issues it as a
 // .pfx; the operator converts it, e.g. with
 // "openssl pkcs12 -in acp.pfx -nocerts -nodes -out key.pem", and reads the
@@ -109,12 +164,21 @@ const (
 	MethodMicropay = "unionpay.micropay"
 )
 
-// DefaultBaseURL is UnionPay's production gateway; its test environment is
-// https://gateway.test.95516.com.
+// DefaultBaseURL is UnionPay's production gateway.
 const DefaultBaseURL = "https://gateway.95516.com"
 
-// productionFileURL is where production serves fileTransfer.
-const productionFileURL = "https://filedownload.95516.com/"
+// TestBaseURL is UnionPay's test environment (入网测试环境). An account
+// whose base URL has its host checks UnionPay's certificates by the test
+// environment's rule (see the package doc).
+const TestBaseURL = "https://gateway.test.95516.com"
+
+// productionFileURL and testFileURL are where production and the test
+// environment serve fileTransfer (the fileTransUrl of UnionPay's SDK
+// configurations).
+const (
+	productionFileURL = "https://filedownload.95516.com/"
+	testFileURL       = "https://filedownload.test.95516.com/"
+)
 
 // ACP endpoints, relative to the base URL.
 const (
@@ -133,7 +197,7 @@ var Provider = channel.Provider{
 	Methods:        methods,
 	Config:         configKeys,
 	Secrets:        []string{"private_key"},
-	OptionalConfig: []string{"middle_cert", "file_url"},
+	OptionalConfig: []string{"middle_cert", "file_url", "validate_cert_cn"},
 	DefaultBaseURL: DefaultBaseURL,
 	New:            New,
 }
@@ -189,6 +253,14 @@ func New(a channel.Account) (channel.Connector, error) {
 		}
 		middles = p
 	}
+	baseURL := strings.TrimRight(a.BaseURL, "/")
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	validateCN, err := validateCertCN(a.Config["validate_cert_cn"], baseURL)
+	if err != nil {
+		return nil, err
+	}
 	key, err := channel.ParseRSAPrivateKey(a.Secrets["private_key"])
 	if err != nil {
 		return nil, fmt.Errorf("unionpay: secret private_key: %w", err)
@@ -196,20 +268,20 @@ func New(a channel.Account) (channel.Connector, error) {
 	c := &Connector{
 		merID:     a.Config["mer_id"],
 		certID:    a.Config["cert_id"],
-		baseURL:   strings.TrimRight(a.BaseURL, "/"),
+		baseURL:   baseURL,
 		fileURL:   a.Config["file_url"],
 		notifyURL: a.NotifyURL,
 		http:      a.HTTPClient,
 		clock:     a.Clock,
 		signKey:   key,
 	}
-	if c.baseURL == "" {
-		c.baseURL = DefaultBaseURL
-	}
 	if c.fileURL == "" {
-		if c.baseURL == DefaultBaseURL {
+		switch {
+		case c.baseURL == DefaultBaseURL:
 			c.fileURL = productionFileURL
-		} else {
+		case isTestEnvironment(c.baseURL):
+			c.fileURL = testFileURL
+		default:
 			c.fileURL = c.baseURL + pathFile
 		}
 	}
@@ -219,7 +291,7 @@ func New(a channel.Account) (channel.Connector, error) {
 	if c.clock == nil {
 		c.clock = clock.Real{}
 	}
-	c.verifier = &verifier{roots: roots, intermediates: middles, now: c.clock.Now}
+	c.verifier = &verifier{roots: roots, intermediates: middles, now: c.clock.Now, validateCN: validateCN}
 	for _, m := range methods {
 		if len(a.Methods) == 0 || slices.Contains(a.Methods, m) {
 			c.methods = append(c.methods, m)
@@ -230,6 +302,28 @@ func New(a channel.Account) (channel.Connector, error) {
 		c.currs = channel.DefaultCurrencies(Name)
 	}
 	return c, nil
+}
+
+// validateCertCN reads the account's validate_cert_cn. Unset, it is false
+// for UnionPay's test environment (the host of TestBaseURL) and true for
+// any other base URL, as UnionPay's SDK configures the two environments.
+func validateCertCN(value, baseURL string) (bool, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return !isTestEnvironment(baseURL), nil
+	}
+	on, err := strconv.ParseBool(value)
+	if err != nil {
+		return false, fmt.Errorf("unionpay: config validate_cert_cn %q must be true or false", value)
+	}
+	return on, nil
+}
+
+// isTestEnvironment says whether baseURL is UnionPay's test environment.
+func isTestEnvironment(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	test, _ := url.Parse(TestBaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), test.Hostname())
 }
 
 // Name returns "unionpay".

@@ -35,12 +35,17 @@ type setup struct {
 	rcv  *channeltest.Receiver
 }
 
-func newSetup(t testing.TB) *setup {
+func newSetup(t testing.TB) *setup { return newSetupIn(t, false) }
+
+// newSetupIn is newSetup with the simulator playing UnionPay's test
+// environment (testEnv) or production.
+func newSetupIn(t testing.TB, testEnv bool) *setup {
 	t.Helper()
 	s, err := simup.New(sim.Options{RetryScale: 0.0005, Hang: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SetTestEnvironment(testEnv)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	t.Cleanup(s.Close) // runs first: stops the senders and releases hung answers
@@ -160,6 +165,52 @@ func TestQRPaymentAndNotification(t *testing.T) {
 	form, _ := url.ParseQuery(string(req.Body))
 	if form.Get("orderId") != outTradeNo(o.id) || !strings.Contains(form.Get("signPubKeyCert"), "\r\n") {
 		t.Errorf("callback form %v", form)
+	}
+	if v, ok := form["reserved"]; !ok || len(v) != 1 || v[0] != "" {
+		t.Errorf("callback's reserved = %q, want it posted empty", v)
+	}
+}
+
+// TestTestEnvironmentEndToEnd runs a QR payment against the simulator
+// playing UnionPay's test environment, whose signing certificate has the
+// test form (…@00040000:SIGN@…): the account it hands out
+// (validate_cert_cn=false) accepts its answers and notifications, one that
+// checks the CN as production does refuses them.
+func TestTestEnvironmentEndToEnd(t *testing.T) {
+	s := newSetupIn(t, true)
+	if s.acct.Config["validate_cert_cn"] != "false" {
+		t.Fatalf("the test environment's account: validate_cert_cn %q", s.acct.Config["validate_cert_cn"])
+	}
+	o, tradeNo := s.paidQR(t, 2345)
+	req, n := s.next(t)
+	if n.OrderID != o.id || n.Status != channel.TradeSuccess || n.Amount != 2345 || n.ChannelTradeNo != tradeNo {
+		t.Fatalf("notification %+v", n)
+	}
+	form, _ := url.ParseQuery(string(req.Body))
+	block, _ := pem.Decode([]byte(form.Get("signPubKeyCert")))
+	if block == nil {
+		t.Fatal("no signPubKeyCert")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || cert.Subject.CommonName != simup.TestSigningCertCN {
+		t.Fatalf("signing certificate %v, %v; want the test form", cert.Subject, err)
+	}
+
+	acct := s.acct
+	acct.Config = map[string]string{}
+	for k, v := range s.acct.Config {
+		acct.Config[k] = v
+	}
+	acct.Config["validate_cert_cn"] = "true"
+	strict, err := unionpay.New(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.Query(ctx(t), channel.QueryRequest{OrderID: o.id, CreatedAt: o.created}); !errors.Is(err, channel.ErrBadSignature) {
+		t.Fatalf("query with the CN checked as in production: %v, want ErrBadSignature", err)
+	}
+	if _, err := strict.Notify(ctx(t), req); !errors.Is(err, channel.ErrBadSignature) {
+		t.Fatalf("notification with the CN checked as in production: %v, want ErrBadSignature", err)
 	}
 }
 
@@ -455,8 +506,12 @@ func TestNotificationTamperedAndForged(t *testing.T) {
 			t.Errorf("%s changed: %v, want ErrBadSignature", change.field, err)
 		}
 	}
-	// One byte changed anywhere in the body.
+	// One byte changed anywhere in the body but the name of a field posted
+	// empty: such a field is not signed, and it stays empty.
 	for i := 10; i < len(req.Body); i += len(req.Body) / 7 {
+		if inEmptyField(req.Body, i) {
+			continue
+		}
 		b := []byte(string(req.Body))
 		if b[i] == 'A' {
 			b[i] = 'B'
@@ -473,6 +528,22 @@ func TestNotificationTamperedAndForged(t *testing.T) {
 	if rep := s.conn.NotifyReply(channel.ErrBadSignature); rep.Status != 500 {
 		t.Errorf("failure reply %+v", rep)
 	}
+}
+
+// inEmptyField says whether body[i] is part of a "name=" pair with no value.
+func inEmptyField(body []byte, i int) bool {
+	if body[i] == '&' {
+		return false
+	}
+	start := strings.LastIndexByte(string(body[:i]), '&') + 1
+	end := strings.IndexByte(string(body[i:]), '&')
+	if end < 0 {
+		end = len(body)
+	} else {
+		end += i
+	}
+	name, value, _ := strings.Cut(string(body[start:end]), "=")
+	return name != "" && value == ""
 }
 
 // selfSignedUnionPayCert is a certificate that claims to be UnionPay's but

@@ -266,9 +266,13 @@ func (s *Sim) writeAnswer(w http.ResponseWriter, a map[string]string, badSignatu
 	w.Write([]byte(b.String()))
 }
 
-// signMessage adds signPubKeyCert and the signature.
+// signMessage adds signPubKeyCert (the test environment's form when the
+// simulator plays that environment) and the signature.
 func (s *Sim) signMessage(a map[string]string, badSignature bool) error {
 	a["signPubKeyCert"] = s.pki.upCertPEM
+	if s.testEnv.Load() {
+		a["signPubKeyCert"] = s.pki.upTestCertPEM
+	}
 	key := s.pki.upKey
 	if badSignature {
 		key = s.pki.wrongKey

@@ -21,18 +21,27 @@ import (
 )
 
 // SigningCertCN is the subject CN of the simulator's UnionPay signing
-// certificate, in the shape of the real one
+// certificate, in the shape of the production one
 // ("041@<institution>@中国银联股份有限公司@<serial>").
 const SigningCertCN = "041@8310000000083040@中国银联股份有限公司@00016495"
 
+// TestSigningCertCN is the subject CN of the signing certificate the
+// simulator uses as UnionPay's test environment (SetTestEnvironment), in
+// the shape of that environment's certificate (acp_test_verify_sign.cer of
+// UnionPay's demo): its third "@" field is "00040000:SIGN", not the
+// company's name.
+const TestSigningCertCN = "041@Z12@00040000:SIGN@00000062"
+
 // pki is every key and certificate the simulator uses: a root CA, an
-// intermediate CA, UnionPay's signing certificate, the merchant's key and
-// certificate (whose serial is cert_id) and a stranger's key that signs
-// when told to misbehave.
+// intermediate CA, UnionPay's signing certificates (the production form
+// and the test environment's form, one key for both), the merchant's key
+// and certificate (whose serial is cert_id) and a stranger's key that
+// signs when told to misbehave.
 type pki struct {
 	rootPEM, middlePEM string
 	upKey              *rsa.PrivateKey
 	upCertPEM          string // CR LF line ends, as UnionPay sends it
+	upTestCertPEM      string // the test environment's form, CR LF too
 	merchantKey        *rsa.PrivateKey
 	merchantKeyPEM     string
 	merchantCertID     string // the merchant certificate's serial, decimal
@@ -104,6 +113,10 @@ func newPKI() (*pki, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unionpay sim: signing certificate: %w", err)
 	}
+	upTestDER, err := leaf(big.NewInt(1002640149), TestSigningCertCN, &upKey.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("unionpay sim: test environment's signing certificate: %w", err)
+	}
 	serial, err := rand.Int(rand.Reader, big.NewInt(9e10))
 	if err != nil {
 		return nil, err
@@ -117,6 +130,7 @@ func newPKI() (*pki, error) {
 		middlePEM:      pemText("CERTIFICATE", middleDER, "\n"),
 		upKey:          upKey,
 		upCertPEM:      pemText("CERTIFICATE", upDER, "\r\n"),
+		upTestCertPEM:  pemText("CERTIFICATE", upTestDER, "\r\n"),
 		merchantKey:    merchantKey,
 		merchantKeyPEM: pemText("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(merchantKey), "\n"),
 		merchantCertID: serial.String(),

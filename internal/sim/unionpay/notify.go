@@ -25,6 +25,11 @@ func (s *Sim) notifyLocked(t *trade) {
 		s.log.Error("unionpay sim: sign notification", "err", err)
 		return
 	}
+	// Posted empty and left out of the signature, as UnionPay does: its
+	// SDK's demo drops empty fields before it verifies a notification.
+	for _, k := range blankNotifyFields {
+		f[k] = ""
+	}
 	if fault == sim.FaultOutOfOrderNotify && !t.refund {
 		t.heldNotify = f // sent after the trade's first refund notification
 		return
@@ -38,6 +43,9 @@ func (s *Sim) notifyLocked(t *trade) {
 		t.orig.heldNotify = nil
 	}
 }
+
+// blankNotifyFields are posted empty in every notification.
+var blankNotifyFields = []string{"reserved"}
 
 // notificationLocked is the form UnionPay posts for a settled trade.
 func (s *Sim) notificationLocked(t *trade) map[string]string {

@@ -6,16 +6,25 @@
 // queryTrans.do, fileTransfer.do); form-encoded requests and raw
 // (not URL-encoded) "k=v&…" answers; the signature (sorted fields, SHA-256
 // hex, SHA256withRSA) checked with the merchant's certificate named by
-// certId; answers and notifications signed by a certificate whose CN holds
-// "中国银联股份有限公司", chained to a root and an intermediate CA the account
-// configures, and sent as signPubKeyCert with CR LF line ends; the response
+// certId; answers and notifications signed by a certificate whose CN's
+// third "@" field is "中国银联股份有限公司", chained to a root and an
+// intermediate CA the account configures, and sent as signPubKeyCert with
+// CR LF line ends; the response
 // codes of ACP's appendix (10 format error, 11 signature check failed, 12
 // duplicate transaction, 13 missing element, 34 no such transaction, 35
 // original transaction missing or in the wrong state, 98 no file); queries
 // by orderId and txnTime with origRespCode; asynchronous refunds (respCode 00
-// is "accepted"); backUrl notifications posted as forms until HTTP 200;
-// statements as a zip of fixed-width files, zlib-compressed and
-// Base64-encoded in fileContent.
+// is "accepted"); backUrl notifications posted as forms until HTTP 200,
+// with a field posted empty ("reserved=") that the signature does not
+// cover (UnionPay's demo drops empty fields before it verifies a
+// notification, so UnionPay's signature leaves them out); statements as a
+// zip of fixed-width files, zlib-compressed and Base64-encoded in
+// fileContent.
+//
+// SetTestEnvironment makes it play UnionPay's test environment: it signs
+// with a certificate whose CN has that environment's form
+// ("041@Z12@00040000:SIGN@00000062"), and Account sets validate_cert_cn
+// to false.
 //
 // Simplified or chosen where UnionPay publishes nothing: the notification
 // retry schedule is 1, 2, 4, 8 and 16 minutes after the first attempt (times
@@ -23,7 +32,8 @@
 // seconds (times RetryScale) after it is accepted; a query of an applied-for
 // QR code that nobody has paid says origRespCode 05 (accepted); a reversal
 // (txnType 99) of a paid trade makes its query say 45 ("already refunded or
-// cancelled") and of an unpaid one 69 (closed); a refund above what is left
+// cancelled") and of an unpaid one 69 (closed); "reserved" is the one
+// field every notification posts empty; a refund above what is left
 // is 36 ("does not match the original"); txnTime is not checked against the
 // clock; the statement's settlement day is the calendar day (CST) of the
 // payment or refund, with no 23:00 cut-off; fees are 0.6 %.
@@ -42,6 +52,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
@@ -72,6 +83,8 @@ type Sim struct {
 	clock  clock.Clock
 	client *http.Client
 	log    *slog.Logger
+
+	testEnv atomic.Bool // sign as UnionPay's test environment does
 
 	mu        sync.Mutex
 	trades    map[string]*trade // by orderId
@@ -114,7 +127,7 @@ func (s *Sim) Provider() string { return "unionpay" }
 // simulator at baseURL.
 func (s *Sim) Account(baseURL string) channel.Account {
 	baseURL = strings.TrimRight(baseURL, "/")
-	return channel.Account{
+	a := channel.Account{
 		Provider: "unionpay",
 		BaseURL:  baseURL,
 		Config: map[string]string{
@@ -126,7 +139,20 @@ func (s *Sim) Account(baseURL string) channel.Account {
 		},
 		Secrets: map[string]string{"private_key": s.pki.merchantKeyPEM},
 	}
+	if s.testEnv.Load() {
+		a.Config["validate_cert_cn"] = "false"
+	}
+	return a
 }
+
+// SetTestEnvironment makes the simulator play UnionPay's test environment
+// (on) or production (off, the default). In the test environment its
+// answers and notifications carry a signing certificate of the test form
+// (TestSigningCertCN), and Account sets validate_cert_cn to false, as
+// UnionPay's SDK is configured for that environment; the simulator's own
+// host is not UnionPay's test host, so the connector would otherwise check
+// the production rule.
+func (s *Sim) SetTestEnvironment(on bool) { s.testEnv.Store(on) }
 
 // SetFault makes the next count API calls misbehave (0: until cleared).
 // Notification faults count notifications instead.

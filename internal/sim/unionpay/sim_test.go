@@ -278,12 +278,70 @@ func TestNotificationFaults(t *testing.T) {
 	if first.Get("txnType") != "04" || first.Get("reqReserved") != "ordTEST00000032" || second.Get("txnType") != "01" {
 		t.Fatalf("out of order: %s then %s", first.Get("txnType"), second.Get("txnType"))
 	}
+	if v, ok := second["reserved"]; !ok || len(v) != 1 || v[0] != "" {
+		t.Fatalf("notification's reserved = %q, want one empty value", v)
+	}
+	// As UnionPay's demo does: empty fields dropped, the rest verified.
 	fields := map[string]string{}
 	for k := range second {
-		fields[k] = second.Get(k)
+		if v := second.Get(k); v != "" {
+			fields[k] = v
+		}
 	}
 	if !verify(fields, &f.s.pki.upKey.PublicKey) {
-		t.Fatal("notification does not verify")
+		t.Fatal("notification without its empty fields does not verify")
+	}
+	fields["reserved"] = ""
+	if verify(fields, &f.s.pki.upKey.PublicKey) {
+		t.Fatal("the signature covers the empty reserved field")
+	}
+}
+
+func TestTestEnvironment(t *testing.T) {
+	f := newFixture(t)
+	owner := func(certPEM string) string {
+		block, _ := pem.Decode([]byte(certPEM))
+		if block == nil {
+			t.Fatal("signPubKeyCert is not PEM")
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(c.Subject.CommonName, "@")[2]
+	}
+	if a := f.s.Account(f.url); a.Config["validate_cert_cn"] != "" || owner(f.s.pki.upCertPEM) != "中国银联股份有限公司" {
+		t.Fatalf("production: validate_cert_cn %q, owner %q", a.Config["validate_cert_cn"], owner(f.s.pki.upCertPEM))
+	}
+
+	f.s.SetTestEnvironment(true)
+	if a := f.s.Account(f.url); a.Config["validate_cert_cn"] != "false" {
+		t.Fatalf("test environment: validate_cert_cn %q, want false", a.Config["validate_cert_cn"])
+	}
+	form := url.Values{}
+	for k, v := range f.request(qrRequest("ordTEST00000040", "100")) {
+		form.Set(k, v)
+	}
+	res, err := http.PostForm(f.url+pathBackTrans, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	answer := map[string]string{}
+	for _, pair := range strings.Split(string(body), "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		answer[k] = v
+	}
+	if answer["respCode"] != "00" || !verify(answer, &f.s.pki.upKey.PublicKey) {
+		t.Fatalf("answer in the test environment: %s", body)
+	}
+	if got := owner(answer["signPubKeyCert"]); got != "00040000:SIGN" {
+		t.Fatalf("test environment's certificate owner %q, want 00040000:SIGN", got)
+	}
+	f.s.SetTestEnvironment(false)
+	if a := f.s.Account(f.url); a.Config["validate_cert_cn"] != "" {
+		t.Fatalf("back in production: validate_cert_cn %q", a.Config["validate_cert_cn"])
 	}
 }
 
