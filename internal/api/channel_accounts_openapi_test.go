@@ -83,7 +83,7 @@ func TestOpenAPIChannelSchemas(t *testing.T) {
 		checkProperties(t, c.schema, s, c.goType, true)
 	}
 	strategies := stringSet(dig(schemas, "RouteStrategy", "enum"))
-	want := slices.Sorted(slices.Values(routeStrategies))
+	want := slices.Sorted(slices.Values(routing.Strategies))
 	if !slices.Equal(strategies, want) {
 		t.Errorf("RouteStrategy enum = %v, want %v", strategies, want)
 	}

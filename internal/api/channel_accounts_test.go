@@ -19,8 +19,10 @@ import (
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/auth"
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/sqlite/sqlitetest"
 )
@@ -73,19 +75,22 @@ func newChannelFixture(t *testing.T) *channelFixture {
 			},
 		}
 	}
+	fakeClock := clock.NewFake(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC))
+	changed := func() { f.changed.Add(1) }
 	f.srv = &Server{
 		Store: f.st, Box: box, OperatorTokenHash: auth.HashSecret(testOperatorToken),
-		Providers: map[string]channel.Provider{
-			"fakepay":  provider("fakepay", "wechat.native", "wechat.jsapi"),
-			"otherpay": provider("otherpay", "alipay.qr"),
-		},
-		ChannelsChanged: func() { f.changed.Add(1) },
+		Channels: &channelaccount.Service{Store: f.st, Box: box, Clock: fakeClock, Changed: changed,
+			Providers: map[string]channel.Provider{
+				"fakepay":  provider("fakepay", "wechat.native", "wechat.jsapi"),
+				"otherpay": provider("otherpay", "alipay.qr"),
+			}},
+		MerchantRoutes: &routing.Routes{Store: f.st, Clock: fakeClock, Changed: changed},
 		ChannelHealth: func(id string) *client.ChannelHealth {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			return f.health[id]
 		},
-		Clock: clock.NewFake(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)),
+		Clock: fakeClock,
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	return f

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paygate/paygate/internal/notify"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -18,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paygate/paygate/internal/channelaccount"
+	"github.com/paygate/paygate/internal/notify"
+	"github.com/paygate/paygate/internal/routing"
+
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/auth"
-	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
@@ -43,12 +45,10 @@ type Server struct {
 	// OperatorTokenHash is auth.HashSecret of the operator token.
 	OperatorTokenHash string
 	Box               *cryptobox.Box
-	// Providers are the channel providers channel accounts may be created
-	// for, by name (wechatpay, alipay, unionpay).
-	Providers map[string]channel.Provider
-	// ChannelsChanged, when set, is called after a channel account or a
-	// route changed, so the router drops what it cached.
-	ChannelsChanged func()
+	// Channels manages channel accounts.
+	Channels *channelaccount.Service
+	// MerchantRoutes manages merchants' routes.
+	MerchantRoutes *routing.Routes
 	// ChannelHealth, when set, reports a channel account's health (circuit
 	// breaker state, recent success rate) for the operator API.
 	ChannelHealth func(accountID string) *client.ChannelHealth

@@ -27,8 +27,8 @@ import (
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/auth"
-	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
@@ -52,6 +52,8 @@ type Gateway struct {
 	Worker   *payment.Worker
 	// Router picks channel accounts for payments and tracks their health.
 	Router *routing.Router
+	// Channels manages channel accounts and builds their connectors.
+	Channels *channelaccount.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	API      *api.Server
@@ -153,16 +155,22 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	providers := Providers()
+	// The sandbox is a provider like the others; its trades live in this
+	// process and it runs on the gateway's clock.
+	providers[sandbox.Name] = sandbox.Provider(sandbox.New(g.Clock))
 	g.Router = &routing.Router{Source: g.Store, Clock: g.Clock}
+	g.Channels = &channelaccount.Service{
+		// Connectors sign with the wall clock (ConnectorClock unset): channels
+		// check it, whatever clock the gateway runs on.
+		Store: g.Store, Providers: providers, Box: g.Box, PublicURL: g.publicURL(), Clock: g.Clock,
+		Changed: g.Router.Invalidate,
+	}
+	if _, err := g.Channels.EnsureSandbox(ctx); err != nil {
+		return err
+	}
 	g.Payments = &payment.Service{
-		Store: g.Store, Channels: channel.NewRegistry(sandbox.New(g.Clock)), Clock: g.Clock,
-		PublicURL: g.publicURL(), Log: g.Log, Router: g.Router,
-		Accounts: &payment.Accounts{
-			// Connectors sign with the wall clock: channels check it, whatever
-			// clock the gateway runs on.
-			Store: g.Store, Providers: providers, Unseal: g.Box.Open, PublicURL: g.publicURL(),
-		},
-		MicropayDeadline: g.Config.MicropayDeadline,
+		Store: g.Store, Clock: g.Clock, PublicURL: g.publicURL(), Log: g.Log, Router: g.Router,
+		Accounts: g.Channels, MicropayDeadline: g.Config.MicropayDeadline,
 	}
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{
@@ -174,10 +182,10 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	g.Payments.CheckNotifyURL = checkNotifyURL
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
-		Box: g.Box, Clock: g.Clock, Log: g.Log,
+		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels,
+		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Auth:      &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Endpoints: &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock},
-		Providers: providers, ChannelsChanged: g.Router.Invalidate,
 		ChannelHealth: func(accountID string) *client.ChannelHealth {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
@@ -378,7 +386,7 @@ func (g *Gateway) Listen() error {
 	g.listener = l
 	if g.Config.PublicURL == "" {
 		g.Payments.PublicURL = g.publicURL()
-		g.Payments.Accounts.PublicURL = g.Payments.PublicURL
+		g.Channels.PublicURL = g.Payments.PublicURL
 	}
 	return nil
 }

@@ -24,9 +24,6 @@ import (
 // stolen key or a channel bug, and a person must look.
 func (s *Service) ChannelCallback(ctx context.Context, provider, accountID string, req channel.NotifyRequest) channel.NotifyReply {
 	log := s.log().With("provider", provider, "channel_account", accountID)
-	if s.Accounts == nil {
-		return notFoundReply
-	}
 	conn, acct, err := s.Accounts.ConnectorByID(ctx, accountID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && acct.Provider != provider) {
 		log.Warn("channel callback for an unknown channel account")

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/paygate/paygate/internal/channel"
 	"slices"
+
+	"github.com/paygate/paygate/internal/channel"
 
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"

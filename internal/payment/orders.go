@@ -406,35 +406,10 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 	case store.OrderFailed:
 		return nil, errs.OrderFailed
 	}
-	if o.ChannelAccountID != "" {
-		// A simulated channel: the payer acts there, and the channel's
-		// callback (or this query, whichever is first) moves the order.
-		if s.TestPayer == nil {
-			return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
-		}
-		if err := s.TestPayer(ctx, o, succeeded); err != nil {
-			return nil, errOrderNotPayable.Wrap(err)
-		}
-		return s.sync(ctx, o)
-	}
-	if o.ChannelTradeNo == "" {
-		// The payer picks a method on the cashier page; test pay picks the sandbox's own.
-		method := o.Method
-		if method == "" {
-			method = "sandbox"
-		}
-		conn, ok := s.Channels.ForMethod(method, o.Currency, false)
-		if !ok {
-			return nil, errs.Invalid("method_unsupported", "No test channel takes this order's method.")
-		}
-		rt := &routed{builtin: conn}
-		if o.Method == "" {
-			o, err = s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), Method: method, Channel: conn.Name()})
-			if err != nil {
-				return nil, err
-			}
-		}
-		if o, err = s.pay(ctx, rt, o, CreateOrderParams{}); err != nil {
+	if o.Method == "" {
+		// The payer picks a method on the cashier page; the test payer
+		// picks the sandbox's own.
+		if o, err = s.SelectMethod(ctx, o.ID, "sandbox", ""); err != nil {
 			return nil, err
 		}
 		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
@@ -447,7 +422,28 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 	}
 	payer, ok := conn.(Payer)
 	if !ok {
-		return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
+		// A simulated channel: the payer acts there, and the channel's
+		// callback (or this query, whichever is first) moves the order.
+		if s.TestPayer == nil {
+			return nil, errs.Invalid("method_unsupported", "This order's channel cannot be paid from the test helper.")
+		}
+		if err := s.TestPayer(ctx, o, succeeded); err != nil {
+			return nil, errOrderNotPayable.Wrap(err)
+		}
+		return s.sync(ctx, o)
+	}
+	if o.ChannelTradeNo == "" {
+		// The create never reached the channel (it was down): try now.
+		rt, err := s.route(ctx, o.MerchantID, o.Livemode, o.Method, o.Currency, o.Amount)
+		if err != nil {
+			return nil, err
+		}
+		if o, err = s.pay(ctx, rt, o, CreateOrderParams{}); err != nil {
+			return nil, err
+		}
+		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
+			return o, nil
+		}
 	}
 	if err := payer.PayerActs(o.ChannelTradeNo, succeeded); err != nil && !errors.Is(err, channel.ErrAlreadyPaid) {
 		return nil, errOrderNotPayable.Wrap(err)

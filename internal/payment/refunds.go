@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
 	"github.com/paygate/paygate/internal/notify"
 
 	"github.com/paygate/paygate/internal/channel"

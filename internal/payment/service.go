@@ -16,11 +16,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/paygate/paygate/internal/notify"
 	"log/slog"
 	"time"
 
-	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channelaccount"
+	"github.com/paygate/paygate/internal/notify"
+
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
@@ -32,11 +33,9 @@ import (
 // Service runs orders and refunds.
 type Service struct {
 	Store store.Store
-	// Channels holds the built-in connectors (the sandbox), by name.
-	Channels *channel.Registry
-	// Accounts builds the connectors of channel accounts; Router picks among
-	// them. Without them only the built-in channels serve.
-	Accounts *Accounts
+	// Accounts builds the connectors of channel accounts (the sandbox's
+	// included); Router picks among the accounts.
+	Accounts *channelaccount.Service
 	Router   *routing.Router
 	// MicropayDeadline is how long a micropay order may wait for its payer
 	// to confirm (USERPAYING) before the worker reverses it. Default 60s.

@@ -3,8 +3,9 @@ package payment
 import (
 	"context"
 	"errors"
-	"github.com/paygate/paygate/internal/channel"
 	"time"
+
+	"github.com/paygate/paygate/internal/channel"
 
 	"github.com/paygate/paygate/internal/store"
 )

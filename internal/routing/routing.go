@@ -230,11 +230,7 @@ func (r *Router) Route(ctx context.Context, q Query) (*Plan, error) {
 	} else {
 		p.Decision.Source = SourceDefault
 		p.Decision.Strategy = StrategyPriority
-		for _, a := range accounts.list {
-			if !a.Disabled && a.Livemode == q.Livemode && slices.Contains(a.Methods, q.Method) {
-				cands = append(cands, store.RouteCandidate{ChannelAccountID: a.ID})
-			}
-		}
+		cands = defaultCandidates(accounts.list, q)
 	}
 
 	elig := r.filter(now, q, cands, accounts.byID, &p.Decision)
@@ -250,6 +246,34 @@ func (r *Router) Route(ctx context.Context, q Query) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// defaultCandidates is the default route of q: the enabled accounts of q's
+// mode that serve its method, oldest first. Sandbox accounts are in it only
+// when no other account serves the method: the sandbox stands in for the
+// channels a test-mode merchant has not set up, never beside them (a
+// payment the configured channel cannot take must say so, not quietly go to
+// the sandbox).
+func defaultCandidates(accounts []*store.ChannelAccount, q Query) []store.RouteCandidate {
+	var real, sandbox []store.RouteCandidate
+	for _, a := range accounts {
+		if a.Disabled || a.Livemode != q.Livemode || !slices.Contains(a.Methods, q.Method) {
+			continue
+		}
+		c := store.RouteCandidate{ChannelAccountID: a.ID}
+		if a.Provider == SandboxProvider {
+			sandbox = append(sandbox, c)
+		} else {
+			real = append(real, c)
+		}
+	}
+	if len(real) > 0 {
+		return real
+	}
+	return sandbox
+}
+
+// SandboxProvider is the provider name of sandbox accounts.
+const SandboxProvider = "sandbox"
 
 // eligible is a candidate that passed the filters, with what ordering needs.
 type eligible struct {

@@ -14,12 +14,10 @@ import (
 
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/channel"
-	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/clock"
-	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/payment/paymenttest"
 	"github.com/paygate/paygate/internal/store"
-	"github.com/paygate/paygate/internal/store/sqlite/sqlitetest"
 	"github.com/paygate/paygate/internal/web"
 )
 
@@ -46,19 +44,18 @@ const merchantName = "Lumière Café"
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	st := sqlitetest.Open(t)
-	fake := clock.NewFake(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
-	box, err := cryptobox.New(make([]byte, cryptobox.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	live := newFakeChannel()
-	b := &bundle{t: t, clock: fake, store: st, live: live,
-		accounts: &account.Service{Store: st, Box: box, Clock: fake},
-		http:     &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	env := paymenttest.New(t, paymenttest.Options{
+		Start: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC),
+		Providers: []channel.Provider{{Name: live.Name(), Methods: live.Capabilities().Methods,
+			New: func(channel.Account) (channel.Connector, error) { return live, nil }}},
+	})
+	env.Account(t, live.Name(), true, live.Capabilities().Methods...)
+	st, fake := env.Store, env.Clock
+	b := &bundle{t: t, clock: fake, store: st, live: live, accounts: env.Accounts, payments: env.Payments,
+		http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
-	b.payments = &payment.Service{Store: st, Channels: channel.NewRegistry(sandbox.New(fake), live), Clock: fake,
-		PublicURL: "http://cashier.invalid", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	var err error
 	if b.merchant, err = b.accounts.CreateMerchant(ctx, account.MerchantParams{Name: merchantName, FeeRateBps: 60}); err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,21 @@ const (
 // Methods the sandbox serves: every method of the method table.
 var Methods = channel.MethodNames()
 
+// Provider describes sandbox channel accounts: test mode only, every
+// method, no keys. Every account's connector is sb, so a trade made through
+// one account is known to all (there is normally one, the gateway's own).
+func Provider(sb *Sandbox) channel.Provider {
+	return channel.Provider{
+		Name: Name, Methods: Methods,
+		New: func(a channel.Account) (channel.Connector, error) {
+			if a.Livemode {
+				return nil, fmt.Errorf("the sandbox serves test mode only")
+			}
+			return sb, nil
+		},
+	}
+}
+
 // Sandbox is the test channel. The zero value is not usable; use New.
 type Sandbox struct {
 	clock    clock.Clock
