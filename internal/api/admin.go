@@ -10,10 +10,6 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-func (s *Server) accounts() *account.Service {
-	return &account.Service{Store: s.Store, Box: s.Box, Clock: s.Clock}
-}
-
 func merchantObject(m *store.Merchant) client.Merchant {
 	return client.Merchant{ID: m.ID, Object: "merchant", Name: m.Name, Timezone: m.Timezone,
 		SettlementCurrency: m.SettlementCurrency, FeeRateBps: m.FeeRateBps, CreatedAt: m.CreatedAt.UTC()}
@@ -47,7 +43,7 @@ func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 	if req.FeeRateBps != nil {
 		p.FeeRateBps = *req.FeeRateBps
 	}
-	m, err := s.accounts().CreateMerchant(r.Context(), p)
+	m, err := s.Accounts.CreateMerchant(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -55,7 +51,7 @@ func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getMerchant(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.accounts().GetMerchant(r.Context(), r.PathValue("id"))
+	m, err := s.Accounts.GetMerchant(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -94,7 +90,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) error {
 	if req.RequireSignature != nil {
 		p.RequireSignature = *req.RequireSignature
 	}
-	na, err := s.accounts().CreateApp(r.Context(), r.PathValue("id"), p)
+	na, err := s.Accounts.CreateApp(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return err
 	}
@@ -109,7 +105,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts().GetMerchant(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.Accounts.GetMerchant(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	apps, more, err := s.Store.AppList(r.Context(), r.PathValue("id"), lp)
@@ -124,7 +120,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getApp(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.accounts().GetApp(r.Context(), r.PathValue("id"))
+	a, err := s.Accounts.GetApp(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -148,7 +144,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 		}
 		expiresAt = &t
 	}
-	k, secret, err := s.accounts().CreateKey(r.Context(), r.PathValue("id"), account.KeyParams{Alg: str(req.Alg), PublicKey: str(req.PublicKey), ExpiresAt: expiresAt})
+	k, secret, err := s.Accounts.CreateKey(r.Context(), r.PathValue("id"), account.KeyParams{Alg: str(req.Alg), PublicKey: str(req.PublicKey), ExpiresAt: expiresAt})
 	if err != nil {
 		return err
 	}
@@ -156,7 +152,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.accounts().GetApp(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.Accounts.GetApp(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	keys, err := s.Store.KeyList(r.Context(), r.PathValue("id"))
@@ -171,7 +167,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.accounts().RevokeKey(r.Context(), r.PathValue("id"))
+	k, err := s.Accounts.RevokeKey(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

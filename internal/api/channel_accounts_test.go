@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/auth"
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/channelaccount"
@@ -85,6 +86,7 @@ func newChannelFixture(t *testing.T) *channelFixture {
 				"otherpay": provider("otherpay", "alipay.qr"),
 			}},
 		MerchantRoutes: &routing.Routes{Store: f.st, Clock: fakeClock, Changed: changed},
+		Accounts:       &account.Service{Store: f.st, Box: box, Clock: fakeClock},
 		ChannelHealth: func(id string) *client.ChannelHealth {
 			f.mu.Lock()
 			defer f.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/routing"
@@ -35,6 +36,8 @@ import (
 type Server struct {
 	Store    store.Store
 	Payments *payment.Service
+	// Accounts manages merchants, apps and keys.
+	Accounts *account.Service
 	// Endpoints manages apps' webhook endpoints.
 	Endpoints *notify.Endpoints
 	Auth      *auth.Authenticator

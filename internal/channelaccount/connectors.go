@@ -3,8 +3,8 @@ package channelaccount
 import (
 	"context"
 	"errors"
-	"slices"
 	"fmt"
+	"slices"
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/channel/sandbox"

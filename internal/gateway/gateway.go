@@ -184,8 +184,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
-		Auth:      &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
-		Endpoints: &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock},
+		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
+		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
+		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock},
 		ChannelHealth: func(accountID string) *client.ChannelHealth {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
@@ -429,7 +430,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 // other request to the API, which answers unknown routes in its error shape.
 func (g *Gateway) handler() http.Handler {
 	cashier := web.New(web.Config{
-		Payments: g.Payments, Store: g.Store, Accounts: &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
+		Payments: g.Payments, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -453,6 +454,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			cancel()
 		}
 		g.wg.Wait()
+		g.Payments.Close()
 		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err

@@ -14,8 +14,11 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -128,4 +131,54 @@ func Refund(id, refundID, merchantID, channel string, live bool, currency string
 		{Account: MerchantPending(merchantID, live), Currency: currency, Amount: -amount},
 		{Account: ChannelReceivable(channel, live), Currency: currency, Amount: amount},
 	}}
+}
+
+// Balance is one account's balance in one currency.
+type Balance struct {
+	Account  string
+	Currency string
+	Amount   int64
+}
+
+// Amount is a sum of money in one currency.
+type Amount struct {
+	Currency string
+	Amount   int64
+}
+
+// MerchantBalance is what the platform holds for a merchant in one mode,
+// per currency: Pending (paid, not yet settled) and Available (settled,
+// awaiting payout).
+type MerchantBalance struct {
+	Pending   []Amount
+	Available []Amount
+}
+
+// BalanceReader sums account balances by name prefix (store.Store does).
+type BalanceReader interface {
+	Balances(ctx context.Context, accountPrefix string) ([]Balance, error)
+}
+
+// MerchantBalances reads the merchant's balance in one mode from its
+// ledger accounts (MerchantPending, MerchantAvailable), sorted by currency.
+func MerchantBalances(ctx context.Context, r BalanceReader, merchantID string, live bool) (MerchantBalance, error) {
+	balances, err := r.Balances(ctx, MerchantPrefix(merchantID, live))
+	if err != nil {
+		return MerchantBalance{}, fmt.Errorf("balance of %s: %w", merchantID, err)
+	}
+	out := MerchantBalance{Pending: []Amount{}, Available: []Amount{}}
+	pending, available := MerchantPending(merchantID, live), MerchantAvailable(merchantID, live)
+	for _, b := range balances {
+		a := Amount{Currency: b.Currency, Amount: b.Amount}
+		switch b.Account {
+		case pending:
+			out.Pending = append(out.Pending, a)
+		case available:
+			out.Available = append(out.Available, a)
+		}
+	}
+	for _, l := range [][]Amount{out.Pending, out.Available} {
+		slices.SortFunc(l, func(a, b Amount) int { return strings.Compare(a.Currency, b.Currency) })
+	}
+	return out, nil
 }

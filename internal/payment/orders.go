@@ -98,12 +98,17 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 	}
 	switch err := s.Store.OrderCreate(ctx, o); {
 	case errors.Is(err, store.ErrConflict):
-		// A concurrent create with this out_trade_no won; our trade is an orphan.
-		go func() {
-			cctx, cancel := s.channelCtx(context.Background())
-			defer cancel()
-			conn.Close(cctx, channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode})
-		}()
+		// A concurrent create with this out_trade_no won; our trade is an
+		// orphan nobody will pay (only this response carried it): close it
+		// at the channel, without keeping the merchant waiting. If that
+		// fails, the trade expires there with the order's expiry.
+		req := channel.CloseRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Amount: o.Amount, Livemode: o.Livemode}
+		s.goBackground(ctx, "close the orphan trade of a lost create", []any{"order", o.ID, "channel_account", o.ChannelAccountID, "channel_trade_no", o.ChannelTradeNo},
+			func(ctx context.Context) error {
+				cctx, cancel := s.channelCtx(ctx)
+				defer cancel()
+				return conn.Close(cctx, req)
+			})
 		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, o.AppID, o.OutTradeNo)
 		if gerr != nil {
 			return nil, false, gerr

@@ -54,6 +54,8 @@ type Service struct {
 	// (serve --simulators): it pays (or fails) the trade at the simulator,
 	// which then tells the gateway by its callback, as the real channel would.
 	TestPayer func(ctx context.Context, o *store.Order, paid bool) error
+	bg        background
+
 	// CheckNotifyURL, when set, vets an order's or refund's notify_url at
 	// creation (notify.CheckURL: no private or, in live mode, loopback
 	// addresses). Its error's text is shown to the merchant.

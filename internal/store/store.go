@@ -378,13 +378,6 @@ type IdempotencyRecord struct {
 	LockedAt    time.Time // when the in-flight request took the key
 }
 
-// Balance is one account's balance in one currency.
-type Balance struct {
-	Account  string
-	Currency string
-	Amount   int64
-}
-
 // PlatformKey is a key the gateway signs responses and webhooks with.
 type PlatformKey struct {
 	ID            string
@@ -627,7 +620,7 @@ type Store interface {
 	RouteDelete(ctx context.Context, merchantID, method string, livemode bool) error
 
 	// Balances sums the balances of every account whose name starts with prefix.
-	Balances(ctx context.Context, accountPrefix string) ([]Balance, error)
+	Balances(ctx context.Context, accountPrefix string) ([]ledger.Balance, error)
 	// LedgerEntries returns the entries that reference refID, oldest first.
 	LedgerEntries(ctx context.Context, refID string) ([]ledger.Entry, error)
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)

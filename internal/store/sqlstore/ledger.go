@@ -133,7 +133,7 @@ func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
 // ordered by account and currency. The prefix is matched as a range of
 // names (ids and accounts sort byte by byte in both databases), so it needs
 // no LIKE escaping and uses the primary key.
-func (s *Store) Balances(ctx context.Context, accountPrefix string) ([]store.Balance, error) {
+func (s *Store) Balances(ctx context.Context, accountPrefix string) ([]ledger.Balance, error) {
 	var f filter
 	if accountPrefix != "" {
 		end, bounded, err := prefixEnd(accountPrefix)
@@ -145,8 +145,8 @@ func (s *Store) Balances(ctx context.Context, accountPrefix string) ([]store.Bal
 			f.and("account < ?", end)
 		}
 	}
-	bs, err := queryAll(ctx, s.reader(), func(r rowScanner) (store.Balance, error) {
-		var b store.Balance
+	bs, err := queryAll(ctx, s.reader(), func(r rowScanner) (ledger.Balance, error) {
+		var b ledger.Balance
 		return b, r.Scan(&b.Account, &b.Currency, &b.Amount)
 	}, `SELECT account, currency, CAST(SUM(amount) AS BIGINT) FROM account_balances`+f.where()+`
 		GROUP BY account, currency ORDER BY account, currency`, f.args...)

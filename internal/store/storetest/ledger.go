@@ -54,10 +54,10 @@ func testBalancesConcurrentPayments(t *testing.T, b *bundle) {
 
 	got, err := b.s.Balances(b.ctx, ledger.MerchantPrefix(b.merchant.ID, false))
 	b.must(err, "merchant balances")
-	equal(t, got, []store.Balance{{Account: pending, Currency: "CNY", Amount: 20 * 990}}, "merchant's test balances after 20 payments of 1000 less 1% fee")
+	equal(t, got, []ledger.Balance{{Account: pending, Currency: "CNY", Amount: 20 * 990}}, "merchant's test balances after 20 payments of 1000 less 1% fee")
 	got, err = b.s.Balances(b.ctx, "")
 	b.must(err, "all balances")
-	equal(t, got, []store.Balance{
+	equal(t, got, []ledger.Balance{
 		{Account: receivable, Currency: "CNY", Amount: -20000},
 		{Account: pending, Currency: "CNY", Amount: 19800},
 		{Account: fees, Currency: "CNY", Amount: 200},
@@ -73,7 +73,7 @@ func testBalancesConcurrentPayments(t *testing.T, b *bundle) {
 	b.must(b.exec(b.ctx, `INSERT INTO account_balances (account, currency, shard, amount) VALUES (?, 'CNY', 99, 5)`, fees), "put 5 into an extra fee shard")
 	got, err = b.s.Balances(b.ctx, fees)
 	b.must(err, "fee balance")
-	equal(t, got, []store.Balance{{Account: fees, Currency: "CNY", Amount: 200}}, "fee balance summed over its shards")
+	equal(t, got, []ledger.Balance{{Account: fees, Currency: "CNY", Amount: 200}}, "fee balance summed over its shards")
 	rep, err := b.s.LedgerVerify(b.ctx)
 	b.must(err, "verify ledger")
 	if !rep.Clean() || rep.Entries != 20 || rep.Lines != 60 {
@@ -95,19 +95,19 @@ func testBalancesPrefix(t *testing.T, b *bundle) {
 	slices.SortFunc(entry.Lines, func(x, y ledger.Line) int { return strings.Compare(x.Account, y.Account) })
 	b.must(b.post(entry), "post entry")
 
-	bal := func(acct string) store.Balance {
-		return store.Balance{Account: acct, Currency: "CNY", Amount: amounts[acct]}
+	bal := func(acct string) ledger.Balance {
+		return ledger.Balance{Account: acct, Currency: "CNY", Amount: amounts[acct]}
 	}
 	for _, tc := range []struct {
 		prefix string
-		want   []store.Balance
+		want   []ledger.Balance
 	}{
-		{"w_a", []store.Balance{bal("w_a"), bal("w_a:1"), bal("w_ab:3")}},
-		{"w_a:", []store.Balance{bal("w_a:1")}},
-		{"w%", []store.Balance{bal("w%a:4")}},
-		{"w_", []store.Balance{bal("w_a"), bal("w_a:1"), bal("w_ab:3"), {Account: "w_b:5", Currency: "CNY", Amount: -total}, bal("w_é:7")}},
-		{"w_é", []store.Balance{bal("w_é:7")}},
-		{"W", []store.Balance{bal("W_a:6")}},
+		{"w_a", []ledger.Balance{bal("w_a"), bal("w_a:1"), bal("w_ab:3")}},
+		{"w_a:", []ledger.Balance{bal("w_a:1")}},
+		{"w%", []ledger.Balance{bal("w%a:4")}},
+		{"w_", []ledger.Balance{bal("w_a"), bal("w_a:1"), bal("w_ab:3"), {Account: "w_b:5", Currency: "CNY", Amount: -total}, bal("w_é:7")}},
+		{"w_é", []ledger.Balance{bal("w_é:7")}},
+		{"W", []ledger.Balance{bal("W_a:6")}},
 		{"x", nil},
 	} {
 		got, err := b.s.Balances(b.ctx, tc.prefix)

@@ -60,7 +60,7 @@ func testTxComposes(t *testing.T, b *bundle) {
 	equal(t, inside.Status, store.OrderSucceeded, "status returned by the transition")
 	bal, err := b.s.Balances(b.ctx, ledger.MerchantPrefix(b.merchant.ID, false))
 	b.must(err, "balances")
-	equal(t, bal, []store.Balance{{Account: ledger.MerchantPending(b.merchant.ID, false), Currency: "CNY", Amount: 9940}}, "merchant's pending balance after a 10000 payment less 60 bps")
+	equal(t, bal, []ledger.Balance{{Account: ledger.MerchantPending(b.merchant.ID, false), Currency: "CNY", Amount: 9940}}, "merchant's pending balance after a 10000 payment less 60 bps")
 	evs, _, err := b.s.EventList(b.ctx, store.EventFilter{MerchantID: b.merchant.ID, ObjectID: o.ID, ListParams: store.ListParams{Limit: 10}})
 	b.must(err, "list events")
 	equal(t, len(evs), 1, "events of the order")
