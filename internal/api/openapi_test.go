@@ -458,17 +458,6 @@ func requestSchema(t *testing.T, doc map[string]any, path, method string) map[st
 	return schema
 }
 
-// responseSchema returns the JSON schema of an operation's response.
-func responseSchema(t *testing.T, doc map[string]any, path, method, code string) map[string]any {
-	t.Helper()
-	resp := deref(t, doc, dig(doc, "paths", path, method, "responses", code))
-	schema := deref(t, doc, dig(resp, "content", "application/json", "schema"))
-	if schema == nil {
-		t.Fatalf("%s %s: no application/json schema for %s", strings.ToUpper(method), path, code)
-	}
-	return schema
-}
-
 func TestOpenAPICreateOrderSchema(t *testing.T) {
 	doc := loadOpenAPI(t)
 	schema := requestSchema(t, doc, "/v1/orders", "post")

@@ -49,14 +49,6 @@ func endpointObject(e *store.WebhookEndpoint, secret string, now time.Time) clie
 	return out
 }
 
-// clip shortens a value quoted back in an error message.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
 func (s *Server) createWebhookEndpoint(w http.ResponseWriter, r *http.Request) error {
 	var req createWebhookEndpointRequest
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {

@@ -337,8 +337,8 @@ type Account struct {
 	Secrets    map[string]string
 	Methods    []string // the methods this account may serve (a subset of the provider's)
 	Currencies []string
-	HTTPClient *http.Client // nil: a client with sane timeouts
-	Clock      clock.Clock  // nil: the real clock
+	HTTPClient *http.Client `json:"-"` // nil: a client with sane timeouts
+	Clock      clock.Clock  `json:"-"` // nil: the real clock
 }
 
 // Provider describes a kind of channel account and builds its connectors.

@@ -35,7 +35,7 @@ func TestDemoSimulators(t *testing.T) {
 			t.Fatalf("%s: test pay: %v", method, err)
 		}
 		if o.Status != "succeeded" {
-			o = waitOrder(t, e.demo, o.ID, "succeeded")
+			waitOrder(t, e.demo, o.ID, "succeeded")
 		}
 		failing, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "sim-fail-" + method, Amount: 300, Currency: "CNY", Subject: "Tea", Method: method})
 		if err != nil {

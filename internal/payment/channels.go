@@ -85,13 +85,6 @@ func (rt *routed) first() *store.ChannelAccount {
 	return nil
 }
 
-func (rt *routed) accountID() string {
-	if a := rt.first(); a != nil {
-		return a.ID
-	}
-	return ""
-}
-
 // stamp records on a new order where it goes and why.
 func (rt *routed) stamp(o *store.Order) {
 	if a := rt.first(); a != nil {

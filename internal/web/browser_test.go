@@ -130,9 +130,8 @@ func (b *browser) noProblems() {
 
 // returnReceiver is the merchant's return page: it records each request.
 type returnReceiver struct {
-	url  string
-	got  chan *http.Request
-	stop func()
+	url string
+	got chan *http.Request
 }
 
 func newReturnReceiver(t *testing.T) *returnReceiver {

@@ -159,7 +159,7 @@ func TestQRPaymentAndNotification(t *testing.T) {
 		n.Amount != 1234 || n.ChannelTradeNo != tradeNo || n.Currency != "CNY" || n.PaidAt.IsZero() {
 		t.Fatalf("notification %+v", n)
 	}
-	if d := n.PaidAt.Sub(time.Now()); d > time.Minute || d < -time.Minute {
+	if d := time.Until(n.PaidAt); d > time.Minute || d < -time.Minute {
 		t.Errorf("paid at %s, not now", n.PaidAt)
 	}
 	form, _ := url.ParseQuery(string(req.Body))

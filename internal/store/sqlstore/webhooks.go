@@ -131,15 +131,6 @@ func (s *Store) WebhookEndpointDelete(ctx context.Context, sc store.Scope, id st
 // endpoint was deleted.
 const endpointDeletedError = "endpoint deleted"
 
-// appEndpoints returns an app's endpoints, oldest first.
-func appEndpoints(ctx context.Context, c conn, appID string) ([]*store.WebhookEndpoint, error) {
-	es, err := queryAll(ctx, c, scanEndpoint, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE app_id = ? ORDER BY id`, appID)
-	if err != nil {
-		return nil, fmt.Errorf("webhook endpoints of %s: %w", appID, err)
-	}
-	return es, nil
-}
-
 func scanEndpoint(r rowScanner) (*store.WebhookEndpoint, error) {
 	var e store.WebhookEndpoint
 	var events string
