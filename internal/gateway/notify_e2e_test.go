@@ -88,17 +88,12 @@ func (e *env) eventOf(c *client.Client, objectID, typ string) *client.Event {
 // sender gave up is recorded when its handler returns).
 func waitRequests(t *testing.T, r *notifytest.Receiver, n int) []notifytest.Request {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		reqs := r.Requests()
-		if len(reqs) >= n || time.Now().After(deadline) {
-			if len(reqs) != n {
-				t.Fatalf("receiver got %d requests, want %d", len(reqs), n)
-			}
-			return reqs
-		}
-		time.Sleep(5 * time.Millisecond) // polling for the handler to return
+	r.Await(10*time.Second, func() bool { return len(r.Requests()) >= n })
+	reqs := r.Requests()
+	if len(reqs) != n {
+		t.Fatalf("receiver got %d requests, want %d", len(reqs), n)
 	}
+	return reqs
 }
 
 // TestNotifyRetriesUntilAcknowledged fails the first attempts in each way a
@@ -573,12 +568,8 @@ func TestNotifySIGKILLDuringDelivery(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for rcv.InFlight("/notify") < 4 { // PerTarget: four at once
-				if time.Now().After(deadline) {
-					t.Fatalf("only %d notifications in flight", rcv.InFlight("/notify"))
-				}
-				time.Sleep(5 * time.Millisecond) // polling the receiver
+			if !rcv.Await(30*time.Second, func() bool { return rcv.InFlight("/notify") >= 4 }) { // PerTarget: four at once
+				t.Fatalf("only %d notifications in flight", rcv.InFlight("/notify"))
 			}
 			inFlight := rcv.InFlight("/notify")
 			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -604,22 +595,17 @@ func TestNotifySIGKILLDuringDelivery(t *testing.T) {
 				}
 				return out
 			}
-			deadline = time.Now().Add(60 * time.Second)
-			for {
-				got := acked()
-				missing := 0
+			missing := func() int {
+				got, m := acked(), 0
 				for _, ev := range list.Data {
 					if got[ev.ID] == 0 {
-						missing++
+						m++
 					}
 				}
-				if missing == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d events were never acknowledged after the restart", missing, n)
-				}
-				time.Sleep(20 * time.Millisecond) // polling the receiver
+				return m
+			}
+			if !rcv.Await(60*time.Second, func() bool { return missing() == 0 }) {
+				t.Fatalf("%d of %d events were never acknowledged after the restart", missing(), n)
 			}
 			for _, ev := range list.Data {
 				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -705,10 +691,7 @@ func TestNotifyTwoProcessesOnePostgres(t *testing.T) {
 		t.Fatalf("%d events, want %d", len(ids), n)
 	}
 	rcv.Up()
-	deadline := time.Now().Add(60 * time.Second)
-	for len(rcv.IDs()) < n && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // polling the receiver
-	}
+	rcv.Await(60*time.Second, func() bool { return len(rcv.IDs()) >= n })
 	got := rcv.IDs()
 	for _, id := range ids {
 		if got[id] != 1 {

@@ -160,12 +160,9 @@ func TestSlowTargetDoesNotStarveOthers(t *testing.T) {
 				}
 				done <- n
 			}()
-			deadline := time.Now().Add(20 * time.Second)
-			for len(fast.Requests()) < len(fastEvents) || slow.InFlight("/slow") < 4 {
-				if time.Now().After(deadline) {
-					t.Fatalf("fast target got %d of %d while the slow one holds %d", len(fast.Requests()), len(fastEvents), slow.InFlight("/slow"))
-				}
-				time.Sleep(5 * time.Millisecond) // polling real progress, not waiting for time to pass
+			fastDone := fast.Await(20*time.Second, func() bool { return len(fast.Requests()) >= len(fastEvents) })
+			if !fastDone || !slow.Await(20*time.Second, func() bool { return slow.InFlight("/slow") >= 4 }) {
+				t.Fatalf("fast target got %d of %d while the slow one holds %d", len(fast.Requests()), len(fastEvents), slow.InFlight("/slow"))
 			}
 			if m := slow.MaxInFlight("/slow"); m != 4 {
 				t.Fatalf("slow target had at most %d requests in flight, want PerTarget = 4", m)
@@ -173,9 +170,7 @@ func TestSlowTargetDoesNotStarveOthers(t *testing.T) {
 			slow.Status(http.StatusOK)
 			slow.Release()
 			if mode == "Run" {
-				for len(slow.IDs()) < len(slowEvents) && time.Now().Before(deadline) {
-					time.Sleep(5 * time.Millisecond)
-				}
+				slow.Await(20*time.Second, func() bool { return len(slow.IDs()) >= len(slowEvents) })
 				cancel()
 			}
 			if n := <-done; mode == "RunOnce" && n != len(slowEvents)+len(fastEvents) {
@@ -222,10 +217,7 @@ func TestTwoDispatchersNeverOverlap(t *testing.T) {
 			wg.Add(1)
 			go func() { defer wg.Done(); d.Run(ctx) }()
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for len(rcv.IDs()) < len(evs) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // polling for arrivals
-		}
+		rcv.Await(60*time.Second, func() bool { return len(rcv.IDs()) >= len(evs) })
 		cancel()
 		wg.Wait()
 		got := rcv.IDs()

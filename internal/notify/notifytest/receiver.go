@@ -57,6 +57,9 @@ type Receiver struct {
 	inflight map[string]int // by path and webhook-id, and by path alone
 	maxIn    map[string]int
 	hang     chan struct{}
+	// changed is closed and replaced each time a request starts or ends,
+	// so Await wakes on events rather than polling.
+	changed chan struct{}
 }
 
 // New starts a receiver that answers 200 and stops it when t ends.
@@ -66,7 +69,7 @@ func New(t testing.TB) *Receiver {
 	if err != nil {
 		t.Fatalf("notifytest: listen: %v", err)
 	}
-	r := &Receiver{t: t, addr: ln.Addr().String(), secrets: map[string][]string{}, inflight: map[string]int{}, maxIn: map[string]int{}, hang: make(chan struct{})}
+	r := &Receiver{t: t, addr: ln.Addr().String(), secrets: map[string][]string{}, inflight: map[string]int{}, maxIn: map[string]int{}, hang: make(chan struct{}), changed: make(chan struct{})}
 	r.serve(ln)
 	t.Cleanup(func() {
 		r.Release()
@@ -163,6 +166,32 @@ func (r *Receiver) serve(ln net.Listener) {
 	go srv.Serve(ln)
 }
 
+// Await waits until cond, which reads the receiver (Requests, IDs,
+// InFlight…), is true, checking it each time a request starts or ends;
+// false when timeout passes first.
+func (r *Receiver) Await(timeout time.Duration, cond func() bool) bool {
+	expired := time.After(timeout)
+	for {
+		r.mu.Lock()
+		changed := r.changed
+		r.mu.Unlock()
+		if cond() {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-expired:
+			return cond()
+		}
+	}
+}
+
+// wake tells Await that something changed; r.mu must be held.
+func (r *Receiver) wake() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
 // Requests returns the notifications received so far, in arrival order.
 func (r *Receiver) Requests() []Request {
 	r.mu.Lock()
@@ -238,12 +267,14 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		r.inflight[k]++
 		r.maxIn[k] = max(r.maxIn[k], r.inflight[k])
 	}
+	r.wake()
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		r.inflight[key]--
 		r.inflight[req.URL.Path]--
 		r.got = append(r.got, g)
+		r.wake()
 		r.mu.Unlock()
 	}()
 
