@@ -447,6 +447,16 @@ type RouteCandidate struct {
 	Currencies       []string `json:"currencies,omitempty"`
 }
 
+// Lease is a named piece of work held by one node until a time (see
+// Store.LeaseAcquire).
+type Lease struct {
+	Name       string
+	Holder     string
+	Until      time.Time
+	AcquiredAt time.Time
+	DoneAt     *time.Time // when the work last finished; nil: never
+}
+
 // Tx is one write transaction's queries: business code that changes several
 // things at once (a status, its ledger entries, its events, a settlement's
 // rows) composes them in one Store.InTx instead of adding a Store method per
@@ -481,6 +491,15 @@ type Store interface {
 	// InTx runs fn in one write transaction, committed when fn returns nil
 	// and rolled back otherwise (fn's error is returned).
 	InTx(ctx context.Context, fn func(Tx) error) error
+
+	// LeaseAcquire takes the lease called name for holder until until when
+	// no one holds it at now (new, released, or run out) or holder already
+	// does, and reports whether holder has it; nodes racing for one lease
+	// never both get it. LeaseRelease gives it up at now, recording doneAt
+	// when not zero; ErrStale when holder no longer holds it.
+	LeaseAcquire(ctx context.Context, name, holder string, now, until time.Time) (*Lease, bool, error)
+	LeaseRelease(ctx context.Context, name, holder string, now, doneAt time.Time) error
+	LeaseGet(ctx context.Context, name string) (*Lease, error)
 
 	// Settings are small named values (operator token hash, …).
 	// SettingInit stores value under name unless one is there, and returns the value that is.

@@ -59,6 +59,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, channelTests...)
 	tests = append(tests, txTests...)
 	tests = append(tests, scopeTests...)
+	tests = append(tests, leaseTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
