@@ -1,8 +1,15 @@
-// Package api is Paygate's access layer: the merchant API of API.md under
-// /v1, the operator API under /admin/v1, and the health and OpenAPI
-// endpoints. Handlers return errors; one wrapper (serve) renders them in the
-// error shape, signs merchant responses, applies Idempotency-Key, sets the
-// request id, logs, and recovers panics. No handler writes its own error JSON.
+// Package api is Paygate's access layer: the merchant API under /v1, the
+// operator API under /admin/v1, and the health and OpenAPI endpoints.
+//
+// Handlers decode, call a business service, and render: the rules live in
+// the business packages — orders and refunds in payment, merchants, apps
+// and keys in account, channel accounts (and their secrets) in
+// channelaccount, merchants' routes in routing, webhook endpoints and event
+// types in notify, balances in ledger. Handlers return errors; one wrapper
+// (serve) renders them in the error shape through the one table from error
+// kinds to HTTP statuses (errors.go), signs merchant responses, applies
+// Idempotency-Key, sets the request id, logs, and recovers panics. No
+// handler writes its own error JSON.
 package api
 
 import (
