@@ -3,6 +3,11 @@
 // endpoints. Handlers return errors; one wrapper (serve) renders them in the
 // error shape, signs merchant responses, applies Idempotency-Key, sets the
 // request id, logs, and recovers panics. No handler writes its own error JSON.
+//
+// Answers kept for Idempotency-Key replays are sealed with the master key,
+// and the requests' fingerprints are keyed by it and leave the card's CVC
+// out (idempotency.go says why). JSON bodies are read strictly: exact member
+// names, no name twice, UTF-8 text only (decodeJSON).
 package api
 
 import (
@@ -57,6 +62,9 @@ type Server struct {
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// hashKey keys Idempotency-Key request fingerprints (requestHash).
+	hashKeyOnce sync.Once
+	hashKey     []byte
 }
 
 // access says who may call a route.

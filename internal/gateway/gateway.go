@@ -163,6 +163,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			Store: g.Store, Providers: providers, Unseal: g.Box.Open, PublicURL: g.publicURL(),
 		},
 		MicropayDeadline: g.Config.MicropayDeadline,
+		ParamsKey:        g.Box.DeriveKey(payment.ParamsKeyLabel),
 	}
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{

@@ -58,7 +58,8 @@ func setup(t *testing.T) *bundle {
 		http:     &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	b.payments = &payment.Service{Store: st, Channels: channel.NewRegistry(sandbox.New(fake), live), Clock: fake,
-		PublicURL: "http://cashier.invalid", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		PublicURL: "http://cashier.invalid", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ParamsKey: box.DeriveKey(payment.ParamsKeyLabel)}
 	if b.merchant, err = b.accounts.CreateMerchant(ctx, account.MerchantParams{Name: merchantName, FeeRateBps: 60}); err != nil {
 		t.Fatal(err)
 	}
