@@ -29,6 +29,7 @@ import (
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -54,8 +55,11 @@ type Server struct {
 	// ChannelHealth, when set, reports a channel account's health (circuit
 	// breaker state, recent success rate) for the operator API.
 	ChannelHealth func(accountID string) *client.ChannelHealth
-	Clock         clock.Clock
-	Log           *slog.Logger
+	// NotifyPolicy is the operator's rule for webhook endpoint URLs
+	// (loopback in test mode unless Hosted). Default: local development.
+	NotifyPolicy notify.Policy
+	Clock        clock.Clock
+	Log          *slog.Logger
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.

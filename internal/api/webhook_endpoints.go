@@ -15,7 +15,6 @@ import (
 	"github.com/paygate/paygate/internal/auth"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
-	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -75,8 +74,9 @@ func endpointObject(e *store.WebhookEndpoint, secret string, now time.Time) clie
 }
 
 // checkEndpointURL checks a webhook endpoint's URL: 400 url_invalid when it
-// is malformed or refused (notify.CheckURL).
-func checkEndpointURL(ctx context.Context, raw string, live bool) error {
+// is malformed or refused (notify.Policy.CheckURL, with the operator's
+// NotifyPolicy).
+func (s *Server) checkEndpointURL(ctx context.Context, raw string, live bool) error {
 	if raw == "" {
 		return errs.Missing("url")
 	}
@@ -84,7 +84,7 @@ func checkEndpointURL(ctx context.Context, raw string, live bool) error {
 	if err != nil || len(raw) > maxEndpointURL || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errs.InvalidParam("url", "url must be an absolute http or https URL of at most 2048 characters.")
 	}
-	if err := notify.CheckURL(ctx, raw, live); err != nil {
+	if err := s.NotifyPolicy.CheckURL(ctx, raw, live); err != nil {
 		return errs.InvalidParam("url", "url is refused: "+err.Error()+".")
 	}
 	return nil
@@ -150,7 +150,7 @@ func (s *Server) createWebhookEndpoint(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	sc := scopeOf(r)
-	if err := checkEndpointURL(r.Context(), str(req.URL), sc.Livemode); err != nil {
+	if err := s.checkEndpointURL(r.Context(), str(req.URL), sc.Livemode); err != nil {
 		return err
 	}
 	events, err := parseEnabledEvents(req.EnabledEvents)
@@ -238,7 +238,7 @@ func (s *Server) updateWebhookEndpoint(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	if req.URL != nil {
-		if err := checkEndpointURL(r.Context(), *req.URL, e.Livemode); err != nil {
+		if err := s.checkEndpointURL(r.Context(), *req.URL, e.Livemode); err != nil {
 			return err
 		}
 		e.URL = *req.URL

@@ -170,14 +170,15 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Unseal: g.Box.Open, PlatformKey: signer.Key, Clock: g.Clock,
 		Schedule: g.Config.NotifyRetrySchedule, Timeout: g.Config.NotifyTimeout, Lease: g.Config.NotifyLease,
 		Concurrency: g.Config.NotifyConcurrency, PerTarget: g.Config.NotifyPerTarget, Log: g.Log,
+		Policy: g.notifyPolicy(),
 	}
 	g.Payments.Notify = g.Notifier.Kick
-	g.Payments.CheckNotifyURL = checkNotifyURL
+	g.Payments.CheckNotifyURL = g.checkNotifyURL
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log,
 		Auth:      &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
-		Providers: providers, ChannelsChanged: g.Router.Invalidate,
+		Providers: providers, ChannelsChanged: g.Router.Invalidate, NotifyPolicy: g.notifyPolicy(),
 		ChannelHealth: func(accountID string) *client.ChannelHealth {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
@@ -356,14 +357,18 @@ These are shown once. Try:
 	return nil
 }
 
+// notifyPolicy is where notifications may go, by Config.Hosted.
+func (g *Gateway) notifyPolicy() notify.Policy { return notify.Policy{Hosted: g.Config.Hosted} }
+
 // checkNotifyURL refuses an order's or refund's notify_url as
-// notify.CheckURL does, except a name that does not resolve right now: a
-// DNS hiccup must not fail a payment, and every notification connection is
-// checked again anyway. The lookup is bounded to keep the payment path fast.
-func checkNotifyURL(ctx context.Context, url string, live bool) error {
+// notify.Policy.CheckURL does, except a name that does not resolve right
+// now: a DNS hiccup must not fail a payment, and every notification
+// connection is checked again anyway. The lookup is bounded to keep the
+// payment path fast.
+func (g *Gateway) checkNotifyURL(ctx context.Context, url string, live bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := notify.CheckURL(ctx, url, live); err != nil && !errors.Is(err, notify.ErrNotResolved) {
+	if err := g.notifyPolicy().CheckURL(ctx, url, live); err != nil && !errors.Is(err, notify.ErrNotResolved) {
 		return err
 	}
 	return nil

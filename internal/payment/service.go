@@ -66,8 +66,9 @@ type Service struct {
 	// which then tells the gateway by its callback, as the real channel would.
 	TestPayer func(ctx context.Context, o *store.Order, paid bool) error
 	// CheckNotifyURL, when set, vets an order's or refund's notify_url at
-	// creation (notify.CheckURL: no private or, in live mode, loopback
-	// addresses). Its error's text is shown to the merchant.
+	// creation (notify.Policy.CheckURL: no private addresses, and loopback
+	// only in test mode on a gateway that is not hosted). Its error's text
+	// is shown to the merchant.
 	CheckNotifyURL func(ctx context.Context, url string, live bool) error
 	// ParamsKey keys the fingerprints of create parameters kept on orders
 	// and refunds (request_hash; see paramsHash). Required: the gateway
