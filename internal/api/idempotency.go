@@ -40,8 +40,11 @@ import (
 // carries a secret" is one more fact that a new route could forget, and
 // order answers carry payer data too. Sealing an order-sized answer costs
 // a few microseconds of CPU per request (BenchmarkIdempotencySeal), small
-// beside the request's database write. Answers kept by a version before
-// this one are replayed as they are until they are purged (24 hours).
+// beside the request's database write. Records an earlier version kept
+// (answers in clear, bare hashes) are deleted by migration 4; one that a
+// node of the earlier version still writes during a rolling upgrade is
+// matched and replayed as it is (sameLegacyRequest), and purged after 24
+// hours like any other.
 //
 // The request's fingerprint (request_hash), which tells a repeat from a
 // different request under the same key, is an HMAC-SHA256 keyed with a key

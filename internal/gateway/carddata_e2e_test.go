@@ -111,10 +111,11 @@ func TestCardDataKeptOnlyKeyed(t *testing.T) {
 }
 
 // TestFingerprintsOfEarlierVersionsStillMatch: an order, and an
-// Idempotency-Key record with its answer, kept by a version before keyed
-// fingerprints and sealed answers (bare SHA-256 request hashes, the answer
-// in clear) still answer a repeat made after the upgrade as they did: the
-// same request is the same, another is refused.
+// Idempotency-Key record with its answer, written as a version before keyed
+// fingerprints and sealed answers wrote them (bare SHA-256 request hashes,
+// the answer in clear) — by a node of that version still running during a
+// rolling upgrade, after migration 4 cleaned what was there — still answer
+// a repeat as they did: the same request is the same, another is refused.
 func TestFingerprintsOfEarlierVersionsStillMatch(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

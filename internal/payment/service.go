@@ -133,7 +133,8 @@ func (s *Service) paramsHash(v any) (string, error) {
 // sameParams reports whether stored, the request_hash of an existing order
 // or refund, is hash; or, for one made by a version before paramsHash, the
 // bare SHA-256 of the parameters as that version hashed them (legacy),
-// computed here only to compare and never kept.
+// computed here only to compare and never kept. (Migration 4 blanked the
+// bare hashes of card orders, which covered the CVC: those match nothing.)
 func sameParams(stored, hash string, legacy any) bool {
 	if stored == hash {
 		return true

@@ -57,6 +57,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, ledgerTests...)
 	tests = append(tests, notificationTests...)
 	tests = append(tests, channelTests...)
+	tests = append(tests, migrationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
