@@ -20,10 +20,17 @@ var ErrReturnSignature = errors.New("paygate: return URL signature does not veri
 // "signature" parameter when it sends the payer back to the merchant's
 // return_url (API.md "Return to the merchant site").
 //
-// The signed string is every parameter except "signature", sorted by name,
-// written as name=value with the decoded (not URL-escaped) value, joined by
-// "&" — e.g. "order_id=ord_…&out_trade_no=T1&status=succeeded&timestamp=1700000000".
-// The HMAC-SHA256 key is the webhook secret's decoded bytes: the standard
+// The signed string is every parameter except "signature", sorted by name
+// (byte order), written as name=value with name and value each
+// form-encoded, joined by "&" — e.g.
+// "note=tea+%26+cake&order_id=ord_…&out_trade_no=T%7C1&status=succeeded&timestamp=1700000000".
+// Form-encoding is url.QueryEscape's (application/x-www-form-urlencoded):
+// the bytes A–Z a–z 0–9 and "-", ".", "_", "~" stay as they are, a space
+// becomes "+", and every other byte of the UTF-8 text becomes %XX with
+// upper-case hex. It is what Go's url.Values.Encode and Python's
+// urllib.parse.urlencode (quote_plus) write, so "&" and "=" inside a name or
+// a value can never pass for separators: two different parameter sets never
+// share a signed string. The HMAC-SHA256 key is the webhook secret's decoded bytes: the standard
 // base64 after the "whsec_" prefix, as in Standard Webhooks. The signature is
 // the standard base64 (with padding) of the MAC. A parameter given more than
 // once is an error, since its order would be ambiguous.
@@ -48,9 +55,9 @@ func SignReturnParams(params url.Values, webhookSecret string) (string, error) {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(name)
+		b.WriteString(url.QueryEscape(name))
 		b.WriteByte('=')
-		b.WriteString(params.Get(name))
+		b.WriteString(url.QueryEscape(params.Get(name)))
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(b.String()))

@@ -16,20 +16,55 @@ const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func TestSignReturnParamsKnownAnswer(t *testing.T) {
 	t.Parallel()
-	params := url.Values{"timestamp": {"1700000000"}, "status": {"succeeded"}, "out_trade_no": {"T|1*2"}, "order_id": {"ord_1"}}
+	params := url.Values{"timestamp": {"1700000000"}, "status": {"succeeded"}, "out_trade_no": {"T|1*2"},
+		"order_id": {"ord_1"}, "note": {"tea & cake = 2~ü"}}
 	got, err := client.SignReturnParams(params, whsec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("order_id=ord_1&out_trade_no=T|1*2&status=succeeded&timestamp=1700000000"))
+	// Sorted by name, names and values form-encoded (space as +, upper-case hex, "-._~" kept).
+	m.Write([]byte("note=tea+%26+cake+%3D+2~%C3%BC&order_id=ord_1&out_trade_no=T%7C1%2A2&status=succeeded&timestamp=1700000000"))
 	if want := base64.StdEncoding.EncodeToString(m.Sum(nil)); got != want {
 		t.Fatalf("SignReturnParams = %s, want %s", got, want)
 	}
 	params.Set("signature", "ignored")
 	if again, _ := client.SignReturnParams(params, whsec); again != got {
 		t.Fatal("the signature parameter was signed")
+	}
+}
+
+// TestSignReturnParamsUnambiguous: parameter sets that joined alike when
+// values were signed unescaped ("a=1&b=2&c=3" three ways) must sign
+// differently, so a merchant's own query values that hold "&" or "=" cannot
+// make one signed set pass for another.
+func TestSignReturnParamsUnambiguous(t *testing.T) {
+	t.Parallel()
+	sets := []url.Values{
+		{"a": {"1"}, "b": {"2"}, "c": {"3"}},
+		{"a": {"1&b=2"}, "c": {"3"}},
+		{"a": {"1"}, "b": {"2&c=3"}},
+		{"a=1&b": {"2"}, "c": {"3"}},
+		{"a": {"1&b=2&c=3"}},
+	}
+	seen := map[string]int{}
+	for i, params := range sets {
+		sig, err := client.SignReturnParams(params, whsec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, ok := seen[sig]; ok {
+			t.Errorf("%v and %v sign alike", sets[j], params)
+		}
+		seen[sig] = i
+	}
+	// A signature made for one set does not verify another.
+	signed := url.Values{"a": {"1&b=2"}, "c": {"3"}}
+	sig, _ := client.SignReturnParams(signed, whsec)
+	forged := url.Values{"a": {"1"}, "b": {"2"}, "c": {"3"}, "signature": {sig}}
+	if err := client.VerifyReturnURL(forged, whsec); !errors.Is(err, client.ErrReturnSignature) {
+		t.Fatalf("a signature of %v verifies %v: %v", signed, forged, err)
 	}
 }
 

@@ -98,7 +98,9 @@ type DeliveryAttempt struct {
 	LatencyMS  float64 `json:"latency_ms"`
 	// Error says why the attempt failed ("connection refused", "HTTP 500", …); empty when it succeeded.
 	Error string `json:"error"`
-	// ResponseBody is the first 256 bytes of the response.
+	// ResponseBody is the first 256 bytes of the response; empty when the
+	// answer came from an address that is not public (a loopback target in
+	// test mode), of which only the status code is kept.
 	ResponseBody string `json:"response_body"`
 }
 

@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.PublicURL, "public-url", env("PAYGATE_PUBLIC_URL", ""), "how payers reach the cashier (PAYGATE_PUBLIC_URL); default http://localhost:<port>")
 	schedule := fs.String("notify-retry-schedule", env("PAYGATE_NOTIFY_RETRY_SCHEDULE", "15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h"), "notification retry delays (PAYGATE_NOTIFY_RETRY_SCHEDULE)")
 	fs.BoolVar(&cfg.NoDemo, "no-demo", envBool("PAYGATE_NO_DEMO"), "do not create the demo merchant on an empty database (PAYGATE_NO_DEMO)")
+	fs.BoolVar(&cfg.Hosted, "hosted", envBool("PAYGATE_HOSTED"), "the gateway serves merchants from a machine they do not own: test-mode notifications go to public addresses only, never loopback (PAYGATE_HOSTED)")
 	fs.BoolVar(&cfg.Simulators, "simulators", envBool("PAYGATE_SIMULATORS"), "run the WeChat Pay, Alipay and UnionPay simulators in the process and route test orders of their methods through them (PAYGATE_SIMULATORS)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("PAYGATE_LOG_LEVEL", "info"), "debug, info, warn or error (PAYGATE_LOG_LEVEL)")
 	fs.DurationVar(&cfg.WorkerInterval, "worker-interval", 5*time.Second, "how often background jobs run")

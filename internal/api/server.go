@@ -10,6 +10,11 @@
 // kinds to HTTP statuses (errors.go), signs merchant responses, applies
 // Idempotency-Key, sets the request id, logs, and recovers panics. No
 // handler writes its own error JSON.
+//
+// Answers kept for Idempotency-Key replays are sealed with the master key,
+// and the requests' fingerprints are keyed by it and leave the card's CVC
+// out (idempotency.go says why). JSON bodies are read strictly: exact member
+// names, no name twice, UTF-8 text only (decodeJSON).
 package api
 
 import (
@@ -24,18 +29,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paygate/paygate/internal/account"
-	"github.com/paygate/paygate/internal/channelaccount"
-	"github.com/paygate/paygate/internal/notify"
-	"github.com/paygate/paygate/internal/routing"
-
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -70,6 +74,9 @@ type Server struct {
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// hashKey keys Idempotency-Key request fingerprints (requestHash).
+	hashKeyOnce sync.Once
+	hashKey     []byte
 }
 
 // access says who may call a route.

@@ -82,7 +82,9 @@ const (
 // Paid reports whether the trade's payment went through (SUCCESS or REFUND).
 func (s TradeStatus) Paid() bool { return s == TradeSuccess || s == TradeRefunded }
 
-// Card is card data for card methods; it is passed to the channel and never stored.
+// Card is card data for card methods; it is passed to the channel and never
+// stored. Fingerprints of a create leave the CVC out and take the number
+// only under a key derived from the master key (payment.ParamsKey).
 type Card struct {
 	Number   string
 	ExpMonth int

@@ -48,6 +48,14 @@ type Config struct {
 	MasterKey string
 	// NoDemo skips creating the demo merchant on an empty database.
 	NoDemo bool
+	// Hosted says the gateway serves merchants from a machine they do not
+	// own (a platform for many merchants): test-mode notifications, like
+	// live ones, then go to public addresses only, never to loopback, so a
+	// test key cannot make the gateway call services on its own host.
+	// Default false: local development and the demo, where a test-mode
+	// notify_url or webhook endpoint may be http://localhost:…. Private,
+	// link-local and metadata addresses are refused either way.
+	Hosted bool
 	// WorkerInterval is how often background jobs run. Default 5s.
 	WorkerInterval time.Duration
 	// Simulators runs the WeChat Pay, Alipay and UnionPay simulators in the

@@ -171,22 +171,24 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	g.Payments = &payment.Service{
 		Store: g.Store, Clock: g.Clock, PublicURL: g.publicURL(), Log: g.Log, Router: g.Router,
 		Accounts: g.Channels, MicropayDeadline: g.Config.MicropayDeadline,
+		ParamsKey: g.Box.DeriveKey(payment.ParamsKeyLabel),
 	}
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{
 		Store: g.Store, Unseal: g.Box.Open, PlatformKey: signer.Key, Clock: g.Clock,
 		Schedule: g.Config.NotifyRetrySchedule, Timeout: g.Config.NotifyTimeout, Lease: g.Config.NotifyLease,
 		Concurrency: g.Config.NotifyConcurrency, PerTarget: g.Config.NotifyPerTarget, Log: g.Log,
+		Policy: g.notifyPolicy(),
 	}
 	g.Payments.Notify = g.Notifier.Kick
-	g.Payments.CheckNotifyURL = checkNotifyURL
+	g.Payments.CheckNotifyURL = g.checkNotifyURL
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
-		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock},
+		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
 		ChannelHealth: func(accountID string) *client.ChannelHealth {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
@@ -365,14 +367,18 @@ These are shown once. Try:
 	return nil
 }
 
+// notifyPolicy is where notifications may go, by Config.Hosted.
+func (g *Gateway) notifyPolicy() notify.Policy { return notify.Policy{Hosted: g.Config.Hosted} }
+
 // checkNotifyURL refuses an order's or refund's notify_url as
-// notify.CheckURL does, except a name that does not resolve right now: a
-// DNS hiccup must not fail a payment, and every notification connection is
-// checked again anyway. The lookup is bounded to keep the payment path fast.
-func checkNotifyURL(ctx context.Context, url string, live bool) error {
+// notify.Policy.CheckURL does, except a name that does not resolve right
+// now: a DNS hiccup must not fail a payment, and every notification
+// connection is checked again anyway. The lookup is bounded to keep the
+// payment path fast.
+func (g *Gateway) checkNotifyURL(ctx context.Context, url string, live bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := notify.CheckURL(ctx, url, live); err != nil && !errors.Is(err, notify.ErrNotResolved) {
+	if err := g.notifyPolicy().CheckURL(ctx, url, live); err != nil && !errors.Is(err, notify.ErrNotResolved) {
 		return err
 	}
 	return nil

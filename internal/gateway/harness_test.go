@@ -65,7 +65,12 @@ func start(t testing.TB, kind string) *env {
 // startWith is start with the configuration adjusted by tweak.
 func startWith(t testing.TB, kind string, tweak func(*gateway.Config)) *env {
 	t.Helper()
-	st := openStore(t, kind)
+	return startOn(t, openStore(t, kind), tweak)
+}
+
+// startOn is startWith on a store the test opened.
+func startOn(t testing.TB, st store.Store, tweak func(*gateway.Config)) *env {
+	t.Helper()
 	fake := clock.NewFake(time.Now())
 	cfg := gateway.Config{
 		Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(t.TempDir(), "unused.db"),

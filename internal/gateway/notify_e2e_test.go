@@ -159,8 +159,10 @@ func TestNotifyRetriesUntilAcknowledged(t *testing.T) {
 				t.Errorf("attempt %d = %+v; want attempted at %d", i+1, a, times[i])
 			}
 		}
-		if ev.Attempts[0].ResponseBody != "status 500" || ev.Attempts[3].ResponseBody != "status 200" {
-			t.Errorf("response bodies %q, %q; want the receiver's", ev.Attempts[0].ResponseBody, ev.Attempts[3].ResponseBody)
+		// The receiver is on loopback, the gateway's own machine: its
+		// answers are not shown (a public receiver's first bytes would be).
+		if ev.Attempts[0].ResponseBody != "" || ev.Attempts[3].ResponseBody != "" {
+			t.Errorf("response bodies %q, %q of a loopback receiver; want none", ev.Attempts[0].ResponseBody, ev.Attempts[3].ResponseBody)
 		}
 
 		reqs := waitRequests(t, rcv, 3) // the refused attempt never arrived

@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -25,7 +28,9 @@ import (
 // AttemptPrefix is the id prefix of delivery attempts.
 const AttemptPrefix = "att_"
 
-// ResponseSnippet is how many bytes of a response an attempt records.
+// ResponseSnippet is how many bytes of a response an attempt records. An
+// answer from an address that is not public (a loopback target in test
+// mode) is not recorded at all: see answerExcerpt.
 const ResponseSnippet = 256
 
 // UserAgent is sent with every notification.
@@ -38,8 +43,8 @@ const recordTimeout = 10 * time.Second
 // newHTTPClient returns the client of one mode. It follows no redirects (a
 // 3xx is a failed attempt), uses no proxy, and refuses at connect time the
 // addresses CheckURL refuses.
-func newHTTPClient(live bool, perTarget int) *http.Client {
-	dialer := &net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second, Control: dialControl(live)}
+func newHTTPClient(p Policy, live bool, perTarget int) *http.Client {
+	dialer := &net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second, Control: p.dialControl(live)}
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:               nil, // a proxy would connect on our behalf, past the address guard
@@ -222,6 +227,14 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery, t target, now
 	if dl.Livemode {
 		client = d.clients[1]
 	}
+	var remote atomic.Pointer[net.TCPAddr] // the address the request went to
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(c httptrace.GotConnInfo) {
+			if a, ok := c.Conn.RemoteAddr().(*net.TCPAddr); ok {
+				remote.Store(a)
+			}
+		},
+	}))
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -234,7 +247,7 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery, t target, now
 	n, _ := io.ReadFull(resp.Body, snippet) // the status decides; a short or cut body is fine
 	att.Latency = time.Since(start)
 	att.StatusCode = resp.StatusCode
-	att.ResponseBody = clean(snippet[:n])
+	att.ResponseBody = answerExcerpt(remote.Load(), snippet[:n])
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
 		att.Error = fmt.Sprintf("HTTP %d: redirects are not followed; point the URL at its final location", resp.StatusCode)
@@ -243,6 +256,22 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery, t target, now
 	}
 	// Drain a little more so the connection can be reused.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+}
+
+// answerExcerpt is what an attempt keeps of the answer it got from remote:
+// the first bytes, as text, from a public address; nothing from any other
+// (a loopback target in test mode, the gateway's own machine), whose
+// answer is no business of the merchant's: the status code says whether
+// the notification was taken.
+func answerExcerpt(remote *net.TCPAddr, body []byte) string {
+	if remote == nil {
+		return ""
+	}
+	addr, ok := netip.AddrFromSlice(remote.IP)
+	if !ok || Classify(addr.Unmap()) != "" {
+		return ""
+	}
+	return clean(body)
 }
 
 // describe turns a request error into a sentence for the merchant.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/notify/notifytest"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -239,4 +240,66 @@ func TestTwoDispatchersNeverOverlap(t *testing.T) {
 			t.Errorf("pending deliveries after the run = %d, %v; want 0", n, err)
 		}
 	})
+}
+
+// TestLoopbackAnswerNotKept: a test-mode notification may go to a loopback
+// address (local development), but what a service on the gateway's own
+// machine answers must not come back to the merchant: the attempt keeps
+// the status code and no excerpt of the body.
+func TestLoopbackAnswerNotKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, "sqlite")
+	f := newFixture(t, st, 1, false)
+	rcv := notifytest.New(t)
+	rcv.Verify("", f.secrets[0])
+	rcv.Clock(f.clock.Now)
+	rcv.Respond(func(w http.ResponseWriter, r *http.Request) int {
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte("redis_version:7.2.4 internal admin console"))
+		return http.StatusForbidden
+	})
+	ev := f.emit(t, 0, 1, rcv.URL("/hook"))[0]
+	runOnce(t, ctx, f.dispatcher(st).RunOnce, 1)
+	as := attemptsOf(t, st, ev)
+	if len(as) != 1 || as[0].StatusCode != http.StatusForbidden {
+		t.Fatalf("attempts = %+v, want one answered 403", as)
+	}
+	if as[0].ResponseBody != "" {
+		t.Fatalf("the attempt keeps %q of a loopback target's answer, want nothing", as[0].ResponseBody)
+	}
+}
+
+// TestHostedRefusesLoopbackAtDelivery: on a hosted gateway a test-mode
+// notification to a loopback address, stored before the gateway was
+// hosted or through a name that now resolves there, is refused as it
+// connects: the receiver on the gateway's machine sees nothing. The same
+// delivery goes through on a gateway that is not hosted.
+func TestHostedRefusesLoopbackAtDelivery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openStore(t, "sqlite")
+	f := newFixture(t, st, 1, false)
+	rcv := notifytest.New(t)
+	rcv.Verify("", f.secrets[0])
+	rcv.Clock(f.clock.Now)
+	port := strings.TrimPrefix(rcv.URL(""), "http://127.0.0.1")
+	evs := []*store.Event{f.emit(t, 0, 1, rcv.URL("/hook"))[0], f.emit(t, 0, 1, "http://localhost"+port+"/hook")[0]}
+	hosted := f.dispatcher(st)
+	hosted.Policy = notify.Policy{Hosted: true}
+	runOnce(t, ctx, hosted.RunOnce, 2)
+	for _, ev := range evs {
+		as := attemptsOf(t, st, ev)
+		if len(as) != 1 || as[0].StatusCode != 0 || !strings.Contains(as[0].Error, "hosted") {
+			t.Fatalf("attempts on a hosted gateway = %+v, want one refused because the gateway is hosted", as)
+		}
+	}
+	if n := len(rcv.Requests()); n != 0 {
+		t.Fatalf("a hosted gateway sent %d notifications to loopback", n)
+	}
+	f.clock.Advance(time.Minute)
+	runOnce(t, ctx, f.dispatcher(st).RunOnce, 2)
+	if n := len(rcv.Requests()); n != 2 {
+		t.Fatalf("a gateway for local development sent %d notifications to loopback, want 2", n)
+	}
 }

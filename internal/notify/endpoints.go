@@ -39,7 +39,7 @@ type Endpoints struct {
 	// Seal seals a new secret (cryptobox.Box.Seal).
 	Seal func(plain string) (string, error)
 	// CheckURL vets an endpoint's URL against the gateway's policy on
-	// private and loopback targets; nil: CheckURL of this package.
+	// private and loopback targets; nil: the default Policy (not hosted).
 	CheckURL func(ctx context.Context, url string, live bool) error
 	Clock    clock.Clock
 }
@@ -225,7 +225,7 @@ func (s *Endpoints) checkURL(ctx context.Context, raw string, live bool) error {
 	}
 	check := s.CheckURL
 	if check == nil {
-		check = CheckURL
+		check = Policy{}.CheckURL
 	}
 	if err := check(ctx, raw, live); err != nil {
 		return errs.InvalidParam("url", "url is refused: "+err.Error()+".")

@@ -16,6 +16,16 @@
 // at least once. A Dispatcher never starts an attempt whose Timeout could
 // outlast its lease, so two attempts of one delivery never overlap.
 //
+// Where a notification may go is checked when a merchant names the URL
+// (Policy.CheckURL) and again on every connection (the dialer refuses the
+// address it is about to connect to): public addresses only, https only in
+// live mode. Test mode may also reach loopback, for a merchant developing
+// against a gateway on its own machine, unless the operator says the
+// gateway is hosted (Policy.Hosted, `paygate serve --hosted`): on a machine
+// merchants share, a test key must not make the gateway call the services
+// beside it. Of an answer from an address that is not public an attempt
+// keeps the status code only, never the body.
+//
 // Limits, candidly: claims take the oldest due deliveries whatever their
 // target, so fairness between targets comes from inside each Dispatcher: at
 // most PerTarget attempts in flight per target, targets served round robin,
@@ -87,6 +97,10 @@ type Dispatcher struct {
 	Batch int
 	// Log receives delivery problems. Default slog.Default().
 	Log *slog.Logger
+	// Policy is the operator's rule for where notifications may go
+	// (loopback in test mode unless Hosted). Default: the zero Policy,
+	// local development.
+	Policy Policy
 
 	initOnce sync.Once
 	kick     chan struct{}
@@ -124,8 +138,8 @@ func (d *Dispatcher) init() {
 			d.Log = slog.Default()
 		}
 		d.kick = make(chan struct{}, 1)
-		d.clients[0] = newHTTPClient(false, d.PerTarget)
-		d.clients[1] = newHTTPClient(true, d.PerTarget)
+		d.clients[0] = newHTTPClient(d.Policy, false, d.PerTarget)
+		d.clients[1] = newHTTPClient(d.Policy, true, d.PerTarget)
 	})
 }
 

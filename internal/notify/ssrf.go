@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// Address classes a notification may not go to. Test mode allows Loopback,
-// so merchants can develop against a server on their own machine; every
-// other class is refused in both modes.
+// Address classes a notification may not go to. Test mode allows Loopback
+// unless the gateway is hosted (Policy), so merchants can develop against a
+// server on their own machine; every other class is refused in both modes.
 const (
 	ClassLoopback    = "loopback"
 	ClassPrivate     = "private"
@@ -86,10 +86,31 @@ func Classify(addr netip.Addr) string {
 	return ""
 }
 
-// allowed reports whether a notification may go to addr in the given mode.
-func allowed(addr netip.Addr, live bool) (class string, ok bool) {
+// Policy is the operator's rule for where notifications may go, beyond the
+// fixed one (public addresses only, https only in live mode). The zero
+// Policy is local development and the embedded demo: test-mode
+// notifications may go to loopback addresses, so a merchant can try its
+// webhook handler on its own machine.
+type Policy struct {
+	// Hosted says the gateway serves merchants it does not trust, from a
+	// machine they do not own: loopback addresses are refused in test mode
+	// too, since otherwise anyone with a test key could make the gateway
+	// call services on its own host (a database's port, an admin page) and
+	// read what they answer in the event's attempts. Private, link-local,
+	// metadata and the other classes Classify names are refused in both
+	// modes whatever the Policy.
+	Hosted bool
+}
+
+// loopbackOK reports whether a notification of the given mode may go to a
+// loopback address.
+func (p Policy) loopbackOK(live bool) bool { return !live && !p.Hosted }
+
+// allowed reports whether a notification may go to addr, loopback
+// addresses being allowed when loopbackOK.
+func allowed(addr netip.Addr, loopbackOK bool) (class string, ok bool) {
 	class = Classify(addr)
-	return class, class == "" || (class == ClassLoopback && !live)
+	return class, class == "" || (class == ClassLoopback && loopbackOK)
 }
 
 // ErrNotResolved is wrapped by CheckURL's error when the host name does not
@@ -119,12 +140,12 @@ const lookupTimeout = 3 * time.Second
 // CheckURL checks that rawURL is a URL notifications may be sent to: an
 // absolute http or https URL without credentials — https only in live mode —
 // whose host is, or resolves only to, addresses outside the refused classes
-// (see Classify; loopback is allowed in test mode). It is the check done when
-// a merchant names a URL; delivery checks each address again as it connects,
-// so a name that later resolves elsewhere (DNS rebinding) is still refused.
-// The error is a *RefusedError, wrapping ErrNotResolved when the name does
-// not resolve.
-func CheckURL(ctx context.Context, rawURL string, live bool) error {
+// (see Classify; loopback is allowed in test mode unless p.Hosted). It is
+// the check done when a merchant names a URL; delivery checks each address
+// again as it connects, so a name that later resolves elsewhere (DNS
+// rebinding) is still refused. The error is a *RefusedError, wrapping
+// ErrNotResolved when the name does not resolve.
+func (p Policy) CheckURL(ctx context.Context, rawURL string, live bool) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return refused("the URL must be an absolute http or https URL")
@@ -137,7 +158,7 @@ func CheckURL(ctx context.Context, rawURL string, live bool) error {
 	}
 	host := u.Hostname()
 	if addr, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		if class, ok := allowed(addr.WithZone(""), live); !ok {
+		if class, ok := allowed(addr.WithZone(""), p.loopbackOK(live)); !ok {
 			return refusedAddr(host, addr, class, live)
 		}
 		return nil
@@ -149,7 +170,7 @@ func CheckURL(ctx context.Context, rawURL string, live bool) error {
 		return &RefusedError{Reason: fmt.Sprintf("the host %s does not resolve", host), err: ErrNotResolved}
 	}
 	for _, addr := range addrs {
-		if class, ok := allowed(addr, live); !ok {
+		if class, ok := allowed(addr, p.loopbackOK(live)); !ok {
 			return refusedAddr(host, addr, class, live)
 		}
 	}
@@ -160,6 +181,9 @@ func refusedAddr(host string, addr netip.Addr, class string, live bool) error {
 	if class == ClassLoopback && live {
 		return refused("the host %s is a loopback address (%s); live-mode notifications go to public addresses only", host, addr)
 	}
+	if class == ClassLoopback {
+		return refused("the host %s is a loopback address (%s); this gateway is hosted and sends notifications to public addresses only", host, addr)
+	}
 	if host == addr.String() || host == "["+addr.String()+"]" {
 		return refused("the host %s is a %s address; notifications go to public addresses only", host, class)
 	}
@@ -169,16 +193,19 @@ func refusedAddr(host string, addr netip.Addr, class string, live bool) error {
 // dialControl refuses, at connect time, any address CheckURL would refuse.
 // Running on the resolved address of each connection attempt, it cannot be
 // dodged by a name that resolves differently later (DNS rebinding).
-func dialControl(live bool) func(network, address string, c syscall.RawConn) error {
+func (p Policy) dialControl(live bool) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, c syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return refused("cannot check the address %s", address)
 		}
 		addr := ap.Addr().WithZone("")
-		if class, ok := allowed(addr, live); !ok {
-			if class == ClassLoopback {
+		if class, ok := allowed(addr, p.loopbackOK(live)); !ok {
+			if class == ClassLoopback && live {
 				return refused("refused to connect to %s: loopback addresses are allowed in test mode only", addr)
+			}
+			if class == ClassLoopback {
+				return refused("refused to connect to %s: this gateway is hosted and sends no notification to loopback addresses", addr)
 			}
 			return refused("refused to connect to %s: a %s address", addr, class)
 		}

@@ -37,7 +37,10 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 			return nil, false, err
 		}
 	}
-	hash := hashParams(p)
+	hash, err := s.paramsHash(withoutCVC(p))
+	if err != nil {
+		return nil, false, err
+	}
 	o = &store.Order{
 		ID: id.New(id.Order, now), MerchantID: sc.MerchantID, AppID: sc.AppID, Livemode: sc.Livemode,
 		OutTradeNo: p.OutTradeNo, Amount: p.Amount, Currency: p.Currency, Subject: p.Subject,
@@ -128,7 +131,7 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 // is for the same parameters (asking the channel again if it never got the
 // order), duplicate_out_trade_no for others.
 func (s *Service) repeatCreate(ctx context.Context, rt *routed, existing *store.Order, hash string, p CreateOrderParams) (*store.Order, bool, error) {
-	if existing.RequestHash != hash {
+	if !sameParams(existing.RequestHash, hash, p) {
 		return nil, false, errs.DuplicateOutTradeNo
 	}
 	if rt == nil || existing.Status != store.OrderPending || existing.ChannelTradeNo != "" {

@@ -36,9 +36,12 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	}
 	hashed := p
 	hashed.OrderID, hashed.OutTradeNo = o.ID, ""
-	hash := hashParams(hashed)
+	hash, err := s.paramsHash(hashed)
+	if err != nil {
+		return nil, false, err
+	}
 	if existing, err := s.Store.RefundGetByOutRefundNo(ctx, sc.AppID, p.OutRefundNo); err == nil {
-		return sameRefund(existing, hash)
+		return sameRefund(existing, hash, hashed)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
@@ -65,7 +68,7 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		return sameRefund(existing, hash)
+		return sameRefund(existing, hash, hashed)
 	case err != nil:
 		return nil, false, fmt.Errorf("create refund: %w", err)
 	}
@@ -73,8 +76,8 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	return r, true, err
 }
 
-func sameRefund(existing *store.Refund, hash string) (*store.Refund, bool, error) {
-	if existing.RequestHash != hash {
+func sameRefund(existing *store.Refund, hash string, params CreateRefundParams) (*store.Refund, bool, error) {
+	if !sameParams(existing.RequestHash, hash, params) {
 		return nil, false, errs.DuplicateOutRefund
 	}
 	return existing, false, nil

@@ -11,12 +11,14 @@ package payment
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/channelaccount"
@@ -57,9 +59,14 @@ type Service struct {
 	bg        background
 
 	// CheckNotifyURL, when set, vets an order's or refund's notify_url at
-	// creation (notify.CheckURL: no private or, in live mode, loopback
-	// addresses). Its error's text is shown to the merchant.
+	// creation (notify.Policy.CheckURL: no private addresses, and loopback
+	// only in test mode on a gateway that is not hosted). Its error's text
+	// is shown to the merchant.
 	CheckNotifyURL func(ctx context.Context, url string, live bool) error
+	// ParamsKey keys the fingerprints of create parameters kept on orders
+	// and refunds (request_hash; see paramsHash). Required: the gateway
+	// derives it from the master key with ParamsKeyLabel.
+	ParamsKey []byte
 }
 
 // Scope is who is asking: a merchant in one mode, through one app.
@@ -85,15 +92,61 @@ func (s *Service) channelCtx(ctx context.Context) (context.Context, context.Canc
 // CashierURL is the hosted cashier page of an order.
 func (s *Service) CashierURL(orderID string) string { return s.PublicURL + "/pay/" + orderID }
 
-// hashParams fingerprints request parameters so a repeat of a natural key can
-// be told from a conflicting create.
-func hashParams(v any) string {
+// ParamsKeyLabel names the key, derived from the master key
+// (cryptobox.Box.DeriveKey), that the gateway gives as ParamsKey.
+const ParamsKeyLabel = "paygate/create-params-hash/v1"
+
+// paramsHashPrefix starts every fingerprint paramsHash makes; one without
+// it was made by an earlier version, as a bare SHA-256.
+const paramsHashPrefix = "h1:"
+
+// paramsHash fingerprints create parameters (an order's or a refund's
+// request_hash), so a repeat of a natural key can be told from a
+// conflicting create: paramsHashPrefix and the hex HMAC-SHA256 under
+// ParamsKey of their JSON. Keyed, never bare: an order's parameters hold
+// the card number (PCI DSS 3.5.1.1). Callers leave the CVC out
+// (withoutCVC): nothing kept after authorisation may depend on it.
+func (s *Service) paramsHash(v any) (string, error) {
+	if len(s.ParamsKey) == 0 {
+		return "", errors.New("payment: Service.ParamsKey is not set")
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("payment: hash params: %v", err)) // params are plain structs; cannot fail
+		return "", fmt.Errorf("payment: hash params: %w", err)
+	}
+	m := hmac.New(sha256.New, s.ParamsKey)
+	m.Write(b)
+	return paramsHashPrefix + hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// sameParams reports whether stored, the request_hash of an existing order
+// or refund, is hash; or, for one made by a version before paramsHash, the
+// bare SHA-256 of the parameters as that version hashed them (legacy),
+// computed here only to compare and never kept. (Migration 6 blanked the
+// bare hashes of card orders, which covered the CVC: those match nothing.)
+func sameParams(stored, hash string, legacy any) bool {
+	if stored == hash {
+		return true
+	}
+	if strings.HasPrefix(stored, paramsHashPrefix) {
+		return false
+	}
+	b, err := json.Marshal(legacy)
+	if err != nil {
+		return false
 	}
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
+	return hmac.Equal([]byte(stored), []byte(hex.EncodeToString(h[:])))
+}
+
+// withoutCVC is p with its card's CVC left out, for fingerprints.
+func withoutCVC(p CreateOrderParams) CreateOrderParams {
+	if p.Card != nil {
+		c := *p.Card
+		c.CVC = ""
+		p.Card = &c
+	}
+	return p
 }
 
 // event builds an event of typ about obj, rendered as the API renders it.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/paygate/paygate/internal/channel"
 )
 
@@ -43,6 +45,14 @@ type refundNotice struct {
 	} `json:"amount"`
 }
 
+// readNotice decodes a callback's envelope or decrypted resource with
+// exact member names, no name twice and valid UTF-8 only (the JSON v2
+// rules): a body must not read one way to another JSON reader and another
+// way here. Members it does not know are ignored, since WeChat adds them.
+func readNotice(data []byte, v any) error {
+	return jsonv2.Unmarshal(data, v)
+}
+
 // Notify verifies a WeChat Pay callback (the Wechatpay-* headers with the
 // platform key, the timestamp within five minutes, SIGNTEST probes
 // refused), decrypts its resource with the APIv3 key and reads
@@ -53,7 +63,7 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 		return nil, fmt.Errorf("wechatpay notify: %w", err)
 	}
 	var n notice
-	if err := json.Unmarshal(r.Body, &n); err != nil {
+	if err := readNotice(r.Body, &n); err != nil {
 		return nil, fmt.Errorf("wechatpay notify: body: %w: %w", channel.ErrBadSignature, err)
 	}
 	if n.Resource.Algorithm != "AEAD_AES_256_GCM" {
@@ -74,7 +84,7 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 
 func (c *Connector) paymentNotification(id string, plain []byte) (*channel.Notification, error) {
 	var t transaction
-	if err := json.Unmarshal(plain, &t); err != nil {
+	if err := readNotice(plain, &t); err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: transaction: %w: %w", id, channel.ErrBadSignature, err)
 	}
 	if t.MchID != c.mchID {
@@ -92,7 +102,7 @@ func (c *Connector) paymentNotification(id string, plain []byte) (*channel.Notif
 
 func (c *Connector) refundNotification(id string, plain []byte) (*channel.Notification, error) {
 	var rn refundNotice
-	if err := json.Unmarshal(plain, &rn); err != nil {
+	if err := readNotice(plain, &rn); err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: refund: %w: %w", id, channel.ErrBadSignature, err)
 	}
 	if rn.MchID != c.mchID {

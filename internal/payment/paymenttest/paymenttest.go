@@ -73,7 +73,7 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	e.Accounts = &account.Service{Store: e.Store, Box: e.Box, Clock: e.Clock}
 	e.Payments = &payment.Service{Store: e.Store, Accounts: e.Channels, Router: e.Router, Clock: e.Clock,
-		PublicURL: "http://gateway.invalid", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		PublicURL: "http://gateway.invalid", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ParamsKey: e.Box.DeriveKey(payment.ParamsKeyLabel)}
 	return e
 }
 

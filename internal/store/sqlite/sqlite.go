@@ -19,6 +19,13 @@
 // Every connection runs with synchronous=FULL, so a write that was
 // acknowledged survives a power loss, and with foreign keys enforced.
 //
+// A new database file is created readable and writable by its owner only
+// (0600), before SQLite opens it: SQLite gives the -wal and -shm files it
+// makes beside it the database file's mode (both drivers run the same unix
+// VFS code), so they are 0600 too, whatever the process's umask. A file
+// that already exists keeps its mode (chmod 600 one made by a version
+// before this rule).
+//
 // Limits: one process should own the file. Other processes can share it
 // (busy_timeout makes them wait for each other's writes), but SQLite is one
 // writer at a time; run PostgreSQL to serve from several nodes.
@@ -28,8 +35,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -105,6 +114,9 @@ func openPools(path string) (write, read *sql.DB, err error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
 	}
+	if err := createOwnerOnly(path); err != nil {
+		return nil, nil, err
+	}
 	busy := fmt.Sprintf("busy_timeout = %d", BusyTimeout.Milliseconds())
 	// busy_timeout comes first so that the pragmas after it wait for a lock
 	// another process holds instead of failing. wal_autocheckpoint = 256:
@@ -135,4 +147,18 @@ func openPools(path string) (write, read *sql.DB, err error) {
 	read.SetMaxOpenConns(ReadConns)
 	read.SetMaxIdleConns(ReadConns)
 	return write, read, nil
+}
+
+// createOwnerOnly creates path, empty, with mode 0600 when it does not
+// exist (an empty file is an empty SQLite database). SQLite would create
+// it 0644 less the umask, and its -wal and -shm files after it.
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }
