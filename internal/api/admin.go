@@ -10,6 +10,21 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
+// merchantAdminRoutes are the operator API's merchants, apps and keys.
+func (s *Server) merchantAdminRoutes() []route {
+	return []route{
+		{Method: "POST", Pattern: "/admin/v1/merchants", Access: operator, Handler: s.createMerchant},
+		{Method: "GET", Pattern: "/admin/v1/merchants", Access: operator, Handler: s.listMerchants, Query: true},
+		{Method: "GET", Pattern: "/admin/v1/merchants/{id}", Access: operator, Handler: s.getMerchant},
+		{Method: "POST", Pattern: "/admin/v1/merchants/{id}/apps", Access: operator, Handler: s.createApp},
+		{Method: "GET", Pattern: "/admin/v1/merchants/{id}/apps", Access: operator, Handler: s.listApps, Query: true},
+		{Method: "GET", Pattern: "/admin/v1/apps/{id}", Access: operator, Handler: s.getApp},
+		{Method: "POST", Pattern: "/admin/v1/apps/{id}/keys", Access: operator, Handler: s.createKey},
+		{Method: "GET", Pattern: "/admin/v1/apps/{id}/keys", Access: operator, Handler: s.listKeys},
+		{Method: "DELETE", Pattern: "/admin/v1/keys/{id}", Access: operator, Handler: s.revokeKey},
+	}
+}
+
 func merchantObject(m *store.Merchant) client.Merchant {
 	return client.Merchant{ID: m.ID, Object: "merchant", Name: m.Name, Timezone: m.Timezone,
 		SettlementCurrency: m.SettlementCurrency, FeeRateBps: m.FeeRateBps, CreatedAt: m.CreatedAt.UTC()}

@@ -70,6 +70,19 @@ func (s *Server) channelAccountObject(a *store.ChannelAccount) client.ChannelAcc
 	return out
 }
 
+// channelAccountRoutes are the operator API's channel accounts and an
+// order's routing.
+func (s *Server) channelAccountRoutes() []route {
+	return []route{
+		{Method: "POST", Pattern: "/admin/v1/channel-accounts", Access: operator, Handler: s.createChannelAccount},
+		{Method: "GET", Pattern: "/admin/v1/channel-accounts", Access: operator, Handler: s.listChannelAccounts, Query: true},
+		{Method: "GET", Pattern: "/admin/v1/channel-accounts/{id}", Access: operator, Handler: s.getChannelAccount},
+		{Method: "POST", Pattern: "/admin/v1/channel-accounts/{id}", Access: operator, Handler: s.updateChannelAccount},
+		{Method: "GET", Pattern: "/admin/v1/orders/{id}/routing", Access: operator, Handler: s.getOrderRouting},
+		{Method: "GET", Pattern: "/admin/v1/channel-accounts/{id}/bill", Access: operator, Handler: s.getChannelBill, Query: true},
+	}
+}
+
 func (s *Server) createChannelAccount(w http.ResponseWriter, r *http.Request) error {
 	var req createChannelAccountRequest
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {

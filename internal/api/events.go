@@ -15,6 +15,15 @@ var errEventNotFound = errs.NotFound("event_not_found", "No such event.")
 
 var deliveryStatuses = map[string]bool{store.DeliveryPending: true, store.DeliverySucceeded: true, store.DeliveryFailed: true}
 
+// eventRoutes are the merchant API's events and their deliveries.
+func (s *Server) eventRoutes() []route {
+	return []route{
+		{Method: "GET", Pattern: "/v1/events", Access: merchant, Handler: s.listEvents, Query: true},
+		{Method: "GET", Pattern: "/v1/events/{id}", Access: merchant, Handler: s.getEvent},
+		{Method: "POST", Pattern: "/v1/events/{id}/redeliver", Access: merchant, Handler: s.redeliverEvent},
+	}
+}
+
 func eventObject(e *store.Event) client.Event {
 	return client.Event{ID: e.ID, Object: "event", Type: e.Type, Livemode: e.Livemode, CreatedAt: e.CreatedAt.UTC(), Data: e.Data}
 }

@@ -49,6 +49,21 @@ func str(p *string) string {
 	return *p
 }
 
+// orderRoutes are the merchant API's orders and the test payer.
+func (s *Server) orderRoutes() []route {
+	return []route{
+		{Method: "POST", Pattern: "/v1/orders", Access: merchant, Handler: s.createOrder},
+		{Method: "GET", Pattern: "/v1/orders", Access: merchant, Handler: s.listOrders, Query: true},
+		{Method: "GET", Pattern: "/v1/orders/{id}", Access: merchant, Handler: s.getOrder},
+		{Method: "GET", Pattern: "/v1/orders/by-out-trade-no/{out_trade_no}", Access: merchant, Handler: s.getOrderByOutTradeNo},
+		{Method: "POST", Pattern: "/v1/orders/{id}/close", Access: merchant, Handler: s.closeOrder},
+		{Method: "POST", Pattern: "/v1/orders/{id}/reverse", Access: merchant, Handler: s.reverseOrder},
+		{Method: "POST", Pattern: "/v1/orders/{id}/sync", Access: merchant, Handler: s.syncOrder},
+		{Method: "POST", Pattern: "/v1/test/orders/{id}/pay", Access: merchant, Handler: s.testPayOrder},
+		{Method: "GET", Pattern: "/v1/balance", Access: merchant, Handler: s.getBalance},
+	}
+}
+
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 	var req createOrderRequest
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {

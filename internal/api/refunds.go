@@ -19,6 +19,16 @@ type createRefundRequest struct {
 	Metadata    map[string]string `json:"metadata"`
 }
 
+// refundRoutes are the merchant API's refunds.
+func (s *Server) refundRoutes() []route {
+	return []route{
+		{Method: "POST", Pattern: "/v1/refunds", Access: merchant, Handler: s.createRefund},
+		{Method: "GET", Pattern: "/v1/refunds", Access: merchant, Handler: s.listRefunds, Query: true},
+		{Method: "GET", Pattern: "/v1/refunds/{id}", Access: merchant, Handler: s.getRefund},
+		{Method: "GET", Pattern: "/v1/refunds/by-out-refund-no/{out_refund_no}", Access: merchant, Handler: s.getRefundByOutRefundNo},
+	}
+}
+
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) error {
 	var req createRefundRequest
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {

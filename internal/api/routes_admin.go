@@ -70,6 +70,16 @@ func livemodeQuery(q url.Values) (bool, error) {
 	return false, errs.InvalidParam("livemode", `livemode must be "true" or "false".`)
 }
 
+// routeAdminRoutes are the operator API's merchants' routes.
+func (s *Server) routeAdminRoutes() []route {
+	return []route{
+		{Method: "GET", Pattern: "/admin/v1/merchants/{id}/routes", Access: operator, Handler: s.listRoutes},
+		{Method: "PUT", Pattern: "/admin/v1/merchants/{id}/routes/{method}", Access: operator, Handler: s.putRoute},
+		{Method: "GET", Pattern: "/admin/v1/merchants/{id}/routes/{method}", Access: operator, Handler: s.getRoute, Query: true},
+		{Method: "DELETE", Pattern: "/admin/v1/merchants/{id}/routes/{method}", Access: operator, Handler: s.deleteRoute, Query: true},
+	}
+}
+
 func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
 	rs, err := s.MerchantRoutes.List(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -94,6 +95,9 @@ type route struct {
 	Pattern string
 	Access  access
 	Handler func(w http.ResponseWriter, r *http.Request) error
+	// Query is set on routes that read query parameters (lists, filters);
+	// every other route refuses a query string rather than ignoring it.
+	Query bool
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -110,59 +114,18 @@ func (s *Server) init() { s.once.Do(s.build) }
 
 // build makes the route table and the router.
 func (s *Server) build() {
-	s.routes = []route{
-		{"GET", "/healthz", public, s.healthz},
-		{"GET", "/readyz", public, s.readyz},
-		{"GET", "/openapi.yaml", public, serveOpenAPI},
-		{"GET", "/v1/platform-keys", public, s.listPlatformKeys},
-		{"POST", "/channels/{provider}/notify/{account}", public, s.channelCallback},
-
-		{"POST", "/v1/orders", merchant, s.createOrder},
-		{"GET", "/v1/orders", merchant, s.listOrders},
-		{"GET", "/v1/orders/{id}", merchant, s.getOrder},
-		{"GET", "/v1/orders/by-out-trade-no/{out_trade_no}", merchant, s.getOrderByOutTradeNo},
-		{"POST", "/v1/orders/{id}/close", merchant, s.closeOrder},
-		{"POST", "/v1/orders/{id}/reverse", merchant, s.reverseOrder},
-		{"POST", "/v1/orders/{id}/sync", merchant, s.syncOrder},
-		{"POST", "/v1/test/orders/{id}/pay", merchant, s.testPayOrder},
-
-		{"POST", "/v1/refunds", merchant, s.createRefund},
-		{"GET", "/v1/refunds", merchant, s.listRefunds},
-		{"GET", "/v1/refunds/{id}", merchant, s.getRefund},
-		{"GET", "/v1/refunds/by-out-refund-no/{out_refund_no}", merchant, s.getRefundByOutRefundNo},
-
-		{"GET", "/v1/balance", merchant, s.getBalance},
-		{"GET", "/v1/events", merchant, s.listEvents},
-		{"GET", "/v1/events/{id}", merchant, s.getEvent},
-		{"POST", "/v1/events/{id}/redeliver", merchant, s.redeliverEvent},
-
-		{"POST", "/v1/webhook-endpoints", merchant, s.createWebhookEndpoint},
-		{"GET", "/v1/webhook-endpoints", merchant, s.listWebhookEndpoints},
-		{"GET", "/v1/webhook-endpoints/{id}", merchant, s.getWebhookEndpoint},
-		{"POST", "/v1/webhook-endpoints/{id}", merchant, s.updateWebhookEndpoint},
-		{"DELETE", "/v1/webhook-endpoints/{id}", merchant, s.deleteWebhookEndpoint},
-		{"POST", "/v1/webhook-endpoints/{id}/rotate-secret", merchant, s.rotateWebhookEndpointSecret},
-
-		{"POST", "/admin/v1/merchants", operator, s.createMerchant},
-		{"GET", "/admin/v1/merchants", operator, s.listMerchants},
-		{"GET", "/admin/v1/merchants/{id}", operator, s.getMerchant},
-		{"POST", "/admin/v1/merchants/{id}/apps", operator, s.createApp},
-		{"GET", "/admin/v1/merchants/{id}/apps", operator, s.listApps},
-		{"GET", "/admin/v1/apps/{id}", operator, s.getApp},
-		{"POST", "/admin/v1/apps/{id}/keys", operator, s.createKey},
-		{"GET", "/admin/v1/apps/{id}/keys", operator, s.listKeys},
-		{"DELETE", "/admin/v1/keys/{id}", operator, s.revokeKey},
-		{"POST", "/admin/v1/channel-accounts", operator, s.createChannelAccount},
-		{"GET", "/admin/v1/channel-accounts", operator, s.listChannelAccounts},
-		{"GET", "/admin/v1/channel-accounts/{id}", operator, s.getChannelAccount},
-		{"POST", "/admin/v1/channel-accounts/{id}", operator, s.updateChannelAccount},
-		{"GET", "/admin/v1/orders/{id}/routing", operator, s.getOrderRouting},
-		{"GET", "/admin/v1/channel-accounts/{id}/bill", operator, s.getChannelBill},
-		{"GET", "/admin/v1/merchants/{id}/routes", operator, s.listRoutes},
-		{"PUT", "/admin/v1/merchants/{id}/routes/{method}", operator, s.putRoute},
-		{"GET", "/admin/v1/merchants/{id}/routes/{method}", operator, s.getRoute},
-		{"DELETE", "/admin/v1/merchants/{id}/routes/{method}", operator, s.deleteRoute},
-	}
+	// Each resource's file lists its own routes; a new resource adds its
+	// list here.
+	s.routes = slices.Concat(
+		s.publicRoutes(),
+		s.orderRoutes(),
+		s.refundRoutes(),
+		s.eventRoutes(),
+		s.webhookEndpointRoutes(),
+		s.merchantAdminRoutes(),
+		s.channelAccountRoutes(),
+		s.routeAdminRoutes(),
+	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(rt))
@@ -281,7 +244,7 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
-	if r.URL.RawQuery != "" && !takesQuery[rt.Method+" "+rt.Pattern] {
+	if r.URL.RawQuery != "" && !rt.Query {
 		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
 	}
 	r.Body = http.NoBody
@@ -303,15 +266,6 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	return rt.Handler(w, r)
 }
 
-// takesQuery are the routes that read query parameters (the lists); every
-// other route refuses a query string rather than silently ignoring it.
-var takesQuery = map[string]bool{
-	"GET /v1/orders": true, "GET /v1/refunds": true, "GET /v1/events": true, "GET /v1/webhook-endpoints": true,
-	"GET /admin/v1/merchants": true, "GET /admin/v1/merchants/{id}/apps": true,
-	"GET /admin/v1/channel-accounts": true, "GET /admin/v1/channel-accounts/{id}/bill": true, "GET /admin/v1/merchants/{id}/routes/{method}": true,
-	"DELETE /admin/v1/merchants/{id}/routes/{method}": true,
-}
-
 // operatorScope is the idempotency scope of the operator API.
 const operatorScope = "operator"
 
@@ -329,6 +283,18 @@ type bodyKey struct{}
 func bodyOf(r *http.Request) []byte {
 	b, _ := r.Context().Value(bodyKey{}).([]byte)
 	return b
+}
+
+// publicRoutes need no credentials: health, the OpenAPI description, the
+// platform's keys and the channels' callbacks.
+func (s *Server) publicRoutes() []route {
+	return []route{
+		{Method: "GET", Pattern: "/healthz", Access: public, Handler: s.healthz},
+		{Method: "GET", Pattern: "/readyz", Access: public, Handler: s.readyz},
+		{Method: "GET", Pattern: "/openapi.yaml", Access: public, Handler: serveOpenAPI},
+		{Method: "GET", Pattern: "/v1/platform-keys", Access: public, Handler: s.listPlatformKeys},
+		{Method: "POST", Pattern: "/channels/{provider}/notify/{account}", Access: public, Handler: s.channelCallback},
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

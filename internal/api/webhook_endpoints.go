@@ -49,6 +49,18 @@ func endpointObject(e *store.WebhookEndpoint, secret string, now time.Time) clie
 	return out
 }
 
+// webhookEndpointRoutes are the merchant API's webhook endpoints.
+func (s *Server) webhookEndpointRoutes() []route {
+	return []route{
+		{Method: "POST", Pattern: "/v1/webhook-endpoints", Access: merchant, Handler: s.createWebhookEndpoint},
+		{Method: "GET", Pattern: "/v1/webhook-endpoints", Access: merchant, Handler: s.listWebhookEndpoints, Query: true},
+		{Method: "GET", Pattern: "/v1/webhook-endpoints/{id}", Access: merchant, Handler: s.getWebhookEndpoint},
+		{Method: "POST", Pattern: "/v1/webhook-endpoints/{id}", Access: merchant, Handler: s.updateWebhookEndpoint},
+		{Method: "DELETE", Pattern: "/v1/webhook-endpoints/{id}", Access: merchant, Handler: s.deleteWebhookEndpoint},
+		{Method: "POST", Pattern: "/v1/webhook-endpoints/{id}/rotate-secret", Access: merchant, Handler: s.rotateWebhookEndpointSecret},
+	}
+}
+
 func (s *Server) createWebhookEndpoint(w http.ResponseWriter, r *http.Request) error {
 	var req createWebhookEndpointRequest
 	if err := decodeJSON(r, bodyOf(r), &req); err != nil {
