@@ -40,7 +40,7 @@ func (c cli) serve(cmd *cobra.Command, _ []string) error {
 	}
 	tuneGC()
 	log := gateway.NewLogger(cfg.LogLevel, c.stderr)
-	cfg.Logger = log
+	cfg.Logger, cfg.Version = log, versionString()
 	gateway.LogConfig(log, &cfg, sources)
 	ctx := cmd.Context()
 	g, err := gateway.Open(ctx, cfg, c.stdout)

@@ -66,6 +66,8 @@ type Config struct {
 	// LogLevel is debug, info, warn or error (setting log_level).
 	LogLevel string
 
+	// Version names this build on the home page (paygate version).
+	Version string
 	// Listener, when set, is the bound listener to serve on (Addr is then
 	// ignored); otherwise Open binds Addr first of all.
 	Listener net.Listener

@@ -12,6 +12,7 @@ import (
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -197,4 +198,19 @@ func findDemoApp(ctx context.Context, st store.Store) (*store.App, error) {
 		}
 		p.StartingAfter = ms[len(ms)-1].ID
 	}
+}
+
+// demoCashierOrder makes a test order of the demo app without a method, for
+// the home page's cashier demo, and returns its cashier page's path.
+func (g *Gateway) demoCashierOrder(ctx context.Context, app *store.App) (string, error) {
+	sc := payment.Scope{MerchantID: app.MerchantID, AppID: app.ID, Livemode: false}
+	o, _, err := g.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{
+		OutTradeNo: "cashier-demo-" + id.New("", g.Clock.Now()),
+		Amount:     1850, Currency: "CNY", Subject: "Flat white (cashier demo)",
+		ReturnURL: g.publicURL() + "/",
+	})
+	if err != nil {
+		return "", err
+	}
+	return "/pay/" + o.ID, nil
 }

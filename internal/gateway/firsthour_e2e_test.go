@@ -185,3 +185,47 @@ func TestCashierTestButtonsPayEveryMethod(t *testing.T) {
 	}
 	e.verifyLedger()
 }
+
+// TestHomePageAndDocs (issue 12, points 7 and 10): a browser at / gets a
+// page linking the API reference, which /docs serves; a JSON client still
+// gets the JSON 404; the page's cashier demo opens a test order's cashier.
+func TestHomePageAndDocs(t *testing.T) {
+	e := start(t, "sqlite")
+	get := func(path, accept string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", e.url+path, nil)
+		req.Header.Set("Accept", accept)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	if res, b := get("/", "text/html"); res.StatusCode != 200 || !strings.Contains(b, `href="/docs"`) || !strings.Contains(b, `action="/demo/cashier"`) {
+		t.Fatalf("GET / (browser): %d %.200s", res.StatusCode, b)
+	}
+	if res, b := get("/", "application/json"); res.StatusCode != 404 || !strings.Contains(b, `"route_not_found"`) {
+		t.Fatalf("GET / (JSON): %d %s", res.StatusCode, b)
+	}
+	if res, b := get("/docs", "text/html"); res.StatusCode != 200 || !strings.Contains(b, "<code>POST /v1/orders</code>") {
+		t.Fatalf("GET /docs: %d", res.StatusCode)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm(e.url+"/demo/cashier", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/pay/ord_") {
+		t.Fatalf("POST /demo/cashier: %d to %q", res.StatusCode, loc)
+	}
+	if res, b := get(loc, "text/html"); res.StatusCode != 200 || !strings.Contains(b, "Flat white") || !strings.Contains(b, `id="test-pay"`) {
+		t.Fatalf("the demo order's cashier: %d", res.StatusCode)
+	}
+	o, err := e.demo.GetOrder(context.Background(), strings.TrimPrefix(loc, "/pay/"))
+	if err != nil || o.Livemode {
+		t.Fatalf("the demo order: %+v, %v", o, err)
+	}
+}

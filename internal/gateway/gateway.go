@@ -36,6 +36,7 @@ import (
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/site"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
@@ -66,10 +67,12 @@ type Gateway struct {
 	// simulators are the demo's channel simulators, by channel account id
 	// (Config.Simulators).
 	simulators map[string]*demoSimulator
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	stopOnce   sync.Once
-	stopErr    error
+	// site serves the home page and the API reference.
+	site     *site.Handler
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -233,6 +236,15 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		}
 	} else if err := g.disableSimulatorAccounts(ctx); err != nil {
 		return fmt.Errorf("channel simulators: %w", err)
+	}
+	sc := site.Config{Version: g.Config.Version, NotFound: g.API, Log: g.Log}
+	if !g.Config.NoDemo {
+		if app, err := findDemoApp(ctx, g.Store); err == nil {
+			sc.DemoCashier = func(ctx context.Context) (string, error) { return g.demoCashierOrder(ctx, app) }
+		}
+	}
+	if g.site, err = site.New(sc); err != nil {
+		return err
 	}
 	return nil
 }
@@ -404,19 +416,23 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	return g.Shutdown(context.Background())
 }
 
-// handler sends the hosted cashier (/pay/…) to the web handler and every
-// other request to the API, which answers unknown routes in its error shape.
+// handler sends the hosted cashier (/pay/…) to the web handler, the home
+// page and the API reference to the site, and every other request to the
+// API, which answers unknown routes in its error shape.
 func (g *Gateway) handler() http.Handler {
 	cashier := web.New(web.Config{
 		Payments: g.Payments, Store: g.Store, Accounts: &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/pay/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/pay/"):
 			cashier.ServeHTTP(w, r)
-			return
+		case g.site.Serves(r):
+			g.site.ServeHTTP(w, r)
+		default:
+			g.API.ServeHTTP(w, r)
 		}
-		g.API.ServeHTTP(w, r)
 	})
 }
 
