@@ -39,7 +39,11 @@ func signalContext() (context.Context, func()) {
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		if sig, ok := <-ch; ok {
-			cancel(fmt.Errorf("%v received", sig))
+			name := "SIGTERM"
+			if sig == os.Interrupt {
+				name = "SIGINT"
+			}
+			cancel(fmt.Errorf("%s received", name))
 			signal.Stop(ch) // a second signal kills the process as usual
 		}
 	}()
@@ -115,7 +119,7 @@ Start it with 'paygate serve'; the README has a payment in a minute.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
-		c.benchCommand(), c.simCommand(), c.versionCommand())
+		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand())
 	return root
 }
 

@@ -278,14 +278,29 @@ func (s *served) get(t *testing.T, path, key string) int {
 // stop sends what SIGINT sends and checks that serve says goodbye and exits 0.
 func (s *served) stop(t *testing.T) {
 	t.Helper()
-	s.cancel(errors.New("interrupt received"))
+	s.cancel(errors.New("SIGINT received"))
 	select {
 	case code := <-s.done:
 		rest := <-s.rest
-		if code != 0 || !strings.Contains(rest, "interrupt received: draining") || !strings.Contains(rest, "Goodbye") {
+		if code != 0 || !strings.Contains(rest, "SIGINT received: draining") || !strings.Contains(rest, "Goodbye") {
 			t.Fatalf("stop: exit %d, output %q", code, rest)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not stop within a minute")
+	}
+}
+
+// TestHealthcheck: the container's health check exits 0 against a serving
+// gateway at the port of addr, and 1 when nothing answers there.
+func TestHealthcheck(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "--addr", "127.0.0.1:0", "--database", "sqlite:"+filepath.Join(t.TempDir(), "h.db"), "--no-demo")
+	addr := strings.TrimPrefix(s.url, "http://")
+	if code, out, errOut := paygate(t, map[string]string{"PAYGATE_ADDR": addr}, "healthcheck"); code != 0 || out != "ok\n" {
+		t.Fatalf("healthy gateway: exit %d, %q %q", code, out, errOut)
+	}
+	s.stop(t)
+	if code, _, errOut := paygate(t, nil, "healthcheck", "--addr", addr); code != exitFailed || !strings.Contains(errOut, "healthcheck") {
+		t.Fatalf("stopped gateway: exit %d, %q", code, errOut)
 	}
 }

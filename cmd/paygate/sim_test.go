@@ -34,7 +34,7 @@ func TestSimSaysWhatThePlaceholderIs(t *testing.T) {
 			t.Errorf("paygate sim output lacks %q:\n%s", want, out.String())
 		}
 	}
-	cancel(errors.New("interrupt received"))
+	cancel(errors.New("SIGINT received"))
 	go io.Copy(io.Discard, pr)
 	if code := <-done; code != 0 {
 		t.Fatalf("sim exited %d", code)

@@ -11,9 +11,11 @@ import (
 	"github.com/paygate/paygate/internal/store/sqlite"
 )
 
-// version is set at release (-ldflags "-X main.version=v1.2.3"); otherwise
-// the module version Go stamped into the build.
-var version string
+// version and commit are set at release (-ldflags "-X main.version=v1.2.3
+// -X main.commit=…", scripts/release); otherwise they come from what Go
+// stamped into the build (the module version, and the commit when the build
+// ran in a git checkout with VCS stamping on).
+var version, commit string
 
 func (c cli) versionCommand() *cobra.Command {
 	return &cobra.Command{
@@ -27,7 +29,7 @@ func (c cli) versionCommand() *cobra.Command {
 // versionString is the version, the commit it was built from, the Go
 // toolchain and the SQLite driver.
 func versionString() string {
-	v, commit := version, "unknown"
+	v, rev := version, commit
 	var at string
 	var modified bool
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -37,7 +39,9 @@ func versionString() string {
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				commit = s.Value
+				if rev == "" {
+					rev = s.Value
+				}
 			case "vcs.time":
 				at = s.Value
 			case "vcs.modified":
@@ -48,15 +52,18 @@ func versionString() string {
 	if v == "" {
 		v = "(devel)"
 	}
+	if rev == "" {
+		rev = "unknown (built without VCS stamping)"
+	}
 	if at != "" {
-		commit += " (" + at + ")"
+		rev += " (" + at + ")"
 	}
 	if modified {
-		commit += " with uncommitted changes"
+		rev += " with uncommitted changes"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "paygate %s\n", v)
-	fmt.Fprintf(&b, "  commit  %s\n", commit)
+	fmt.Fprintf(&b, "  commit  %s\n", rev)
 	fmt.Fprintf(&b, "  go      %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&b, "  sqlite  %s", sqlite.Driver)
 	return b.String()
