@@ -58,6 +58,7 @@ func (g *Gateway) startSimulators(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		g.simulators[d.account] = d
+		g.Log.Info("channel simulator listening", "provider", provider, "url", d.url, "channel_account", d.account)
 		lines = append(lines, fmt.Sprintf("  %-9s %s  (channel account %s)", provider, d.url, d.account))
 	}
 	g.Router.Invalidate()
