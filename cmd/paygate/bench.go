@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,60 +18,92 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/spf13/cobra"
 
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/loadgen"
 )
 
+func (c cli) benchCommand() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a gateway (or a temporary one) and report throughput and latency",
+		Long: `Load a gateway: the one at --url (with --key, or --signed with an HMAC key), or
+one it starts on a temporary database. It prints the successful requests
+per second, the failures by code with the first message of each, and
+latency percentiles of the successful requests.
+
+A request counts only when it succeeds (2xx; in the cycle scenario, when
+its webhook arrives with a valid signature). Before the run, one request
+checks that the gateway answers and takes the key. Exit status: 0, or 1
+when no request succeeded or more than half of them failed.
+
+The flags are options of this run, not settings: they have no environment
+variables.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.bench(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.cfg.URL, "url", "", "gateway to load; empty: start one on a temporary database")
+	f.StringVar(&o.cfg.SecretKey, "key", "", "Bearer secret key (with --url)")
+	f.StringVar(&o.cfg.AppID, "app-id", "", "sign requests with HMAC-SHA256: app id (with --url and --signed)")
+	f.StringVar(&o.cfg.KeyID, "key-id", "", "signing key id (with --url and --signed)")
+	f.StringVar(&o.cfg.HMACSecret, "hmac-secret", "", "signing key secret (with --url and --signed)")
+	f.StringVar(&o.cfg.WebhookSecret, "webhook-secret", "", "the app's whsec_ secret, to verify webhooks in the cycle scenario (required with --url)")
+	f.BoolVar(&o.signed, "signed", false, "sign requests with the app's HMAC key instead of the Bearer key")
+	f.StringVar(&o.database, "database", "sqlite", `temporary gateway's store: "sqlite" or a postgres:// URL (a temporary schema is made in it)`)
+	f.StringVar(&o.cfg.Scenario, "scenario", "create", "create, query, mixed or cycle")
+	f.IntVar(&o.cfg.Concurrency, "concurrency", 64, "requests in flight (closed loop)")
+	f.IntVar(&o.cfg.Rate, "rate", 0, "requests per second (open loop); 0 for closed loop")
+	f.DurationVar(&o.cfg.Duration, "duration", 10*time.Second, "how long to run")
+	f.BoolVar(&o.floor, "floor", false, "also load a bare Go HTTP server (JSON decode, one HMAC, JSON encode) the same way and print the ratio")
+	f.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
+	f.IntVar(&o.perTarget, "notify-per-target", 0, "temporary gateway: notification attempts in flight per endpoint (default as serve)")
+	f.IntVar(&o.notifyConc, "notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
+	return cmd
+}
+
+type benchOptions struct {
+	cfg                   loadgen.Config
+	signed, floor, asJSON bool
+	database, cpuProfile  string
+	perTarget, notifyConc int
+}
+
 // bench runs the load generator against a gateway: the one at --url, or one
 // it starts on a temporary database (SQLite by default; a fresh schema of
 // --database when that is a postgres:// URL).
-func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (c cli) bench(ctx context.Context, o benchOptions) error {
 	tuneGC()
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg loadgen.Config
-	fs.StringVar(&cfg.URL, "url", "", "gateway to load; empty: start one on a temporary database")
-	fs.StringVar(&cfg.SecretKey, "key", "", "Bearer secret key (with --url)")
-	fs.StringVar(&cfg.AppID, "app-id", "", "sign requests with HMAC-SHA256: app id (with --url and --signed)")
-	fs.StringVar(&cfg.KeyID, "key-id", "", "signing key id (with --url and --signed)")
-	fs.StringVar(&cfg.HMACSecret, "hmac-secret", "", "signing key secret (with --url and --signed)")
-	fs.StringVar(&cfg.WebhookSecret, "webhook-secret", "", "the app's whsec_ secret, to verify webhooks in the cycle scenario (with --url)")
-	signed := fs.Bool("signed", false, "sign requests with the app's HMAC key instead of the Bearer key")
-	database := fs.String("database", "sqlite", `temporary gateway's store: "sqlite" or a postgres:// URL (a temporary schema is made in it)`)
-	fs.StringVar(&cfg.Scenario, "scenario", "create", "create, query, mixed or cycle")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight (closed loop)")
-	fs.IntVar(&cfg.Rate, "rate", 0, "requests per second (open loop); 0 for closed loop")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to run")
-	floor := fs.Bool("floor", false, "also load a bare Go HTTP server (JSON decode, one HMAC, JSON encode) the same way and print the ratio")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	perTarget := fs.Int("notify-per-target", 0, "temporary gateway: notification attempts in flight per endpoint (default as serve)")
-	notifyConc := fs.Int("notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
+	cfg := o.cfg
+	if cfg.Concurrency < 1 || cfg.Rate < 0 || cfg.Duration <= 0 {
+		return usagef("--concurrency must be 1 or more, --rate 0 or more and --duration positive")
 	}
-	if !*asJSON {
-		cfg.Progress = stderr
+	if !o.asJSON {
+		cfg.Progress = c.stderr
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, *database, *perTarget, *notifyConc)
+		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		cfg.URL, cfg.SecretKey, cfg.WebhookSecret = g.URL(), g.Demo.SecretKey, g.Demo.WebhookSecret
-		if *signed {
+		if o.signed {
 			cfg.AppID, cfg.KeyID, cfg.HMACSecret = g.Demo.App.ID, g.Demo.SigningKey.ID, g.Demo.SigningSecret
 		}
 	} else if cfg.SecretKey == "" && cfg.HMACSecret == "" {
-		return errors.New("--url needs --key (or --signed with --app-id, --key-id, --hmac-secret)")
+		return usagef("--url needs --key (or --signed with --app-id, --key-id, --hmac-secret)")
+	} else if cfg.Scenario == "cycle" && cfg.WebhookSecret == "" {
+		return usagef("--scenario cycle with --url needs --webhook-secret (the app's whsec_ secret): each cycle waits for its webhook and verifies it")
 	}
-	if !*signed {
+	if !o.signed {
 		cfg.AppID, cfg.KeyID, cfg.HMACSecret = "", "", ""
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -83,20 +113,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	res, err := loadgen.Run(ctx, cfg)
-	if *cpuProfile != "" {
+	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	if err != nil {
 		return err
 	}
 	out := map[string]any{"gateway": res}
-	if *floor {
+	if o.floor && !res.Failing() {
 		url, stop, err := loadgen.StartFloor()
 		if err != nil {
 			return err
 		}
 		fcfg := cfg
-		fcfg.URL, fcfg.Scenario, fcfg.HMACSecret = url, "create", ""
+		fcfg.URL, fcfg.Scenario, fcfg.HMACSecret, fcfg.NoPreflight = url, "create", "", true
 		fres, err := loadgen.Run(ctx, fcfg)
 		stop()
 		if err != nil {
@@ -106,15 +136,22 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out["ratio"] = res.RPS / fres.RPS
 	}
 	out["peak_rss_mb"] = peakRSSMB()
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(out)
+	if o.asJSON {
+		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "gateway  %s\n", res)
+		if f, ok := out["floor"].(*loadgen.Result); ok {
+			fmt.Fprintf(c.stdout, "floor    %s\n", f)
+			fmt.Fprintf(c.stdout, "ratio    %.1f%% of the floor\n", 100*out["ratio"].(float64))
+		}
+		fmt.Fprintf(c.stdout, "peak RSS %.0f MB (this process: the gateway when it started one, and the load)\n", out["peak_rss_mb"])
 	}
-	fmt.Fprintf(stdout, "gateway  %s\n", res)
-	if f, ok := out["floor"].(*loadgen.Result); ok {
-		fmt.Fprintf(stdout, "floor    %s\n", f)
-		fmt.Fprintf(stdout, "ratio    %.1f%% of the floor\n", 100*out["ratio"].(float64))
+	if res.Failing() {
+		fmt.Fprintf(c.stderr, "paygate bench: the run failed: %s\n", res.Explain())
+		return exitError{exitFailed}
 	}
-	fmt.Fprintf(stdout, "peak RSS %.0f MB (this process: the gateway when it started one, and the load)\n", out["peak_rss_mb"])
 	return nil
 }
 

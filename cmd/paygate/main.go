@@ -1,206 +1,222 @@
 // Command paygate is the Paygate payment gateway: one binary that serves the
-// API (serve), migrates the database (migrate) and checks the ledger
-// (ledger verify), loads a gateway (bench) and plays a channel (sim). See README.md and API.md "Running it".
+// API (serve), migrates the database (migrate), checks the ledger (ledger
+// verify), shows the demo app's keys (demo keys), loads a gateway (bench)
+// and plays a channel (sim). `paygate <command> --help` describes each;
+// README.md has the configuration table.
+//
+// Exit codes: 0 done, 1 the command failed, 2 it was called wrongly (an
+// unknown command or flag, a bad setting).
 package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
-	"time"
 	_ "time/tzdata" // merchant time zones work on machines without zoneinfo
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/paygate/paygate/internal/gateway"
-	"github.com/paygate/paygate/internal/store/sqlite"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-const usage = `usage: paygate <command> [flags]
-
-commands:
-  serve          start the gateway (creates a demo merchant on an empty database)
-  migrate        bring the database schema up to date
-  ledger verify  check that every journal entry balances and every balance equals its entries
-  bench          load a gateway (or a temporary one) and report throughput and latency
-  sim            run a channel simulator: paygate sim wechatpay|alipay|unionpay
-
-Run "paygate <command> -h" for the flags of a command.
-`
-
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
-	var err error
-	switch args[0] {
-	case "serve":
-		err = serve(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		err = migrate(ctx, args[1:], stdout, stderr)
-	case "bench":
-		err = bench(ctx, args[1:], stdout, stderr)
-	case "sim":
-		err = simulate(ctx, args[1:], stdout, stderr)
-	case "ledger":
-		if len(args) < 2 || args[1] != "verify" {
-			fmt.Fprint(stderr, "usage: paygate ledger verify [--database …]\n")
-			return 2
+	os.Exit(run(ctx, os.Args[1:], cli{stdout: os.Stdout, stderr: os.Stderr, env: os.LookupEnv}))
+}
+
+// signalContext ends on SIGINT or SIGTERM, with the signal as its cause.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if sig, ok := <-ch; ok {
+			name := "SIGTERM"
+			if sig == os.Interrupt {
+				name = "SIGINT"
+			}
+			cancel(fmt.Errorf("%s received", name))
+			signal.Stop(ch) // a second signal kills the process as usual
 		}
-		return ledgerVerify(ctx, args[2:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "paygate: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "paygate: %v\n", err)
-		return 1
-	}
-	return 0
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
+// cli is what the commands write to and read the environment from; tests
+// run the commands in-process with their own.
+type cli struct {
+	stdout, stderr io.Writer
+	env            func(string) (string, bool)
 }
 
-func envBool(name string) bool {
-	b, _ := strconv.ParseBool(os.Getenv(name))
-	return b
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError is a command called wrongly: exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError ends a command with a code and no further message (the command
+// has said why).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, c cli) int {
+	root := c.root()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "paygate: %v\nRun 'paygate --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(c.stderr, "paygate: %v\n", err)
+	return exitFailed
 }
 
-// envDuration returns the duration in the environment variable name, or def
-// when it is unset or not a duration.
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
+// root builds the command tree.
+func (c cli) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "paygate",
+		Short: "Paygate, an open-source payment gateway",
+		Long: `Paygate is an open-source payment gateway: one signed HTTP API for orders, refunds
+and webhooks over WeChat Pay, Alipay, UnionPay, cards and a sandbox, with a
+double-entry ledger. It runs on SQLite out of the box and on PostgreSQL.
+
+Start it with 'paygate serve'; the README has a payment in a minute.`,
+		Version:       versionString(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noUnknownSubcommand,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	return def
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
+		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand())
+	return root
 }
 
-// envInt returns the integer in the environment variable name, or def when
-// it is unset or not an integer.
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
+// noUnknownSubcommand refuses arguments to a command that only groups
+// others, naming the command it did not find.
+func noUnknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
-	return def
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usagef("%s", msg)
 }
 
-// databaseFlag registers --database on fs.
-func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database", env("PAYGATE_DATABASE", "sqlite:paygate.db"), "sqlite:<path> or a postgres:// URL (PAYGATE_DATABASE)")
+// group is a command that only holds subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	g := &cobra.Command{Use: use, Short: short, Args: noUnknownSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	g.AddCommand(subs...)
+	return g
 }
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	tuneGC()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg gateway.Config
-	fs.StringVar(&cfg.Addr, "addr", env("PAYGATE_ADDR", ":8080"), "listen address (PAYGATE_ADDR)")
-	db := databaseFlag(fs)
-	fs.StringVar(&cfg.PublicURL, "public-url", env("PAYGATE_PUBLIC_URL", ""), "how payers reach the cashier (PAYGATE_PUBLIC_URL); default http://localhost:<port>")
-	schedule := fs.String("notify-retry-schedule", env("PAYGATE_NOTIFY_RETRY_SCHEDULE", "15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h"), "notification retry delays (PAYGATE_NOTIFY_RETRY_SCHEDULE)")
-	fs.BoolVar(&cfg.NoDemo, "no-demo", envBool("PAYGATE_NO_DEMO"), "do not create the demo merchant on an empty database (PAYGATE_NO_DEMO)")
-	fs.BoolVar(&cfg.Hosted, "hosted", envBool("PAYGATE_HOSTED"), "the gateway serves merchants from a machine they do not own: test-mode notifications go to public addresses only, never loopback (PAYGATE_HOSTED)")
-	fs.BoolVar(&cfg.Simulators, "simulators", envBool("PAYGATE_SIMULATORS"), "run the WeChat Pay, Alipay and UnionPay simulators in the process and route test orders of their methods through them (PAYGATE_SIMULATORS)")
-	fs.StringVar(&cfg.LogLevel, "log-level", env("PAYGATE_LOG_LEVEL", "info"), "debug, info, warn or error (PAYGATE_LOG_LEVEL)")
-	fs.DurationVar(&cfg.WorkerInterval, "worker-interval", 5*time.Second, "how often background jobs run")
-	fs.DurationVar(&cfg.NotifyTimeout, "notify-timeout", envDuration("PAYGATE_NOTIFY_TIMEOUT", 10*time.Second), "how long a notification attempt may take; a 2xx within it acknowledges (PAYGATE_NOTIFY_TIMEOUT)")
-	fs.DurationVar(&cfg.NotifyLease, "notify-lease", envDuration("PAYGATE_NOTIFY_LEASE", 60*time.Second), "how long a node holds claimed deliveries; after a crash they are sent again once it ends (PAYGATE_NOTIFY_LEASE)")
-	fs.IntVar(&cfg.NotifyConcurrency, "notify-concurrency", envInt("PAYGATE_NOTIFY_CONCURRENCY", 32), "notification attempts in flight per node (PAYGATE_NOTIFY_CONCURRENCY)")
-	fs.IntVar(&cfg.NotifyPerTarget, "notify-per-target", envInt("PAYGATE_NOTIFY_PER_TARGET", 4), "notification attempts in flight per endpoint or notify host, per node (PAYGATE_NOTIFY_PER_TARGET)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// usageArgs wraps an argument check so that its failure exits 2.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
 	}
-	cfg.Database = *db
-	cfg.AdminToken = os.Getenv("PAYGATE_ADMIN_TOKEN")
-	cfg.MasterKey = os.Getenv("PAYGATE_MASTER_KEY")
-	var err error
-	if cfg.NotifyRetrySchedule, err = gateway.ParseSchedule(*schedule); err != nil {
-		return err
-	}
-	g, err := gateway.Open(ctx, cfg, stdout)
-	if err != nil {
-		return err
-	}
-	if err := g.Listen(); err != nil {
-		g.Store.Close()
-		return err
-	}
-	fmt.Fprintf(stdout, "paygate listening on %s (%s)\n", g.Addr(), g.Payments.PublicURL)
-	if !strings.HasPrefix(cfg.Database, "postgres") {
-		fmt.Fprintf(stdout, "store: %s\n", sqlite.Driver)
-	}
-	return g.Serve(ctx)
 }
 
-func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := databaseFlag(fs)
-	if err := fs.Parse(args); err != nil {
+// bindSettings adds the flags of the settings named by keys (every setting
+// when none) and --config to fs.
+func bindSettings(fs *pflag.FlagSet, keys ...string) {
+	fs.SortFlags = false
+	fs.String(gateway.ConfigFlag, "", "read settings from this YAML file ("+gateway.ConfigEnv+"); flags and environment override it")
+	for _, s := range gateway.Settings() {
+		if len(keys) > 0 && !slices.Contains(keys, s.Key) {
+			continue
+		}
+		def := s.Default
+		if s.DefaultDoc != "" {
+			def = s.DefaultDoc
+		}
+		if def == "" {
+			def = "none"
+		}
+		f := fs.VarPF(&settingFlag{s: s}, s.Flag(), "", fmt.Sprintf("%s (%s; default %s)", s.Doc, s.Env(), def))
+		if s.Type == "bool" {
+			f.NoOptDefVal = "true"
+		}
+	}
+}
+
+// settingFlag is a setting's flag: it checks the value as it is given, so
+// a bad one is refused by name at once.
+type settingFlag struct {
+	s     gateway.Setting
+	value string
+}
+
+func (f *settingFlag) String() string { return f.value }
+func (f *settingFlag) Type() string {
+	if f.s.Type == "bool" {
+		return "bool"
+	}
+	return f.s.Type
+}
+
+func (f *settingFlag) Set(v string) error {
+	var scratch gateway.Config
+	if err := f.s.Parse(&scratch, v); err != nil {
 		return err
 	}
-	st, err := gateway.OpenStore(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "schema is up to date")
+	f.value = v
 	return nil
 }
 
-func ledgerVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := databaseFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	st, err := gateway.OpenStore(ctx, *db)
+// load reads the settings named by keys from cmd's flags, the environment
+// and the configuration file. A bad value is a usage error.
+func (c cli) load(cmd *cobra.Command, keys ...string) (gateway.Config, map[string]gateway.Source, error) {
+	fs := cmd.Flags()
+	cfg, sources, err := gateway.Load(gateway.Inputs{
+		Flag: func(name string) (string, bool) {
+			f := fs.Lookup(name)
+			if f == nil || !f.Changed {
+				return "", false
+			}
+			return f.Value.String(), true
+		},
+		Env: c.env,
+	}, keys...)
 	if err != nil {
-		fmt.Fprintf(stderr, "paygate: %v\n", err)
-		return 1
+		return cfg, nil, usageError{err}
 	}
-	defer st.Close()
-	rep, err := st.LedgerVerify(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "paygate: ledger verify: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "entries: %d, lines: %d\n", rep.Entries, rep.Lines)
-	for _, group := range []struct {
-		name  string
-		items []string
-	}{{"unbalanced entries", rep.UnbalancedEntries}, {"balance mismatches", rep.BalanceMismatches}, {"missing or stray entries", rep.MissingEntries}} {
-		for _, s := range group.items {
-			fmt.Fprintf(stdout, "%s: %s\n", group.name, s)
-		}
-	}
-	if !rep.Clean() {
-		fmt.Fprintln(stdout, "ledger verify: FAILED")
-		return 1
-	}
-	fmt.Fprintln(stdout, "ledger verify: ok")
-	return 0
+	return cfg, sources, nil
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -35,6 +36,7 @@ import (
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/site"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
@@ -67,10 +69,12 @@ type Gateway struct {
 	// simulators are the demo's channel simulators, by channel account id
 	// (Config.Simulators).
 	simulators map[string]*demoSimulator
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	stopOnce   sync.Once
-	stopErr    error
+	// site serves the home page and the API reference.
+	site     *site.Handler
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -84,19 +88,26 @@ func OpenStore(ctx context.Context, database string) (store.Store, error) {
 	return nil, fmt.Errorf("database %q: want sqlite:<path> or a postgres:// URL", database)
 }
 
-// Open opens the store, migrates it, and prepares everything Serve needs.
-// out receives the first-start messages (operator token, demo keys).
+// Open binds the listen address, then opens the store, migrates it, and
+// prepares everything Serve needs. Binding comes first, so a start that
+// cannot listen (the port is taken) fails before it creates anything it
+// would print once (the operator token, the demo keys). out receives those
+// first-start messages.
 func Open(ctx context.Context, cfg Config, out io.Writer) (*Gateway, error) {
-	if cfg.Database == "" {
-		cfg.Database = "sqlite:paygate.db"
+	cfg.setDefaults()
+	closeListener, err := bind(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	st, err := OpenStore(ctx, cfg.Database)
 	if err != nil {
+		closeListener()
 		return nil, err
 	}
 	g, err := OpenWith(ctx, cfg, st, out)
 	if err != nil {
 		st.Close()
+		closeListener()
 		return nil, err
 	}
 	return g, nil
@@ -105,41 +116,69 @@ func Open(ctx context.Context, cfg Config, out io.Writer) (*Gateway, error) {
 // OpenWith is Open on a store the caller opened (tests pass one per test).
 // The gateway closes st when it shuts down.
 func OpenWith(ctx context.Context, cfg Config, st store.Store, out io.Writer) (*Gateway, error) {
-	if cfg.Addr == "" {
-		cfg.Addr = ":8080"
+	cfg.setDefaults()
+	closeListener, err := bind(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Database == "" {
-		cfg.Database = "sqlite:paygate.db"
-	}
-	if len(cfg.NotifyRetrySchedule) == 0 {
-		cfg.NotifyRetrySchedule = DefaultRetrySchedule
-	}
-	g := &Gateway{Config: cfg, Store: st, Clock: cfg.Clock, Log: cfg.Logger}
+	g := &Gateway{Config: cfg, Store: st, Clock: cfg.Clock, Log: cfg.Logger, listener: cfg.Listener}
 	if g.Clock == nil {
 		g.Clock = clock.Real{}
 	}
 	if g.Log == nil {
-		g.Log = newLogger(cfg.LogLevel)
+		g.Log = NewLogger(cfg.LogLevel, os.Stderr)
 	}
 	if err := st.Migrate(ctx); err != nil {
+		closeListener()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if err := g.prepare(ctx, out); err != nil {
+		closeListener()
 		return nil, err
 	}
 	return g, nil
 }
 
-func newLogger(level string) *slog.Logger {
+// bind sets cfg.Listener to a listener on cfg.Addr unless it has one, and
+// returns what closes the listener it made (nothing when it made none).
+func bind(cfg *Config) (closeListener func(), err error) {
+	if cfg.Listener != nil {
+		return func() {}, nil
+	}
+	l, err := Listen(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Listener = l
+	return func() { l.Close(); cfg.Listener = nil }, nil
+}
+
+// Listen binds addr for the gateway. When the address is taken, the error
+// says what to do about it.
+func Listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: address already in use: is another paygate (or another server) running there? "+
+			"Stop it, or listen elsewhere with --addr (PAYGATE_ADDR), e.g. --addr 127.0.0.1:8081", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// NewLogger returns the gateway's JSON logger on w at level (debug, info,
+// warn or error; anything else is info).
+func NewLogger(level string, w io.Writer) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
-	key, err := g.masterKey()
+	key, err := g.masterKey(true)
 	if err != nil {
 		return err
 	}
@@ -195,7 +234,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		},
 	}
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
-		fmt.Fprintf(out, "Operator token (shown once; keep it): %s\n", g.OperatorToken)
+		fmt.Fprintf(out, "Operator token for /admin/v1 (shown once; keep it, or set PAYGATE_ADMIN_TOKEN to a token of your own): %s\n", g.OperatorToken)
 	}
 	if !g.Config.NoDemo {
 		if err := g.demo(ctx, out); err != nil {
@@ -207,6 +246,17 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			g.stopSimulators()
 			return fmt.Errorf("channel simulators: %w", err)
 		}
+	} else if err := g.disableSimulatorAccounts(ctx); err != nil {
+		return fmt.Errorf("channel simulators: %w", err)
+	}
+	sc := site.Config{Version: g.Config.Version, NotFound: g.API, Log: g.Log}
+	if !g.Config.NoDemo {
+		if app, err := findDemoApp(ctx, g.Store); err == nil {
+			sc.DemoCashier = func(ctx context.Context) (string, error) { return g.demoCashierOrder(ctx, app) }
+		}
+	}
+	if g.site, err = site.New(sc); err != nil {
+		return err
 	}
 	return nil
 }
@@ -215,18 +265,13 @@ func (g *Gateway) publicURL() string {
 	if g.Config.PublicURL != "" {
 		return strings.TrimRight(g.Config.PublicURL, "/")
 	}
-	_, port, err := net.SplitHostPort(g.Config.Addr)
-	if err != nil || port == "0" {
-		if g.listener != nil {
-			_, port, _ = net.SplitHostPort(g.listener.Addr().String())
-		}
-	}
+	_, port, _ := net.SplitHostPort(g.listener.Addr().String())
 	return "http://localhost:" + port
 }
 
 // masterKey returns the configured key, or for SQLite the one in the file
-// beside the database, made on first start.
-func (g *Gateway) masterKey() ([]byte, error) {
+// beside the database, made on first start when create.
+func (g *Gateway) masterKey(create bool) ([]byte, error) {
 	if g.Config.MasterKey != "" {
 		return cryptobox.ParseKey(g.Config.MasterKey)
 	}
@@ -238,6 +283,8 @@ func (g *Gateway) masterKey() ([]byte, error) {
 		return cryptobox.ParseKey(string(b))
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	} else if !create {
+		return nil, fmt.Errorf("no master key: %s is missing and PAYGATE_MASTER_KEY is not set", path)
 	}
 	k := make([]byte, cryptobox.KeySize)
 	if _, err := rand.Read(k); err != nil {
@@ -335,38 +382,6 @@ func (g *Gateway) platformKey(ctx context.Context) (*auth.ResponseSigner, []*sto
 	return &auth.ResponseSigner{KeyID: cur.ID, Key: edPriv, Clock: g.Clock}, keys, nil
 }
 
-// demo creates the demo merchant and its test app once, on an empty database.
-func (g *Gateway) demo(ctx context.Context, out io.Writer) error {
-	ms, _, err := g.Store.MerchantList(ctx, store.ListParams{Limit: 1})
-	if err != nil || len(ms) > 0 {
-		return err
-	}
-	marker := id.New("demo_", g.Clock.Now())
-	if got, err := g.Store.SettingInit(ctx, "demo_created", marker); err != nil || got != marker {
-		return err // another node made it
-	}
-	acc := &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock}
-	m, err := acc.CreateMerchant(ctx, account.MerchantParams{Name: "Demo Shop", FeeRateBps: 60})
-	if err != nil {
-		return err
-	}
-	na, err := acc.CreateApp(ctx, m.ID, account.AppParams{Name: "Demo test app", Mode: "test"})
-	if err != nil {
-		return err
-	}
-	g.Demo = na
-	fmt.Fprintf(out, `
-Demo merchant %s (%s), test-mode app %s:
-  secret key      %s
-  signing key     %s  HMAC-SHA256 secret %s
-  webhook secret  %s
-These are shown once. Try:
-  curl -s %s/v1/orders -H "Authorization: Bearer %s" \
-    --json '{"out_trade_no":"demo-1","amount":1000,"currency":"CNY","subject":"Coffee","method":"sandbox"}'
-`, m.Name, m.ID, na.App.ID, na.SecretKey, na.SigningKey.ID, na.SigningSecret, na.WebhookSecret, g.publicURL(), na.SecretKey)
-	return nil
-}
-
 // notifyPolicy is where notifications may go, by Config.Hosted.
 func (g *Gateway) notifyPolicy() notify.Policy { return notify.Policy{Hosted: g.Config.Hosted} }
 
@@ -384,34 +399,19 @@ func (g *Gateway) checkNotifyURL(ctx context.Context, url string, live bool) err
 	return nil
 }
 
-// Listen binds the configured address; Addr is then known.
-func (g *Gateway) Listen() error {
-	l, err := net.Listen("tcp", g.Config.Addr)
-	if err != nil {
-		return err
-	}
-	g.listener = l
-	if g.Config.PublicURL == "" {
-		g.Payments.PublicURL = g.publicURL()
-		g.Channels.PublicURL = g.Payments.PublicURL
-	}
-	return nil
-}
+// Listen is kept for callers of the former two-step start: the gateway
+// binds its address when it opens, so this does nothing.
+func (g *Gateway) Listen() error { return nil }
 
-// Addr is the address the gateway listens on, after Listen.
+// Addr is the address the gateway listens on.
 func (g *Gateway) Addr() string { return g.listener.Addr().String() }
 
-// URL is the base URL of the listening gateway, after Listen.
+// URL is the base URL of the listening gateway.
 func (g *Gateway) URL() string { return "http://" + g.Addr() }
 
 // Serve runs the HTTP server and the background workers until ctx ends or
-// Shutdown is called. It calls Listen when not yet listening.
+// Shutdown is called.
 func (g *Gateway) Serve(ctx context.Context) error {
-	if g.listener == nil {
-		if err := g.Listen(); err != nil {
-			return err
-		}
-	}
 	ctx, g.cancel = context.WithCancel(ctx)
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
@@ -432,19 +432,23 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	return g.Shutdown(context.Background())
 }
 
-// handler sends the hosted cashier (/pay/…) to the web handler and every
-// other request to the API, which answers unknown routes in its error shape.
+// handler sends the hosted cashier (/pay/…) to the web handler, the home
+// page and the API reference to the site, and every other request to the
+// API, which answers unknown routes in its error shape.
 func (g *Gateway) handler() http.Handler {
 	cashier := web.New(web.Config{
 		Payments: g.Payments, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/pay/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/pay/"):
 			cashier.ServeHTTP(w, r)
-			return
+		case g.site.Serves(r):
+			g.site.ServeHTTP(w, r)
+		default:
+			g.API.ServeHTTP(w, r)
 		}
-		g.API.ServeHTTP(w, r)
 	})
 }
 
@@ -458,6 +462,8 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			g.stopErr = g.server.Shutdown(sctx)
 			cancel()
+		} else {
+			g.listener.Close() // opened, never served
 		}
 		g.wg.Wait()
 		g.Payments.Close()
@@ -467,4 +473,12 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	})
 	return g.stopErr
+}
+
+// clockOrReal is cfg's clock, or the real one.
+func clockOrReal(cfg Config) clock.Clock {
+	if cfg.Clock != nil {
+		return cfg.Clock
+	}
+	return clock.Real{}
 }

@@ -58,6 +58,7 @@ func (g *Gateway) startSimulators(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		g.simulators[d.account] = d
+		g.Log.Info("channel simulator listening", "provider", provider, "url", d.url, "channel_account", d.account)
 		lines = append(lines, fmt.Sprintf("  %-9s %s  (channel account %s)", provider, d.url, d.account))
 	}
 	g.Router.Invalidate()
@@ -128,16 +129,75 @@ func (g *Gateway) findAccount(ctx context.Context, provider, name string) (*stor
 	}
 }
 
-// simulatedPayer pays (or fails) a test order's trade at its simulator.
+// simulatedPayer pays (or fails) a test order's trade at its simulator, as
+// its payer would: a page payment (Alipay's page and wap pay, UnionPay's
+// gateway payment) exists at the channel only once the payer's browser has
+// opened the channel's page, so the payer opens it first.
 func (g *Gateway) simulatedPayer(ctx context.Context, o *store.Order, paid bool) error {
 	d, ok := g.simulators[o.ChannelAccountID]
 	if !ok {
 		return errors.New("the order's channel is not a simulator of this process")
 	}
+	if err := d.openPayerPage(ctx, o); err != nil {
+		return err
+	}
 	if paid {
 		return d.sim.PayerPays(o.ID)
 	}
 	return d.sim.PayerFails(o.ID)
+}
+
+// openPayerPage opens o's redirect page when it is on this simulator, as
+// the payer's browser does; other orders need nothing.
+func (d *demoSimulator) openPayerPage(ctx context.Context, o *store.Order) error {
+	var na channel.NextAction
+	if len(o.NextAction) == 0 || json.Unmarshal(o.NextAction, &na) != nil || na.Type != "redirect" || !strings.HasPrefix(na.URL, d.url+"/") {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, na.URL, nil)
+	if err != nil {
+		return fmt.Errorf("open the channel's payment page: %w", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("open the channel's payment page: %w", err)
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("the channel's payment page answered %s", res.Status)
+	}
+	return nil
+}
+
+// disableSimulatorAccounts disables the demo's simulator channel accounts
+// (a plain serve after a serve --simulators): nothing answers at their
+// addresses now, and test orders of their methods go back to the sandbox.
+// serve --simulators enables them again, pointed at its new simulators.
+func (g *Gateway) disableSimulatorAccounts(ctx context.Context) error {
+	var disabled []string
+	for _, provider := range simulators.Providers {
+		a, err := g.findAccount(ctx, provider, simulatorAccountName(provider))
+		if err != nil {
+			return err
+		}
+		if a == nil || a.Disabled {
+			continue
+		}
+		a.Disabled, a.UpdatedAt = true, g.Clock.Now().UTC().Truncate(time.Microsecond)
+		if err := g.Store.ChannelAccountUpdate(ctx, a); err != nil {
+			return fmt.Errorf("disable %s: %w", a.ID, err)
+		}
+		disabled = append(disabled, a.ID)
+	}
+	if len(disabled) > 0 {
+		g.Router.Invalidate()
+		g.Log.Info("disabled the demo's simulator channel accounts: no simulators run in this process (serve --simulators enables them again)",
+			"channel_accounts", disabled)
+	}
+	return nil
 }
 
 // stopSimulators stops the demo's simulators.

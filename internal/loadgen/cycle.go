@@ -20,17 +20,25 @@ type cycle struct {
 	srv     *http.Server
 	url     string
 	mu      sync.Mutex
-	waiting map[string]chan struct{} // order id → closed on arrival
-	arrived map[string]bool          // arrived before anyone waited
-	bad     int
+	waiting map[string]chan arrival // order id → gets the arrival
+	arrived map[string]arrival      // arrived before anyone waited
 }
+
+// arrival is what became of an order's webhook.
+type arrival int
+
+const (
+	timedOut arrival = iota
+	arrived
+	badSignature
+)
 
 func newCycle(secret string) (*cycle, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	c := &cycle{secret: secret, url: "http://" + l.Addr().String() + "/hook", waiting: map[string]chan struct{}{}, arrived: map[string]bool{}}
+	c := &cycle{secret: secret, url: "http://" + l.Addr().String() + "/hook", waiting: map[string]chan arrival{}, arrived: map[string]arrival{}}
 	c.srv = &http.Server{Handler: http.HandlerFunc(c.receive), ReadHeaderTimeout: 10 * time.Second}
 	go c.srv.Serve(l)
 	return c, nil
@@ -40,13 +48,6 @@ func (c *cycle) close() { c.srv.Close() }
 
 func (c *cycle) receive(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := client.VerifyWebhook(r.Header, body, c.secret, 5*time.Minute); err != nil {
-		c.mu.Lock()
-		c.bad++
-		c.mu.Unlock()
-		http.Error(w, "bad signature", http.StatusBadRequest)
-		return
-	}
 	var ev struct {
 		Type string `json:"type"`
 		Data struct {
@@ -56,59 +57,68 @@ func (c *cycle) receive(w http.ResponseWriter, r *http.Request) {
 		} `json:"data"`
 	}
 	json.Unmarshal(body, &ev)
-	w.WriteHeader(http.StatusNoContent)
-	if ev.Type != "order.succeeded" {
+	a := arrived
+	if err := client.VerifyWebhook(r.Header, body, c.secret, 5*time.Minute); err != nil {
+		a = badSignature
+		http.Error(w, "bad signature", http.StatusBadRequest)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	if ev.Type != "order.succeeded" || ev.Data.Object.ID == "" {
 		return
 	}
 	c.mu.Lock()
 	if ch, ok := c.waiting[ev.Data.Object.ID]; ok {
-		close(ch)
+		ch <- a
 		delete(c.waiting, ev.Data.Object.ID)
 	} else {
-		c.arrived[ev.Data.Object.ID] = true
+		c.arrived[ev.Data.Object.ID] = a
 	}
 	c.mu.Unlock()
 }
 
 // wait blocks until orderID's notification has arrived or ctx ends.
-func (c *cycle) wait(ctx context.Context, orderID string) bool {
+func (c *cycle) wait(ctx context.Context, orderID string) arrival {
 	c.mu.Lock()
-	if c.arrived[orderID] {
+	if a, ok := c.arrived[orderID]; ok {
 		delete(c.arrived, orderID)
 		c.mu.Unlock()
-		return true
+		return a
 	}
-	ch := make(chan struct{})
+	ch := make(chan arrival, 1)
 	c.waiting[orderID] = ch
 	c.mu.Unlock()
 	select {
-	case <-ch:
-		return true
+	case a := <-ch:
+		return a
 	case <-ctx.Done():
 		c.mu.Lock()
 		delete(c.waiting, orderID)
 		c.mu.Unlock()
-		return false
+		return timedOut
 	}
 }
 
 // fullCycle is create → pay → ledger postings → webhook delivered and verified.
-func (w *worker) fullCycle(ctx context.Context) string {
-	code, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(w.r.cycle.url))
+func (w *worker) fullCycle(ctx context.Context) (string, string) {
+	code, msg, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(w.r.cycle.url))
 	if code != "" {
-		return "create_" + code
+		return "create_" + code, msg
 	}
 	var o struct {
 		ID string `json:"id"`
 	}
 	json.Unmarshal(body, &o)
-	if code, _ := w.call(ctx, "POST", "/v1/test/orders/"+o.ID+"/pay", []byte(`{"outcome":"succeeded"}`)); code != "" {
-		return "pay_" + code
+	if code, msg, _ := w.call(ctx, "POST", "/v1/test/orders/"+o.ID+"/pay", []byte(`{"outcome":"succeeded"}`)); code != "" {
+		return "pay_" + code, msg
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !w.r.cycle.wait(wctx, o.ID) {
-		return "webhook_timeout"
+	switch w.r.cycle.wait(wctx, o.ID) {
+	case arrived:
+		return "", ""
+	case badSignature:
+		return "webhook_signature_invalid", "the webhook's signature did not verify with --webhook-secret (is it this app's whsec_ secret?)"
 	}
-	return ""
+	return "webhook_timeout", "no webhook arrived within 30s"
 }

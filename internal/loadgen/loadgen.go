@@ -4,6 +4,13 @@
 // the intended send time so a stalled server cannot hide its queueing), and
 // reports throughput, errors by code and latency percentiles from a
 // log-linear histogram.
+//
+// A request counts as a success only with a 2xx answer (for the cycle: once
+// its webhook has arrived with a valid signature). The rate counts
+// successes; failures are reported by code (the HTTP status and the API's
+// error code, or the kind of transport error) and latency is measured over
+// successes only, so a run of fast 401s cannot pass for throughput. Before
+// a run, one request checks that the gateway answers and takes the key.
 package loadgen
 
 import (
@@ -15,11 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -39,24 +49,46 @@ type Config struct {
 	WebhookSecret string
 	// Progress receives a line per second; nil for none.
 	Progress io.Writer
+	// NoPreflight skips the request that checks the gateway and the key
+	// before the run (the floor server has no API to ask).
+	NoPreflight bool
 }
+
+// MaxFailedShare is the share of failed requests above which a run is
+// reported as failed (Result.Failing): more than half.
+const MaxFailedShare = 0.5
 
 // Result is what a run measured.
 type Result struct {
-	Scenario    string         `json:"scenario"`
-	Requests    uint64         `json:"requests"`
-	Errors      map[string]int `json:"errors"`
-	Seconds     float64        `json:"seconds"`
-	RPS         float64        `json:"rps"`
-	P50         float64        `json:"p50_ms"`
-	P90         float64        `json:"p90_ms"`
-	P99         float64        `json:"p99_ms"`
-	P999        float64        `json:"p999_ms"`
-	Max         float64        `json:"max_ms"`
-	Mean        float64        `json:"mean_ms"`
-	Concurrency int            `json:"concurrency,omitempty"`
-	Rate        int            `json:"rate,omitempty"`
+	Scenario string `json:"scenario"`
+	// Requests is every request that finished: OK + Failed.
+	Requests uint64 `json:"requests"`
+	OK       uint64 `json:"ok"`
+	Failed   uint64 `json:"failed"`
+	// Unfinished are requests still in flight when the run ended (not
+	// counted either way).
+	Unfinished uint64 `json:"unfinished,omitempty"`
+	// Errors counts failures by code; ErrorSamples has the first message of each.
+	Errors       map[string]int    `json:"errors"`
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+	Seconds      float64           `json:"seconds"`
+	// RPS is successful requests per second.
+	RPS         float64 `json:"rps"`
+	P50         float64 `json:"p50_ms"`
+	P90         float64 `json:"p90_ms"`
+	P99         float64 `json:"p99_ms"`
+	P999        float64 `json:"p999_ms"`
+	Max         float64 `json:"max_ms"`
+	Mean        float64 `json:"mean_ms"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Rate        int     `json:"rate,omitempty"`
 	hist        *Histogram
+}
+
+// Failing reports whether the run mostly failed: no request succeeded, or
+// more than MaxFailedShare of them failed.
+func (r *Result) Failing() bool {
+	return r.OK == 0 || float64(r.Failed) > MaxFailedShare*float64(r.Requests)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -64,8 +96,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // String renders r for people.
 func (r *Result) String() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s: %d requests in %.1fs = %.0f/s; latency p50 %.2fms p90 %.2fms p99 %.2fms p99.9 %.2fms max %.2fms",
-		r.Scenario, r.Requests, r.Seconds, r.RPS, r.P50, r.P90, r.P99, r.P999, r.Max)
+	fmt.Fprintf(&b, "%s: %d ok, %d failed in %.1fs = %.0f ok/s", r.Scenario, r.OK, r.Failed, r.Seconds, r.RPS)
+	if r.Unfinished > 0 {
+		fmt.Fprintf(&b, " (%d unfinished at the end)", r.Unfinished)
+	}
+	if r.OK > 0 {
+		fmt.Fprintf(&b, "; latency p50 %.2fms p90 %.2fms p99 %.2fms p99.9 %.2fms max %.2fms", r.P50, r.P90, r.P99, r.P999, r.Max)
+	}
 	if len(r.Errors) > 0 {
 		keys := make([]string, 0, len(r.Errors))
 		for k := range r.Errors {
@@ -80,8 +117,38 @@ func (r *Result) String() string {
 	return b.String()
 }
 
-// op is one unit of work; it returns an error code ("" for success).
-type op func(w *worker, ctx context.Context) string
+// Explain says, for a run that mostly failed, what its errors were, one
+// line per code with the first message, and what to check.
+func (r *Result) Explain() string {
+	var b strings.Builder
+	switch {
+	case r.Requests == 0 && r.Unfinished > 0:
+		fmt.Fprintf(&b, "no request finished within the run (%d were still waiting at the end); run longer with --duration", r.Unfinished)
+		if r.Scenario == "cycle" {
+			b.WriteString(" (a cycle waits for its webhook, up to 30s)")
+		}
+		return b.String()
+	case r.Requests == 0:
+		return "no request finished"
+	}
+	fmt.Fprintf(&b, "%d of %d requests failed (more than %.0f%%)", r.Failed, r.Requests, 100*MaxFailedShare)
+	keys := make([]string, 0, len(r.Errors))
+	for k := range r.Errors {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return r.Errors[keys[i]] > r.Errors[keys[j]] })
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %s ×%d", k, r.Errors[k])
+		if m := r.ErrorSamples[k]; m != "" {
+			fmt.Fprintf(&b, ": %s", m)
+		}
+	}
+	return b.String()
+}
+
+// op is one unit of work; it returns an error code ("" for success) and,
+// for a failure, a message.
+type op func(w *worker, ctx context.Context) (code, msg string)
 
 // worker holds one goroutine's client state.
 type worker struct {
@@ -90,6 +157,7 @@ type worker struct {
 	seq  int
 	hist *Histogram // nil in open loop, where workers share one
 	errs map[string]int
+	msgs map[string]string // first message per code
 }
 
 type runner struct {
@@ -125,6 +193,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		r.signer = c
 	}
+	if !cfg.NoPreflight {
+		if err := r.preflight(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var do op
 	switch cfg.Scenario {
 	case "create":
@@ -140,6 +213,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		do = (*worker).mixed
 	case "cycle":
+		if cfg.WebhookSecret == "" {
+			return nil, errors.New("the cycle scenario verifies each webhook: give the app's webhook secret (whsec_…) with --webhook-secret")
+		}
 		c, err := newCycle(cfg.WebhookSecret)
 		if err != nil {
 			return nil, err
@@ -156,8 +232,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
 	defer cancel()
-	var done atomic.Uint64
-	var errCount atomic.Uint64
+	var ok, failed, unfinished, dropped atomic.Uint64
 	start := time.Now()
 	if r.cfg.Progress != nil {
 		go func() {
@@ -169,8 +244,8 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 				case <-ctx.Done():
 					return
 				case now := <-t.C:
-					n := done.Load()
-					fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %8d requests  %7d/s  %d errors   ", now.Sub(start).Seconds(), n, n-last, errCount.Load())
+					n := ok.Load()
+					fmt.Fprintf(r.cfg.Progress, "\r%5.0fs  %8d ok  %7d ok/s  %d failed   ", now.Sub(start).Seconds(), n, n-last, failed.Load()+dropped.Load())
 					last = n
 				}
 			}
@@ -190,7 +265,7 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 				select {
 				case ticks <- next:
 				default: // the backlog is full: the server is far behind; drop, and count it
-					errCount.Add(1)
+					dropped.Add(1)
 				}
 				next = next.Add(interval)
 				if d := time.Until(next); d > 0 {
@@ -209,7 +284,7 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	}
 	var wg sync.WaitGroup
 	for i := range ws {
-		w := &worker{r: r, id: i, errs: map[string]int{}}
+		w := &worker{r: r, id: i, errs: map[string]int{}, msgs: map[string]string{}}
 		if shared == nil {
 			w.hist = &Histogram{}
 		}
@@ -220,14 +295,23 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				if ticks != nil {
-					var ok bool
-					if t0, ok = <-ticks; !ok {
+					var more bool
+					if t0, more = <-ticks; !more {
 						return
 					}
 				}
-				code := do(w, ctx)
+				code, msg := do(w, ctx)
 				if ctx.Err() != nil && code != "" {
-					return // cut off by the end of the run
+					unfinished.Add(1) // cut off by the end of the run
+					return
+				}
+				if code != "" {
+					w.errs[code]++
+					if _, seen := w.msgs[code]; !seen && msg != "" {
+						w.msgs[code] = msg
+					}
+					failed.Add(1)
+					continue
 				}
 				if shared != nil {
 					sharedMu.Lock()
@@ -236,11 +320,7 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 				} else {
 					w.hist.Record(time.Since(t0))
 				}
-				if code != "" {
-					w.errs[code]++
-					errCount.Add(1)
-				}
-				done.Add(1)
+				ok.Add(1)
 			}
 		}()
 	}
@@ -249,7 +329,7 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	if r.cfg.Progress != nil {
 		fmt.Fprintln(r.cfg.Progress)
 	}
-	res := &Result{Scenario: r.cfg.Scenario, Errors: map[string]int{}, hist: &Histogram{}, Seconds: elapsed.Seconds()}
+	res := &Result{Scenario: r.cfg.Scenario, Errors: map[string]int{}, ErrorSamples: map[string]string{}, hist: &Histogram{}, Seconds: elapsed.Seconds()}
 	if shared != nil {
 		res.hist.Merge(shared)
 	}
@@ -260,6 +340,16 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 		for k, v := range w.errs {
 			res.Errors[k] += v
 		}
+		for k, m := range w.msgs {
+			if res.ErrorSamples[k] == "" {
+				res.ErrorSamples[k] = m
+			}
+		}
+	}
+	if n := dropped.Load(); n > 0 {
+		res.Errors["dropped_backlog_full"] += int(n)
+		res.ErrorSamples["dropped_backlog_full"] = "the open loop's backlog of 65,536 sends was full: the gateway is far behind --rate"
+		failed.Add(n)
 	}
 	if r.cfg.Rate > 0 {
 		res.Rate = r.cfg.Rate
@@ -267,11 +357,26 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 		res.Concurrency = r.cfg.Concurrency
 	}
 	h := res.hist
-	res.Requests = h.Count()
-	res.RPS = float64(h.Count()) / elapsed.Seconds()
+	res.OK, res.Failed, res.Unfinished = ok.Load(), failed.Load(), unfinished.Load()
+	res.Requests = res.OK + res.Failed
+	res.RPS = float64(res.OK) / elapsed.Seconds()
 	res.P50, res.P90, res.P99, res.P999 = ms(h.Quantile(.5)), ms(h.Quantile(.9)), ms(h.Quantile(.99)), ms(h.Quantile(.999))
 	res.Max, res.Mean = ms(h.Max()), ms(h.Mean())
 	return res, nil
+}
+
+// preflight asks the gateway once for the app's balance, so an
+// unreachable URL or a refused key stops the run at once with the reason.
+func (r *runner) preflight(ctx context.Context) error {
+	w := &worker{r: r, id: -1}
+	code, msg, _ := w.call(ctx, "GET", "/v1/balance", nil)
+	switch {
+	case code == "":
+		return nil
+	case strings.HasPrefix(code, "transport"):
+		return fmt.Errorf("cannot reach the gateway at %s: %s", r.cfg.URL, msg)
+	}
+	return fmt.Errorf("the gateway at %s refused the check request (GET /v1/balance): %s: %s", r.cfg.URL, code, msg)
 }
 
 func (w *worker) nextNo() string {
@@ -288,8 +393,10 @@ func (w *worker) orderBody(notifyURL string) []byte {
 }
 
 // call sends one request with the Bearer key (or the signer) and returns
-// the status class as an error code ("" for 2xx) and the body.
-func (w *worker) call(ctx context.Context, method, path string, body []byte) (string, []byte) {
+// an error code ("" for 2xx): the status and the API's error code
+// ("401_key_invalid"), or the kind of transport error; a message saying
+// what went wrong; and the body.
+func (w *worker) call(ctx context.Context, method, path string, body []byte) (code, msg string, out []byte) {
 	r := w.r
 	if r.signer != nil {
 		res, err := r.signer.Do(ctx, method, path, json.RawMessage(body), nil)
@@ -301,7 +408,7 @@ func (w *worker) call(ctx context.Context, method, path string, body []byte) (st
 	}
 	req, err := http.NewRequestWithContext(ctx, method, r.cfg.URL+path, rd)
 	if err != nil {
-		return "request_build", nil
+		return "request_invalid", err.Error(), nil
 	}
 	req.Header.Set("Authorization", "Bearer "+r.cfg.SecretKey)
 	if body != nil {
@@ -309,45 +416,63 @@ func (w *worker) call(ctx context.Context, method, path string, body []byte) (st
 	}
 	res, err := r.hc.Do(req)
 	if err != nil {
-		return "transport", nil
+		return transportCode(err), err.Error(), nil
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode >= 300 {
 		var eb client.ErrorBody
 		if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
-			return strconv.Itoa(res.StatusCode) + "_" + eb.Error.Code, b
+			return strconv.Itoa(res.StatusCode) + "_" + eb.Error.Code, eb.Error.Message, b
 		}
-		return strconv.Itoa(res.StatusCode), b
+		return strconv.Itoa(res.StatusCode), res.Status, b
 	}
-	return "", b
+	return "", "", b
 }
 
-func codeOf(res *client.Response, err error) (string, []byte) {
+// transportCode names a request that got no HTTP answer.
+func transportCode(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "transport_connection_refused"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "transport_timeout"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "transport_connection_reset"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "transport_dns"
+	}
+	return "transport_error"
+}
+
+func codeOf(res *client.Response, err error) (string, string, []byte) {
 	var ae *client.Error
 	switch {
 	case err == nil:
-		return "", res.Body
+		return "", "", res.Body
 	case errors.As(err, &ae):
-		return strconv.Itoa(ae.StatusCode) + "_" + ae.Code, nil
+		return strconv.Itoa(ae.StatusCode) + "_" + ae.Code, ae.Message, nil
 	}
-	return "transport", nil
+	return transportCode(err), err.Error(), nil
 }
 
-func (w *worker) create(ctx context.Context) string {
-	code, _ := w.call(ctx, "POST", "/v1/orders", w.orderBody(""))
-	return code
+func (w *worker) create(ctx context.Context) (string, string) {
+	code, msg, _ := w.call(ctx, "POST", "/v1/orders", w.orderBody(""))
+	return code, msg
 }
 
-func (w *worker) query(ctx context.Context) string {
+func (w *worker) query(ctx context.Context) (string, string) {
 	id := w.r.orders[w.seq%len(w.r.orders)]
 	w.seq++
-	code, _ := w.call(ctx, "GET", "/v1/orders/"+id, nil)
-	return code
+	code, msg, _ := w.call(ctx, "GET", "/v1/orders/"+id, nil)
+	return code, msg
 }
 
 // mixed is 70% queries and 30% creates, about what a busy shop's backend sends.
-func (w *worker) mixed(ctx context.Context) string {
+func (w *worker) mixed(ctx context.Context) (string, string) {
 	if w.seq%10 < 7 {
 		return w.query(ctx)
 	}
@@ -358,9 +483,9 @@ func (w *worker) mixed(ctx context.Context) string {
 func (r *runner) seed(ctx context.Context, n int) error {
 	w := &worker{r: r, id: -1}
 	for i := 0; i < n; i++ {
-		code, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(""))
+		code, msg, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(""))
 		if code != "" {
-			return fmt.Errorf("seed orders: %s", code)
+			return fmt.Errorf("seed orders: %s: %s", code, msg)
 		}
 		var o struct {
 			ID string `json:"id"`

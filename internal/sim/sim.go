@@ -18,11 +18,21 @@
 //	POST /_sim/fault  {"fault":"5xx","count":3}  the next count calls fail (0: until cleared)
 //	DELETE /_sim/fault
 //	GET  /_sim/account                       the channel account settings for this simulator
+//
+// {out_trade_no} is the merchant order number as the channel knows it: for
+// a gateway's order, the gateway's order id (ord_…), which the gateway sends
+// as out_trade_no (UnionPay's orderId is the same id without its "_"; its
+// simulator takes either). An unknown fault name is refused with 400 and
+// the list of known ones (KnownFaults).
 package sim
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
@@ -66,6 +76,47 @@ const (
 	// FaultDropNotify sends no notifications (the gateway must query).
 	FaultDropNotify Fault = "drop_notify"
 )
+
+// KnownFaults are the faults every simulator understands, in the order
+// help lists them.
+var KnownFaults = []Fault{Fault5xx, FaultTimeout, FaultBadSignature, FaultDuplicateNotify, FaultOutOfOrderNotify, FaultDropNotify}
+
+// ParseFault returns the fault named s ("" is FaultNone), or an error
+// listing the known ones.
+func ParseFault(s string) (Fault, error) {
+	if s == "" {
+		return FaultNone, nil
+	}
+	for _, f := range KnownFaults {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(KnownFaults))
+	for i, f := range KnownFaults {
+		names[i] = string(f)
+	}
+	return FaultNone, fmt.Errorf("unknown fault %q; known faults: %s", s, strings.Join(names, ", "))
+}
+
+// DecodeFault reads the body of POST /_sim/fault, {"fault":"5xx","count":3},
+// refusing an unknown fault or a negative count.
+func DecodeFault(body io.Reader) (Fault, int, error) {
+	var in struct {
+		Fault string `json:"fault"`
+		Count int    `json:"count"`
+	}
+	dec := json.NewDecoder(io.LimitReader(body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return FaultNone, 0, fmt.Errorf(`body must be {"fault":"<name>","count":<n>}: %v`, err)
+	}
+	if in.Count < 0 {
+		return FaultNone, 0, fmt.Errorf("count must be 0 (until cleared) or more")
+	}
+	f, err := ParseFault(in.Fault)
+	return f, in.Count, err
+}
 
 // Simulator is what every provider simulator offers.
 type Simulator interface {

@@ -221,15 +221,12 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "account" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Account(baseURL(r)))
 	case path == "fault" && r.Method == http.MethodPost:
-		var in struct {
-			Fault string `json:"fault"`
-			Count int    `json:"count"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"fault\":…,\"count\":…}"})
+		f, count, err := sim.DecodeFault(r.Body)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		s.SetFault(sim.Fault(in.Fault), in.Count)
+		s.SetFault(f, count)
 		w.WriteHeader(http.StatusNoContent)
 	case path == "fault" && r.Method == http.MethodDelete:
 		s.SetFault(sim.FaultNone, 0)

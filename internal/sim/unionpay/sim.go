@@ -47,7 +47,6 @@ package unionpay
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -199,15 +198,14 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Account("http://" + r.Host))
 	case path == "fault" && r.Method == http.MethodPost:
-		var body struct {
-			Fault string `json:"fault"`
-			Count int    `json:"count"`
-		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil {
-			http.Error(w, "bad JSON: "+err.Error(), http.StatusBadRequest)
+		f, count, err := sim.DecodeFault(r.Body)
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 			return
 		}
-		s.SetFault(sim.Fault(body.Fault), body.Count)
+		s.SetFault(f, count)
 		w.WriteHeader(http.StatusNoContent)
 	case path == "fault" && r.Method == http.MethodDelete:
 		s.SetFault(sim.FaultNone, 0)

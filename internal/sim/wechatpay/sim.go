@@ -169,14 +169,11 @@ func (s *Sim) routes() {
 	s.mux.HandleFunc("POST /_sim/trades/{no}/pay", s.control(func(r *http.Request) error { return s.PayerPays(r.PathValue("no")) }))
 	s.mux.HandleFunc("POST /_sim/trades/{no}/fail", s.control(func(r *http.Request) error { return s.PayerFails(r.PathValue("no")) }))
 	s.mux.HandleFunc("POST /_sim/fault", s.control(func(r *http.Request) error {
-		var f struct {
-			Fault string `json:"fault"`
-			Count int    `json:"count"`
+		f, count, err := sim.DecodeFault(r.Body)
+		if err != nil {
+			return err // 400
 		}
-		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.Count < 0 {
-			return fmt.Errorf("fault body: %w", channel.ErrInvalidRequest)
-		}
-		s.SetFault(sim.Fault(f.Fault), f.Count)
+		s.SetFault(f, count)
 		return nil
 	}))
 	s.mux.HandleFunc("DELETE /_sim/fault", s.control(func(*http.Request) error { s.SetFault(sim.FaultNone, 0); return nil }))
