@@ -31,6 +31,16 @@ const (
 	Attempt    = "att_"
 
 	ChannelAccount = "cha_"
+
+	// Recurring payments (internal/billing).
+	Customer      = "cus_"
+	PaymentMethod = "pm_"
+	Agreement     = "agr_"
+	Product       = "prod_"
+	Price         = "price_"
+	Subscription  = "sub_"
+	Invoice       = "inv_"
+	TestClock     = "clk_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -479,11 +479,15 @@ type Tx interface {
 	// EventAdd writes events and the deliveries each is owed (see Store's
 	// note on inserting events).
 	EventAdd(ctx context.Context, at time.Time, events ...*Event) error
+
+	BillingTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
 // ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
 type Store interface {
+	BillingStore
+
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
 	Close() error
