@@ -730,4 +730,3 @@ func (q txQueries) InvoiceGet(ctx context.Context, id string) (*store.Invoice, e
 func (q txQueries) InvoiceUpdate(ctx context.Context, inv *store.Invoice) error {
 	return invoiceUpdate(ctx, q.c, inv)
 }
-

@@ -53,7 +53,7 @@ func (b *bundle) invoice(s *store.Subscription, next time.Time) *store.Invoice {
 	b.t.Helper()
 	inv := &store.Invoice{ID: id.New(id.Invoice, t0), MerchantID: s.MerchantID, AppID: s.AppID, Livemode: s.Livemode,
 		SubscriptionID: s.ID, CustomerID: s.CustomerID, Status: store.InvoiceOpen, Currency: "CNY", AmountDue: 19800,
-		Lines: []store.InvoiceLine{{Description: "2 × Pro plan", Amount: 19800, Quantity: 2, PriceID: s.PriceID, PeriodStart: t0, PeriodEnd: t0.AddDate(0, 1, 0)}},
+		Lines:         []store.InvoiceLine{{Description: "2 × Pro plan", Amount: 19800, Quantity: 2, PriceID: s.PriceID, PeriodStart: t0, PeriodEnd: t0.AddDate(0, 1, 0)}},
 		BillingReason: "subscription_cycle", PeriodStart: t0, PeriodEnd: t0.AddDate(0, 1, 0), TestClockID: s.TestClockID,
 		NextAttemptAt: ptr(next), CreatedAt: t0, UpdatedAt: t0, FinalizedAt: ptr(t0)}
 	b.must(b.s.InTx(b.ctx, func(tx store.Tx) error { return tx.InvoiceCreate(b.ctx, inv) }), "create invoice")
