@@ -115,6 +115,17 @@ type PayRequest struct {
 	ReturnURL  string // where a page/wap/gateway payment sends the payer back
 	CashierURL string // the gateway's hosted page for the order
 	Livemode   bool
+	// AgreementNo is the channel's number of the signed agreement a charge
+	// of a KindAgreement method is made on (WeChat's contract_id, Alipay's
+	// agreement_no); AgreementID the gateway's id of it.
+	AgreementNo string
+	AgreementID string
+	// PaymentToken is a saved card's token (SavedCard.Token) for a card
+	// charge without card data.
+	PaymentToken string
+	// SaveCard asks the channel to keep the card of a card payment for
+	// later charges; a connector that can answers PayResponse.SavedCard.
+	SaveCard bool
 }
 
 // NextAction is what the payer must do; it is rendered as the order's next_action.
@@ -130,6 +141,8 @@ type PayResponse struct {
 	ChannelTradeNo string
 	Status         TradeStatus // NOTPAY (payer must act), USERPAYING, SUCCESS
 	NextAction     *NextAction
+	// SavedCard is the card the channel kept when PayRequest.SaveCard asked.
+	SavedCard *SavedCard
 }
 
 // QueryRequest asks the channel for a trade's state. ChannelTradeNo may be
@@ -209,6 +222,7 @@ type Notification struct {
 	Amount         int64       // the trade's total, minor units
 	Currency       string
 	PaidAt         time.Time
+	FailureCode    string // a failed payment's decline code, when the channel gave one
 
 	RefundID        string
 	ChannelRefundNo string

@@ -77,6 +77,9 @@ func (s *Service) paymentCallback(ctx context.Context, acct *store.ChannelAccoun
 	}
 	if q.Status == channel.TradePayError {
 		q.FailureCode, q.FailureMessage = "payment_failed", "The payer's payment failed."
+		if n.FailureCode != "" {
+			q.FailureCode = n.FailureCode
+		}
 	}
 	_, err = s.settle(ctx, o, q)
 	if err == nil {

@@ -31,8 +31,11 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
-	var rt *routed
-	if p.Method != "" {
+	rt, err := s.chargeSource(ctx, sc, &p)
+	if err != nil {
+		return nil, false, err
+	}
+	if rt == nil && p.Method != "" {
 		if rt, err = s.route(ctx, sc.MerchantID, sc.Livemode, p.Method, p.Currency, p.Amount); err != nil {
 			return nil, false, err
 		}
@@ -46,7 +49,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		OutTradeNo: p.OutTradeNo, Amount: p.Amount, Currency: p.Currency, Subject: p.Subject,
 		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
 	}
 	if rt == nil {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
@@ -184,7 +187,11 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 	}
 	switch resp.Status {
 	case channel.TradeSuccess:
-		return s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		paid, err := s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		if err == nil && resp.SavedCard != nil {
+			s.saveCard(ctx, paid, p.Card, resp.SavedCard)
+		}
+		return paid, err
 	case channel.TradeUserPaying:
 		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo}))
 	default:
@@ -213,6 +220,7 @@ func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayReq
 		OrderID: o.ID, CreatedAt: o.CreatedAt, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
 		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
+		SaveCard: p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
 	}
 }
 

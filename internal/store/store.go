@@ -158,6 +158,9 @@ type Order struct {
 	// NextSyncAt is when the worker may ask the channel again (nil: at once).
 	SyncAttempts int
 	NextSyncAt   *time.Time
+	// CustomerID is the customer (cus_…) the order is for, "" when none:
+	// the cashier offers that customer's saved cards, and to save one.
+	CustomerID string
 }
 
 // Refund is a refund of part or all of a succeeded order.
