@@ -229,7 +229,9 @@ func (s *Sandbox) chargeToken(r channel.PayRequest) (*channel.PayResponse, error
 
 // chargeNo is the trade number of a charge on an agreement or a token:
 // derived from the order id, so every repeat of the order is one trade.
-func chargeNo(orderID string) string { return "sbx" + scenarioPaid + "_" + strings.TrimPrefix(orderID, id.Order) }
+func chargeNo(orderID string) string {
+	return "sbx" + scenarioPaid + "_" + strings.TrimPrefix(orderID, id.Order)
+}
 
 // repeatedCharge answers a charge this order already made.
 func (s *Sandbox) repeatedCharge(r channel.PayRequest) (*channel.PayResponse, bool) {
