@@ -111,3 +111,15 @@ func (s *Service) refundCallback(ctx context.Context, acct *store.ChannelAccount
 	}
 	return err
 }
+
+// ApplyPaymentNotification applies a verified payment notification that a
+// channel posted elsewhere than its payment callback path (WeChat Pay posts
+// a deduction's result to the agreement's notification URL), exactly as
+// ChannelCallback applies one: acct must be the order's channel account,
+// and the amount must match.
+func (s *Service) ApplyPaymentNotification(ctx context.Context, acct *store.ChannelAccount, n *channel.Notification) error {
+	if n == nil || n.Kind != channel.NotifyPayment {
+		return fmt.Errorf("not a payment notification")
+	}
+	return s.paymentCallback(ctx, acct, n)
+}

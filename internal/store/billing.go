@@ -278,8 +278,9 @@ type BillingStore interface {
 	AgreementGetInScope(ctx context.Context, sc Scope, id string) (*Agreement, error)
 	AgreementList(ctx context.Context, sc Scope, p ListParams) ([]*Agreement, bool, error)
 	// AgreementsPending lists up to limit pending agreements last updated
-	// before, oldest first (for the worker to ask their channel).
-	AgreementsPending(ctx context.Context, updatedBefore time.Time, limit int) ([]*Agreement, error)
+	// in [updatedAfter, updatedBefore), oldest first (for the worker to ask
+	// their channel).
+	AgreementsPending(ctx context.Context, updatedAfter, updatedBefore time.Time, limit int) ([]*Agreement, error)
 
 	ProductCreate(ctx context.Context, p *Product) error
 	ProductGetInScope(ctx context.Context, sc Scope, id string) (*Product, error)
@@ -311,6 +312,11 @@ type BillingStore interface {
 	// nodes racing for it never both get it. InvoiceRelease gives it up
 	// (ErrStale when holder no longer holds it). Claims leave Version alone.
 	InvoiceClaim(ctx context.Context, id, holder string, now, until time.Time) (bool, error)
+	// InvoicesAwaitingSettledOrders lists up to limit open invoices waiting
+	// for their attempt's order (NextAttemptAt nil) whose order has
+	// succeeded, failed or closed: what billing missed when a crash came
+	// between the order's change and the invoice's.
+	InvoicesAwaitingSettledOrders(ctx context.Context, limit int) ([]*Invoice, error)
 	InvoiceRelease(ctx context.Context, id, holder string) error
 }
 

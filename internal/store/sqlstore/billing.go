@@ -319,10 +319,11 @@ func (s *Store) AgreementList(ctx context.Context, sc store.Scope, p store.ListP
 	return listPage(ctx, s.reader(), `SELECT `+agreementColumns+` FROM agreements`, scopeFilter(sc), p, scanAgreement)
 }
 
-// AgreementsPending lists pending agreements last updated before, oldest first.
-func (s *Store) AgreementsPending(ctx context.Context, updatedBefore time.Time, limit int) ([]*store.Agreement, error) {
+// AgreementsPending lists pending agreements last updated in [after, before), oldest first.
+func (s *Store) AgreementsPending(ctx context.Context, updatedAfter, updatedBefore time.Time, limit int) ([]*store.Agreement, error) {
 	return queryAll(ctx, s.reader(), scanAgreement, `SELECT `+agreementColumns+` FROM agreements
-		WHERE status = ? AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, string(store.AgreementPending), micros(updatedBefore), batchLimit(limit))
+		WHERE status = ? AND updated_at >= ? AND updated_at < ? ORDER BY updated_at, id LIMIT ?`,
+		string(store.AgreementPending), micros(updatedAfter), micros(updatedBefore), batchLimit(limit))
 }
 
 func agreementUpdate(ctx context.Context, c conn, a *store.Agreement) error {
@@ -654,6 +655,15 @@ func (s *Store) InvoicesDue(ctx context.Context, clockID string, now time.Time, 
 	return queryAll(ctx, s.reader(), scanInvoice, `SELECT `+invoiceColumns+` FROM invoices
 		WHERE test_clock_id = ? AND next_attempt_at <= ? AND status IN (?, ?) ORDER BY next_attempt_at, id LIMIT ?`,
 		clockID, micros(now), string(store.InvoiceDraft), string(store.InvoiceOpen), batchLimit(limit))
+}
+
+// InvoicesAwaitingSettledOrders lists open invoices waiting for an order
+// that has settled.
+func (s *Store) InvoicesAwaitingSettledOrders(ctx context.Context, limit int) ([]*store.Invoice, error) {
+	return queryAll(ctx, s.reader(), scanInvoice, `SELECT `+invoiceColumns+` FROM invoices
+		WHERE status = ? AND next_attempt_at IS NULL AND order_id <> ''
+		AND EXISTS (SELECT 1 FROM orders WHERE orders.id = invoices.order_id AND orders.status IN (?, ?, ?))
+		ORDER BY id LIMIT ?`, string(store.InvoiceOpen), string(store.OrderSucceeded), string(store.OrderFailed), string(store.OrderClosed), batchLimit(limit))
 }
 
 // InvoiceClaim leases the invoice to holder until until. One statement,

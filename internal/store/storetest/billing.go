@@ -123,9 +123,12 @@ func testBillingAgreementCAS(t *testing.T, b *bundle) {
 	got, err := b.s.AgreementGetInScope(b.ctx, b.scope(), a.ID)
 	b.must(err, "get agreement")
 	equal(t, got, a, "agreement round trip")
-	pending, err := b.s.AgreementsPending(b.ctx, t0.Add(time.Second), 10)
+	pending, err := b.s.AgreementsPending(b.ctx, t0.Add(-time.Hour), t0.Add(time.Second), 10)
 	b.must(err, "list pending agreements")
 	equal(t, len(pending), 1, "pending agreements")
+	pending, err = b.s.AgreementsPending(b.ctx, t0.Add(time.Millisecond), t0.Add(time.Second), 10)
+	b.must(err, "list pending agreements updated lately")
+	equal(t, len(pending), 0, "pending agreements updated after their last change")
 
 	first, second := *got, *got
 	first.Status, first.ChannelAgreementNo, first.ActivatedAt, first.UpdatedAt = store.AgreementActive, "Wx1", ptr(t0.Add(time.Minute)), t0.Add(time.Minute)
@@ -230,6 +233,21 @@ func testBillingInvoices(t *testing.T, b *bundle) {
 	l, _, err := b.s.InvoiceList(b.ctx, b.scope(), store.InvoiceFilter{SubscriptionID: s.ID})
 	b.must(err, "list the subscription's invoices")
 	equal(t, len(l), 1, "the subscription's invoices")
+
+	// An invoice waiting for its attempt's order is listed once the order settles.
+	o := b.newOrder(t0)
+	waiting := b.invoice(s, t0)
+	waiting.OrderID, waiting.AttemptCount, waiting.NextAttemptAt = o.ID, 1, nil
+	b.must(b.s.InTx(b.ctx, func(tx store.Tx) error { return tx.InvoiceUpdate(b.ctx, waiting) }), "wait for the order")
+	awaiting, err := b.s.InvoicesAwaitingSettledOrders(b.ctx, 10)
+	b.must(err, "awaiting settled orders")
+	equal(t, len(awaiting), 0, "invoices whose order has not settled")
+	b.pay(o, t0.Add(time.Second))
+	awaiting, err = b.s.InvoicesAwaitingSettledOrders(b.ctx, 10)
+	b.must(err, "awaiting settled orders")
+	if len(awaiting) != 1 || awaiting[0].ID != waiting.ID {
+		t.Fatalf("invoices whose order settled: %s; want %s", show(awaiting), waiting.ID)
+	}
 }
 
 func testBillingInvoiceClaimRace(t *testing.T, b *bundle) {

@@ -188,6 +188,7 @@ CREATE INDEX invoices_merchant ON invoices (merchant_id, livemode, id);
 CREATE INDEX invoices_subscription ON invoices (subscription_id, id);
 CREATE INDEX invoices_due ON invoices (test_clock_id, next_attempt_at);
 CREATE INDEX invoices_order ON invoices (order_id);
+CREATE INDEX invoices_status ON invoices (status, next_attempt_at);
 
 -- The customer an order is for ('' when none): the cashier offers the
 -- customer's saved cards, and to save the card the payer pays with.
