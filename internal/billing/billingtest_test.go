@@ -2,8 +2,8 @@ package billing_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
