@@ -58,17 +58,24 @@ func (s *Service) ListTestClocks(ctx context.Context, sc Scope, p store.ListPara
 // AdvanceTestClock moves the clock to frozenTime and, before answering,
 // processes everything due on it up to then, in time order: renewals,
 // charges, retries, cancellations at period end. The clock is advancing
-// meanwhile (a second advance is refused); should the process die, the
-// worker finishes the advance.
+// meanwhile: an advance to another time is refused, the same advance again
+// finishes it (should the process have died), and so does the worker.
 func (s *Service) AdvanceTestClock(ctx context.Context, sc Scope, clockID string, frozenTime time.Time) (*store.TestClock, error) {
 	c, err := s.GetTestClock(ctx, sc, clockID)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == ClockAdvancing {
-		return nil, ErrTestClockAdvancing
-	}
 	frozenTime = frozenTime.UTC().Truncate(time.Microsecond)
+	if c.Status == ClockAdvancing {
+		if !frozenTime.Equal(c.FrozenTime) {
+			return nil, ErrTestClockAdvancing
+		}
+		// The same advance again: finish it (the node that began it died).
+		if err := s.finishAdvance(ctx, c); err != nil {
+			return nil, err
+		}
+		return s.Store.TestClockGet(ctx, c.ID)
+	}
 	switch {
 	case !frozenTime.After(c.FrozenTime):
 		return nil, errs.InvalidParam("frozen_time", "frozen_time must be later than the clock's time ("+c.FrozenTime.UTC().Format(time.RFC3339)+").")

@@ -152,6 +152,9 @@ type QueryRequest struct {
 	CreatedAt      time.Time
 	ChannelTradeNo string
 	Livemode       bool
+	// Method is the order's method, for channels that query some kinds of
+	// trade elsewhere (WeChat Pay's deductions, through API v2).
+	Method string
 }
 
 // QueryResponse is a trade's state at the channel.
@@ -349,6 +352,9 @@ type Account struct {
 	Livemode   bool
 	BaseURL    string
 	NotifyURL  string // where the provider posts this account's callbacks
+	// AgreementNotifyURL is where it posts this account's agreement
+	// callbacks (signings, terminations, deduction results).
+	AgreementNotifyURL string
 	Config     map[string]string
 	Secrets    map[string]string
 	Methods    []string // the methods this account may serve (a subset of the provider's)

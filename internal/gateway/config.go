@@ -73,6 +73,12 @@ type Config struct {
 	MicropayDeadline time.Duration
 	// LogLevel is debug, info, warn or error (setting log_level).
 	LogLevel string
+	// DunningSchedule is the delay before each retry of a subscription's
+	// invoice whose charge failed (setting dunning_schedule).
+	DunningSchedule []time.Duration
+	// InvoiceClaim is how long a node holds an invoice it is collecting
+	// (setting invoice_claim).
+	InvoiceClaim time.Duration
 
 	// Version names this build on the home page (paygate version).
 	Version string

@@ -28,11 +28,13 @@ import (
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/billing"
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/routing"
@@ -58,6 +60,10 @@ type Gateway struct {
 	Channels *channelaccount.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
+	// Billing runs recurring payments; Jobs runs the periodic work shared
+	// across nodes (the billing worker).
+	Billing *billing.Service
+	Jobs    *jobs.Scheduler
 	API      *api.Server
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
@@ -221,9 +227,17 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Notify = g.Notifier.Kick
 	g.Payments.CheckNotifyURL = g.checkNotifyURL
+	g.Payments.CardKey = g.Box.DeriveKey(payment.CardKeyLabel)
+	g.Billing = &billing.Service{
+		Store: g.Store, Clock: g.Clock, Log: g.Log, Payments: g.Payments, Channels: g.Channels, Router: g.Router,
+		PublicURL: g.publicURL(), DunningSchedule: g.Config.DunningSchedule, ClaimFor: g.Config.InvoiceClaim, Notify: g.Notifier.Kick,
+	}
+	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
+	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Interval: g.Config.WorkerInterval, Log: g.Log,
+		Jobs: []jobs.Job{(&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval)}}
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
-		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels,
+		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
@@ -415,6 +429,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	ctx, g.cancel = context.WithCancel(ctx)
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); g.Jobs.Run(ctx) }()
 	if !g.Config.NotifyManual {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); g.Notifier.Run(ctx) }()

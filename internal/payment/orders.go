@@ -298,7 +298,7 @@ func (s *Service) sync(ctx context.Context, o *store.Order) (*store.Order, error
 		return nil, err
 	}
 	cctx, cancel := s.channelCtx(ctx)
-	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode, Method: o.Method})
 	cancel()
 	s.report(o, err)
 	if errors.Is(err, channel.ErrTradeNotFound) {
@@ -345,7 +345,7 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 		switch {
 		case errors.Is(err, channel.ErrAlreadyPaid):
 			cctx, cancel := s.channelCtx(ctx)
-			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode, Method: o.Method})
 			cancel()
 			if qerr == nil {
 				if _, err := s.settle(ctx, o, q); err != nil {

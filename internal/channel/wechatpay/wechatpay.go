@@ -62,6 +62,7 @@ var Provider = channel.Provider{
 	Methods:         Methods,
 	Config:          []string{"mchid", "appid", "serial_no", "platform_serial", "platform_public_key"},
 	Secrets:         []string{"private_key", "api_v3_key"},
+	OptionalConfig:  []string{"papay_plan_id"},
 	OptionalSecrets: []string{"api_v2_key"},
 	DefaultBaseURL:  DefaultBaseURL,
 	New:             New,
@@ -81,26 +82,32 @@ type Connector struct {
 	apiV3Key       []byte
 	apiV2Key       string
 	notifyURL      string
-	methods        []string
-	currencies     []string
-	http           *http.Client
-	clock          clock.Clock
+	// planID is the 委托代扣 template (papay_plan_id); agreementNotifyURL
+	// where contract and deduction notifications go.
+	planID             string
+	agreementNotifyURL string
+	methods            []string
+	currencies         []string
+	http               *http.Client
+	clock              clock.Clock
 }
 
 // New checks a WeChat Pay account (every key present and parsable) and
 // returns its connector.
 func New(a channel.Account) (channel.Connector, error) {
 	c := &Connector{
-		baseURL:        strings.TrimRight(a.BaseURL, "/"),
-		mchID:          a.Config["mchid"],
-		appID:          a.Config["appid"],
-		serialNo:       a.Config["serial_no"],
-		platformSerial: a.Config["platform_serial"],
-		apiV2Key:       a.Secrets["api_v2_key"],
-		notifyURL:      a.NotifyURL,
-		currencies:     a.Currencies,
-		http:           a.HTTPClient,
-		clock:          a.Clock,
+		baseURL:            strings.TrimRight(a.BaseURL, "/"),
+		mchID:              a.Config["mchid"],
+		appID:              a.Config["appid"],
+		serialNo:           a.Config["serial_no"],
+		platformSerial:     a.Config["platform_serial"],
+		apiV2Key:           a.Secrets["api_v2_key"],
+		notifyURL:          a.NotifyURL,
+		planID:             a.Config["papay_plan_id"],
+		agreementNotifyURL: a.AgreementNotifyURL,
+		currencies:         a.Currencies,
+		http:               a.HTTPClient,
+		clock:              a.Clock,
 	}
 	if c.baseURL == "" {
 		c.baseURL = DefaultBaseURL
@@ -133,6 +140,12 @@ func New(a channel.Account) (channel.Connector, error) {
 				return nil, errors.New("wechatpay account: secret api_v2_key is missing (needed for wechat.micropay)")
 			}
 			continue // an account without the v2 key serves no micropay
+		}
+		if m == MethodPapay && (c.apiV2Key == "" || c.planID == "") {
+			if len(a.Methods) > 0 {
+				return nil, errors.New("wechatpay account: config papay_plan_id and secret api_v2_key are needed for wechat.papay")
+			}
+			continue // an account without a 委托代扣 template signs no contracts
 		}
 		c.methods = append(c.methods, m)
 	}

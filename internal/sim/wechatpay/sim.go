@@ -130,8 +130,10 @@ type Sim struct {
 	refunds map[string]*refund
 	bills   map[string][]byte // download token → file
 	held    map[string]*notification
-	seq     int64
-	faults  sim.Faults
+	// contracts are the 委托代扣 contracts, by contract_code.
+	contracts map[string]*contract
+	seq       int64
+	faults    sim.Faults
 }
 
 // New returns a simulator. Close it to stop its notification sender.
@@ -144,6 +146,7 @@ func New(o sim.Options) (*Sim, error) {
 	s := &Sim{
 		opts: o, clock: o.Clock, log: o.Logger, http: o.HTTPClient,
 		trades: map[string]*trade{}, refunds: map[string]*refund{}, bills: map[string][]byte{}, held: map[string]*notification{},
+		contracts: map[string]*contract{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
@@ -165,6 +168,7 @@ func (s *Sim) routes() {
 	s.mux.Handle("POST /pay/micropay", s.v2(s.micropay))
 	s.mux.Handle("POST /secapi/pay/reverse", s.v2(s.reverse))
 	s.mux.Handle("POST /pay/orderquery", s.v2(s.orderQuery))
+	s.papayRoutes()
 
 	s.mux.HandleFunc("POST /_sim/trades/{no}/pay", s.control(func(r *http.Request) error { return s.PayerPays(r.PathValue("no")) }))
 	s.mux.HandleFunc("POST /_sim/trades/{no}/fail", s.control(func(r *http.Request) error { return s.PayerFails(r.PathValue("no")) }))
@@ -227,6 +231,7 @@ func (s *Sim) Account(baseURL string) channel.Account {
 		Config: map[string]string{
 			"mchid": MchID, "appid": AppID, "serial_no": merchantSerial,
 			"platform_serial": platformSerial, "platform_public_key": platformPublicPEM,
+			"papay_plan_id": PlanID,
 		},
 		Secrets: map[string]string{"private_key": merchantKeyPEM, "api_v3_key": apiV3Key, "api_v2_key": apiV2Key},
 	}
