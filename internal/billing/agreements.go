@@ -169,7 +169,9 @@ func (s *Service) CreateAgreement(ctx context.Context, sc Scope, p AgreementPara
 }
 
 // agreementNotifyURL is where a channel account's provider posts agreement callbacks.
-func (s *Service) agreementNotifyURL(a *store.ChannelAccount) string { return s.Channels.AgreementNotifyURL(a) }
+func (s *Service) agreementNotifyURL(a *store.ChannelAccount) string {
+	return s.Channels.AgreementNotifyURL(a)
+}
 
 // GetAgreement returns the scope's agreement.
 func (s *Service) GetAgreement(ctx context.Context, sc Scope, agreementID string) (*store.Agreement, error) {

@@ -347,20 +347,20 @@ type Connector interface {
 // never logged or rendered) and where the provider is (BaseURL: production,
 // the provider's sandbox, or a simulator).
 type Account struct {
-	ID         string // the channel account id (cha_…)
-	Provider   string
-	Livemode   bool
-	BaseURL    string
-	NotifyURL  string // where the provider posts this account's callbacks
+	ID        string // the channel account id (cha_…)
+	Provider  string
+	Livemode  bool
+	BaseURL   string
+	NotifyURL string // where the provider posts this account's callbacks
 	// AgreementNotifyURL is where it posts this account's agreement
 	// callbacks (signings, terminations, deduction results).
 	AgreementNotifyURL string
-	Config     map[string]string
-	Secrets    map[string]string
-	Methods    []string // the methods this account may serve (a subset of the provider's)
-	Currencies []string
-	HTTPClient *http.Client `json:"-"` // nil: a client with sane timeouts
-	Clock      clock.Clock  `json:"-"` // nil: the real clock
+	Config             map[string]string
+	Secrets            map[string]string
+	Methods            []string // the methods this account may serve (a subset of the provider's)
+	Currencies         []string
+	HTTPClient         *http.Client `json:"-"` // nil: a client with sane timeouts
+	Clock              clock.Clock  `json:"-"` // nil: the real clock
 }
 
 // Provider describes a kind of channel account and builds its connectors.
