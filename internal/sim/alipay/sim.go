@@ -110,6 +110,7 @@ type Sim struct {
 	faults     sim.Faults
 	billTokens map[string]billToken
 	held       map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
+	agreements map[string]*agreement      // by external_agreement_no
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -132,6 +133,7 @@ func New(o sim.Options) (*Sim, error) {
 		trades:     map[string]*trade{},
 		billTokens: map[string]billToken{},
 		held:       map[string][]*notification{},
+		agreements: map[string]*agreement{},
 		stop:       make(chan struct{}),
 	}
 	return s, nil
@@ -151,6 +153,8 @@ func (s *Sim) Account(baseURL string) channel.Account {
 			"app_id":            AppID,
 			"alipay_public_key": PublicKeyPEM(),
 			"seller_id":         SellerID,
+			// The 商家扣款 scene agreed with Alipay (withholding).
+			"agreement_sign_scene": "INDUSTRY|DIGITAL_MEDIA",
 		},
 		Secrets: map[string]string{"private_key": AppPrivateKeyPEM()},
 	}
@@ -231,6 +235,8 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "fault" && r.Method == http.MethodDelete:
 		s.SetFault(sim.FaultNone, 0)
 		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "agreements/"):
+		s.serveAgreementControl(w, r, path)
 	case strings.HasPrefix(path, "trades/") && r.Method == http.MethodPost:
 		no, action, ok := strings.Cut(strings.TrimPrefix(path, "trades/"), "/")
 		if !ok {
