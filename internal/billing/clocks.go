@@ -77,6 +77,8 @@ func (s *Service) AdvanceTestClock(ctx context.Context, sc Scope, clockID string
 		return s.Store.TestClockGet(ctx, c.ID)
 	}
 	switch {
+	case frozenTime.Equal(c.FrozenTime):
+		return c, nil // advanced there already (a repeated request)
 	case !frozenTime.After(c.FrozenTime):
 		return nil, errs.InvalidParam("frozen_time", "frozen_time must be later than the clock's time ("+c.FrozenTime.UTC().Format(time.RFC3339)+").")
 	case frozenTime.Sub(c.FrozenTime) > maxAdvance:
@@ -110,10 +112,18 @@ func (s *Service) AdvanceTestClock(ctx context.Context, sc Scope, clockID string
 }
 
 // finishAdvance processes what is due on an advancing clock and marks it
-// ready. Work a node could not finish (a claim held elsewhere) is left
-// due: the worker's next pass, or the next advance, does it.
+// ready once nothing is due on it any more.
 func (s *Service) finishAdvance(ctx context.Context, c *store.TestClock) error {
 	if _, err := s.ProcessDue(ctx, c.ID, c.FrozenTime); err != nil {
+		return err
+	}
+	// Work another node holds (a claim of a node that died holds until it
+	// runs out) keeps the clock advancing: the worker, or the same advance
+	// again, finishes it.
+	if subs, err := s.Store.SubscriptionsDue(ctx, c.ID, c.FrozenTime, 1); err != nil || len(subs) > 0 {
+		return err
+	}
+	if invs, err := s.Store.InvoicesDue(ctx, c.ID, c.FrozenTime, 1); err != nil || len(invs) > 0 {
 		return err
 	}
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
