@@ -14,8 +14,8 @@ import (
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/sim"
-	"github.com/paygate/paygate/internal/store"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
+	"github.com/paygate/paygate/internal/store"
 )
 
 // Renewals across processes: two gateways on one PostgreSQL renewing the
