@@ -97,7 +97,7 @@ func (p *AgreementParams) validate(livemode bool) error {
 // AgreementPageURL is the gateway's page for an agreement (the sandbox's
 // test payer signs there).
 func (s *Service) AgreementPageURL(agreementID string) string {
-	return s.PublicURL + "/pay/agreements/" + agreementID
+	return s.PublicURL + "/pay/" + agreementID
 }
 
 // CreateAgreement asks a channel that serves the method for a signing page
@@ -458,4 +458,15 @@ func (s *Service) refused(ctx context.Context, a *store.Agreement) (*store.Agree
 	}
 	s.notify()
 	return s.Store.AgreementGet(ctx, a.ID)
+}
+
+// PageAgreement returns any agreement by id, for its page on the gateway
+// (the sandbox's signing page): the id in the page's URL is what lets a
+// payer see it.
+func (s *Service) PageAgreement(ctx context.Context, agreementID string) (*store.Agreement, error) {
+	if !id.Valid(id.Agreement, agreementID) {
+		return nil, ErrAgreementNotFound
+	}
+	a, err := s.Store.AgreementGet(ctx, agreementID)
+	return lookup(a, err, ErrAgreementNotFound, "")
 }

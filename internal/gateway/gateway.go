@@ -453,7 +453,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 // API, which answers unknown routes in its error shape.
 func (g *Gateway) handler() http.Handler {
 	cashier := web.New(web.Config{
-		Payments: g.Payments, Store: g.Store, Accounts: g.API.Accounts,
+		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
