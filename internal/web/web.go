@@ -67,8 +67,8 @@ type Config struct {
 	Payments *payment.Service
 	// Billing, when set, gives the cashier the customers' saved cards and
 	// serves agreements' pages.
-	Billing *billing.Service
-	Store   store.Store
+	Billing  *billing.Service
+	Store    store.Store
 	Accounts *account.Service
 	Clock    clock.Clock
 	// PublicURL is how payers reach the gateway, without a trailing slash. Form
