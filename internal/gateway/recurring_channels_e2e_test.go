@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/gateway"
 	simalipay "github.com/paygate/paygate/internal/sim/alipay"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
@@ -203,4 +204,31 @@ func TestRecurringWeChatRefusals(t *testing.T) {
 		}
 		e.verifyLedger()
 	})
+}
+
+// With serve --simulators, the test helper plays the payer of an agreement
+// at the simulator: it opens the signing page and signs there, and the
+// channel tells the gateway.
+func TestRecurringTestPayerAtDemoSimulators(t *testing.T) {
+	e := startWith(t, "sqlite", func(c *gateway.Config) { c.Simulators = true })
+	ctx := context.Background()
+	for _, method := range []string{"wechat.papay", "alipay.withholding"} {
+		a, err := e.demo.CreateAgreement(ctx, client.CreateAgreementParams{Method: method,
+			Plan: client.AgreementPlan{Description: "Demo plan", MaxAmountPerCharge: 990, Currency: "CNY", Period: "month"}})
+		if err != nil || a.Channel == "sandbox" {
+			t.Fatalf("%s agreement: %+v, %v", method, a, err)
+		}
+		if a, err = e.demo.TestAgreementPayer(ctx, a.ID, "sign"); err != nil || a.Status != "active" {
+			t.Fatalf("%s: sign at the simulator: %+v, %v", method, a, err)
+		}
+		o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "demo-" + method, Amount: 990, Currency: "CNY", Subject: "Demo", AgreementID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitOrder(t, e.demo, o.ID, "succeeded")
+		if a, err = e.demo.TestAgreementPayer(ctx, a.ID, "terminate"); err != nil || a.Status != "terminated" {
+			t.Fatalf("%s: terminate at the simulator: %+v, %v", method, a, err)
+		}
+	}
+	e.verifyLedger()
 }

@@ -371,3 +371,21 @@ func (s *Sim) serveAgreementControl(w http.ResponseWriter, r *http.Request, path
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// AgreementPayer plays the payer of the agreement whose
+// external_agreement_no is code (or the gateway's agreement id it came
+// from, "_" and all): sign, refuse or terminate.
+func (s *Sim) AgreementPayer(code, action string) error {
+	ext := strings.Replace(code, "_", "", 1)
+	switch action {
+	case "sign":
+		return s.SignAgreement(ext)
+	case "refuse":
+		return s.RefuseAgreement(ext)
+	case "terminate":
+		return s.TerminateAgreement(ext)
+	}
+	return fmt.Errorf("alipay sim: payer action %q: %w", action, channel.ErrInvalidRequest)
+}
+
+var _ sim.AgreementSimulator = (*Sim)(nil)

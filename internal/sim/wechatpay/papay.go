@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/sim"
 )
 
 // 委托代扣 (papay), API v2, as the merchant documentation describes it:
@@ -499,3 +500,18 @@ func (s *Sim) postV2(n *notification) bool {
 	fields, err := decodeXML(body)
 	return resp.StatusCode/100 == 2 && err == nil && fields["return_code"] == "SUCCESS"
 }
+
+// AgreementPayer plays the payer of contract code: sign, refuse or terminate.
+func (s *Sim) AgreementPayer(code, action string) error {
+	switch action {
+	case "sign":
+		return s.SignContract(code)
+	case "refuse":
+		return s.RefuseContract(code)
+	case "terminate":
+		return s.TerminateContract(code)
+	}
+	return fmt.Errorf("wechatpay sim: payer action %q: %w", action, channel.ErrInvalidRequest)
+}
+
+var _ sim.AgreementSimulator = (*Sim)(nil)
