@@ -81,6 +81,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate/internal/channelaccount"
@@ -124,6 +125,12 @@ type Service struct {
 	// channel is a simulator running in this process (serve --simulators):
 	// action is sign, refuse or terminate.
 	TestSigner func(ctx context.Context, a *store.Agreement, action string) error
+	// Concurrency is how many subscriptions a pass over what is due works
+	// on at once (each subscription's own steps stay in time order).
+	// Default 8.
+	Concurrency int
+
+	zones sync.Map // time zone name → *time.Location
 }
 
 // Scope is who is asking: a merchant in one mode, through one app.
@@ -255,10 +262,14 @@ func (s *Service) location(ctx context.Context, merchantID string) (*time.Locati
 	if err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", merchantID, err)
 	}
+	if loc, ok := s.zones.Load(m.Timezone); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(m.Timezone)
 	if err != nil {
-		return time.UTC, nil
+		loc = time.UTC
 	}
+	s.zones.Store(m.Timezone, loc)
 	return loc, nil
 }
 

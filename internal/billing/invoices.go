@@ -176,8 +176,25 @@ func (s *Service) charge(ctx context.Context, inv *store.Invoice, sub *store.Sub
 		}
 		return false, fmt.Errorf("charge invoice %s: %w", inv.ID, err)
 	}
+	switch o.Status {
+	case store.OrderSucceeded:
+		return true, s.paid(ctx, inv, o, now)
+	case store.OrderFailed, store.OrderClosed:
+		inv.OrderID = o.ID
+		code := o.FailureCode
+		if code == "" {
+			code = "payment_failed"
+		}
+		return true, s.failed(ctx, inv, code, now)
+	}
+	// The channel answers later: the invoice waits for the order (its
+	// settling tells billing), or, when the channel was never reached,
+	// looks again at once.
 	return true, s.save(ctx, inv, func(inv *store.Invoice, _ *store.Subscription, _ *events, _ time.Time) {
 		inv.OrderID, inv.UpdatedAt = o.ID, now
+		if o.Status == store.OrderProcessing || o.ChannelTradeNo != "" {
+			inv.NextAttemptAt = nil
+		}
 	})
 }
 
@@ -189,10 +206,14 @@ func truncate(s string, n int) string {
 	return string(r[:n])
 }
 
-// finalize opens a draft invoice; one of nothing due is paid at once.
+// finalize opens a draft invoice and starts its first attempt, due now;
+// one of nothing due is paid at once.
 func (s *Service) finalize(ctx context.Context, inv *store.Invoice, now time.Time) error {
 	return s.save(ctx, inv, func(inv *store.Invoice, sub *store.Subscription, ev *events, wall time.Time) {
 		inv.Status, inv.FinalizedAt, inv.UpdatedAt = store.InvoiceOpen, &now, now
+		if inv.AmountDue > 0 && inv.AttemptCount == 0 {
+			inv.AttemptCount, inv.LastFailureCode, inv.OrderID, inv.NextAttemptAt = 1, "", "", &now
+		}
 		if inv.AmountDue == 0 {
 			inv.Status, inv.PaidAt, inv.NextAttemptAt = store.InvoicePaid, &now, nil
 			ev.add(notify.InvoicePaid, wall, subScope(sub), "invoice", inv.ID, sub.NotifyURL, InvoiceObject(inv))

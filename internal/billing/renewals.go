@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paygate/paygate/internal/jobs"
@@ -79,7 +81,7 @@ func (s *Service) renew(ctx context.Context, subID string, now time.Time) (bool,
 // dueItem is a subscription to renew or an invoice to collect, at its time.
 type dueItem struct {
 	at      time.Time
-	sub     string
+	sub     string // the subscription to renew, or the invoice's
 	invoice string
 }
 
@@ -87,58 +89,86 @@ type dueItem struct {
 // is for the next pass.
 const maxRounds = 200
 
+func (s *Service) concurrency() int {
+	if s.Concurrency > 0 {
+		return s.Concurrency
+	}
+	return 8
+}
+
 // ProcessDue renews the subscriptions and collects the invoices of clockID
-// ("" for real time) due at or before now, in time order, each at its own
-// time (a renewal at its period's end, a retry when the dunning schedule
-// says): what a test clock's advance does before it answers, and what the
-// worker does on real time. It returns how many steps it made.
+// ("" for real time) due at or before now, each at its own time (a renewal
+// at its period's end, a retry when the dunning schedule says): what a test
+// clock's advance does before it answers, and what the worker does on real
+// time. A subscription's own steps run in time order; up to Concurrency
+// subscriptions are worked on at once. It returns how many steps it made.
 func (s *Service) ProcessDue(ctx context.Context, clockID string, now time.Time) (int, error) {
-	steps := 0
+	var steps atomic.Int64
 	for range maxRounds {
-		subs, err := s.Store.SubscriptionsDue(ctx, clockID, now, 100)
+		subs, err := s.Store.SubscriptionsDue(ctx, clockID, now, 200)
 		if err != nil {
-			return steps, err
+			return int(steps.Load()), err
 		}
-		invs, err := s.Store.InvoicesDue(ctx, clockID, now, 100)
+		invs, err := s.Store.InvoicesDue(ctx, clockID, now, 200)
 		if err != nil {
-			return steps, err
+			return int(steps.Load()), err
 		}
-		items := make([]dueItem, 0, len(subs)+len(invs))
+		bySub := map[string][]dueItem{}
+		var order []string
+		add := func(it dueItem) {
+			if _, ok := bySub[it.sub]; !ok {
+				order = append(order, it.sub)
+			}
+			bySub[it.sub] = append(bySub[it.sub], it)
+		}
 		for _, sub := range subs {
-			items = append(items, dueItem{at: *sub.RenewsAt, sub: sub.ID})
+			add(dueItem{at: *sub.RenewsAt, sub: sub.ID})
 		}
 		for _, inv := range invs {
-			items = append(items, dueItem{at: *inv.NextAttemptAt, invoice: inv.ID})
+			add(dueItem{at: *inv.NextAttemptAt, sub: inv.SubscriptionID, invoice: inv.ID})
 		}
-		slices.SortStableFunc(items, func(a, b dueItem) int { return a.at.Compare(b.at) })
-		progress := false
-		for _, it := range items {
-			if err := ctx.Err(); err != nil {
-				return steps, err
-			}
-			var changed bool
-			if it.sub != "" {
-				changed, err = s.renew(ctx, it.sub, now)
-			} else {
-				changed, err = s.collectChanged(ctx, it.invoice, it.at)
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return steps, ctx.Err()
+		var progress atomic.Bool
+		sem := make(chan struct{}, s.concurrency())
+		var wg sync.WaitGroup
+		for _, subID := range order {
+			items := bySub[subID]
+			slices.SortStableFunc(items, func(a, b dueItem) int { return a.at.Compare(b.at) })
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				for _, it := range items {
+					if ctx.Err() != nil {
+						return
+					}
+					var changed bool
+					var err error
+					if it.invoice == "" {
+						changed, err = s.renew(ctx, it.sub, now)
+					} else {
+						changed, err = s.collectChanged(ctx, it.invoice, it.at)
+					}
+					if err != nil {
+						if ctx.Err() == nil {
+							s.log().Error("recurring payment step failed; it stays due", "subscription", it.sub, "invoice", it.invoice, "err", err)
+						}
+						return // the subscription's later steps wait for this one
+					}
+					if changed {
+						steps.Add(1)
+						progress.Store(true)
+					}
 				}
-				s.log().Error("recurring payment step failed; it stays due", "subscription", it.sub, "invoice", it.invoice, "err", err)
-				continue
-			}
-			if changed {
-				steps++
-				progress = true
-			}
+			})
 		}
-		if !progress {
-			return steps, nil
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return int(steps.Load()), err
+		}
+		if !progress.Load() {
+			break
 		}
 	}
-	return steps, nil
+	return int(steps.Load()), nil
 }
 
 // Worker does the recurring payments' background work: renewals, charges
@@ -154,8 +184,13 @@ type Worker struct {
 }
 
 // Job is the worker as a job of the gateway's scheduler, run every interval.
+// Its lease is short (30s) because it only spares two nodes the same pass:
+// every step is a compare-and-set on its subscription or runs under its
+// invoice's claim, so a pass that outlives its lease is safe beside
+// another, and a node that dies mid-pass holds the others' passes up for
+// 30 seconds, not minutes.
 func (w *Worker) Job(interval time.Duration) jobs.Job {
-	return jobs.Job{Name: "billing", Next: jobs.Every(interval), Lease: 5 * time.Minute,
+	return jobs.Job{Name: "billing", Next: jobs.Every(interval), Lease: 30 * time.Second,
 		Run: func(ctx context.Context, _ time.Time) error { return w.RunOnce(ctx) }}
 }
 

@@ -3,9 +3,11 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -220,14 +222,28 @@ func TestRecurringSIGKILLChargesOnce(t *testing.T) {
 			cc.target.Store(target)
 			c2, _ := client.New(p2.url, client.WithSecretKey(p1.secretKey))
 			advanceUntilReady(t, c2, r.clock.ID, to)
-			eventually(t, "every invoice settled", func() bool {
+			settleDeadline := time.Now().Add(60 * time.Second)
+			for {
+				var open []string
 				for _, inv := range allInvoices(t, c2) {
 					if inv.Status != "paid" {
-						return false
+						o := "no order"
+						if inv.Order != nil {
+							if ord, err := c2.GetOrder(ctx, *inv.Order); err == nil {
+								o = fmt.Sprintf("order %s %s %s", ord.ID, ord.Status, ord.FailureCode)
+							}
+						}
+						open = append(open, fmt.Sprintf("%s %s attempts %d next %v (%s)", inv.ID, inv.Status, inv.AttemptCount, inv.NextAttemptAt, o))
 					}
 				}
-				return true
-			})
+				if len(open) == 0 {
+					break
+				}
+				if time.Now().After(settleDeadline) {
+					t.Fatalf("invoices not settled:\n%s", strings.Join(open, "\n"))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			checkOncePerInvoice(t, c2, subs*13)
 			for _, a := range agreements {
 				if got := wx.ContractDeductions(a); got != 13 {
