@@ -136,13 +136,13 @@ type RiskCounterSet uint16
 
 // Counter groups a query can compute.
 const (
-	RiskCountPayer            RiskCounterSet = 1 << iota // per payer: counts and amounts over 10m/1h/24h, distinct IPs and countries
-	RiskCountIP                                          // per IP
-	RiskCountDevice                                      // per device
-	RiskCountCard                                        // per card fingerprint
-	RiskCountMerchantToday                               // the merchant's amount and count today
-	RiskCountPayerFailures                               // the payer's failures in a row
-	RiskCountPayerUsualCountry                           // the payer's most frequent country over 30 days
+	RiskCountPayer             RiskCounterSet = 1 << iota // per payer: counts and amounts over 10m/1h/24h, distinct IPs and countries
+	RiskCountIP                                           // per IP
+	RiskCountDevice                                       // per device
+	RiskCountCard                                         // per card fingerprint
+	RiskCountMerchantToday                                // the merchant's amount and count today
+	RiskCountPayerFailures                                // the payer's failures in a row
+	RiskCountPayerUsualCountry                            // the payer's most frequent country over 30 days
 )
 
 // RiskCounterQuery names whose counters to compute, at Now.
@@ -155,7 +155,7 @@ type RiskCounterQuery struct {
 	IP         string
 	DeviceID   string
 	CardFP     string
-	Day        string // the merchant's day (YYYY-MM-DD in its zone), for the day's totals
+	Day        string    // the merchant's day (YYYY-MM-DD in its zone), for the day's totals
 	DayStart   time.Time // when that day began (replaying history counts from it)
 	Now        time.Time
 	// Before, when set, counts only attempts created before it instead of

@@ -60,7 +60,9 @@ func (q txQueries) EventAdd(ctx context.Context, at time.Time, events ...*store.
 	return writeEffects(ctx, q.c, store.Effects{Events: events}, at)
 }
 
-func (q txQueries) RiskLock(ctx context.Context, keys []string) error { return riskLock(ctx, q.c, keys) }
+func (q txQueries) RiskLock(ctx context.Context, keys []string) error {
+	return riskLock(ctx, q.c, keys)
+}
 
 func (q txQueries) RiskCount(ctx context.Context, rq store.RiskCounterQuery) (store.RiskCounts, error) {
 	return riskCount(ctx, q.c, rq)
