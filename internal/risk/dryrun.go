@@ -2,9 +2,11 @@ package risk
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -130,11 +132,15 @@ func (s *Service) TestRule(ctx context.Context, p RuleParams, days int) (*DryRun
 
 // Attempt returns an attempt, with the context that was evaluated.
 func (s *Service) Attempt(ctx context.Context, attemptID string) (*store.RiskAttempt, error) {
-	a, err := s.Store.RiskAttemptGet(ctx, attemptID)
-	if err != nil {
-		return nil, errs.NotFound("risk_attempt_not_found", "No such risk attempt.")
+	notFound := errs.NotFound("risk_attempt_not_found", "No such risk attempt.")
+	if !id.Valid(id.RiskAttempt, attemptID) {
+		return nil, notFound
 	}
-	return a, nil
+	a, err := s.Store.RiskAttemptGet(ctx, attemptID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound
+	}
+	return a, err
 }
 
 // Attempts pages through attempts.

@@ -472,12 +472,11 @@ func riskCount(ctx context.Context, c conn, q store.RiskCounterQuery) (store.Ris
 	boundOf := func(a string, args *[]any, since int64) string {
 		cond := " AND " + a + "livemode = ? AND " + a + "kind = ? AND " + a + "created_at >= ?"
 		*args = append(*args, q.Livemode, store.RiskKindPayment, since)
+		// Live counts have no upper bound: every attempt recorded is before
+		// this one (they are serialized), whatever another node's clock says.
 		if q.Before != "" {
 			cond += " AND " + a + "id < ?"
 			*args = append(*args, q.Before)
-		} else {
-			cond += " AND " + a + "created_at <= ?"
-			*args = append(*args, now)
 		}
 		return cond
 	}
