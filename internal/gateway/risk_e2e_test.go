@@ -536,5 +536,3 @@ func startSecond(t *testing.T, st store.Store) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	return &env{t: t, g: g, url: g.URL(), clock: fake}
 }
-
-
