@@ -11,6 +11,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/paygate/paygate/internal/store"
@@ -209,22 +210,74 @@ func (a *activation) ResolveName(name string) (any, bool) {
 func (a *activation) Parent() interpreter.Activation { return nil }
 
 // contextJSON renders the fields an evaluation looked at (every field but
-// the counters, and the counters of need), as a flat JSON object.
+// the counters, and the counters of need), as a flat JSON object in the
+// table's order. It is written by hand: it runs on every payment.
 func (a *activation) contextJSON(need store.RiskCounterSet) json.RawMessage {
-	m := make(map[string]any, len(fields))
+	return a.appendContext(make([]byte, 0, 1024), need, true)
+}
+
+// appendContext appends the fields to b: all but the counters when static,
+// and the counters of need.
+func (a *activation) appendContext(b []byte, need store.RiskCounterSet, static bool) []byte {
+	b = append(b, '{')
+	first := true
 	for _, f := range fields {
-		if f.need != 0 && f.need&need == 0 {
+		if (f.need == 0 && !static) || (f.need != 0 && f.need&need == 0) {
 			continue
 		}
-		switch v := f.get(a).(type) {
+		v := f.get(a)
+		if f.need == 0 && isEmpty(v) {
+			continue // "" and false are what a missing field reads as
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, f.Name...) // names are plain ASCII
+		b = append(b, '"', ':')
+		switch v := v.(type) {
 		case types.Timestamp:
-			m[f.Name] = v.Time.UTC().Format(time.RFC3339Nano)
+			b = appendJSONString(b, v.Time.UTC().Format(time.RFC3339Nano))
+		case types.String:
+			b = appendJSONString(b, string(v))
+		case types.Int:
+			b = strconv.AppendInt(b, int64(v), 10)
+		case types.Bool:
+			b = strconv.AppendBool(b, bool(v))
 		default:
-			m[f.Name] = v.Value()
+			mv, _ := json.Marshal(v.Value())
+			b = append(b, mv...)
 		}
 	}
-	b, _ := json.Marshal(m)
-	return b
+	return append(b, '}')
+}
+
+// isEmpty reports whether v is "", false or an empty map.
+func isEmpty(v ref.Val) bool {
+	switch v := v.(type) {
+	case types.String:
+		return v == ""
+	case types.Bool:
+		return !bool(v)
+	case traits.Sizer:
+		return v.Size() == types.Int(0)
+	}
+	return false
+}
+
+// appendJSONString appends s as a JSON string: plain printable ASCII as
+// it is, anything else through encoding/json's escaping.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			sv, _ := json.Marshal(s)
+			return append(b, sv...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // inputFromContext rebuilds an evaluation's input and counters from the

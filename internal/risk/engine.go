@@ -281,7 +281,12 @@ func (s *Service) Prepare(ctx context.Context, pin PaymentInput) (*Check, error)
 	if err := s.complete(ctx, snap, &in); err != nil {
 		return nil, err
 	}
-	c := &Check{s: s, snap: snap, act: activation{in: &in}, chargesAtOnce: pin.ChargesAtOnce}
+	return s.check(snap, &in, pin.ChargesAtOnce), nil
+}
+
+// check starts the evaluation of a completed payment input on snap.
+func (s *Service) check(snap *snapshot, in *Input, chargesAtOnce bool) *Check {
+	c := &Check{s: s, snap: snap, act: activation{in: in}, chargesAtOnce: chargesAtOnce, rules: make([]*compiled, 0, len(snap.rules))}
 	for _, r := range snap.rules {
 		if applies(r.rule, in.Kind, in.MerchantID, in.AppID, in.Livemode) {
 			c.rules = append(c.rules, r)
@@ -299,9 +304,9 @@ func (s *Service) Prepare(ctx context.Context, pin PaymentInput) (*Check, error)
 	c.day = local.Format(time.DateOnly)
 	c.query = store.RiskCounterQuery{Need: c.need, MerchantID: in.MerchantID, Livemode: in.Livemode, Currency: in.Currency,
 		PayerID: in.Payer.ID, IP: in.Payer.IP, DeviceID: in.Payer.DeviceID, CardFP: in.Card.Fingerprint, Day: c.day, Now: in.Now}
-	c.locks = lockKeys(snap.need, &in, c.day)
+	c.locks = lockKeys(snap.need, in, c.day)
 	c.static = c.act.contextJSON(0)
-	return c, nil
+	return c
 }
 
 // NeedsCounters reports whether the decision waits for counters, which
@@ -440,18 +445,16 @@ func (c *Check) contextWith(a *activation) json.RawMessage {
 	if c.need == 0 {
 		return c.static
 	}
-	counters := map[string]any{}
-	for _, f := range fields {
-		if f.need&c.need != 0 {
-			counters[f.Name] = f.get(a).Value()
+	out := make([]byte, 0, len(c.static)+512)
+	out = append(out, c.static[:len(c.static)-1]...)
+	counters := a.appendContext(nil, c.need, false)
+	if len(counters) > 2 {
+		if len(out) > 1 {
+			out = append(out, ',')
 		}
+		out = append(out, counters[1:len(counters)-1]...)
 	}
-	b, _ := json.Marshal(counters)
-	out := append([]byte{}, c.static[:len(c.static)-1]...)
-	if len(out) > 1 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...)
+	return append(out, '}')
 }
 
 func mustJSON(v any) json.RawMessage {
