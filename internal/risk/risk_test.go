@@ -328,7 +328,7 @@ func BenchmarkEvaluate20Rules(b *testing.B) {
 		start := time.Now()
 		in := &Input{Kind: store.RiskKindPayment, MerchantID: "mch_a", AppID: "app_a", OrderID: "ord_x", Amount: int64(1000 + i%5000),
 			Currency: "CNY", Method: "sandbox", Subject: "Coffee", Metadata: map[string]string{"sku": "A-1"},
-			Payer: store.Payer{ID: "payer-1", IP: "203.0.113.7", Country: "CN", DeviceID: "dev-1"},
+			Payer:     store.Payer{ID: "payer-1", IP: "203.0.113.7", Country: "CN", DeviceID: "dev-1"},
 			IPCountry: "CN", Timezone: "Asia/Shanghai", Now: s.Clock.Now(), loc: loc}
 		c := s.check(snap, in, false)
 		a := activation{in: in, counts: counts}
@@ -379,6 +379,5 @@ func benchRules() []*store.RiskRule {
 	}
 	return rules
 }
-
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
