@@ -32,7 +32,7 @@ func TestRiskImportCountries(t *testing.T) {
 	}
 	defer st.Close()
 	rs, err := st.RiskRanges(context.Background(), store.RiskRangesIP)
-	if err != nil || len(rs) != 2 || rs[1].Country != "US" {
+	if err != nil || len(rs) != 2 || rs[0].Country != "US" || rs[1].Country != "JP" {
 		t.Fatalf("ranges: %v %+v", err, rs)
 	}
 }
