@@ -281,8 +281,26 @@ func (s *Service) Prepare(ctx context.Context, pin PaymentInput) (*Check, error)
 	if err := s.complete(ctx, snap, &in); err != nil {
 		return nil, err
 	}
-	return s.check(snap, &in, pin.ChargesAtOnce), nil
+	c := s.check(snap, &in, pin.ChargesAtOnce)
+	// The payer's failures in a row and usual country are read here, on
+	// the read pool, not in Record's transaction: the first depends on
+	// orders failing, which the channel tells later anyway, and the second
+	// on a month of history; neither is worth the single writer's time.
+	if slow := c.query.Need & slowCounters; slow != 0 {
+		q := c.query
+		q.Need = slow
+		counts, err := s.Store.RiskCount(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		c.act.counts.PayerFailuresInRow, c.act.counts.PayerUsualCountry = counts.PayerFailuresInRow, counts.PayerUsualCountry
+		c.query.Need &^= slow
+	}
+	return c, nil
 }
+
+// slowCounters are read before Record's transaction (see Prepare).
+const slowCounters = store.RiskCountPayerFailures | store.RiskCountPayerUsualCountry
 
 // check starts the evaluation of a completed payment input on snap.
 func (s *Service) check(snap *snapshot, in *Input, chargesAtOnce bool) *Check {
@@ -311,7 +329,7 @@ func (s *Service) check(snap *snapshot, in *Input, chargesAtOnce bool) *Check {
 
 // NeedsCounters reports whether the decision waits for counters, which
 // Record counts in its transaction.
-func (c *Check) NeedsCounters() bool { return c.need != 0 }
+func (c *Check) NeedsCounters() bool { return c.query.Need != 0 }
 
 // Known returns the decision when it needs no counters (nil otherwise).
 func (c *Check) Known() *Decision {
@@ -393,7 +411,7 @@ func (s *Service) Record(ctx context.Context, c *Check, write func(tx store.Tx, 
 	in := c.act.in
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		act := c.act
-		if c.need != 0 {
+		if c.query.Need != 0 {
 			if err := tx.RiskLock(ctx, c.locks); err != nil {
 				return err
 			}
@@ -401,6 +419,7 @@ func (s *Service) Record(ctx context.Context, c *Check, write func(tx store.Tx, 
 			if err != nil {
 				return err
 			}
+			counts.PayerFailuresInRow, counts.PayerUsualCountry = act.counts.PayerFailuresInRow, act.counts.PayerUsualCountry
 			act.counts = counts
 		}
 		d := c.decideWith(&act)

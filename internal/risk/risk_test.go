@@ -347,34 +347,11 @@ func BenchmarkEvaluate20Rules(b *testing.B) {
 	}
 }
 
-// benchRules are 20 enforced rules of the kinds an operator turns on: ten
-// read counters.
+// benchRules are BenchmarkRules, enforced blocks.
 func benchRules() []*store.RiskRule {
-	exprs := []string{
-		"order.amount > 5000000 && order.method == 'card'",
-		"order.amount > 20000000",
-		"kind == 'payment' && counters.merchant_amount_today + order.amount > 1000000000",
-		"kind == 'payment' && payer.id != '' && counters.payer_amount_24h + order.amount > 50000000",
-		"payer.id != '' && counters.payer_count_10m >= 20",
-		"payer.ip != '' && counters.ip_count_10m >= 50",
-		"payer.ip != '' && counters.ip_count_1h >= 200",
-		"payer.device_id != '' && counters.device_count_1h >= 30",
-		"payer.card_fingerprint != '' && counters.card_count_24h >= 10",
-		"in_list('blocked_payers', payer.id)",
-		"in_list('blocked_ips', payer.ip)",
-		"in_list('blocked_devices', payer.device_id)",
-		"payer.ip_country != '' && payer.card_country != '' && payer.ip_country != payer.card_country",
-		"(local.hour >= 1 && local.hour < 5) && order.amount >= 2000000",
-		"payer.id != '' && counters.payer_failures_in_row >= 5",
-		"counters.payer_distinct_ips_24h > 10",
-		"counters.payer_distinct_countries_24h > 3",
-		"order.metadata.exists(k, k == 'promo' && order.metadata[k] == 'abuse')",
-		"payer.user_agent.contains('curl/')",
-		"order.currency != 'CNY' && order.amount > 1000000",
-	}
-	rules := make([]*store.RiskRule, len(exprs))
-	for i, e := range exprs {
-		rules[i] = &store.RiskRule{ID: fmt.Sprintf("rule_%02d", i), Name: fmt.Sprintf("r%02d", i), Expression: e, Owner: store.RiskOwnerPlatform,
+	rules := make([]*store.RiskRule, len(BenchmarkRules))
+	for i, r := range BenchmarkRules {
+		rules[i] = &store.RiskRule{ID: fmt.Sprintf("rule_%02d", i), Name: r.Name, Expression: r.Expression, Owner: store.RiskOwnerPlatform,
 			Action: store.RiskBlock, Mode: ModeEnforce, Priority: 100, AppliesTo: []string{store.RiskKindPayment}}
 	}
 	return rules
