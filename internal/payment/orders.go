@@ -46,9 +46,10 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	// Risk control decides before routing and before any channel is asked
 	// (risk.go): a block ends here, a review creates the order waiting.
 	var chk *risk.Check
+	var early *recorded
 	if s.Risk != nil {
 		var done bool
-		if chk, o, done, err = s.riskFirst(ctx, o, p); done || err != nil {
+		if chk, early, o, done, err = s.riskFirst(ctx, o, p); done || err != nil {
 			return o, done && err == nil, err
 		}
 	}
@@ -61,13 +62,13 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if rt == nil {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
 	} else if m, _ := channel.LookupMethod(p.Method); !m.ChargesAtOnce() {
-		return s.createAwaitingPayer(ctx, rt, o, p, chk)
+		return s.createAwaitingPayer(ctx, rt, o, p, chk, early)
 	} else {
 		// The order is recorded before the channel takes the money, with
 		// the channel it is about to try; a failover re-stamps it.
 		rt.stamp(o)
 	}
-	o, err = s.insertOrder(ctx, o, chk)
+	o, _, err = s.insertOrder(ctx, o, chk)
 	if errors.Is(err, store.ErrConflict) {
 		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, sc.AppID, p.OutTradeNo)
 		if gerr != nil {
@@ -94,7 +95,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 // two. That is safe because nothing moves at the channel until the payer
 // acts on what only this response carries; a failure or a crash before the
 // insert leaves at most an unpaid trade that expires there.
-func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams, chk *risk.Check) (*store.Order, bool, error) {
+func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams, chk *risk.Check, early *recorded) (*store.Order, bool, error) {
 	// A repeated create is caught by the insert's unique key, not by a read
 	// first: repeats are rare, and the read would cost every create.
 	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
@@ -111,7 +112,11 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 			o.NextAction = mustJSON(s.nextAction(o.ID, resp.NextAction))
 		}
 	}
-	_, err = s.insertOrder(ctx, o, chk)
+	if early != nil {
+		err = s.createAfterRisk(ctx, o, early)
+	} else {
+		_, _, err = s.insertOrder(ctx, o, chk)
+	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		// A concurrent create with this out_trade_no won; our trade is an

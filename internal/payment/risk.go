@@ -18,6 +18,7 @@ import (
 type Risk interface {
 	Prepare(ctx context.Context, in risk.PaymentInput) (*risk.Check, error)
 	Record(ctx context.Context, c *risk.Check, write func(tx store.Tx, d *risk.Decision) error) (*risk.Decision, error)
+	RecordEarly(ctx context.Context, c *risk.Check, write func(tx store.Tx, d *risk.Decision) error) (*risk.Decision, func() error, error)
 	CheckRefund(ctx context.Context, in risk.RefundInput) (*risk.Decision, error)
 	CardFacts(number string) risk.Card
 }
@@ -53,26 +54,53 @@ func (s *Service) riskInput(o *store.Order, p CreateOrderParams) risk.PaymentInp
 // them. For a method whose payer acts later, that transaction comes first,
 // on its own, since the channel is asked before such an order is inserted;
 // otherwise it is the order's own insert.
-func (s *Service) riskFirst(ctx context.Context, o *store.Order, p CreateOrderParams) (chk *risk.Check, out *store.Order, done bool, err error) {
+func (s *Service) riskFirst(ctx context.Context, o *store.Order, p CreateOrderParams) (chk *risk.Check, early *recorded, out *store.Order, done bool, err error) {
 	chk, err = s.Risk.Prepare(ctx, s.riskInput(o, p))
 	if err != nil {
-		return nil, nil, true, fmt.Errorf("risk: %w", err)
+		return nil, nil, nil, true, fmt.Errorf("risk: %w", err)
 	}
 	m, _ := channel.LookupMethod(o.Method)
 	awaitsPayer := o.Method != "" && !m.ChargesAtOnce()
 	if d := chk.Known(); d != nil && d.Decision == store.RiskAllow {
-		return chk, o, false, nil // recorded with the order
+		return chk, nil, o, false, nil // recorded with the order
 	} else if d == nil && !awaitsPayer {
-		return chk, o, false, nil // decided in the order's insert
+		return chk, nil, o, false, nil // decided in the order's insert
 	}
-	out, err = s.insertOrder(ctx, o, chk)
+	out, early, err = s.insertOrder(ctx, o, chk)
 	switch {
 	case err != nil:
-		return nil, nil, true, err
+		return nil, nil, nil, true, err
 	case out == nil: // allowed, recorded: go on
-		return nil, o, false, nil
+		return nil, early, o, false, nil
 	}
-	return nil, out, true, nil
+	return nil, nil, out, true, nil
+}
+
+// recorded is an attempt recorded ahead of its order, its commit perhaps
+// not yet durable (risk's RecordEarly).
+type recorded struct {
+	attempt string
+	durable func() error
+}
+
+// createAfterRisk inserts o, whose attempt early recorded: in a
+// transaction that first checks the attempt is there (its batch may have
+// failed meanwhile), then waits for the attempt's own commit.
+func (s *Service) createAfterRisk(ctx context.Context, o *store.Order, early *recorded) error {
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		ok, err := tx.RiskAttemptExists(ctx, early.attempt)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("create order %s: its risk attempt %s was not recorded", o.ID, early.attempt)
+		}
+		return tx.OrderCreate(ctx, o)
+	})
+	if derr := early.durable(); err == nil && derr != nil {
+		err = derr
+	}
+	return err
 }
 
 // insertOrder inserts o. With a check, it records the attempt and decides
@@ -81,17 +109,17 @@ func (s *Service) riskFirst(ctx context.Context, o *store.Order, p CreateOrderPa
 // allow inserts o with its decision, or, when o's method awaits the payer
 // and its channel was not asked yet, inserts nothing and returns a nil order
 // (the caller asks the channel, then inserts).
-func (s *Service) insertOrder(ctx context.Context, o *store.Order, chk *risk.Check) (*store.Order, error) {
+func (s *Service) insertOrder(ctx context.Context, o *store.Order, chk *risk.Check) (*store.Order, *recorded, error) {
 	if chk == nil {
 		if err := s.Store.OrderCreate(ctx, o); err != nil {
-			return nil, fmt.Errorf("create order: %w", err)
+			return nil, nil, fmt.Errorf("create order: %w", err)
 		}
-		return o, nil
+		return o, nil, nil
 	}
 	m, _ := channel.LookupMethod(o.Method)
 	deferInsert := o.Method != "" && !m.ChargesAtOnce() && o.ChannelTradeNo == "" && o.Channel == ""
 	var review bool
-	d, err := s.Risk.Record(ctx, chk, func(tx store.Tx, d *risk.Decision) error {
+	d, durable, err := s.Risk.RecordEarly(ctx, chk, func(tx store.Tx, d *risk.Decision) error {
 		o.Risk = d.JSON()
 		switch d.Decision {
 		case store.RiskBlock:
@@ -116,21 +144,25 @@ func (s *Service) insertOrder(ctx context.Context, o *store.Order, chk *risk.Che
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("create order: %w", err)
+		return nil, nil, fmt.Errorf("create order: %w", err)
+	}
+	if deferInsert && d.Decision == store.RiskAllow {
+		// The channel is asked while the attempt's commit is made durable.
+		return nil, &recorded{attempt: d.Attempt, durable: durable}, nil
+	}
+	if err := durable(); err != nil {
+		return nil, nil, fmt.Errorf("create order: %w", err)
 	}
 	if review {
 		s.notify()
-		return o, nil
+		return o, nil, nil
 	}
 	if err := d.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if deferInsert {
-		return nil, nil
-	}
-	return o, nil
+	return o, nil, nil
 }
 
 // ApproveOrder lets an order out of review: it goes on as a create would

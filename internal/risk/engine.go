@@ -407,9 +407,25 @@ type zoneOf struct {
 // thus one step: two payments of one payer, on one node or several, never
 // both pass a limit only one should pass.
 func (s *Service) Record(ctx context.Context, c *Check, write func(tx store.Tx, d *Decision) error) (*Decision, error) {
+	d, durable, err := s.RecordEarly(ctx, c, write)
+	if err != nil {
+		return nil, err
+	}
+	if err := durable(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// RecordEarly is Record returning as soon as its transaction has run, before
+// the commit is durable where the store batches commits (store.InTxEarly):
+// the caller may ask a channel meanwhile, and must call durable, and make
+// what it writes next check that the attempt is there (a write after a
+// failed batch).
+func (s *Service) RecordEarly(ctx context.Context, c *Check, write func(tx store.Tx, d *Decision) error) (*Decision, func() error, error) {
 	var out *Decision
 	in := c.act.in
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+	durable, err := s.Store.InTxEarly(ctx, func(tx store.Tx) error {
 		act := c.act
 		if c.query.Need != 0 {
 			if err := tx.RiskLock(ctx, c.locks); err != nil {
@@ -445,10 +461,10 @@ func (s *Service) Record(ctx context.Context, c *Check, write func(tx store.Tx, 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s.logDecision(out, in)
-	return out, nil
+	return out, durable, nil
 }
 
 func (s *Service) logDecision(d *Decision, in *Input) {

@@ -228,6 +228,13 @@ type RiskStore interface {
 	// RiskReviewList pages through orders waiting for review, every
 	// merchant's, newest first.
 	RiskReviewList(ctx context.Context, p ListParams) ([]*Order, bool, error)
+
+	// InTxEarly is InTx that returns as soon as fn has run, before its
+	// commit is durable where the store batches commits (SQLite's group
+	// commit): later writes see fn's, and durable waits for the commit. It
+	// lets a payment's risk check and its channel call overlap the check's
+	// fsync. Without batching it is InTx.
+	InTxEarly(ctx context.Context, fn func(Tx) error) (durable func() error, err error)
 }
 
 // RiskTx are the risk queries of a write transaction (see Tx).
@@ -245,4 +252,6 @@ type RiskTx interface {
 	RiskAttemptAdd(ctx context.Context, a *RiskAttempt, day string) error
 	// OrderCreate is Store.OrderCreate inside the transaction.
 	OrderCreate(ctx context.Context, o *Order) error
+	// RiskAttemptExists reports whether an attempt is recorded.
+	RiskAttemptExists(ctx context.Context, id string) (bool, error)
 }

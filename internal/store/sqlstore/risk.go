@@ -593,3 +593,27 @@ func riskLock(ctx context.Context, c conn, keys []string) error {
 	rows.Close()
 	return rows.Err()
 }
+
+// InTxEarly is InTx returning as soon as fn has run: with group commit
+// (SQLite), before the batch holding it commits, so that the caller can go
+// on (ask a channel) while it does; later writes see fn's. durable waits
+// for the commit and must be called. Without group commit it is InTx, and
+// durable returns nil.
+func (s *Store) InTxEarly(ctx context.Context, fn func(store.Tx) error) (durable func() error, err error) {
+	if s.committer == nil {
+		if err := s.InTx(ctx, fn); err != nil {
+			return nil, err
+		}
+		return func() error { return nil }, nil
+	}
+	return s.committer.doEarly(ctx, func(t *tx) error { return fn(txQueries{c: t.conn}) })
+}
+
+// riskAttemptExists reports whether the attempt id is recorded.
+func riskAttemptExists(ctx context.Context, c conn, id string) (bool, error) {
+	var n int
+	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM risk_attempts WHERE id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("risk attempt %s: %w", id, err)
+	}
+	return n > 0, nil
+}

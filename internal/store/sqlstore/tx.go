@@ -83,3 +83,7 @@ func (q txQueries) OrderCreate(ctx context.Context, o *store.Order) error {
 	}
 	return insertOrder(ctx, q.c, o, meta, string(payer))
 }
+
+func (q txQueries) RiskAttemptExists(ctx context.Context, id string) (bool, error) {
+	return riskAttemptExists(ctx, q.c, id)
+}

@@ -14,6 +14,7 @@ var riskTests = []test{
 	{"Risk/ListsAndRanges", testRiskLists},
 	{"Risk/Counters", testRiskCounters},
 	{"Risk/CountAndRecordInOneTx", testRiskRecordTx},
+	{"Risk/InTxEarly", testRiskEarly},
 }
 
 func testRiskRules(t *testing.T, b *bundle) {
@@ -138,4 +139,25 @@ func testRiskRecordTx(t *testing.T, b *bundle) {
 		}
 		seen[counts[i]] = true
 	}
+}
+
+// testRiskEarly: InTxEarly's writes are seen by later writes before its
+// commit is waited for, and durable reports the commit.
+func testRiskEarly(t *testing.T, b *bundle) {
+	a := &store.RiskAttempt{ID: id.New(id.RiskAttempt, t0), Kind: store.RiskKindPayment, MerchantID: b.merchant.ID, AppID: b.app.ID,
+		OrderID: id.New(id.Order, t0), Amount: 1, Currency: "CNY", Decision: store.RiskAllow, CreatedAt: t0}
+	durable, err := b.s.InTxEarly(b.ctx, func(tx store.Tx) error { return tx.RiskAttemptAdd(b.ctx, a, "") })
+	b.must(err, "early write")
+	var seen bool
+	b.must(b.s.InTx(b.ctx, func(tx store.Tx) error {
+		var err error
+		seen, err = tx.RiskAttemptExists(b.ctx, a.ID)
+		return err
+	}), "later write")
+	equal(t, seen, true, "a later write sees the early one")
+	b.must(durable(), "durable")
+	_, err = b.s.RiskAttemptGet(b.ctx, a.ID)
+	b.must(err, "read after durable")
+	_, err = b.s.InTxEarly(b.ctx, func(tx store.Tx) error { return store.ErrStale })
+	wantErr(t, err, store.ErrStale, "an early write's error")
 }
