@@ -345,8 +345,12 @@ func TestRiskObserveAndPrecedence(t *testing.T) {
 		o, err = e.riskOrder("prec-1", 60000, nil)
 		mustBlock(t, "platform_cap", o, err)
 		// A merchant's rule tightens.
-		if _, err := e.demo.CreateRiskRule(ctx, client.RiskRuleParams{Name: ptr("my_cap"), Expression: ptr("order.amount > 100"), Priority: ptr(5)}); err != nil {
+		myCap, err := e.demo.CreateRiskRule(ctx, client.RiskRuleParams{Name: ptr("my_cap"), Expression: ptr("order.amount > 1000"), Priority: ptr(5)})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if myCap, err = e.demo.UpdateRiskRule(ctx, myCap.ID, client.RiskRuleParams{Expression: ptr("order.amount > 100")}); err != nil || myCap.Expression != "order.amount > 100" || myCap.Priority != 5 {
+			t.Fatalf("update the merchant's rule: %v %+v", err, myCap)
 		}
 		o, err = e.riskOrder("prec-2", 200, nil)
 		if err != nil || !fired(o, "let_all_in") {
