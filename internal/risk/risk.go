@@ -53,7 +53,15 @@
 //     evaluated again when the payer picks.
 //   - With counter rules, a method whose payer acts later (QR, page, app)
 //     costs two writes instead of one: the attempt and its count, then the
-//     order with the channel's answer (the channel is asked between them).
+//     order with the channel's answer (the channel is asked between them,
+//     which is why they cannot be one). On SQLite the channel is asked
+//     while the first write's batch commits (store.InTxEarly); the order's
+//     write checks the attempt is there. A card or micropay payment, or
+//     one without a method, is one write: attempt and order together.
+//   - payer_failures_in_row and payer_usual_country are read just before
+//     the transaction, not under its locks: an order's failure is learnt
+//     from its channel later anyway, and the usual country is a month's
+//     history. The other counters are exact.
 //   - A refund is evaluated only by the rules that apply to refunds; card
 //     facts are not known there (the card is not kept). A refund cannot be
 //     sent to review (rules that apply to refunds cannot review).
