@@ -58,7 +58,7 @@ type Payer struct {
 	Country string `json:"country,omitempty"`
 }
 
-// Card is test card data for the sandbox `card` method (an extension of API.md).
+// Card is test card data for the sandbox `card` method (an extension of the API reference (docs/api.md)).
 type Card struct {
 	Number   string `json:"number"`
 	ExpMonth int    `json:"exp_month,omitempty"`
