@@ -72,7 +72,7 @@ type Payer struct {
 	UserAgent string `json:"user_agent,omitempty"`
 }
 
-// Card is test card data for the sandbox `card` method (an extension of API.md).
+// Card is test card data for the sandbox `card` method (an extension of the API reference (docs/api.md)).
 type Card struct {
 	Number   string `json:"number"`
 	ExpMonth int    `json:"exp_month,omitempty"`

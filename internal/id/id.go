@@ -14,7 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Prefixes of every object type, as in API.md.
+// Prefixes of every object type, as in the API reference (docs/api.md).
 const (
 	Merchant   = "mch_"
 	App        = "app_"

@@ -1,5 +1,5 @@
 // Package payment is the business layer of orders and refunds: it checks a
-// request, asks the channel, and moves the status machine of API.md through
+// request, asks the channel, and moves the status machine of the API reference (docs/api.md) through
 // compare-and-set transitions whose ledger entries and events commit with them.
 //
 // An order's life: pending → processing (payer confirming, or the channel's

@@ -15,7 +15,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-// Limits from API.md.
+// Limits from the API reference (docs/api.md).
 const (
 	MinExpiresIn     = 60 * time.Second
 	MaxExpiresIn     = 86400 * time.Second
@@ -241,7 +241,7 @@ func validateURL(param, s string, requireHTTPS bool) error {
 	return nil
 }
 
-// ValidateMetadata checks the metadata limits of API.md.
+// ValidateMetadata checks the metadata limits of the API reference (docs/api.md).
 func ValidateMetadata(m map[string]string) error {
 	if len(m) > maxMetadataKeys {
 		return errs.InvalidParam("metadata", "metadata may have at most 20 keys.")

@@ -28,7 +28,7 @@ var (
 	ErrRefundExceeds = errors.New("store: refund exceeds the refundable amount")
 )
 
-// OrderStatus is an order's place in the status machine of API.md.
+// OrderStatus is an order's place in the status machine of the API reference (docs/api.md).
 type OrderStatus string
 
 // Order statuses.
