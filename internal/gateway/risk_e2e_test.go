@@ -270,6 +270,16 @@ func TestRiskReview(t *testing.T) {
 		if n := e.eventsOf(e.demo, notify.RiskReviewOpened, a.ID); n != 1 {
 			t.Fatalf("risk.review_opened events of %s: %d", a.ID, n)
 		}
+		// The cashier page says the payment is being reviewed, and offers no way to pay.
+		if res, err := http.Get(e.url + "/pay/" + a.ID + "?lang=en"); err != nil {
+			t.Fatal(err)
+		} else {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.Contains(string(b), "being reviewed") || strings.Contains(string(b), `data-state="pending"`) {
+				t.Fatalf("cashier page of an order in review: %d", res.StatusCode)
+			}
+		}
 		// The test payer cannot pay an order in review.
 		_, err := e.demo.TestPayOrder(ctx, a.ID, "succeeded")
 		apiErr(t, err, 409, "order_in_review")
