@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
-	"cel.dev/cel-go/checker"
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 
@@ -106,21 +106,21 @@ func check(expr string, maxCost uint64) (*checked, error) {
 // sizes tells the cost estimator how large the context's values can be.
 type sizes struct{}
 
-func (sizes) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+func (sizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	path := strings.Join(n.Path(), ".")
 	switch {
 	case strings.HasPrefix(path, "order.metadata"):
 		if path == "order.metadata" {
-			return &checker.SizeEstimate{Min: 0, Max: maxMetadataSize}
+			return &cost.SizeEstimate{Min: 0, Max: maxMetadataSize}
 		}
-		return &checker.SizeEstimate{Min: 0, Max: 500}
+		return &cost.SizeEstimate{Min: 0, Max: 500}
 	case n.Type() != nil && n.Type().IsExactType(cel.StringType) && path != "":
-		return &checker.SizeEstimate{Min: 0, Max: maxStringSize}
+		return &cost.SizeEstimate{Min: 0, Max: maxStringSize}
 	}
 	return nil
 }
 
-func (sizes) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+func (sizes) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
 	return nil
 }
 

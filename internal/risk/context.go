@@ -3,7 +3,6 @@ package risk
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -327,17 +326,3 @@ func FieldsDoc() string {
 	}
 	return b.String()
 }
-
-// counterNames lists the counters a set computes, sorted (errors, docs).
-func counterNames(need store.RiskCounterSet) []string {
-	var out []string
-	for _, f := range fields {
-		if f.need&need != 0 {
-			out = append(out, f.Name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
