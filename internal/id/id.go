@@ -31,6 +31,10 @@ const (
 	Attempt    = "att_"
 
 	ChannelAccount = "cha_"
+
+	RiskRule    = "rule_"
+	RiskList    = "lst_"
+	RiskAttempt = "rsk_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

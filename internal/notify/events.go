@@ -10,6 +10,8 @@ const (
 	OrderClosed     = "order.closed"
 	RefundSucceeded = "refund.succeeded"
 	RefundFailed    = "refund.failed"
+	// RiskReviewOpened: a risk rule sent an order to review.
+	RiskReviewOpened = "risk.review_opened"
 )
 
 // Audiences of event types.
@@ -39,6 +41,7 @@ var eventTypes = []EventType{
 	{OrderClosed, "order", AudienceMerchant, "An unpaid order was closed by the merchant or expired."},
 	{RefundSucceeded, "refund", AudienceMerchant, "A refund went through at the channel."},
 	{RefundFailed, "refund", AudienceMerchant, "A refund failed; its amount is refundable again."},
+	{RiskReviewOpened, "order", AudienceMerchant, "A risk rule sent an order to review: it waits (requires_review) until the operator approves or rejects it, or it expires."},
 }
 
 // EventTypes returns every event type, in the table's order.
