@@ -119,7 +119,7 @@ Start it with 'paygate serve'; the README has a payment in a minute.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
-		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand())
+		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.riskCommand())
 	return root
 }
 

@@ -41,6 +41,7 @@ import (
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -65,6 +66,8 @@ type Server struct {
 	Channels *channelaccount.Service
 	// MerchantRoutes manages merchants' routes.
 	MerchantRoutes *routing.Routes
+	// Risk manages risk rules, lists and tables, and reads attempts.
+	Risk *risk.Service
 	// ChannelHealth, when set, reports a channel account's health (circuit
 	// breaker state, recent success rate) for the operator API.
 	ChannelHealth func(accountID string) *client.ChannelHealth
@@ -128,6 +131,7 @@ func (s *Server) build() {
 		s.merchantAdminRoutes(),
 		s.channelAccountRoutes(),
 		s.routeAdminRoutes(),
+		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 	)
 	s.mux = http.NewServeMux()

@@ -37,6 +37,7 @@ import (
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/site"
 	"github.com/paygate/paygate/internal/store"
@@ -58,6 +59,8 @@ type Gateway struct {
 	Router *routing.Router
 	// Channels manages channel accounts and builds their connectors.
 	Channels *channelaccount.Service
+	// Risk runs risk control on every payment.
+	Risk *risk.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	// Billing runs recurring payments; Jobs runs the periodic work shared
@@ -218,6 +221,12 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Accounts: g.Channels, MicropayDeadline: g.Config.MicropayDeadline,
 		ParamsKey: g.Box.DeriveKey(payment.ParamsKeyLabel),
 	}
+	g.Risk = &risk.Service{
+		Store: g.Store, Clock: g.Clock, Log: g.Log, CardKey: g.Box.DeriveKey(risk.CardKeyLabel),
+		MaxCost: uint64(g.Config.RiskRuleMaxCost), MerchantMaxCost: uint64(g.Config.RiskMerchantRuleMaxCost),
+		MerchantMaxRules: g.Config.RiskMerchantMaxRules,
+	}
+	g.Payments.Risk = g.Risk
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{
 		Store: g.Store, Unseal: g.Box.Open, PlatformKey: signer.Key, Clock: g.Clock,
@@ -237,7 +246,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Jobs: []jobs.Job{(&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval)}}
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
-		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Billing: g.Billing,
+		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},

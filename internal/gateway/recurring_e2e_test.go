@@ -182,3 +182,41 @@ func TestRecurringBadInput(t *testing.T) {
 		e.verifyLedger()
 	})
 }
+
+// Risk control sees merchant-initiated charges as any payment. One that a
+// rule would send to review is refused (402 with the rule's name): nobody
+// is there to wait for the review, as for a card charged at once. A renewal
+// so refused is a failed attempt, retried on the dunning schedule.
+func TestRecurringRiskRules(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.rule(map[string]any{"name": "check_big", "expression": "order.amount >= 10000", "action": "review"})
+		start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+		r := newRecurring(t, e.demo, start, 12000)
+		a, err := e.demo.CreateAgreement(ctx, client.CreateAgreementParams{Method: "card.agreement", Customer: r.cus.ID,
+			Plan: client.AgreementPlan{Description: "Storage", MaxAmountPerCharge: 50000, Currency: "CNY", Period: "month"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err = e.demo.TestAgreementPayer(ctx, a.ID, "sign"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "big", Amount: 12000, Currency: "CNY", Subject: "Storage", AgreementID: a.ID})
+		apiErr(t, err, 402, "check_big")
+		if o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "small", Amount: 9000, Currency: "CNY", Subject: "Storage", AgreementID: a.ID}); err != nil || o.Status != "succeeded" {
+			t.Fatalf("a charge below the rule: %+v, %v", o, err)
+		}
+		sub, err := e.demo.CreateSubscription(ctx, client.CreateSubscriptionParams{Customer: r.cus.ID, Price: r.price.ID, Agreement: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Status != "past_due" {
+			t.Fatalf("a subscription whose first charge a rule refused: %s", sub.Status)
+		}
+		invs := r.invoices(sub.ID)
+		if len(invs) != 1 || invs[0].Status != "open" || invs[0].LastFailureCode == nil || *invs[0].LastFailureCode != "check_big" || invs[0].NextAttemptAt == nil {
+			t.Fatalf("invoice after a refused charge: %+v", invs)
+		}
+		e.verifyLedger()
+	})
+}

@@ -14,7 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Prefixes of every object type, as in API.md.
+// Prefixes of every object type, as in the API reference (docs/api.md).
 const (
 	Merchant   = "mch_"
 	App        = "app_"
@@ -41,6 +41,10 @@ const (
 	Subscription  = "sub_"
 	Invoice       = "inv_"
 	TestClock     = "clk_"
+
+	RiskRule    = "rule_"
+	RiskList    = "lst_"
+	RiskAttempt = "rsk_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

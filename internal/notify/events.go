@@ -11,6 +11,9 @@ const (
 	RefundSucceeded = "refund.succeeded"
 	RefundFailed    = "refund.failed"
 
+	// RiskReviewOpened: a risk rule sent an order to review.
+	RiskReviewOpened = "risk.review_opened"
+
 	// Recurring payments (internal/billing).
 	AgreementActivated   = "agreement.activated"
 	AgreementTerminated  = "agreement.terminated"
@@ -51,6 +54,7 @@ var eventTypes = []EventType{
 	{OrderClosed, "order", AudienceMerchant, "An unpaid order was closed by the merchant or expired."},
 	{RefundSucceeded, "refund", AudienceMerchant, "A refund went through at the channel."},
 	{RefundFailed, "refund", AudienceMerchant, "A refund failed; its amount is refundable again."},
+	{RiskReviewOpened, "order", AudienceMerchant, "A risk rule sent an order to review: it waits (requires_review) until the operator approves or rejects it, or it expires."},
 	{AgreementActivated, "agreement", AudienceMerchant, "The payer signed an agreement at the channel: the merchant may charge on it."},
 	{AgreementTerminated, "agreement", AudienceMerchant, "An agreement ended: terminated by the payer at the channel, by the merchant, or by the channel."},
 	{SubscriptionCreated, "subscription", AudienceMerchant, "A subscription was created."},
