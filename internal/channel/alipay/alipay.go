@@ -18,6 +18,21 @@
 // (trade_status_sync form posts) are verified with the Alipay public key and
 // acknowledged with the body "success".
 //
+// Agreements (channel.Agreements, agreements.go): 商家扣款, method
+// alipay.withholding, with Config agreement_product (CYCLE_PAY_AUTH or
+// GENERAL_WITHHOLDING) and agreement_sign_scene. Followed: Alipay's
+// open-platform documents of alipay.user.agreement.page.sign,
+// alipay.user.agreement.query, alipay.user.agreement.unsign and
+// alipay.trade.pay (agreement_params, product codes), and of the
+// agreement notifications (notify_type dut_user_sign / dut_user_unsign),
+// read through the request models of Alipay's SDKs and third parties'
+// integrations in the search corpora. Limits: signing only (no "pay and
+// sign" in one step, alipay.trade.app.pay with agreement_sign_params); the
+// period rule's dates are sent (execute_time: the agreement's creation
+// day) but a charge is not held to them by the gateway; the sub_code of a
+// query for an agreement never signed is not published, so a query error
+// whose sub_code contains AGREEMENT_NOT_EXIST is read as "not signed".
+//
 // Limits, by Alipay's design:
 //   - A precreated (QR) trade does not exist at Alipay until the payer scans
 //     it: Query answers ErrTradeNotFound until then (the gateway treats the

@@ -18,6 +18,20 @@
 //
 // Any other number that passes the Luhn check succeeds.
 //
+// Recurring payments (channel.Agreements, agreements.go): "card.agreement"
+// agreements, signed or refused by the test payer (the gateway's agreement
+// page or POST /v1/test/agreements/{id}/payer), ended by the payer or the
+// merchant, charged within their per-charge limit and the test payer's
+// balance; and cards saved at a first payment (PayRequest.SaveCard), kept
+// as a "sbxtok_" token with brand, last four digits and expiry, charged
+// later by the token. A charge on an agreement or a token is made once per
+// order id. Limits: agreements, balances and charges live in the process's
+// memory; an agreement's number carries its limit, so a restart or another
+// node still charges it, but forgets a termination at the "channel" and the
+// charges already made (a repeat of an order charged before a restart
+// succeeds again, with the same trade number: no money moves in the
+// sandbox, and the gateway's order records it once).
+//
 // Trades live in memory; the trade number also encodes the card's scenario,
 // so a query after a restart (or on another node) still gets the right answer
 // for trades that were never paid or closed by hand.

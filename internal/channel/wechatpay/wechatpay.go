@@ -18,6 +18,22 @@
 // trade is paid, so until then ChannelTradeNo is the out_trade_no; every
 // call names the trade by out_trade_no.
 //
+// Agreements (channel.Agreements, papay.go): 委托代扣, method wechat.papay,
+// on API v2 (XML, MD5 signs for the signing page, HMAC-SHA256 or MD5 for
+// the calls, the api_v2_key) with the account's Config papay_plan_id (the
+// template configured at WeChat). Followed: WeChat Pay's 委托代扣 v2
+// documents (pay.weixin.qq.com/wiki/doc/api/pap.php: 公众号纯签约
+// /papay/entrustweb, 查询签约关系 /papay/querycontract, 申请解约
+// /papay/deletecontract, 申请扣款 /pay/pappayapply, 查询订单
+// /pay/orderquery, 签约/解约结果通知 and 扣款结果通知), read through the
+// published mirrors of those pages and the request models of WeChat's and
+// third parties' SDKs in the search corpora; WeChat has no API v3 for
+// direct merchants' papay. Limits: the web signing page only (mini-program,
+// app and H5 signing take the same parameters and are not built); no
+// pre-deduction notice (预扣费通知), which WeChat requires for some
+// templates before each deduction; deductions are queried with the v2
+// /pay/orderquery, where ACCEPT means not settled yet.
+//
 // Limits: one platform key per account (a response signed under another
 // serial is refused, so a key rotation means updating the account first);
 // the production reverse (/secapi/pay/reverse) needs the merchant's client

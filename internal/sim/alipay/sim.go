@@ -33,6 +33,12 @@
 //     zip holding "<PID>0156_<yyyymmdd>_业务明细.csv" and its (汇总)
 //     companion, GBK-encoded with GBK member names, in Alipay's layout.
 //
+// 商家扣款 (agreements.go): the signing page where the simulated payer signs
+// or refuses, agreement query and unsign, withholding charges through
+// alipay.trade.pay with their refusals (terminated agreement, per-charge
+// limit, insufficient balance), dut_user_sign and dut_user_unsign
+// callbacks, the payer's termination. What it simplifies is listed there.
+//
 // Simplified:
 //   - Request timestamps more than 30 minutes from the simulator's clock are
 //     rejected (isv.invalid-timestamp); Alipay publishes no window for

@@ -38,6 +38,12 @@
 //	       its first reverse answers SYSTEMERROR with recall=Y
 //	other  SUCCESS at once
 //
+// 委托代扣 (papay.go): the signing page where the simulated payer signs or
+// refuses (SignContract, RefuseContract, or the page's buttons), contract and deduction
+// notifications, the payer's termination (TerminateContract), and refusals
+// (RULELIMIT above the template's limit, CONTRACT_NOT_EXIST, NOTENOUGH
+// through SetBalance). What it simplifies is listed there.
+//
 // Simplified: one merchant (mchid, appid) and one platform key; notify_url
 // may be plain http; no 5-minute wait before close; a reverse needs no
 // client certificate (production's /secapi/ requires mutual TLS) and works
