@@ -72,6 +72,17 @@
 //     finds what a crash made it miss.
 //   - Time in invoices and periods is the test clock's; orders, their
 //     ledger entries and events carry the wall clock.
+//   - Risk rules see invoice charges as any payment; a rule that would send
+//     one to review refuses it (nobody waits for a review), and the refusal
+//     is a failed attempt on the dunning schedule.
+//   - A renewal pass works on up to Concurrency subscriptions at once
+//     (default 8); that is a field, not a setting. Against a real channel's
+//     latency a node renews about Concurrency / latency per second.
+//   - The worker runs as one job across nodes under a 30-second lease; a
+//     node killed mid-pass delays the others' passes by that much, and a
+//     claimed invoice by InvoiceClaim's duration (invoice_claim).
+//   - No pre-deduction notice (WeChat's 预扣费通知) and no dunning e-mails:
+//     the merchant hears of everything through events.
 package billing
 
 import (
