@@ -41,6 +41,7 @@ import (
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -64,6 +65,8 @@ type Server struct {
 	Channels *channelaccount.Service
 	// MerchantRoutes manages merchants' routes.
 	MerchantRoutes *routing.Routes
+	// Settlements settles merchants' days, pays them out and writes statements.
+	Settlements *settlement.Service
 	// ChannelHealth, when set, reports a channel account's health (circuit
 	// breaker state, recent success rate) for the operator API.
 	ChannelHealth func(accountID string) *client.ChannelHealth
@@ -98,6 +101,9 @@ type route struct {
 	// Query is set on routes that read query parameters (lists, filters);
 	// every other route refuses a query string rather than ignoring it.
 	Query bool
+	// Stream is set on routes that stream their answer (stream.go) instead
+	// of having serve buffer and sign it.
+	Stream bool
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -125,6 +131,7 @@ func (s *Server) build() {
 		s.merchantAdminRoutes(),
 		s.channelAccountRoutes(),
 		s.routeAdminRoutes(),
+		s.settlementRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
@@ -178,16 +185,23 @@ func scopeOf(r *http.Request) payment.Scope {
 	return payment.Scope{MerchantID: p.App.MerchantID, AppID: p.App.ID, Livemode: p.App.Livemode}
 }
 
-// bufferedWriter holds a response until serve has signed and recorded it.
+// bufferedWriter holds a response until serve has signed and recorded it;
+// a streamed route's writes go to its stream instead.
 type bufferedWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	stream *streamWriter
 }
 
-func (b *bufferedWriter) Header() http.Header         { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
-func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) { b.status = code }
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.stream != nil {
+		return b.stream.write(b.status, p)
+	}
+	return b.body.Write(p)
+}
 
 // serve wraps a route's handler: request id, body, authentication,
 // idempotency, error rendering, response signing, panics and logging.
@@ -199,8 +213,14 @@ func (s *Server) serve(rt route) http.Handler {
 		r = r.WithContext(ctx)
 		bw := &bufferedWriter{header: w.Header(), status: http.StatusOK}
 		bw.header.Set("Request-Id", reqID)
+		if rt.Stream {
+			bw.stream = s.newStream(w, r, rt)
+		}
 
 		err := s.run(bw, r, rt)
+		if bw.stream.sent(err, s.Log, reqID) {
+			return // streamed: it is out
+		}
 		if err != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || HTTPStatus(errs.As(err)) >= 500) {
 			// The client went away mid-request; nobody reads the answer. A
 			// 5xx then is the cancellation's doing (a database driver may
