@@ -194,7 +194,7 @@ type bufferedWriter struct {
 	stream *streamWriter
 }
 
-func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) Header() http.Header  { return b.header }
 func (b *bufferedWriter) WriteHeader(code int) { b.status = code }
 func (b *bufferedWriter) Write(p []byte) (int, error) {
 	if b.stream != nil {

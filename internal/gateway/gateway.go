@@ -64,7 +64,7 @@ type Gateway struct {
 	// job (and the gateway's other scheduled jobs) once across the nodes.
 	Settlements *settlement.Service
 	Jobs        *jobs.Scheduler
-	API      *api.Server
+	API         *api.Server
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
 	// OperatorToken is set when this start generated it (or it came from Config).
