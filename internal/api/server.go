@@ -194,14 +194,9 @@ type bufferedWriter struct {
 	stream *streamWriter
 }
 
-func (b *bufferedWriter) Header() http.Header  { return b.header }
-func (b *bufferedWriter) WriteHeader(code int) { b.status = code }
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.stream != nil {
-		return b.stream.write(b.status, p)
-	}
-	return b.body.Write(p)
-}
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.write(p) }
+func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
 
 // serve wraps a route's handler: request id, body, authentication,
 // idempotency, error rendering, response signing, panics and logging.

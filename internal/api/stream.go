@@ -32,6 +32,15 @@ import (
 // statement is not cut by the server's WriteTimeout.
 const streamWriteWindow = time.Minute
 
+// write is bufferedWriter's Write: into its buffer, or out through the
+// stream of a streamed route.
+func (b *bufferedWriter) write(p []byte) (int, error) {
+	if b.stream != nil {
+		return b.stream.write(b.status, p)
+	}
+	return b.body.Write(p)
+}
+
 // streamWriter sends a streamed response.
 type streamWriter struct {
 	w       http.ResponseWriter

@@ -60,11 +60,13 @@ type Gateway struct {
 	Channels *channelaccount.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
+	API      *api.Server
+
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
 	Settlements *settlement.Service
 	Jobs        *jobs.Scheduler
-	API         *api.Server
+
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
 	// OperatorToken is set when this start generated it (or it came from Config).
