@@ -5,11 +5,13 @@
 // the business packages — orders and refunds in payment, merchants, apps
 // and keys in account, channel accounts (and their secrets) in
 // channelaccount, merchants' routes in routing, webhook endpoints and event
-// types in notify, balances in ledger. Handlers return errors; one wrapper
-// (serve) renders them in the error shape through the one table from error
-// kinds to HTTP statuses (errors.go), signs merchant responses, applies
-// Idempotency-Key, sets the request id, logs, and recovers panics. No
-// handler writes its own error JSON.
+// types in notify, balances in ledger, settlements, payouts and statements
+// in settlement. Handlers return errors; one wrapper (serve) renders them in
+// the error shape through the one table from error kinds to HTTP statuses
+// (errors.go), signs merchant responses, applies Idempotency-Key, sets the
+// request id, logs, and recovers panics. No handler writes its own error
+// JSON. Routes marked Stream (statements) send their answer as they write
+// it, signed by a trailer (stream.go).
 //
 // Answers kept for Idempotency-Key replays are sealed with the master key,
 // and the requests' fingerprints are keyed by it and leave the card's CVC
