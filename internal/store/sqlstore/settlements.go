@@ -228,9 +228,18 @@ func refundsIn(w store.SettlementWindow) (string, []any) {
 	return q, args
 }
 
+// Whether a transaction is settled, or reconciled, is asked per row with a
+// scalar subquery on the other table's primary key rather than NOT EXISTS:
+// PostgreSQL turns NOT EXISTS into an anti-join planned from the tables'
+// statistics, and settlement_lines grows by a whole day's transactions
+// within one run, long before autovacuum analyzes it: planned as tiny, the
+// anti-join scanned every line of the kind for each transaction (a run
+// quadratic in its size). A scalar subquery stays a lookup of one key.
 const (
-	paymentUnsettled = ` AND NOT EXISTS (SELECT 1 FROM settlement_lines x WHERE x.kind = ` + sqlLinePayment + ` AND x.ref_id = o.id)`
-	refundUnsettled  = ` AND NOT EXISTS (SELECT 1 FROM settlement_lines x WHERE x.kind = ` + sqlLineRefund + ` AND x.ref_id = f.id)`
+	paymentUnsettled    = ` AND 0 = (SELECT COUNT(*) FROM settlement_lines x WHERE x.kind = ` + sqlLinePayment + ` AND x.ref_id = o.id)`
+	refundUnsettled     = ` AND 0 = (SELECT COUNT(*) FROM settlement_lines x WHERE x.kind = ` + sqlLineRefund + ` AND x.ref_id = f.id)`
+	paymentUnreconciled = ` AND 0 = (SELECT COUNT(*) FROM reconciled r WHERE r.ref_id = o.id)`
+	refundUnreconciled  = ` AND 0 = (SELECT COUNT(*) FROM reconciled r WHERE r.ref_id = f.id)`
 )
 
 // SettlementCurrencies lists the currencies with something to settle.
@@ -376,7 +385,11 @@ func insertSettlement(ctx context.Context, c conn, s *store.Settlement) error {
 // on the merchant's pending account; its fee is what the amount lost on
 // the way (a refund's: the fee returned, negated). The channel's fee is
 // reconciliation's; a payment a person resolved with no fee known (0) is
-// charged the fee_bps of its channel account as an estimate.
+// charged the fee_bps of its channel account as an estimate. A transaction
+// settled already (the window starts at the oldest one still waiting, so
+// it holds settled ones too) conflicts on the lines' primary key and is
+// passed over: ON CONFLICT DO NOTHING makes a repeat harmless by
+// construction, with one key lookup per row.
 func collectSettlement(ctx context.Context, c conn, settlementID string, w store.SettlementWindow) (int, error) {
 	if w.Currency == "" {
 		return 0, errors.New("collect settlement lines: the window has no currency")
@@ -392,7 +405,8 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 		JOIN ledger_entries e ON e.kind = `+sqlKindPayment+` AND e.ref_id = o.id
 		JOIN ledger_lines l ON l.entry_id = e.id AND l.account = ?
 		LEFT JOIN channel_accounts ca ON ca.id = r.channel_account_id
-		WHERE `+pw+paymentUnsettled, append([]any{settlementID, w.PendingAccount}, pargs...)...)
+		WHERE `+pw+`
+		ON CONFLICT (kind, ref_id) DO NOTHING`, append([]any{settlementID, w.PendingAccount}, pargs...)...)
 	if err != nil {
 		return 0, fmt.Errorf("collect payments into settlement %s: %w", settlementID, err)
 	}
@@ -407,7 +421,8 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 		JOIN reconciled r ON r.ref_id = f.id
 		JOIN ledger_entries e ON e.kind = `+sqlKindRefund+` AND e.ref_id = f.id
 		JOIN ledger_lines l ON l.entry_id = e.id AND l.account = ?
-		WHERE `+rw+refundUnsettled, append([]any{settlementID, w.PendingAccount}, rargs...)...)
+		WHERE `+rw+`
+		ON CONFLICT (kind, ref_id) DO NOTHING`, append([]any{settlementID, w.PendingAccount}, rargs...)...)
 	if err != nil {
 		return 0, fmt.Errorf("collect refunds into settlement %s: %w", settlementID, err)
 	}
@@ -418,7 +433,8 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 	return int(payments + refunds), nil
 }
 
-// settlementWaiting tallies the unreconciled payments and refunds of w.
+// settlementWaiting tallies the unreconciled payments and refunds of w
+// (which cannot be settled: only reconciled transactions are).
 func settlementWaiting(ctx context.Context, c conn, w store.SettlementWindow) (store.SettlementWaiting, error) {
 	var out store.SettlementWaiting
 	var since []int64
@@ -431,11 +447,11 @@ func settlementWaiting(ctx context.Context, c conn, w store.SettlementWindow) (s
 	}{
 		{&out.Payments, `SELECT COUNT(*), CAST(COALESCE(SUM(o.amount), 0) AS BIGINT), MIN(o.paid_at),
 				CAST(COALESCE(SUM(CASE WHEN o.paid_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
-			FROM orders o WHERE ` + pw + ` AND NOT EXISTS (SELECT 1 FROM reconciled r WHERE r.ref_id = o.id)` + paymentUnsettled,
+			FROM orders o WHERE ` + pw + paymentUnreconciled,
 			append([]any{micros(w.Recent)}, pargs...)},
 		{&out.Refunds, `SELECT COUNT(*), CAST(COALESCE(SUM(f.amount), 0) AS BIGINT), MIN(f.succeeded_at),
 				CAST(COALESCE(SUM(CASE WHEN f.succeeded_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
-			FROM refunds f WHERE ` + rw + ` AND NOT EXISTS (SELECT 1 FROM reconciled r WHERE r.ref_id = f.id)` + refundUnsettled,
+			FROM refunds f WHERE ` + rw + refundUnreconciled,
 			append([]any{micros(w.Recent)}, rargs...)},
 	} {
 		var min sql.NullInt64
