@@ -185,4 +185,3 @@ func rssPeak() uint64 {
 	}
 	return 0
 }
-
