@@ -44,9 +44,11 @@ type RunParams struct {
 
 // Run settles, now, every merchant's days up to p.Day (or one merchant's):
 // what the operator's "settle now" and paygate settle run do. A merchant
-// whose day has not ended yet in its time zone is skipped; with one
-// merchant named that is an error. It settles even before the merchant's
-// settle date (T+N), which the batch still carries.
+// whose day has not ended yet in its time zone, or whose day another node
+// is settling, is skipped (Report.Skipped says why); with one merchant
+// named those are errors. A merchant that fails is logged and skipped, and
+// the error then says how many failed. It settles even before the
+// merchant's settle date (T+N), which the batch still carries.
 func (s *Service) Run(ctx context.Context, p RunParams) (*Report, error) {
 	day, err := ParseDay(p.Day)
 	if err != nil {
@@ -72,18 +74,29 @@ func (s *Service) Run(ctx context.Context, p RunParams) (*Report, error) {
 		}
 		return rep, nil
 	}
+	failed := 0
 	err = s.eachMerchant(ctx, func(m *store.Merchant) error {
 		rep.Merchants++
 		loc, err := time.LoadLocation(m.Timezone)
-		if err != nil {
-			return fmt.Errorf("merchant %s: time zone: %w", m.ID, err)
-		}
-		if now.Before(startOf(addDays(day, 1), loc)) {
+		if err == nil && now.Before(startOf(addDays(day, 1), loc)) {
 			rep.skip(m.ID, "the day has not ended in the merchant's time zone")
 			return nil
 		}
-		return s.settleThrough(ctx, m, day, rep)
+		if err == nil {
+			err = s.settleThrough(ctx, m, day, rep)
+		}
+		switch {
+		case errors.Is(err, ErrRunInProgress): // skipped, and said so
+		case err != nil && ctx.Err() == nil:
+			failed++
+			rep.skip(m.ID, "failed: see the log")
+			s.log().Error("settle merchant", "merchant", m.ID, "err", err)
+		}
+		return ctx.Err()
 	})
+	if err == nil && failed > 0 {
+		err = fmt.Errorf("settlement: %d of %d merchants failed (see the log)", failed, rep.Merchants)
+	}
 	return rep, err
 }
 
