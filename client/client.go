@@ -1,4 +1,4 @@
-// Package client is the Go SDK for the Paygate merchant API (API.md).
+// Package client is the Go SDK for the Paygate merchant API (docs/api.md).
 //
 // A Client authenticates with a Bearer secret key (WithSecretKey) or signs
 // every request with one of the app's signing keys (WithHMACKey, WithRSAKey,

@@ -95,7 +95,7 @@ func signedParts(t *testing.T, r seen, alg, appID, keyID string) (msg, sig []byt
 	t.Helper()
 	m := authRE.FindStringSubmatch(r.header.Get("Authorization"))
 	if m == nil {
-		t.Fatalf("Authorization = %q, not the API.md format", r.header.Get("Authorization"))
+		t.Fatalf("Authorization = %q, not the API reference's format", r.header.Get("Authorization"))
 	}
 	if m[1] != alg || m[2] != appID || m[3] != keyID {
 		t.Fatalf("alg, app_id, key_id = %s %s %s; want %s %s %s", m[1], m[2], m[3], alg, appID, keyID)

@@ -18,7 +18,7 @@ var ErrReturnSignature = errors.New("paygate: return URL signature does not veri
 
 // SignReturnParams returns the signature the gateway appends as the
 // "signature" parameter when it sends the payer back to the merchant's
-// return_url (API.md "Return to the merchant site").
+// return_url (docs/api.md, "Return to the merchant site").
 //
 // The signed string is every parameter except "signature", sorted by name
 // (byte order), written as name=value with name and value each
@@ -89,7 +89,7 @@ func VerifyReturnURL(query url.Values, webhookSecret string) error {
 
 // WebhookSecretKey decodes a webhook secret into its HMAC key. A secret is
 // "whsec_" and the standard base64 of 24 to 64 random bytes, and the key is
-// those bytes (Standard Webhooks "Signature scheme", API.md "Notifications");
+// those bytes (Standard Webhooks "Signature scheme", docs/api.md "Notifications");
 // like the Standard Webhooks libraries, it takes the secret with or without
 // its prefix. The gateway signs with the same function the SDK verifies with.
 func WebhookSecretKey(secret string) ([]byte, error) {

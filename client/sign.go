@@ -22,7 +22,7 @@ const (
 	AlgEd25519    = "ED25519"
 )
 
-// Headers the gateway signs every response with (API.md "Authentication").
+// Headers the gateway signs every response with (docs/api.md, "Authentication").
 const (
 	HeaderTimestamp = "Paygate-Timestamp"
 	HeaderNonce     = "Paygate-Nonce"

@@ -45,20 +45,34 @@ type NextAction struct {
 	Params     map[string]string `json:"params,omitempty"`
 }
 
-// Risk is the risk decision taken when the order was created.
+// Risk is the risk decision taken when the order was created: allow,
+// review (the order waits in requires_review for the operator) or block
+// (no order: the create answered 402 risk_error), a score from 0 to 100,
+// and every rule that fired (those in observe mode included).
 type Risk struct {
-	Decision string   `json:"decision"`
-	Rules    []string `json:"rules"`
+	Decision string          `json:"decision"`
+	Score    int             `json:"score"`
+	Rules    []RiskRuleFired `json:"rules"`
 }
 
-// Payer describes who pays.
+// RiskRuleFired is a risk rule that was true for an order.
+type RiskRuleFired struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Action string `json:"action"` // block, review, allow
+	Mode   string `json:"mode"`   // enforce, observe
+}
+
+// Payer describes who pays. DeviceID and UserAgent feed risk rules.
 type Payer struct {
-	ID      string `json:"id,omitempty"`
-	IP      string `json:"ip,omitempty"`
-	Country string `json:"country,omitempty"`
+	ID        string `json:"id,omitempty"`
+	IP        string `json:"ip,omitempty"`
+	Country   string `json:"country,omitempty"`
+	DeviceID  string `json:"device_id,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
-// Card is test card data for the sandbox `card` method (an extension of API.md).
+// Card is test card data for the sandbox `card` method (an extension of the API reference (docs/api.md)).
 type Card struct {
 	Number   string `json:"number"`
 	ExpMonth int    `json:"exp_month,omitempty"`

@@ -24,7 +24,7 @@ import (
 )
 
 // platformKey is a gateway signing key for tests. The signature is computed
-// here from API.md, not with the package's own helpers.
+// here from the API reference (docs/api.md), not with the package's own helpers.
 type platformKey struct {
 	id  string
 	ed  ed25519.PrivateKey

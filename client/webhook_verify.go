@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Standard Webhooks headers of every notification (API.md "Notifications").
+// Standard Webhooks headers of every notification (docs/api.md, "Notifications").
 const (
 	HeaderWebhookID        = "webhook-id"
 	HeaderWebhookTimestamp = "webhook-timestamp"

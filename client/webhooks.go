@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event types (API.md "Notifications").
+// Event types (docs/api.md, "Notifications").
 const (
 	EventOrderSucceeded  = "order.succeeded"
 	EventOrderFailed     = "order.failed"

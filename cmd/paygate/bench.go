@@ -22,6 +22,7 @@ import (
 
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/loadgen"
+	"github.com/paygate/paygate/internal/risk"
 )
 
 func (c cli) benchCommand() *cobra.Command {
@@ -61,6 +62,8 @@ variables.`,
 	f.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	f.IntVar(&o.perTarget, "notify-per-target", 0, "temporary gateway: notification attempts in flight per endpoint (default as serve)")
 	f.IntVar(&o.notifyConc, "notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
+	f.IntVar(&o.riskRules, "risk-rules", 0, "temporary gateway: enforce this many of the 20 benchmark risk rules (internal/risk.BenchmarkRules; ten use counters), 0 to 20")
+	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	return cmd
 }
@@ -70,6 +73,7 @@ type benchOptions struct {
 	signed, floor, asJSON bool
 	database, cpuProfile  string
 	perTarget, notifyConc int
+	riskRules             int
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -84,12 +88,21 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 	if !o.asJSON {
 		cfg.Progress = c.stderr
 	}
+	if o.riskRules < 0 || o.riskRules > len(risk.BenchmarkRules) || (o.riskRules > 0 && cfg.URL != "") {
+		return usagef("--risk-rules must be 0 to %d, and only with a temporary gateway (no --url)", len(risk.BenchmarkRules))
+	}
 	if cfg.URL == "" {
 		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		for _, r := range risk.BenchmarkRules[:o.riskRules] {
+			name, expr := r.Name, r.Expression
+			if _, err := g.Risk.CreateRule(ctx, risk.Platform, risk.RuleParams{Name: &name, Expression: &expr}); err != nil {
+				return fmt.Errorf("risk rule %s: %w", name, err)
+			}
+		}
 		cfg.URL, cfg.SecretKey, cfg.WebhookSecret = g.URL(), g.Demo.SecretKey, g.Demo.WebhookSecret
 		if o.signed {
 			cfg.AppID, cfg.KeyID, cfg.HMACSecret = g.Demo.App.ID, g.Demo.SigningKey.ID, g.Demo.SigningSecret

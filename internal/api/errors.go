@@ -7,7 +7,7 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 )
 
-// Error types of API.md.
+// Error types of the API reference (docs/api.md).
 const (
 	typeInvalidRequest = "invalid_request_error"
 	typeAuthentication = "authentication_error"
@@ -20,7 +20,7 @@ const (
 )
 
 // httpOfKind is the one table from error kinds to HTTP statuses and the
-// error types of API.md. Business code says what went wrong (errs.Kind);
+// error types of the API reference (docs/api.md). Business code says what went wrong (errs.Kind);
 // only this table says how HTTP reports it.
 var httpOfKind = map[errs.Kind]struct {
 	status int
@@ -50,7 +50,7 @@ func HTTPStatus(e *errs.Error) int {
 	return http.StatusInternalServerError
 }
 
-// errorType is the API.md error type of e.
+// errorType is the API error type of e.
 func errorType(e *errs.Error) string {
 	if h, ok := httpOfKind[e.Kind]; ok {
 		return h.typ
@@ -58,7 +58,7 @@ func errorType(e *errs.Error) string {
 	return typeAPI
 }
 
-// errorBody is the error shape of API.md.
+// errorBody is the error shape of the API reference (docs/api.md).
 type errorBody struct {
 	Error errorObject `json:"error"`
 }
@@ -71,7 +71,7 @@ type errorObject struct {
 	RequestID string  `json:"request_id"`
 }
 
-// renderError is e in the error shape of API.md.
+// renderError is e in the error shape of the API reference (docs/api.md).
 func renderError(e *errs.Error, requestID string) []byte {
 	obj := errorObject{Type: errorType(e), Code: e.Code, Message: e.Message, RequestID: requestID}
 	if e.Param != "" {
@@ -83,7 +83,7 @@ func renderError(e *errs.Error, requestID string) []byte {
 }
 
 // RenderError is err as the access layer answers it: its status and its
-// body in the error shape of API.md, for the other HTTP front ends (the
+// body in the error shape of the API reference (docs/api.md), for the other HTTP front ends (the
 // cashier's JSON routes) to answer exactly as the API does. Anything that
 // is not an *errs.Error is an internal error whose text is not shown.
 func RenderError(err error, requestID string) (status int, body []byte) {

@@ -19,7 +19,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-// Idempotency-Key, as API.md and Stripe have it: for 24 hours a repeat of a
+// Idempotency-Key, as the API reference (docs/api.md) and Stripe have it: for 24 hours a repeat of a
 // POST under the same key gets the first answer byte for byte. The answer
 // is kept in the database (idempotency_keys.body) for that time, and some
 // answers carry secrets shown once: an app's secret key, signing secret and

@@ -23,7 +23,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// list is the list envelope of API.md.
+// list is the list envelope of the API reference (docs/api.md).
 type list[T any] struct {
 	Object  string `json:"object"`
 	Data    []T    `json:"data"`

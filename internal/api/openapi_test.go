@@ -571,6 +571,15 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		{"Delivery", reflect.TypeFor[client.Delivery](), true},
 		{"DeliveryAttempt", reflect.TypeFor[client.DeliveryAttempt](), true},
 		{"WebhookPayload", reflect.TypeFor[client.WebhookEvent](), true},
+		{"RiskRule", reflect.TypeFor[client.RiskRule](), true},
+		{"RiskScope", reflect.TypeFor[client.RiskScope](), true},
+		{"RiskRuleFired", reflect.TypeFor[client.RiskRuleFired](), true},
+		{"RiskList", reflect.TypeFor[client.RiskList](), true},
+		{"RiskListEntry", reflect.TypeFor[client.RiskListEntry](), true},
+		{"RiskAttempt", reflect.TypeFor[client.RiskAttempt](), true},
+		{"RiskReview", reflect.TypeFor[client.RiskReview](), true},
+		{"RiskDryRun", reflect.TypeFor[client.RiskDryRun](), true},
+		{"RiskRuleList", reflect.TypeFor[list[client.RiskRule]](), true},
 	} {
 		s := deref(t, doc, schemas[c.schema])
 		if s == nil {

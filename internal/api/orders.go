@@ -37,9 +37,11 @@ type cardRequest struct {
 }
 
 type payerRequest struct {
-	ID      string `json:"id"`
-	IP      string `json:"ip"`
-	Country string `json:"country"`
+	ID        string `json:"id"`
+	IP        string `json:"ip"`
+	Country   string `json:"country"`
+	DeviceID  string `json:"device_id"`
+	UserAgent string `json:"user_agent"`
 }
 
 func str(p *string) string {
@@ -86,7 +88,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}
 	}
 	if req.Payer != nil {
-		p.Payer = store.Payer{ID: req.Payer.ID, IP: req.Payer.IP, Country: req.Payer.Country}
+		p.Payer = store.Payer{ID: req.Payer.ID, IP: req.Payer.IP, Country: req.Payer.Country, DeviceID: req.Payer.DeviceID, UserAgent: req.Payer.UserAgent}
 	}
 	if req.ExpiresIn != nil {
 		if *req.ExpiresIn < 60 || *req.ExpiresIn > 86400 {
@@ -121,7 +123,7 @@ func (s *Server) getOrderByOutTradeNo(w http.ResponseWriter, r *http.Request) er
 	return writeJSON(w, http.StatusOK, payment.OrderObject(o))
 }
 
-var orderStatuses = map[string]bool{"pending": true, "processing": true, "succeeded": true, "failed": true, "closed": true}
+var orderStatuses = map[string]bool{"pending": true, "processing": true, "succeeded": true, "failed": true, "closed": true, "requires_review": true}
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -132,7 +134,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	f := store.OrderFilter{ListParams: lp, AppID: q.Get("app_id")}
 	if st := q.Get("status"); st != "" {
 		if !orderStatuses[st] {
-			return errs.InvalidParam("status", "status must be one of pending, processing, succeeded, failed, closed.")
+			return errs.InvalidParam("status", "status must be one of pending, processing, succeeded, failed, closed, requires_review.")
 		}
 		f.Status = store.OrderStatus(st)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 )
 
-// maxBody bounds every request body (API.md body_too_large).
+// maxBody bounds every request body (docs/api.md body_too_large).
 const maxBody = 64 << 10
 
 // readBody reads the whole body up to maxBody.

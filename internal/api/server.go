@@ -42,6 +42,7 @@ import (
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
@@ -69,6 +70,8 @@ type Server struct {
 	MerchantRoutes *routing.Routes
 	// Settlements settles merchants' days, pays them out and writes statements.
 	Settlements *settlement.Service
+	// Risk manages risk rules, lists and tables, and reads attempts.
+	Risk *risk.Service
 	// ChannelHealth, when set, reports a channel account's health (circuit
 	// breaker state, recent success rate) for the operator API.
 	ChannelHealth func(accountID string) *client.ChannelHealth
@@ -134,6 +137,7 @@ func (s *Server) build() {
 		s.channelAccountRoutes(),
 		s.routeAdminRoutes(),
 		s.settlementRoutes(),
+		s.riskRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {

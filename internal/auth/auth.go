@@ -1,13 +1,13 @@
 // Package auth is Paygate's access layer: it authenticates merchant requests
 // made with a Bearer secret key or signed with one of the app's signing keys
-// (API.md "Authentication"), signs responses with the platform key, checks
+// (docs/api.md, "Authentication"), signs responses with the platform key, checks
 // the operator token, and mints the secrets the operator API hands out.
 //
 // Signed requests are verified over client.SigningMessage, the same function
 // the Go SDK signs with. A signed request's nonce is recorded only after its
 // signature verifies, so a forger cannot burn a merchant's nonces.
 //
-// Not here: OAuth 2.0 client credentials (API.md item 3), and permissions
+// Not here: OAuth 2.0 client credentials (docs/api.md), and permissions
 // beyond "this key belongs to this app".
 package auth
 

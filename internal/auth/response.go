@@ -14,7 +14,7 @@ import (
 )
 
 // ResponseSigner signs responses with the platform's current Ed25519 key, so
-// merchants can tell a gateway response from a forged one (API.md
+// merchants can tell a gateway response from a forged one (docs/api.md
 // "Authentication"; the client SDK verifies with WithPlatformKeys).
 type ResponseSigner struct {
 	KeyID string             // id of the platform key, listed by GET /v1/platform-keys

@@ -71,6 +71,12 @@ type Config struct {
 	// MicropayDeadline is how long a micropay may wait for its payer to
 	// confirm before the worker reverses it (setting micropay_deadline).
 	MicropayDeadline time.Duration
+	// RiskRuleMaxCost, RiskMerchantRuleMaxCost and RiskMerchantMaxRules
+	// bound risk rules (settings risk_rule_max_cost,
+	// risk_merchant_rule_max_cost, risk_merchant_max_rules).
+	RiskRuleMaxCost         int
+	RiskMerchantRuleMaxCost int
+	RiskMerchantMaxRules    int
 	// LogLevel is debug, info, warn or error (setting log_level).
 	LogLevel string
 	// RefundFeePolicy is what a refund does with its payment's fee (setting

@@ -36,6 +36,7 @@ import (
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/site"
@@ -58,6 +59,8 @@ type Gateway struct {
 	Router *routing.Router
 	// Channels manages channel accounts and builds their connectors.
 	Channels *channelaccount.Service
+	// Risk runs risk control on every payment.
+	Risk *risk.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	API      *api.Server
@@ -220,6 +223,12 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Accounts: g.Channels, MicropayDeadline: g.Config.MicropayDeadline,
 		ParamsKey: g.Box.DeriveKey(payment.ParamsKeyLabel),
 	}
+	g.Risk = &risk.Service{
+		Store: g.Store, Clock: g.Clock, Log: g.Log, CardKey: g.Box.DeriveKey(risk.CardKeyLabel),
+		MaxCost: uint64(g.Config.RiskRuleMaxCost), MerchantMaxCost: uint64(g.Config.RiskMerchantRuleMaxCost),
+		MerchantMaxRules: g.Config.RiskMerchantMaxRules,
+	}
+	g.Payments.Risk = g.Risk
 	g.Worker = &payment.Worker{Service: g.Payments, Interval: g.Config.WorkerInterval}
 	g.Notifier = &notify.Dispatcher{
 		Store: g.Store, Unseal: g.Box.Open, PlatformKey: signer.Key, Clock: g.Clock,
@@ -234,7 +243,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
-		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels,
+		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},

@@ -119,6 +119,12 @@ func Settings() []Setting {
 		stringSetting("settle_at", "time", "12:00", "",
 			"time of day (HH:MM, in each merchant's time zone) after which a merchant's day T is settled on T+N, once the channels' bills of T are reconciled",
 			func(c *Config) *string { return &c.SettleAt }, validateClockTime),
+		intSetting("risk_rule_max_cost", "10000", 100, 1000000, "the most a risk rule may cost to evaluate (CEL cost units, its worst case checked when saved, and the limit at run time)",
+			func(c *Config) *int { return &c.RiskRuleMaxCost }),
+		intSetting("risk_merchant_rule_max_cost", "5000", 100, 1000000, "the same for rules merchants write (at most risk_rule_max_cost)",
+			func(c *Config) *int { return &c.RiskMerchantRuleMaxCost }),
+		intSetting("risk_merchant_max_rules", "20", 1, 10000, "how many risk rules a merchant may write under /v1/risk/rules",
+			func(c *Config) *int { return &c.RiskMerchantMaxRules }),
 		levelSetting("log_level", "info", "log level: debug, info, warn or error",
 			func(c *Config) *string { return &c.LogLevel }),
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Prefixes of every object type, as in API.md.
+// Prefixes of every object type, as in the API reference (docs/api.md).
 const (
 	Merchant   = "mch_"
 	App        = "app_"
@@ -31,6 +31,10 @@ const (
 	Attempt    = "att_"
 
 	ChannelAccount = "cha_"
+
+	RiskRule    = "rule_"
+	RiskList    = "lst_"
+	RiskAttempt = "rsk_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -52,6 +52,9 @@ type Config struct {
 	// NoPreflight skips the request that checks the gateway and the key
 	// before the run (the floor server has no API to ask).
 	NoPreflight bool
+	// Payers, when above 0, gives each created order a payer (id, IP and
+	// device) drawn from this many, so risk rules count real histories.
+	Payers int
 }
 
 // MaxFailedShare is the share of failed requests above which a run is
@@ -388,6 +391,11 @@ func (w *worker) orderBody(notifyURL string) []byte {
 	b := `{"out_trade_no":"` + w.nextNo() + `","amount":1000,"currency":"CNY","subject":"Load test","method":"sandbox"`
 	if notifyURL != "" {
 		b += `,"notify_url":"` + notifyURL + `"`
+	}
+	if n := w.r.cfg.Payers; n > 0 {
+		k := (w.id*7919 + w.seq*104729) % n
+		b += `,"payer":{"id":"payer-` + strconv.Itoa(k) + `","ip":"198.18.` + strconv.Itoa(k/256%256) + `.` + strconv.Itoa(k%256) +
+			`","device_id":"device-` + strconv.Itoa(k) + `"}`
 	}
 	return []byte(b + "}")
 }

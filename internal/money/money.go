@@ -14,7 +14,7 @@ import (
 	"github.com/bojanz/currency"
 )
 
-// MinAmount and MaxAmount bound an order or refund amount in minor units (API.md).
+// MinAmount and MaxAmount bound an order or refund amount in minor units (docs/api.md).
 const (
 	MinAmount int64 = 1
 	MaxAmount int64 = 1_000_000_000_000

@@ -137,6 +137,8 @@ func payable(o *store.Order) error {
 		return errs.OrderClosed
 	case store.OrderFailed:
 		return errs.OrderFailed
+	case store.OrderRequiresReview:
+		return ErrInReview
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ var failureMessages = map[string]string{
 	"payer_monthly_limit_exceeded":   "The payment exceeds the payer's monthly limit.",
 	"token_expired":                  "The payer's payment token has expired.",
 	"risk_declined":                  "The channel declined the payment for risk reasons.",
-	"risk_rejected":                  "The channel declined the payment for risk reasons.",
+	"risk_rejected":                  "The payment was refused for risk reasons.",
 	"transaction_failed":             "The payment failed at the channel.",
 	"payment_failed":                 "The payer's payment failed.",
 	"payer_timeout":                  "The payer did not confirm the payment in time; it was reversed.",

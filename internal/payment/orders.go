@@ -10,6 +10,7 @@ import (
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -28,12 +29,6 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
-	var rt *routed
-	if p.Method != "" {
-		if rt, err = s.route(ctx, sc.MerchantID, sc.Livemode, p.Method, p.Currency, p.Amount); err != nil {
-			return nil, false, err
-		}
-	}
 	hash, err := s.paramsHash(withoutCVC(p))
 	if err != nil {
 		return nil, false, err
@@ -45,16 +40,32 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk,
 	}
+	// Risk control decides before routing and before any channel is asked
+	// (risk.go): a block ends here, a review creates the order waiting.
+	var chk *risk.Check
+	var early *recorded
+	if s.Risk != nil {
+		var done bool
+		if chk, early, o, done, err = s.riskFirst(ctx, o, p); done || err != nil {
+			return o, done && err == nil, err
+		}
+	}
+	var rt *routed
+	if p.Method != "" {
+		if rt, err = s.route(ctx, sc.MerchantID, sc.Livemode, p.Method, p.Currency, p.Amount); err != nil {
+			return nil, false, err
+		}
+	}
 	if rt == nil {
 		o.NextAction = mustJSON(channel.NextAction{Type: "redirect", URL: s.CashierURL(o.ID)})
 	} else if m, _ := channel.LookupMethod(p.Method); !m.ChargesAtOnce() {
-		return s.createAwaitingPayer(ctx, rt, o, p)
+		return s.createAwaitingPayer(ctx, rt, o, p, chk, early)
 	} else {
 		// The order is recorded before the channel takes the money, with
 		// the channel it is about to try; a failover re-stamps it.
 		rt.stamp(o)
 	}
-	err = s.Store.OrderCreate(ctx, o)
+	o, _, err = s.insertOrder(ctx, o, chk)
 	if errors.Is(err, store.ErrConflict) {
 		existing, gerr := s.Store.OrderGetByOutTradeNo(ctx, sc.AppID, p.OutTradeNo)
 		if gerr != nil {
@@ -62,9 +73,11 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		}
 		return s.repeatCreate(ctx, rt, existing, hash, p)
 	} else if err != nil {
-		return nil, false, fmt.Errorf("create order: %w", err)
-	} else {
-		created = true
+		return nil, false, err
+	}
+	created = true
+	if o.Status == store.OrderRequiresReview {
+		return o, true, nil
 	}
 	if rt == nil {
 		return o, created, nil
@@ -79,7 +92,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 // two. That is safe because nothing moves at the channel until the payer
 // acts on what only this response carries; a failure or a crash before the
 // insert leaves at most an unpaid trade that expires there.
-func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams) (*store.Order, bool, error) {
+func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.Order, p CreateOrderParams, chk *risk.Check, early *recorded) (*store.Order, bool, error) {
 	// A repeated create is caught by the insert's unique key, not by a read
 	// first: repeats are rare, and the read would cost every create.
 	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
@@ -96,7 +109,12 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 			o.NextAction = mustJSON(s.nextAction(o.ID, resp.NextAction))
 		}
 	}
-	switch err := s.Store.OrderCreate(ctx, o); {
+	if early != nil {
+		err = s.createAfterRisk(ctx, o, early)
+	} else {
+		_, _, err = s.insertOrder(ctx, o, chk)
+	}
+	switch {
 	case errors.Is(err, store.ErrConflict):
 		// A concurrent create with this out_trade_no won; our trade is an
 		// orphan nobody will pay (only this response carried it): close it
@@ -346,7 +364,7 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 			return nil, errs.Channel("channel_unavailable", "The payment channel could not close the order; retry later.", fmt.Errorf("close order %s: %w", o.ID, err))
 		}
 	}
-	out, err := s.finish(ctx, o, store.OrderClosed, "", store.OrderPending, store.OrderProcessing)
+	out, err := s.finish(ctx, o, store.OrderClosed, "", store.OrderPending, store.OrderProcessing, store.OrderRequiresReview)
 	if errors.Is(err, store.ErrStale) {
 		switch out.Status {
 		case store.OrderSucceeded:
@@ -410,6 +428,8 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 		return nil, errs.OrderClosed
 	case store.OrderFailed:
 		return nil, errs.OrderFailed
+	case store.OrderRequiresReview:
+		return nil, ErrInReview
 	}
 	if o.Method == "" {
 		// The payer picks a method on the cashier page; the test payer

@@ -306,3 +306,31 @@ func TestOrphanTradeIsClosedUnderTheServicesLifecycle(t *testing.T) {
 		t.Fatalf("%d closes at the channel once Close returned; want the orphan's one", n)
 	}
 }
+
+// TestCashierPickGivesWeChatH5ThePayersIP: an order made without payer.ip
+// can still be paid with wechat.h5 from the cashier, which passes the
+// browser's address to the channel, as WeChat's H5 payment needs.
+func TestCashierPickGivesWeChatH5ThePayersIP(t *testing.T) {
+	t.Parallel()
+	var got channel.PayRequest
+	wx := &channeltest.Fake{ProviderName: "wx", Caps: channel.Capabilities{Methods: []string{"wechat.h5"}},
+		PayFunc: func(r channel.PayRequest) (*channel.PayResponse, error) {
+			got = r
+			return &channel.PayResponse{ChannelTradeNo: "wx-" + r.OrderID, Status: channel.TradeNotPay,
+				NextAction: &channel.NextAction{Type: "redirect", URL: "https://wx.example/h5"}}, nil
+		}}
+	env := paymenttest.New(t, paymenttest.Options{Providers: []channel.Provider{wx.Provider()}})
+	env.Account(t, "wx", false, "wechat.h5")
+	_, sc, _ := env.Merchant(t, "Shop", 0)
+	ctx := context.Background()
+	o, _, err := env.Payments.CreateOrder(ctx, sc, order("C1", 100, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = env.Payments.SelectMethod(ctx, o.ID, "wechat.h5", "203.0.113.7"); err != nil {
+		t.Fatalf("pick wechat.h5: %v", err)
+	}
+	if got.PayerIP != "203.0.113.7" || o.ChannelTradeNo == "" {
+		t.Fatalf("channel asked with payer IP %q, order trade %q; want the browser's IP and a trade", got.PayerIP, o.ChannelTradeNo)
+	}
+}

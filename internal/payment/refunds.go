@@ -53,6 +53,9 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	if o.PaidAt != nil && now.Sub(*o.PaidAt) > RefundWindow {
 		return nil, false, errs.RefundWindowExpired
 	}
+	if err := s.checkRefund(ctx, o, p); err != nil {
+		return nil, false, err
+	}
 	r = &store.Refund{
 		ID: id.New(id.Refund, now), OrderID: o.ID, MerchantID: o.MerchantID, AppID: sc.AppID,
 		Livemode: o.Livemode, OutRefundNo: p.OutRefundNo, Amount: p.Amount, Currency: o.Currency,

@@ -9,8 +9,8 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-// noRisk is the risk decision of an order no rule looked at. The risk engine
-// is a later feature; until then every order is allowed by no rule.
+// noRisk is the risk decision of an order no rule looked at (a service
+// without risk control, and every order made before it existed).
 var noRisk = json.RawMessage(`{"decision":"allow","rules":[]}`)
 
 // OrderObject renders o as the API's order object.
@@ -27,7 +27,7 @@ func OrderObject(o *store.Order) client.Order {
 		out.Metadata = map[string]string{}
 	}
 	if o.Payer != (store.Payer{}) {
-		out.Payer = &client.Payer{ID: o.Payer.ID, IP: o.Payer.IP, Country: o.Payer.Country}
+		out.Payer = &client.Payer{ID: o.Payer.ID, IP: o.Payer.IP, Country: o.Payer.Country, DeviceID: o.Payer.DeviceID, UserAgent: o.Payer.UserAgent}
 	}
 	if len(o.NextAction) > 0 && (o.Status == store.OrderPending || o.Status == store.OrderProcessing) {
 		var na client.NextAction
@@ -37,11 +37,14 @@ func OrderObject(o *store.Order) client.Order {
 	}
 	if len(o.Risk) == 0 || bytes.Equal(o.Risk, noRisk) {
 		// Every order until the risk engine exists: no need to decode it.
-		out.Risk = &client.Risk{Decision: "allow", Rules: []string{}}
+		out.Risk = &client.Risk{Decision: "allow", Rules: []client.RiskRuleFired{}}
 		return out
 	}
 	var r client.Risk
 	if json.Unmarshal(o.Risk, &r) == nil {
+		if r.Rules == nil {
+			r.Rules = []client.RiskRuleFired{}
+		}
 		out.Risk = &r
 	}
 	return out

@@ -1,5 +1,5 @@
 // Package payment is the business layer of orders and refunds: it checks a
-// request, asks the channel, and moves the status machine of API.md through
+// request, asks the channel, and moves the status machine of the API reference (docs/api.md) through
 // compare-and-set transitions whose ledger entries and events commit with them.
 //
 // An order's life: pending → processing (payer confirming, or the channel's
@@ -64,6 +64,10 @@ type Service struct {
 	// only in test mode on a gateway that is not hosted). Its error's text
 	// is shown to the merchant.
 	CheckNotifyURL func(ctx context.Context, url string, live bool) error
+	// Risk, when set, evaluates every payment before routing and before
+	// any channel is asked, and refunds where a rule asks (risk.go). Nil:
+	// no rules, every order allowed.
+	Risk Risk
 	// ParamsKey keys the fingerprints of create parameters kept on orders
 	// and refunds (request_hash; see paramsHash). Required: the gateway
 	// derives it from the master key with ParamsKeyLabel.

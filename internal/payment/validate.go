@@ -15,7 +15,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-// Limits from API.md.
+// Limits from the API reference (docs/api.md).
 const (
 	MinExpiresIn     = 60 * time.Second
 	MaxExpiresIn     = 86400 * time.Second
@@ -200,6 +200,12 @@ func validatePayer(p store.Payer) error {
 	if p.Country != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(p.Country) {
 		return errs.InvalidParam("payer", "payer.country must be an ISO 3166-1 alpha-2 code in upper case.").WithParam("payer.country")
 	}
+	if len(p.DeviceID) > 128 || !printableASCII(p.DeviceID) {
+		return errs.InvalidParam("payer", "payer.device_id must be at most 128 printable ASCII characters without spaces.").WithParam("payer.device_id")
+	}
+	if err := text("payer", p.UserAgent, 0, 512); err != nil {
+		return errs.InvalidParam("payer", "payer.user_agent must be at most 512 characters without control characters.").WithParam("payer.user_agent")
+	}
 	return nil
 }
 
@@ -235,7 +241,7 @@ func validateURL(param, s string, requireHTTPS bool) error {
 	return nil
 }
 
-// ValidateMetadata checks the metadata limits of API.md.
+// ValidateMetadata checks the metadata limits of the API reference (docs/api.md).
 func ValidateMetadata(m map[string]string) error {
 	if len(m) > maxMetadataKeys {
 		return errs.InvalidParam("metadata", "metadata may have at most 20 keys.")
@@ -291,4 +297,14 @@ func (p *CreateRefundParams) Validate(livemode bool) error {
 		return err
 	}
 	return ValidateMetadata(p.Metadata)
+}
+
+// printableASCII reports whether s is printable ASCII without spaces.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

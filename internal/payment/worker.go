@@ -109,7 +109,8 @@ func (w *Worker) RunOnce(ctx context.Context) {
 	}
 }
 
-// ExpireOrders closes orders past their expiry, asking the channel first. It
+// ExpireOrders closes orders past their expiry, asking the channel first
+// (an order still in risk review has no channel: it just closes). It
 // returns how many it closed.
 func (w *Worker) ExpireOrders(ctx context.Context) (int, error) {
 	w.defaults()
@@ -128,7 +129,7 @@ func (w *Worker) ExpireOrders(ctx context.Context) (int, error) {
 			}
 			o = synced
 		}
-		if o.Status != store.OrderPending && o.Status != store.OrderProcessing {
+		if o.Status != store.OrderPending && o.Status != store.OrderProcessing && o.Status != store.OrderRequiresReview {
 			continue
 		}
 		out, err := s.close(ctx, o)

@@ -28,7 +28,7 @@ var (
 	ErrRefundExceeds = errors.New("store: refund exceeds the refundable amount")
 )
 
-// OrderStatus is an order's place in the status machine of API.md.
+// OrderStatus is an order's place in the status machine of the API reference (docs/api.md).
 type OrderStatus string
 
 // Order statuses.
@@ -38,6 +38,10 @@ const (
 	OrderSucceeded  OrderStatus = "succeeded"
 	OrderFailed     OrderStatus = "failed"
 	OrderClosed     OrderStatus = "closed"
+	// OrderRequiresReview: a risk rule sent the order to review; no channel
+	// has been asked. The operator approves it (it goes on as pending) or
+	// rejects it (closed); at its expiry it closes.
+	OrderRequiresReview OrderStatus = "requires_review"
 )
 
 // RefundStatus is a refund's status.
@@ -111,9 +115,11 @@ type Scope struct {
 
 // Payer describes who pays, as the merchant tells it.
 type Payer struct {
-	ID      string `json:"id,omitempty"`
-	IP      string `json:"ip,omitempty"`
-	Country string `json:"country,omitempty"`
+	ID        string `json:"id,omitempty"`
+	IP        string `json:"ip,omitempty"`
+	Country   string `json:"country,omitempty"`
+	DeviceID  string `json:"device_id,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
 }
 
 // Order is a payment order.
@@ -483,6 +489,7 @@ type Tx interface {
 	// EventAdd writes events and the deliveries each is owed (see Store's
 	// note on inserting events).
 	EventAdd(ctx context.Context, at time.Time, events ...*Event) error
+	RiskTx
 
 	SettlementTx
 }
@@ -490,6 +497,8 @@ type Tx interface {
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
 // ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
 type Store interface {
+	RiskStore
+
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
 	Close() error
@@ -556,7 +565,7 @@ type Store interface {
 	OrderList(ctx context.Context, f OrderFilter) ([]*Order, bool, error)
 	// OrderTransition applies t: ErrNotFound for no such order, ErrStale when its status is not in t.From.
 	OrderTransition(ctx context.Context, t OrderTransition) (*Order, error)
-	// OrdersExpired lists up to limit orders in pending or processing whose ExpiresAt is at or before now, oldest first.
+	// OrdersExpired lists up to limit orders in pending, processing or requires_review whose ExpiresAt is at or before now, oldest first.
 	OrdersExpired(ctx context.Context, now time.Time, limit int) ([]*Order, error)
 	// OrdersProcessing lists up to limit orders in processing last updated
 	// before updatedBefore whose next sync (OrderSyncLater) is due at now,

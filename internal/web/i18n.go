@@ -15,6 +15,7 @@ type texts struct {
 
 	Checkout, PayTo, OrderNo, TimeLeft, ChooseMethod, NoMethods         string
 	ScanHint, SandboxHint, Waiting, Processing, ContinueTo, InApp       string
+	Reviewing                                                           string
 	Succeeded, Returning, BackToMerchant, CloseHint, Failed, FailedHint string
 	Closed, ClosedHint, Expired, ExpiredHint, TestMode, TestHint        string
 	TestPay, TestFail, SecuredBy, QRAlt                                 string
@@ -30,6 +31,7 @@ var english = &texts{
 	ChooseMethod: "Choose how to pay", NoMethods: "No payment method is available for this order. Please contact the merchant.",
 	ScanHint: "Open %s and scan the QR code to pay.", SandboxHint: "A test QR code: use the test buttons below to act as the payer.",
 	Waiting: "Waiting for payment…", Processing: "Confirming your payment…", ContinueTo: "Continue to %s",
+	Reviewing: "This payment is being reviewed; you can pay once it is approved…",
 	InApp:     "Complete the payment in the merchant's app.",
 	Succeeded: "Payment successful", Returning: "Taking you back to %s…", BackToMerchant: "Return to %s",
 	CloseHint: "You can close this page.", Failed: "Payment failed", FailedHint: "The payment did not go through.",
@@ -61,6 +63,7 @@ var chinese = &texts{
 	ChooseMethod: "选择支付方式", NoMethods: "该订单暂无可用的支付方式，请联系商户。",
 	ScanHint: "请打开%s扫一扫，扫描二维码完成支付。", SandboxHint: "测试二维码：请使用下方的模拟按钮代替付款人操作。",
 	Waiting: "等待支付…", Processing: "正在确认支付…", ContinueTo: "前往%s支付",
+	Reviewing: "该笔支付正在审核中，审核通过后即可支付…",
 	InApp:     "请在商户 App 内完成支付。",
 	Succeeded: "支付成功", Returning: "正在返回%s…", BackToMerchant: "返回%s",
 	CloseHint: "您可以关闭此页面。", Failed: "支付失败", FailedHint: "本次支付未成功。",

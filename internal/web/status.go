@@ -49,7 +49,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, b)
 }
 
-// returnURL is o's return_url with the result parameters of API.md set —
+// returnURL is o's return_url with the result parameters of the API reference (docs/api.md) set —
 // order_id, out_trade_no, status, timestamp — and signature, made by
 // client.SignReturnParams with the app's webhook secret. The merchant's own
 // query parameters stay and are signed too, since the signature covers

@@ -9,7 +9,7 @@
 //	GET  /pay/assets/{hash}/{name}   the page's CSS and JavaScript, embedded in the binary
 //
 // Once the order has succeeded, the page sends the payer to the order's
-// return_url with the parameters of API.md (order_id, out_trade_no, status,
+// return_url with the parameters of the API reference (docs/api.md) (order_id, out_trade_no, status,
 // timestamp) signed with the app's webhook secret by client.SignReturnParams.
 //
 // The page works without JavaScript (forms post and redirect back); the

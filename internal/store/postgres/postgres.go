@@ -64,6 +64,9 @@ func Dialect() sqlstore.Dialect {
 		Migrations:           sub,
 		LockMigrations:       lockMigrations,
 		SkipLocked:           "FOR UPDATE SKIP LOCKED",
+		// Risk checks of one key (a payer, an IP, …) from any node take
+		// turns: a transaction-scoped advisory lock, keyed in the schema.
+		LockKey: "pg_advisory_xact_lock(hashtext(current_schema()), hashtext(?))",
 	}
 }
 

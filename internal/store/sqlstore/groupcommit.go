@@ -53,6 +53,9 @@ type turn struct {
 	fn    func(*tx) error
 	ctx   context.Context
 	fnErr error
+	// ran, when set, is closed once fn has run and its turn is settled in
+	// the batch (kept or rolled back), before the batch commits (doEarly).
+	ran chan struct{}
 	// panicked is set when fn panicked; panicVal is what it panicked with,
 	// raised again on the writer's goroutine (see call and do).
 	panicked bool
@@ -125,6 +128,33 @@ func (c *committer) do(ctx context.Context, fn func(*tx) error) error {
 	return err
 }
 
+// doEarly is do that returns as soon as fn has run in its batch, before
+// the batch commits: later turns see fn's writes, and durable waits for the
+// commit (it must be called, once). An error of fn (or a panic) is returned
+// after the commit, as do returns it.
+func (c *committer) doEarly(ctx context.Context, fn func(*tx) error) (durable func() error, err error) {
+	t := &turn{fn: fn, ctx: ctx, durable: make(chan error, 1), ran: make(chan struct{})}
+	select {
+	case c.reqs <- t:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.stop:
+		return nil, errStoreClosed
+	}
+	<-t.ran // once queued, the turn comes and ran is closed, refused or not
+	if t.panicked || t.fnErr != nil {
+		err := <-t.durable
+		if t.panicked {
+			panic(t.panicVal)
+		}
+		if t.fnErr != nil {
+			return nil, t.fnErr
+		}
+		return nil, err
+	}
+	return func() error { return <-t.durable }, nil
+}
+
 // call runs t.fn as t's turn in the batch btx. A panic in fn fails t alone:
 // it is caught here, so that the committer and the other writers of the
 // batch go on, t's savepoint is rolled back, and do raises it again on the
@@ -168,11 +198,17 @@ func (c *committer) batch(first *turn) {
 	btx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		first.refuse(fmt.Errorf("%s: begin: %w", c.d.Name, err))
+		if first.ran != nil {
+			close(first.ran)
+		}
 		return
 	}
 	var kept, waiting []*turn
 	broken := false
 	give := func(t *turn) {
+		if t.ran != nil {
+			defer close(t.ran)
+		}
 		if broken {
 			t.refuse(fmt.Errorf("%s: batch transaction failed", c.d.Name))
 			return

@@ -200,13 +200,13 @@ func updateOrderStatus(ctx context.Context, c conn, t store.OrderTransition, que
 	return nil, fmt.Errorf("order %s is %s, not %v: %w", t.OrderID, cur.Status, t.From, store.ErrStale)
 }
 
-// OrdersExpired lists up to limit orders in pending or processing whose
+// OrdersExpired lists up to limit orders in pending, processing or requires_review whose
 // ExpiresAt is at or before now, soonest expired first. A limit of 0 or
 // less means 100.
 func (s *Store) OrdersExpired(ctx context.Context, now time.Time, limit int) ([]*store.Order, error) {
 	os, err := queryAll(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders
-		WHERE status IN (?, ?) AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
-		string(store.OrderPending), string(store.OrderProcessing), micros(now), batchLimit(limit))
+		WHERE status IN (?, ?, ?) AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+		string(store.OrderPending), string(store.OrderProcessing), string(store.OrderRequiresReview), micros(now), batchLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list expired orders: %w", err)
 	}

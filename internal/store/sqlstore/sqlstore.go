@@ -53,6 +53,12 @@ type Dialect struct {
 	// "FOR UPDATE SKIP LOCKED"). Leave it empty when write transactions
 	// never run at the same time (SQLite).
 	SkipLocked string
+	// LockKey is an SQL expression with one ? placeholder (a text key) that
+	// takes a lock held until the transaction ends, serializing the write
+	// transactions that take the same key (PostgreSQL: an advisory
+	// transaction lock). Leave it empty when write transactions never run
+	// at the same time (SQLite).
+	LockKey string
 }
 
 // Store implements store.Store over database/sql.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -101,4 +102,32 @@ func (q txQueries) SettlementReserveReleased(ctx context.Context, id, by string,
 
 func (q txQueries) SettlementTransition(ctx context.Context, t store.SettlementTransition) (*store.Settlement, error) {
 	return transitionSettlement(ctx, q.c, t)
+}
+
+func (q txQueries) RiskLock(ctx context.Context, keys []string) error {
+	return riskLock(ctx, q.c, keys)
+}
+
+func (q txQueries) RiskCount(ctx context.Context, rq store.RiskCounterQuery) (store.RiskCounts, error) {
+	return riskCount(ctx, q.c, rq)
+}
+
+func (q txQueries) RiskAttemptAdd(ctx context.Context, a *store.RiskAttempt, day string) error {
+	return insertRiskAttempt(ctx, q.c, a, day)
+}
+
+func (q txQueries) OrderCreate(ctx context.Context, o *store.Order) error {
+	meta, err := metadataJSON(o.Metadata)
+	if err != nil {
+		return fmt.Errorf("create order %s: %w", o.ID, err)
+	}
+	payer, err := json.Marshal(o.Payer)
+	if err != nil {
+		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
+	}
+	return insertOrder(ctx, q.c, o, meta, string(payer))
+}
+
+func (q txQueries) RiskAttemptExists(ctx context.Context, id string) (bool, error) {
+	return riskAttemptExists(ctx, q.c, id)
 }
