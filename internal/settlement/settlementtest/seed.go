@@ -131,12 +131,15 @@ func Seed(ctx context.Context, x Execer, d Day) (*Expected, error) {
 			[]any{receivable, d.Day, d.UnreconciledEvery, d.UnreconciledEvery}},
 	}
 	// The planner statistics a database that holds this history would
-	// have (SQLite and PostgreSQL both spell it ANALYZE).
-	steps = append(steps, struct {
-		what  string
-		query string
-		args  []any
-	}{"statistics", `ANALYZE`, nil})
+	// have. One table at a time: SQLite's ANALYZE takes one name, and a bare
+	// ANALYZE on PostgreSQL would analyze every schema of the database.
+	for _, table := range []string{"merchants", "apps", "orders", "refunds", "ledger_entries", "ledger_lines", "account_balances", "reconciled"} {
+		steps = append(steps, struct {
+			what  string
+			query string
+			args  []any
+		}{"statistics of " + table, `ANALYZE ` + table, nil})
+	}
 	for _, s := range steps {
 		if _, err := x.ExecRaw(ctx, s.query, s.args...); err != nil {
 			return nil, fmt.Errorf("seed %s: %w", s.what, err)
