@@ -33,10 +33,12 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/site"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
@@ -62,6 +64,12 @@ type Gateway struct {
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	API      *api.Server
+
+	// Settlements settles merchants' days and pays them out; Jobs runs its
+	// job (and the gateway's other scheduled jobs) once across the nodes.
+	Settlements *settlement.Service
+	Jobs        *jobs.Scheduler
+
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
 	// OperatorToken is set when this start generated it (or it came from Config).
@@ -230,10 +238,14 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Notify = g.Notifier.Kick
 	g.Payments.CheckNotifyURL = g.checkNotifyURL
+	if err := g.prepareSettlement(); err != nil {
+		return err
+	}
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
+		Settlements:    g.Settlements,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
@@ -267,6 +279,23 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if g.site, err = site.New(sc); err != nil {
 		return err
 	}
+	return nil
+}
+
+// prepareSettlement sets up fees, settlement and the scheduled jobs.
+func (g *Gateway) prepareSettlement() error {
+	policy, err := settlement.ParseRefundFeePolicy(g.Config.RefundFeePolicy)
+	if err != nil {
+		return err
+	}
+	settleAt, err := ParseClockTime(g.Config.SettleAt)
+	if err != nil {
+		return fmt.Errorf("settle_at %q: %w", g.Config.SettleAt, err)
+	}
+	g.Payments.RefundFeePolicy = policy
+	g.Settlements = &settlement.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, SettleAt: settleAt, Notify: g.Notifier.Kick}
+	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Log: g.Log, Interval: g.Config.WorkerInterval,
+		Jobs: []jobs.Job{g.Settlements.Job()}}
 	return nil
 }
 
@@ -424,6 +453,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	ctx, g.cancel = context.WithCancel(ctx)
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); g.Jobs.Run(ctx) }()
 	if !g.Config.NotifyManual {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); g.Notifier.Run(ctx) }()
