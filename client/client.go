@@ -233,6 +233,27 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, opt
 
 // send makes one authenticated request and reads the whole response.
 func (c *Client) send(ctx context.Context, method, path string, payload []byte, rc requestConfig) (*Response, error) {
+	req, err := c.newRequest(ctx, method, path, payload, rc)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("paygate: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("paygate: %s %s: read response: %w", method, path, err)
+	}
+	if len(data) > maxResponse {
+		return nil, fmt.Errorf("paygate: %s %s: response larger than %d bytes", method, path, maxResponse)
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: data, RequestID: resp.Header.Get("Request-Id")}, nil
+}
+
+// newRequest builds an authenticated request of path with payload.
+func (c *Client) newRequest(ctx context.Context, method, path string, payload []byte, rc requestConfig) (*http.Request, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("paygate: path %q must start with /", path)
 	}
@@ -263,19 +284,7 @@ func (c *Client) send(ctx context.Context, method, path string, payload []byte, 
 	case c.secretKey != "":
 		req.Header.Set("Authorization", "Bearer "+c.secretKey)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("paygate: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-	if err != nil {
-		return nil, fmt.Errorf("paygate: %s %s: read response: %w", method, path, err)
-	}
-	if len(data) > maxResponse {
-		return nil, fmt.Errorf("paygate: %s %s: response larger than %d bytes", method, path, maxResponse)
-	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: data, RequestID: resp.Header.Get("Request-Id")}, nil
+	return req, nil
 }
 
 // decodeError turns a non-2xx response into an *Error. A body that is not

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -124,4 +125,30 @@ func ExampleClient_CreateWebhookEndpoint() {
 	// Output:
 	// enabled [order.succeeded refund.succeeded refund.failed]
 	// received order.succeeded
+}
+
+// A merchant downloads a day's statement: every payment of that day in its
+// time zone, as CSV, with a total row per currency last. The download is
+// streamed and checked against the gateway's signature trailer.
+func ExampleClient_DownloadStatement() {
+	url, sk, stop := demoGateway()
+	defer stop()
+	ctx := context.Background()
+	c, _ := client.New(url, client.WithSecretKey(sk), client.WithVerifyResponses())
+
+	order, _ := c.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "stmt-1", Amount: 1000, Currency: "CNY", Subject: "Tea", Method: "sandbox"})
+	c.TestPayOrder(ctx, order.ID, "succeeded")
+
+	shanghai, _ := time.LoadLocation("Asia/Shanghai") // the demo merchant's time zone
+	today := time.Now().In(shanghai).Format(time.DateOnly)
+	var csv strings.Builder
+	if err := c.DownloadStatement(ctx, today, client.StatementTrades, &csv); err != nil {
+		log.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(csv.String()), "\n")
+	fmt.Println(rows[0])
+	fmt.Println(rows[len(rows)-1]) // 1 trade: amount, fee, net, refunded
+	// Output:
+	// type,time,order_id,out_trade_no,app_id,method,channel,currency,amount,fee,net,amount_refunded,settlement_id
+	// total,,1,,,,,CNY,1000,6,994,0,
 }

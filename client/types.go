@@ -161,12 +161,17 @@ type Amount struct {
 	Amount   int64  `json:"amount"`
 }
 
-// Balance is the merchant's balance from the ledger.
+// Balance is the merchant's balance from the ledger: Pending (paid, not
+// settled yet), Available (settled, awaiting payout), Reserved (settled,
+// held back as a rolling reserve) and InTransit (a payout on its way to
+// the bank), one amount per currency.
 type Balance struct {
 	Object    string   `json:"object"`
 	Livemode  bool     `json:"livemode"`
 	Pending   []Amount `json:"pending"`
 	Available []Amount `json:"available"`
+	Reserved  []Amount `json:"reserved"`
+	InTransit []Amount `json:"in_transit"`
 }
 
 // PlatformKey is a public key the gateway signs responses with.

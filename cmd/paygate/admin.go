@@ -40,7 +40,8 @@ func (c cli) ledgerCommand() *cobra.Command {
 		Use:   "verify",
 		Short: "Check that every journal entry balances and every balance equals its entries",
 		Long: `Check the ledger: every journal entry balances per currency, every balance
-equals the sum of its entries, and every payment and refund has its entry.
+equals the sum of its entries, every payment and refund has its entry, and
+every settlement agrees with its lines and its entries.
 Exits 0 when all holds, 1 with a report otherwise.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: c.ledgerVerify,
@@ -67,7 +68,8 @@ func (c cli) ledgerVerify(cmd *cobra.Command, _ []string) error {
 	for _, group := range []struct {
 		name  string
 		items []string
-	}{{"unbalanced entries", rep.UnbalancedEntries}, {"balance mismatches", rep.BalanceMismatches}, {"missing or stray entries", rep.MissingEntries}} {
+	}{{"unbalanced entries", rep.UnbalancedEntries}, {"balance mismatches", rep.BalanceMismatches}, {"missing or stray entries", rep.MissingEntries},
+		{"settlement mismatches", rep.SettlementMismatches}} {
 		for _, s := range group.items {
 			fmt.Fprintf(c.stdout, "%s: %s\n", group.name, s)
 		}

@@ -1,8 +1,9 @@
 // Command paygate is the Paygate payment gateway: one binary that serves the
 // API (serve), migrates the database (migrate), checks the ledger (ledger
-// verify), shows the demo app's keys (demo keys), loads a gateway (bench)
-// and plays a channel (sim). `paygate <command> --help` describes each;
-// README.md has the configuration table.
+// verify), shows the demo app's keys (demo keys), loads a gateway (bench),
+// plays a channel (sim) and settles merchants' days (settle run).
+// `paygate <command> --help` describes each; README.md has the
+// configuration table.
 //
 // Exit codes: 0 done, 1 the command failed, 2 it was called wrongly (an
 // unknown command or flag, a bad setting).
@@ -119,7 +120,8 @@ Start it with 'paygate serve'; the README has a payment in a minute.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
-		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.riskCommand())
+		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.settleCommand(),
+		c.riskCommand())
 	return root
 }
 

@@ -15,7 +15,8 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := client.Balance{Object: "balance", Livemode: sc.Livemode, Pending: amounts(b.Pending), Available: amounts(b.Available)}
+	out := client.Balance{Object: "balance", Livemode: sc.Livemode, Pending: amounts(b.Pending), Available: amounts(b.Available),
+		Reserved: amounts(b.Reserved), InTransit: amounts(b.InTransit)}
 	return writeJSON(w, http.StatusOK, out)
 }
 

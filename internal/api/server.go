@@ -5,11 +5,13 @@
 // the business packages — orders and refunds in payment, merchants, apps
 // and keys in account, channel accounts (and their secrets) in
 // channelaccount, merchants' routes in routing, webhook endpoints and event
-// types in notify, balances in ledger. Handlers return errors; one wrapper
-// (serve) renders them in the error shape through the one table from error
-// kinds to HTTP statuses (errors.go), signs merchant responses, applies
-// Idempotency-Key, sets the request id, logs, and recovers panics. No
-// handler writes its own error JSON.
+// types in notify, balances in ledger, settlements, payouts and statements
+// in settlement. Handlers return errors; one wrapper (serve) renders them in
+// the error shape through the one table from error kinds to HTTP statuses
+// (errors.go), signs merchant responses, applies Idempotency-Key, sets the
+// request id, logs, and recovers panics. No handler writes its own error
+// JSON. Routes marked Stream (statements) send their answer as they write
+// it, signed by a trailer (stream.go).
 //
 // Answers kept for Idempotency-Key replays are sealed with the master key,
 // and the requests' fingerprints are keyed by it and leave the card's CVC
@@ -43,6 +45,7 @@ import (
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -66,6 +69,8 @@ type Server struct {
 	Channels *channelaccount.Service
 	// MerchantRoutes manages merchants' routes.
 	MerchantRoutes *routing.Routes
+	// Settlements settles merchants' days, pays them out and writes statements.
+	Settlements *settlement.Service
 	// Risk manages risk rules, lists and tables, and reads attempts.
 	Risk *risk.Service
 	// ChannelHealth, when set, reports a channel account's health (circuit
@@ -104,6 +109,9 @@ type route struct {
 	// Query is set on routes that read query parameters (lists, filters);
 	// every other route refuses a query string rather than ignoring it.
 	Query bool
+	// Stream is set on routes that stream their answer (stream.go) instead
+	// of having serve buffer and sign it.
+	Stream bool
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -131,6 +139,7 @@ func (s *Server) build() {
 		s.merchantAdminRoutes(),
 		s.channelAccountRoutes(),
 		s.routeAdminRoutes(),
+		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 	)
@@ -186,15 +195,17 @@ func scopeOf(r *http.Request) payment.Scope {
 	return payment.Scope{MerchantID: p.App.MerchantID, AppID: p.App.ID, Livemode: p.App.Livemode}
 }
 
-// bufferedWriter holds a response until serve has signed and recorded it.
+// bufferedWriter holds a response until serve has signed and recorded it;
+// a streamed route's writes go to its stream instead.
 type bufferedWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	stream *streamWriter
 }
 
 func (b *bufferedWriter) Header() http.Header         { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.write(p) }
 func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
 
 // serve wraps a route's handler: request id, body, authentication,
@@ -207,8 +218,14 @@ func (s *Server) serve(rt route) http.Handler {
 		r = r.WithContext(ctx)
 		bw := &bufferedWriter{header: w.Header(), status: http.StatusOK}
 		bw.header.Set("Request-Id", reqID)
+		if rt.Stream {
+			bw.stream = s.newStream(w, r, rt)
+		}
 
 		err := s.run(bw, r, rt)
+		if bw.stream.sent(err, s.Log, reqID) {
+			return // streamed: it is out
+		}
 		if err != nil && r.Context().Err() != nil && (errors.Is(err, context.Canceled) || HTTPStatus(errs.As(err)) >= 500) {
 			// The client went away mid-request; nobody reads the answer. A
 			// 5xx then is the cancellation's doing (a database driver may

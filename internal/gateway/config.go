@@ -85,6 +85,12 @@ type Config struct {
 	// InvoiceClaim is how long a node holds an invoice it is collecting
 	// (setting invoice_claim).
 	InvoiceClaim time.Duration
+	// RefundFeePolicy is what a refund does with its payment's fee (setting
+	// refund_fee_policy): "keep" (the default) or "pro_rata".
+	RefundFeePolicy string
+	// SettleAt is the time of day, HH:MM in each merchant's time zone, after
+	// which a merchant's due day is settled (setting settle_at, default 12:00).
+	SettleAt string
 
 	// Version names this build on the home page (paygate version).
 	Version string

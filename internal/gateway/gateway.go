@@ -39,6 +39,7 @@ import (
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/site"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
@@ -63,11 +64,15 @@ type Gateway struct {
 	Risk *risk.Service
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
-	// Billing runs recurring payments; Jobs runs the periodic work shared
-	// across nodes (the billing worker).
+	API      *api.Server
+	// Billing runs recurring payments (its worker is one of Jobs' jobs).
 	Billing *billing.Service
-	Jobs    *jobs.Scheduler
-	API     *api.Server
+
+	// Settlements settles merchants' days and pays them out; Jobs runs its
+	// job (and the gateway's other scheduled jobs) once across the nodes.
+	Settlements *settlement.Service
+	Jobs        *jobs.Scheduler
+
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
 	// OperatorToken is set when this start generated it (or it came from Config).
@@ -236,18 +241,21 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Notify = g.Notifier.Kick
 	g.Payments.CheckNotifyURL = g.checkNotifyURL
+	if err := g.prepareSettlement(); err != nil {
+		return err
+	}
 	g.Payments.CardKey = g.Box.DeriveKey(payment.CardKeyLabel)
 	g.Billing = &billing.Service{
 		Store: g.Store, Clock: g.Clock, Log: g.Log, Payments: g.Payments, Channels: g.Channels, Router: g.Router,
 		PublicURL: g.publicURL(), DunningSchedule: g.Config.DunningSchedule, ClaimFor: g.Config.InvoiceClaim, Notify: g.Notifier.Kick,
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
-	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Interval: g.Config.WorkerInterval, Log: g.Log,
-		Jobs: []jobs.Job{(&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval)}}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
+		Settlements:    g.Settlements,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
@@ -281,6 +289,23 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if g.site, err = site.New(sc); err != nil {
 		return err
 	}
+	return nil
+}
+
+// prepareSettlement sets up fees, settlement and the scheduled jobs.
+func (g *Gateway) prepareSettlement() error {
+	policy, err := settlement.ParseRefundFeePolicy(g.Config.RefundFeePolicy)
+	if err != nil {
+		return err
+	}
+	settleAt, err := ParseClockTime(g.Config.SettleAt)
+	if err != nil {
+		return fmt.Errorf("settle_at %q: %w", g.Config.SettleAt, err)
+	}
+	g.Payments.RefundFeePolicy = policy
+	g.Settlements = &settlement.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, SettleAt: settleAt, Notify: g.Notifier.Kick}
+	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Log: g.Log, Interval: g.Config.WorkerInterval,
+		Jobs: []jobs.Job{g.Settlements.Job()}}
 	return nil
 }
 

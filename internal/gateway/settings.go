@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/settlement"
 )
 
 // A Setting is one configuration value of Paygate. Every setting is read,
@@ -108,10 +109,16 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.NotifyConcurrency }),
 		intSetting("notify_per_target", "4", 1, 100000, "notification attempts in flight to one endpoint or notify_url host, on this node",
 			func(c *Config) *int { return &c.NotifyPerTarget }),
-		durationSetting("worker_interval", "5s", "how often the background jobs run (expiry, channel queries, micropay reversal)",
+		durationSetting("worker_interval", "5s", "how often the background jobs run (expiry, channel queries, micropay reversal) and the scheduled jobs (settlement) look whether they are due",
 			func(c *Config) *time.Duration { return &c.WorkerInterval }),
 		durationSetting("micropay_deadline", "1m", "how long a micropay may wait for its payer to confirm before it is reversed",
 			func(c *Config) *time.Duration { return &c.MicropayDeadline }),
+		stringSetting("refund_fee_policy", "string", "keep", "",
+			"what a refund does with its payment's fee: keep (the platform keeps it, as Stripe) or pro_rata (the refund returns its share, rounded down, as WeChat Pay)",
+			func(c *Config) *string { return &c.RefundFeePolicy }, validateRefundFeePolicy),
+		stringSetting("settle_at", "time", "12:00", "",
+			"time of day (HH:MM, in each merchant's time zone) after which a merchant's day T is settled on T+N, once the channels' bills of T are reconciled",
+			func(c *Config) *string { return &c.SettleAt }, validateClockTime),
 		intSetting("risk_rule_max_cost", "10000", 100, 1000000, "the most a risk rule may cost to evaluate (CEL cost units, its worst case checked when saved, and the limit at run time)",
 			func(c *Config) *int { return &c.RiskRuleMaxCost }),
 		intSetting("risk_merchant_rule_max_cost", "5000", 100, 1000000, "the same for rules merchants write (at most risk_rule_max_cost)",
@@ -126,6 +133,29 @@ func Settings() []Setting {
 		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
 			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
 	}
+}
+
+func validateRefundFeePolicy(v string) error {
+	_, err := settlement.ParseRefundFeePolicy(v)
+	if err != nil || v == "" {
+		return fmt.Errorf("want keep or pro_rata")
+	}
+	return nil
+}
+
+// ParseClockTime reads a time of day written HH:MM (24-hour) as the time
+// since midnight.
+func ParseClockTime(v string) (time.Duration, error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil || len(v) != 5 {
+		return 0, fmt.Errorf("want a time of day HH:MM, such as 12:00 or 09:30")
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+func validateClockTime(v string) error {
+	_, err := ParseClockTime(v)
+	return err
 }
 
 // SettingByKey returns the setting named key.

@@ -26,6 +26,14 @@ import (
 const (
 	KindPayment = "payment"
 	KindRefund  = "refund"
+	// KindSettlement moves a settlement batch's net from the merchant's
+	// pending account to available (and its rolling reserve to reserve);
+	// RefID is the batch (stl_…).
+	KindSettlement = "settlement"
+	// KindPayout starts a batch's payout: available to payout.
+	KindPayout = "payout"
+	// KindPayoutPaid records a confirmed payout: payout to PaidOut.
+	KindPayoutPaid = "payout_paid"
 )
 
 // Line is one leg of an entry: Amount is signed minor units of Currency.
@@ -98,6 +106,22 @@ func MerchantAvailable(merchantID string, live bool) string {
 	return merchantID + ":" + mode(live) + ":available"
 }
 
+// MerchantReserve is the merchant's account for settled money held back as a
+// rolling reserve until its release date.
+func MerchantReserve(merchantID string, live bool) string {
+	return merchantID + ":" + mode(live) + ":reserve"
+}
+
+// MerchantPayout is the merchant's account for money on its way to the
+// merchant's bank: a payout started and not yet confirmed.
+func MerchantPayout(merchantID string, live bool) string {
+	return merchantID + ":" + mode(live) + ":payout"
+}
+
+// PaidOut is where confirmed payouts go: money that left the platform for
+// merchants' banks (an external account; its balance is everything paid out).
+func PaidOut(live bool) string { return "external:" + mode(live) + ":paid_out" }
+
 // MerchantPrefix is the prefix of all of a merchant's accounts in one mode.
 func MerchantPrefix(merchantID string, live bool) string { return merchantID + ":" + mode(live) + ":" }
 
@@ -127,9 +151,65 @@ func Payment(id, orderID, merchantID, channel string, live bool, currency string
 // account pays the amount back to the channel's receivable. As with Stripe,
 // the platform keeps the fee of the original payment.
 func Refund(id, refundID, merchantID, channel string, live bool, currency string, amount int64, at time.Time) Entry {
-	return Entry{ID: id, Kind: KindRefund, RefID: refundID, CreatedAt: at, Lines: []Line{
-		{Account: MerchantPending(merchantID, live), Currency: currency, Amount: -amount},
+	return RefundWithFee(id, refundID, merchantID, channel, live, currency, amount, 0, at)
+}
+
+// RefundWithFee is Refund when the platform returns feeReturned of the
+// payment's fee (a refund fee policy that returns the fee pro rata, as
+// WeChat Pay does): the platform's fee account pays that share and the
+// merchant's pending account the rest.
+func RefundWithFee(id, refundID, merchantID, channel string, live bool, currency string, amount, feeReturned int64, at time.Time) Entry {
+	lines := []Line{
+		{Account: MerchantPending(merchantID, live), Currency: currency, Amount: -(amount - feeReturned)},
 		{Account: ChannelReceivable(channel, live), Currency: currency, Amount: amount},
+	}
+	if feeReturned > 0 {
+		lines = append(lines, Line{Account: PlatformFees(live), Currency: currency, Amount: -feeReturned})
+	}
+	return Entry{ID: id, Kind: KindRefund, RefID: refundID, CreatedAt: at, Lines: lines}
+}
+
+// SettlementMoves are what a settlement batch moves between a merchant's
+// accounts in one currency: FromPending leaves pending (negative when the
+// batch gives money back to it), ToReserve enters the reserve (negative
+// when a release exceeds what is held), ToAvailable enters available.
+type SettlementMoves struct {
+	FromPending int64
+	ToReserve   int64
+	ToAvailable int64
+}
+
+// Settlement is the entry of a settlement batch; it has no lines (and
+// should not be posted) when every move is zero.
+func Settlement(id, settlementID, merchantID string, live bool, currency string, m SettlementMoves, at time.Time) Entry {
+	var lines []Line
+	for _, l := range []Line{
+		{Account: MerchantPending(merchantID, live), Currency: currency, Amount: -m.FromPending},
+		{Account: MerchantReserve(merchantID, live), Currency: currency, Amount: m.ToReserve},
+		{Account: MerchantAvailable(merchantID, live), Currency: currency, Amount: m.ToAvailable},
+	} {
+		if l.Amount != 0 {
+			lines = append(lines, l)
+		}
+	}
+	return Entry{ID: id, Kind: KindSettlement, RefID: settlementID, CreatedAt: at, Lines: lines}
+}
+
+// PayoutStart is the entry of a batch's payout leaving for the bank: amount
+// moves from the merchant's available account to payout.
+func PayoutStart(id, settlementID, merchantID string, live bool, currency string, amount int64, at time.Time) Entry {
+	return Entry{ID: id, Kind: KindPayout, RefID: settlementID, CreatedAt: at, Lines: []Line{
+		{Account: MerchantAvailable(merchantID, live), Currency: currency, Amount: -amount},
+		{Account: MerchantPayout(merchantID, live), Currency: currency, Amount: amount},
+	}}
+}
+
+// PayoutPaid is the entry of a payout the bank confirmed: amount leaves the
+// merchant's payout account for PaidOut.
+func PayoutPaid(id, settlementID, merchantID string, live bool, currency string, amount int64, at time.Time) Entry {
+	return Entry{ID: id, Kind: KindPayoutPaid, RefID: settlementID, CreatedAt: at, Lines: []Line{
+		{Account: MerchantPayout(merchantID, live), Currency: currency, Amount: -amount},
+		{Account: PaidOut(live), Currency: currency, Amount: amount},
 	}}
 }
 
@@ -147,11 +227,14 @@ type Amount struct {
 }
 
 // MerchantBalance is what the platform holds for a merchant in one mode,
-// per currency: Pending (paid, not yet settled) and Available (settled,
-// awaiting payout).
+// per currency: Pending (paid, not yet settled), Available (settled,
+// awaiting payout), Reserved (settled, held back as a rolling reserve) and
+// InTransit (a payout started, not yet confirmed by the bank).
 type MerchantBalance struct {
 	Pending   []Amount
 	Available []Amount
+	Reserved  []Amount
+	InTransit []Amount
 }
 
 // BalanceReader sums account balances by name prefix (store.Store does).
@@ -160,24 +243,26 @@ type BalanceReader interface {
 }
 
 // MerchantBalances reads the merchant's balance in one mode from its
-// ledger accounts (MerchantPending, MerchantAvailable), sorted by currency.
+// ledger accounts (MerchantPending, MerchantAvailable, MerchantReserve,
+// MerchantPayout), each sorted by currency.
 func MerchantBalances(ctx context.Context, r BalanceReader, merchantID string, live bool) (MerchantBalance, error) {
 	balances, err := r.Balances(ctx, MerchantPrefix(merchantID, live))
 	if err != nil {
 		return MerchantBalance{}, fmt.Errorf("balance of %s: %w", merchantID, err)
 	}
-	out := MerchantBalance{Pending: []Amount{}, Available: []Amount{}}
-	pending, available := MerchantPending(merchantID, live), MerchantAvailable(merchantID, live)
+	out := MerchantBalance{Pending: []Amount{}, Available: []Amount{}, Reserved: []Amount{}, InTransit: []Amount{}}
+	into := map[string]*[]Amount{
+		MerchantPending(merchantID, live):   &out.Pending,
+		MerchantAvailable(merchantID, live): &out.Available,
+		MerchantReserve(merchantID, live):   &out.Reserved,
+		MerchantPayout(merchantID, live):    &out.InTransit,
+	}
 	for _, b := range balances {
-		a := Amount{Currency: b.Currency, Amount: b.Amount}
-		switch b.Account {
-		case pending:
-			out.Pending = append(out.Pending, a)
-		case available:
-			out.Available = append(out.Available, a)
+		if l, ok := into[b.Account]; ok {
+			*l = append(*l, Amount{Currency: b.Currency, Amount: b.Amount})
 		}
 	}
-	for _, l := range [][]Amount{out.Pending, out.Available} {
+	for _, l := range [][]Amount{out.Pending, out.Available, out.Reserved, out.InTransit} {
 		slices.SortFunc(l, func(a, b Amount) int { return strings.Compare(a.Currency, b.Currency) })
 	}
 	return out, nil

@@ -10,6 +10,7 @@ const (
 	OrderClosed     = "order.closed"
 	RefundSucceeded = "refund.succeeded"
 	RefundFailed    = "refund.failed"
+	SettlementPaid  = "settlement.paid"
 
 	// RiskReviewOpened: a risk rule sent an order to review.
 	RiskReviewOpened = "risk.review_opened"
@@ -54,6 +55,7 @@ var eventTypes = []EventType{
 	{OrderClosed, "order", AudienceMerchant, "An unpaid order was closed by the merchant or expired."},
 	{RefundSucceeded, "refund", AudienceMerchant, "A refund went through at the channel."},
 	{RefundFailed, "refund", AudienceMerchant, "A refund failed; its amount is refundable again."},
+	{SettlementPaid, "settlement", AudienceMerchant, "A settlement's payout reached the merchant's bank (the operator confirmed it with the bank's reference). The event is the merchant's, not one app's: it goes to the subscribed endpoints of each of the merchant's apps in its mode."},
 	{RiskReviewOpened, "order", AudienceMerchant, "A risk rule sent an order to review: it waits (requires_review) until the operator approves or rejects it, or it expires."},
 	{AgreementActivated, "agreement", AudienceMerchant, "The payer signed an agreement at the channel: the merchant may charge on it."},
 	{AgreementTerminated, "agreement", AudienceMerchant, "An agreement ended: terminated by the payer at the channel, by the merchant, or by the channel."},

@@ -10,12 +10,9 @@ import (
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
-	"github.com/paygate/paygate/internal/money"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/store"
 )
-
-func feeOf(amount int64, bps int) (int64, error) { return money.Fee(amount, bps) }
 
 // CreateOrder creates an order and, when a method is given, asks the channel
 // for it. created is false when an order with the same out_trade_no and the

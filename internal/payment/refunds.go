@@ -11,6 +11,7 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -130,6 +131,13 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 		}
 		failureMsg = refundFailure(failureCode)
 	}
+	var paymentFee int64
+	if to == store.RefundSucceeded && s.RefundFeePolicy == settlement.RefundFeeProRata {
+		var err error
+		if paymentFee, err = s.paymentFee(ctx, r.OrderID, r.Livemode); err != nil {
+			return nil, err
+		}
+	}
 	at := s.now()
 	out, err := s.Store.RefundTransition(ctx, store.RefundTransition{
 		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
@@ -139,7 +147,11 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 			var entries []ledger.Entry
 			if to == store.RefundSucceeded {
 				typ = notify.RefundSucceeded
-				entries = append(entries, ledger.Refund(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(o), after.Livemode, after.Currency, after.Amount, at))
+				share, err := settlement.RefundFeeShare(s.RefundFeePolicy, paymentFee, o.Amount, after.Amount)
+				if err != nil {
+					return store.Effects{}, err
+				}
+				entries = append(entries, ledger.RefundWithFee(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(o), after.Livemode, after.Currency, after.Amount, share, at))
 			}
 			ev, err := event(typ, at, Scope{MerchantID: after.MerchantID, AppID: after.AppID, Livemode: after.Livemode}, "refund", after.ID, after.NotifyURL, RefundObject(after))
 			if err != nil {
@@ -155,6 +167,29 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 		s.notify()
 	}
 	return out, err
+}
+
+// paymentFee is the fee the platform took on an order's payment, read from
+// the payment's ledger entry (what was charged, whatever the merchant's
+// fee schedule says today).
+func (s *Service) paymentFee(ctx context.Context, orderID string, live bool) (int64, error) {
+	entries, err := s.Store.LedgerEntries(ctx, orderID)
+	if err != nil {
+		return 0, fmt.Errorf("fee of order %s: %w", orderID, err)
+	}
+	for _, e := range entries {
+		if e.Kind != ledger.KindPayment {
+			continue
+		}
+		var fee int64
+		for _, l := range e.Lines {
+			if l.Account == ledger.PlatformFees(live) {
+				fee += l.Amount
+			}
+		}
+		return fee, nil
+	}
+	return 0, fmt.Errorf("fee of order %s: it has no payment entry", orderID)
 }
 
 // GetRefund returns a refund the scope may see.

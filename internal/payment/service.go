@@ -29,6 +29,7 @@ import (
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/routing"
+	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -83,6 +84,10 @@ type Service struct {
 	// the invoice the order paid). It must not block for long; what it
 	// misses, a worker finds later.
 	OrderSettled func(ctx context.Context, o *store.Order)
+	// RefundFeePolicy says whether a refund returns a share of its
+	// payment's fee (settlement.RefundFeeProRata) or the platform keeps it
+	// (settlement.RefundFeeKeep, the default, also for "").
+	RefundFeePolicy settlement.RefundFeePolicy
 }
 
 // Scope is who is asking: a merchant in one mode, through one app.
@@ -245,11 +250,15 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 	if err != nil {
 		return nil, fmt.Errorf("succeed order %s: merchant: %w", o.ID, err)
 	}
+	fees, err := settlement.ScheduleOf(ctx, s.Store, m)
+	if err != nil {
+		return nil, fmt.Errorf("succeed order %s: %w", o.ID, err)
+	}
 	at := s.now()
 	out, err := s.transition(ctx, store.OrderTransition{
 		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: tradeNo,
 		Effects: func(after *store.Order) (store.Effects, error) {
-			fee, err := feeOf(after.Amount, m.FeeRateBps)
+			fee, err := fees.Fee(after.Method, after.Currency, after.Amount)
 			if err != nil {
 				return store.Effects{}, err
 			}

@@ -404,11 +404,15 @@ type VerifyReport struct {
 	UnbalancedEntries []string // "jnl_…: CNY sums to 5"
 	BalanceMismatches []string // account balances that differ from the sum of their lines
 	MissingEntries    []string // succeeded orders/refunds without their entry, or entries of objects that are not succeeded
+	// SettlementMismatches are settlement batches whose totals differ from
+	// their lines, or whose entries differ from their status and net.
+	SettlementMismatches []string
 }
 
 // Clean reports whether the ledger passed every check.
 func (r *VerifyReport) Clean() bool {
-	return len(r.UnbalancedEntries) == 0 && len(r.BalanceMismatches) == 0 && len(r.MissingEntries) == 0
+	return len(r.UnbalancedEntries) == 0 && len(r.BalanceMismatches) == 0 && len(r.MissingEntries) == 0 &&
+		len(r.SettlementMismatches) == 0
 }
 
 // ChannelAccount is the platform's account at a provider (a WeChat Pay
@@ -491,6 +495,8 @@ type Tx interface {
 
 	BillingTx
 	RiskTx
+
+	SettlementTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -658,4 +664,6 @@ type Store interface {
 	// LedgerEntries returns the entries that reference refID, oldest first.
 	LedgerEntries(ctx context.Context, refID string) ([]ledger.Entry, error)
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
+
+	SettlementStore
 }

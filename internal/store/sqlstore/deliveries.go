@@ -30,32 +30,45 @@ const attemptColumns = `id, delivery_id, event_id, endpoint_id, url, attempted_a
 
 // fanOut inserts the deliveries ev is owed, pending and due at its
 // CreatedAt: one to its NotifyURL when it has one, then one to each enabled
-// endpoint of its app subscribed to its type. endpoints caches each app's
-// enabled endpoints for the transaction, so that the hot path reads them
-// once however many events the transaction writes.
+// endpoint of its app subscribed to its type. An event of a merchant with
+// no app (AppID "": a settlement's, which is the merchant's in one mode,
+// not one app's) goes to the subscribed endpoints of every app of the
+// merchant in its mode, each delivery carrying its endpoint's app.
+// endpoints caches each app's (or merchant's) enabled endpoints for the
+// transaction, so that the hot path reads them once however many events
+// the transaction writes.
 func fanOut(ctx context.Context, c conn, ev *store.Event, endpoints map[string][]*store.WebhookEndpoint) error {
-	eps, ok := endpoints[ev.AppID]
+	key := ev.AppID
+	if key == "" {
+		key = fmt.Sprintf("merchant %s %t", ev.MerchantID, ev.Livemode)
+	}
+	eps, ok := endpoints[key]
 	if !ok {
 		var err error
-		if eps, err = enabledEndpoints(ctx, c, ev.AppID); err != nil {
+		if ev.AppID == "" {
+			eps, err = enabledMerchantEndpoints(ctx, c, ev.MerchantID, ev.Livemode)
+		} else {
+			eps, err = enabledEndpoints(ctx, c, ev.AppID)
+		}
+		if err != nil {
 			return fmt.Errorf("deliveries of event %s: %w", ev.ID, err)
 		}
-		endpoints[ev.AppID] = eps
+		endpoints[key] = eps
 	}
 	var ds []*store.Delivery
-	add := func(endpointID, url string) {
+	add := func(appID, endpointID, url string) {
 		ds = append(ds, &store.Delivery{
-			ID: id.New(id.Delivery, ev.CreatedAt), EventID: ev.ID, MerchantID: ev.MerchantID, AppID: ev.AppID,
+			ID: id.New(id.Delivery, ev.CreatedAt), EventID: ev.ID, MerchantID: ev.MerchantID, AppID: appID,
 			Livemode: ev.Livemode, EndpointID: endpointID, URL: url, Status: store.DeliveryPending,
 			NextAttemptAt: ev.CreatedAt, CreatedAt: ev.CreatedAt, UpdatedAt: ev.CreatedAt,
 		})
 	}
-	if ev.NotifyURL != "" {
-		add("", ev.NotifyURL)
+	if ev.NotifyURL != "" && ev.AppID != "" {
+		add(ev.AppID, "", ev.NotifyURL)
 	}
 	for _, e := range eps {
 		if e.Subscribed(ev.Type) {
-			add(e.ID, e.URL)
+			add(e.AppID, e.ID, e.URL)
 		}
 	}
 	return insertDeliveries(ctx, c, ds)
@@ -67,6 +80,17 @@ func enabledEndpoints(ctx context.Context, c conn, appID string) ([]*store.Webho
 		WHERE app_id = ? AND NOT disabled ORDER BY id`, appID)
 	if err != nil {
 		return nil, fmt.Errorf("webhook endpoints of %s: %w", appID, err)
+	}
+	return es, nil
+}
+
+// enabledMerchantEndpoints returns the endpoints of every app of a merchant
+// in one mode that are not disabled, oldest first.
+func enabledMerchantEndpoints(ctx context.Context, c conn, merchantID string, livemode bool) ([]*store.WebhookEndpoint, error) {
+	es, err := queryAll(ctx, c, scanEndpoint, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE app_id IN (SELECT id FROM apps WHERE merchant_id = ? AND livemode = ?) AND NOT disabled ORDER BY id`, merchantID, livemode)
+	if err != nil {
+		return nil, fmt.Errorf("webhook endpoints of merchant %s: %w", merchantID, err)
 	}
 	return es, nil
 }

@@ -60,6 +60,50 @@ func (q txQueries) EventAdd(ctx context.Context, at time.Time, events ...*store.
 	return writeEffects(ctx, q.c, store.Effects{Events: events}, at)
 }
 
+func (q txQueries) SettlementCreate(ctx context.Context, s *store.Settlement) error {
+	return insertSettlement(ctx, q.c, s)
+}
+
+func (q txQueries) SettlementGet(ctx context.Context, id string) (*store.Settlement, error) {
+	return settlementGet(ctx, q.c, id)
+}
+
+func (q txQueries) SettlementCollect(ctx context.Context, settlementID string, w store.SettlementWindow) (int, error) {
+	return collectSettlement(ctx, q.c, settlementID, w)
+}
+
+func (q txQueries) SettlementWaiting(ctx context.Context, w store.SettlementWindow) (store.SettlementWaiting, error) {
+	return settlementWaiting(ctx, q.c, w)
+}
+
+func (q txQueries) SettlementsOpen(ctx context.Context, merchantID string, livemode bool, currency, settleDate string) ([]*store.Settlement, error) {
+	return settlementsOpen(ctx, q.c, merchantID, livemode, currency, settleDate)
+}
+
+func (q txQueries) SettlementLineAdd(ctx context.Context, lines ...*store.SettlementLine) error {
+	return insertSettlementLines(ctx, q.c, lines)
+}
+
+func (q txQueries) SettlementSums(ctx context.Context, settlementID string) ([]store.SettlementSum, error) {
+	return settlementSums(ctx, q.c, settlementID)
+}
+
+func (q txQueries) SettlementFinalize(ctx context.Context, s *store.Settlement) error {
+	return finalizeSettlement(ctx, q.c, s)
+}
+
+func (q txQueries) SettlementCarried(ctx context.Context, id, to string, at time.Time) error {
+	return linkSettlement(ctx, q.c, "carried_to", id, to, at)
+}
+
+func (q txQueries) SettlementReserveReleased(ctx context.Context, id, by string, at time.Time) error {
+	return linkSettlement(ctx, q.c, "reserve_released_by", id, by, at)
+}
+
+func (q txQueries) SettlementTransition(ctx context.Context, t store.SettlementTransition) (*store.Settlement, error) {
+	return transitionSettlement(ctx, q.c, t)
+}
+
 func (q txQueries) RiskLock(ctx context.Context, keys []string) error {
 	return riskLock(ctx, q.c, keys)
 }

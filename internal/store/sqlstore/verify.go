@@ -13,7 +13,8 @@ import (
 // has at least two lines and balances per currency; every account's shard
 // rows sum to the sum of its lines; every succeeded order has exactly one
 // payment entry and every payment entry a succeeded order; and likewise
-// for refunds and refund entries. It reads every line, so it is a job for
+// for refunds and refund entries; and settlement batches agree with their
+// lines and entries (verifySettlements). It reads every line, so it is a job for
 // an operator or a nightly run, not for a request.
 func (s *Store) LedgerVerify(ctx context.Context) (*store.VerifyReport, error) {
 	t, err := s.read.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
@@ -29,6 +30,7 @@ func (s *Store) LedgerVerify(ctx context.Context) (*store.VerifyReport, error) {
 		verifyBalances,
 		verifyObjectEntries(ledger.KindPayment, "orders", "order", string(store.OrderSucceeded)),
 		verifyObjectEntries(ledger.KindRefund, "refunds", "refund", string(store.RefundSucceeded)),
+		verifySettlements,
 	} {
 		if err := check(ctx, c, &rep); err != nil {
 			return nil, fmt.Errorf("verify ledger: %w", err)
