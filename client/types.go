@@ -29,6 +29,7 @@ type Order struct {
 	Payer          *Payer            `json:"payer,omitempty"`
 	NotifyURL      string            `json:"notify_url,omitempty"`
 	ReturnURL      string            `json:"return_url,omitempty"`
+	Customer       *string           `json:"customer"`
 	Livemode       bool              `json:"livemode"`
 	CreatedAt      time.Time         `json:"created_at"`
 	ExpiresAt      time.Time         `json:"expires_at"`
@@ -95,6 +96,15 @@ type CreateOrderParams struct {
 	ReturnURL   string            `json:"return_url,omitempty"`
 	ExpiresIn   int               `json:"expires_in,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// Customer (cus_…) is whom the order is for: the cashier offers their
+	// saved cards and to save the card they pay with.
+	Customer string `json:"customer,omitempty"`
+	// AgreementID charges the order on a signed agreement, PaymentMethod
+	// on a saved card, without the payer.
+	AgreementID   string `json:"agreement_id,omitempty"`
+	PaymentMethod string `json:"payment_method,omitempty"`
+	// SavePaymentMethod keeps the card of a card order for Customer.
+	SavePaymentMethod bool `json:"save_payment_method,omitempty"`
 }
 
 // Refund is a refund as the API renders it.

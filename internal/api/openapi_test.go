@@ -489,14 +489,28 @@ func TestOpenAPICreateOrderSchema(t *testing.T) {
 		{"/v1/webhook-endpoints", "post", "CreateWebhookEndpointRequest", reflect.TypeFor[createWebhookEndpointRequest](), reflect.TypeFor[client.CreateWebhookEndpointParams]()},
 		{"/v1/webhook-endpoints/{id}", "post", "UpdateWebhookEndpointRequest", reflect.TypeFor[updateWebhookEndpointRequest](), reflect.TypeFor[client.UpdateWebhookEndpointParams]()},
 		{"/v1/webhook-endpoints/{id}/rotate-secret", "post", "RotateWebhookSecretRequest", reflect.TypeFor[rotateWebhookSecretRequest](), reflect.TypeFor[client.RotateWebhookSecretParams]()},
+		{"/v1/customers", "post", "CreateCustomerRequest", reflect.TypeFor[createCustomerRequest](), reflect.TypeFor[client.CreateCustomerParams]()},
+		{"/v1/agreements", "post", "CreateAgreementRequest", reflect.TypeFor[createAgreementRequest](), reflect.TypeFor[client.CreateAgreementParams]()},
+		{"/v1/products", "post", "CreateProductRequest", reflect.TypeFor[createProductRequest](), reflect.TypeFor[client.CreateProductParams]()},
+		{"/v1/prices", "post", "CreatePriceRequest", reflect.TypeFor[createPriceRequest](), reflect.TypeFor[client.CreatePriceParams]()},
+		{"/v1/subscriptions", "post", "CreateSubscriptionRequest", reflect.TypeFor[createSubscriptionRequest](), reflect.TypeFor[client.CreateSubscriptionParams]()},
+		{"/v1/subscriptions/{id}", "post", "UpdateSubscriptionRequest", reflect.TypeFor[updateSubscriptionRequest](), reflect.TypeFor[client.UpdateSubscriptionParams]()},
+		{"/v1/subscriptions/{id}/cancel", "post", "CancelSubscriptionRequest", reflect.TypeFor[cancelSubscriptionRequest](), reflect.TypeFor[client.CancelSubscriptionParams]()},
+		{"/v1/test/clocks", "post", "CreateTestClockRequest", reflect.TypeFor[createTestClockRequest](), reflect.TypeFor[client.CreateTestClockParams]()},
+		{"/v1/test/clocks/{id}/advance", "post", "AdvanceTestClockRequest", reflect.TypeFor[advanceTestClockRequest](), nil},
 	} {
 		s := requestSchema(t, doc, c.path, c.method)
 		if s["additionalProperties"] != false {
 			t.Errorf("%s: want additionalProperties: false (unknown fields are rejected)", c.name)
 		}
 		checkProperties(t, c.name, s, c.server, false)
-		checkProperties(t, c.name, s, c.sdk, false)
+		if c.sdk != nil {
+			checkProperties(t, c.name, s, c.sdk, false)
+		}
 	}
+	// The agreement's plan is decoded as strictly as the body.
+	plan := deref(t, doc, dig(requestSchema(t, doc, "/v1/agreements", "post"), "properties", "plan"))
+	checkProperties(t, "AgreementPlan", plan, reflect.TypeFor[agreementPlan](), false)
 	if got, want := stringSet(requestSchema(t, doc, "/v1/webhook-endpoints", "post")["required"]), []string{"enabled_events", "url"}; !slices.Equal(got, want) {
 		t.Errorf("CreateWebhookEndpoint request: required = %v, want %v", got, want)
 	}
@@ -571,6 +585,25 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		{"Delivery", reflect.TypeFor[client.Delivery](), true},
 		{"DeliveryAttempt", reflect.TypeFor[client.DeliveryAttempt](), true},
 		{"WebhookPayload", reflect.TypeFor[client.WebhookEvent](), true},
+		{"Customer", reflect.TypeFor[client.Customer](), true},
+		{"CustomerList", reflect.TypeFor[list[client.Customer]](), true},
+		{"SavedPaymentMethod", reflect.TypeFor[client.PaymentMethod](), true},
+		{"SavedPaymentMethodList", reflect.TypeFor[list[client.PaymentMethod]](), true},
+		{"SavedCard", reflect.TypeFor[client.SavedCard](), true},
+		{"Agreement", reflect.TypeFor[client.Agreement](), true},
+		{"AgreementList", reflect.TypeFor[list[client.Agreement]](), true},
+		{"AgreementPlan", reflect.TypeFor[client.AgreementPlan](), true},
+		{"Product", reflect.TypeFor[client.Product](), true},
+		{"ProductList", reflect.TypeFor[list[client.Product]](), true},
+		{"Price", reflect.TypeFor[client.Price](), true},
+		{"PriceList", reflect.TypeFor[list[client.Price]](), true},
+		{"InvoiceLine", reflect.TypeFor[client.InvoiceLine](), true},
+		{"Subscription", reflect.TypeFor[client.Subscription](), true},
+		{"SubscriptionList", reflect.TypeFor[list[client.Subscription]](), true},
+		{"Invoice", reflect.TypeFor[client.Invoice](), true},
+		{"InvoiceList", reflect.TypeFor[list[client.Invoice]](), true},
+		{"TestClock", reflect.TypeFor[client.TestClock](), true},
+		{"TestClockList", reflect.TypeFor[list[client.TestClock]](), true},
 		{"RiskRule", reflect.TypeFor[client.RiskRule](), true},
 		{"RiskScope", reflect.TypeFor[client.RiskScope](), true},
 		{"RiskRuleFired", reflect.TypeFor[client.RiskRuleFired](), true},

@@ -27,6 +27,11 @@ type createOrderRequest struct {
 	ReturnURL   *string           `json:"return_url"`
 	ExpiresIn   *int64            `json:"expires_in"`
 	Metadata    map[string]string `json:"metadata"`
+	// Recurring payments: whom the order is for, and what it is charged on.
+	Customer          *string `json:"customer"`
+	AgreementID       *string `json:"agreement_id"`
+	PaymentMethod     *string `json:"payment_method"`
+	SavePaymentMethod *bool   `json:"save_payment_method"`
 }
 
 type cardRequest struct {
@@ -83,6 +88,8 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		OutTradeNo: *req.OutTradeNo, Amount: *req.Amount, Currency: *req.Currency, Subject: *req.Subject,
 		Description: str(req.Description), Method: str(req.Method), AuthCode: str(req.AuthCode),
 		NotifyURL: str(req.NotifyURL), ReturnURL: str(req.ReturnURL), Metadata: req.Metadata,
+		Customer: str(req.Customer), AgreementID: str(req.AgreementID), PaymentMethod: str(req.PaymentMethod),
+		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
 	}
 	if req.Card != nil {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}

@@ -35,6 +35,7 @@ import (
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/billing"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
@@ -77,6 +78,8 @@ type Server struct {
 	ChannelHealth func(accountID string) *client.ChannelHealth
 	Clock         clock.Clock
 	Log           *slog.Logger
+	// Billing runs recurring payments: customers, agreements, subscriptions.
+	Billing *billing.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -138,6 +141,7 @@ func (s *Server) build() {
 		s.routeAdminRoutes(),
 		s.settlementRoutes(),
 		s.riskRoutes(),
+		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {

@@ -115,6 +115,17 @@ type PayRequest struct {
 	ReturnURL  string // where a page/wap/gateway payment sends the payer back
 	CashierURL string // the gateway's hosted page for the order
 	Livemode   bool
+	// AgreementNo is the channel's number of the signed agreement a charge
+	// of a KindAgreement method is made on (WeChat's contract_id, Alipay's
+	// agreement_no); AgreementID the gateway's id of it.
+	AgreementNo string
+	AgreementID string
+	// PaymentToken is a saved card's token (SavedCard.Token) for a card
+	// charge without card data.
+	PaymentToken string
+	// SaveCard asks the channel to keep the card of a card payment for
+	// later charges; a connector that can answers PayResponse.SavedCard.
+	SaveCard bool
 }
 
 // NextAction is what the payer must do; it is rendered as the order's next_action.
@@ -130,6 +141,8 @@ type PayResponse struct {
 	ChannelTradeNo string
 	Status         TradeStatus // NOTPAY (payer must act), USERPAYING, SUCCESS
 	NextAction     *NextAction
+	// SavedCard is the card the channel kept when PayRequest.SaveCard asked.
+	SavedCard *SavedCard
 }
 
 // QueryRequest asks the channel for a trade's state. ChannelTradeNo may be
@@ -139,6 +152,9 @@ type QueryRequest struct {
 	CreatedAt      time.Time
 	ChannelTradeNo string
 	Livemode       bool
+	// Method is the order's method, for channels that query some kinds of
+	// trade elsewhere (WeChat Pay's deductions, through API v2).
+	Method string
 }
 
 // QueryResponse is a trade's state at the channel.
@@ -209,6 +225,7 @@ type Notification struct {
 	Amount         int64       // the trade's total, minor units
 	Currency       string
 	PaidAt         time.Time
+	FailureCode    string // a failed payment's decline code, when the channel gave one
 
 	RefundID        string
 	ChannelRefundNo string
@@ -330,17 +347,20 @@ type Connector interface {
 // never logged or rendered) and where the provider is (BaseURL: production,
 // the provider's sandbox, or a simulator).
 type Account struct {
-	ID         string // the channel account id (cha_…)
-	Provider   string
-	Livemode   bool
-	BaseURL    string
-	NotifyURL  string // where the provider posts this account's callbacks
-	Config     map[string]string
-	Secrets    map[string]string
-	Methods    []string // the methods this account may serve (a subset of the provider's)
-	Currencies []string
-	HTTPClient *http.Client `json:"-"` // nil: a client with sane timeouts
-	Clock      clock.Clock  `json:"-"` // nil: the real clock
+	ID        string // the channel account id (cha_…)
+	Provider  string
+	Livemode  bool
+	BaseURL   string
+	NotifyURL string // where the provider posts this account's callbacks
+	// AgreementNotifyURL is where it posts this account's agreement
+	// callbacks (signings, terminations, deduction results).
+	AgreementNotifyURL string
+	Config             map[string]string
+	Secrets            map[string]string
+	Methods            []string // the methods this account may serve (a subset of the provider's)
+	Currencies         []string
+	HTTPClient         *http.Client `json:"-"` // nil: a client with sane timeouts
+	Clock              clock.Clock  `json:"-"` // nil: the real clock
 }
 
 // Provider describes a kind of channel account and builds its connectors.

@@ -20,6 +20,10 @@ const (
 	KindMicropay MethodKind = "micropay"
 	// KindCard: card data in the create call; the money moves in it.
 	KindCard MethodKind = "card"
+	// KindAgreement: the merchant charges a payer who is not there, on an
+	// agreement the payer signed at the channel beforehand (免密支付,
+	// 委托代扣); the money moves in the create call.
+	KindAgreement MethodKind = "agreement"
 )
 
 // Payer fields a method may require, as the API names them.
@@ -54,8 +58,10 @@ type Method struct {
 }
 
 // ChargesAtOnce reports whether the money moves in the create call itself
-// (card, micropay), so the order must be recorded before the channel is asked.
-func (m Method) ChargesAtOnce() bool { return m.Kind == KindMicropay || m.Kind == KindCard }
+// (card, micropay, agreement charges), so the order must be recorded before the channel is asked.
+func (m Method) ChargesAtOnce() bool {
+	return m.Kind == KindMicropay || m.Kind == KindCard || m.Kind == KindAgreement
+}
 
 // methods is the one table of payment methods, in the order the cashier
 // offers them.
@@ -75,6 +81,11 @@ var methods = []Method{
 	{Name: "unionpay.qr", Family: "unionpay", Provider: "unionpay", Kind: KindQR, Cashier: true, Currencies: cny},
 	{Name: "unionpay.gateway", Family: "unionpay", Provider: "unionpay", Kind: KindRedirect, Cashier: true, Currencies: cny},
 	{Name: "unionpay.micropay", Family: "unionpay", Provider: "unionpay", Kind: KindMicropay, Currencies: cny},
+	// Agreement methods: an agreement (POST /v1/agreements) is signed with
+	// one, and the orders charged on it use it.
+	{Name: "wechat.papay", Family: "wechat", Provider: "wechatpay", Kind: KindAgreement, Currencies: cny},
+	{Name: "alipay.withholding", Family: "alipay", Provider: "alipay", Kind: KindAgreement, Currencies: cny},
+	{Name: "card.agreement", Family: "card", Provider: "sandbox", Kind: KindAgreement},
 }
 
 var cny = []string{"CNY"}

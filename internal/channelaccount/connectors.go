@@ -17,6 +17,12 @@ func (s *Service) NotifyURL(a *store.ChannelAccount) string {
 	return s.PublicURL + "/channels/" + a.Provider + "/notify/" + a.ID
 }
 
+// AgreementNotifyURL is where a channel account's provider posts its
+// agreement callbacks (internal/billing handles them).
+func (s *Service) AgreementNotifyURL(a *store.ChannelAccount) string {
+	return s.PublicURL + "/channels/" + a.Provider + "/agreements/notify/" + a.ID
+}
+
 // Connector returns the connector for a, building it on first use and
 // again after the account changed.
 func (s *Service) Connector(a *store.ChannelAccount) (channel.Connector, error) {
@@ -75,7 +81,7 @@ func (s *Service) account(a *store.ChannelAccount, secrets map[string]string) ch
 	}
 	return channel.Account{
 		ID: a.ID, Provider: a.Provider, Livemode: a.Livemode, BaseURL: a.BaseURL,
-		NotifyURL: s.NotifyURL(a), Config: a.Config, Secrets: secrets,
+		NotifyURL: s.NotifyURL(a), AgreementNotifyURL: s.AgreementNotifyURL(a), Config: a.Config, Secrets: secrets,
 		Methods: a.Methods, Currencies: a.Currencies, HTTPClient: s.HTTPClient, Clock: c,
 	}
 }

@@ -79,6 +79,12 @@ type Config struct {
 	RiskMerchantMaxRules    int
 	// LogLevel is debug, info, warn or error (setting log_level).
 	LogLevel string
+	// DunningSchedule is the delay before each retry of a subscription's
+	// invoice whose charge failed (setting dunning_schedule).
+	DunningSchedule []time.Duration
+	// InvoiceClaim is how long a node holds an invoice it is collecting
+	// (setting invoice_claim).
+	InvoiceClaim time.Duration
 	// RefundFeePolicy is what a refund does with its payment's fee (setting
 	// refund_fee_policy): "keep" (the default) or "pro_rata".
 	RefundFeePolicy string

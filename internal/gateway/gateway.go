@@ -28,6 +28,7 @@ import (
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/auth"
+	"github.com/paygate/paygate/internal/billing"
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
@@ -64,6 +65,8 @@ type Gateway struct {
 	// Notifier delivers events to notify_urls and webhook endpoints.
 	Notifier *notify.Dispatcher
 	API      *api.Server
+	// Billing runs recurring payments (its worker is one of Jobs' jobs).
+	Billing *billing.Service
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
@@ -241,9 +244,16 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if err := g.prepareSettlement(); err != nil {
 		return err
 	}
+	g.Payments.CardKey = g.Box.DeriveKey(payment.CardKeyLabel)
+	g.Billing = &billing.Service{
+		Store: g.Store, Clock: g.Clock, Log: g.Log, Payments: g.Payments, Channels: g.Channels, Router: g.Router,
+		PublicURL: g.publicURL(), DunningSchedule: g.Config.DunningSchedule, ClaimFor: g.Config.InvoiceClaim, Notify: g.Notifier.Kick,
+	}
+	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
+	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
-		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk,
+		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
@@ -477,7 +487,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 // API, which answers unknown routes in its error shape.
 func (g *Gateway) handler() http.Handler {
 	cashier := web.New(web.Config{
-		Payments: g.Payments, Store: g.Store, Accounts: g.API.Accounts,
+		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -127,6 +127,11 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.RiskMerchantMaxRules }),
 		levelSetting("log_level", "info", "log level: debug, info, warn or error",
 			func(c *Config) *string { return &c.LogLevel }),
+		scheduleSetting("dunning_schedule", "24h,72h,120h,168h",
+			"delays before each retry of a subscription invoice whose charge failed; when they run out the subscription is canceled or unpaid",
+			func(c *Config) *[]time.Duration { return &c.DunningSchedule }),
+		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
+			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
 	}
 }
 

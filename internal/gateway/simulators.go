@@ -63,6 +63,7 @@ func (g *Gateway) startSimulators(ctx context.Context, out io.Writer) error {
 	}
 	g.Router.Invalidate()
 	g.Payments.TestPayer = g.simulatedPayer
+	g.Billing.TestSigner = g.simulatedSigner
 	fmt.Fprintf(out, "Channel simulators for test mode (test orders of their methods go through them):\n%s\n", strings.Join(lines, "\n"))
 	return nil
 }
@@ -150,8 +151,14 @@ func (g *Gateway) simulatedPayer(ctx context.Context, o *store.Order, paid bool)
 // openPayerPage opens o's redirect page when it is on this simulator, as
 // the payer's browser does; other orders need nothing.
 func (d *demoSimulator) openPayerPage(ctx context.Context, o *store.Order) error {
+	return d.openPage(ctx, o.NextAction)
+}
+
+// openPage opens a redirect next action's page when it is on this
+// simulator, as the payer's browser does; other actions need nothing.
+func (d *demoSimulator) openPage(ctx context.Context, nextAction json.RawMessage) error {
 	var na channel.NextAction
-	if len(o.NextAction) == 0 || json.Unmarshal(o.NextAction, &na) != nil || na.Type != "redirect" || !strings.HasPrefix(na.URL, d.url+"/") {
+	if len(nextAction) == 0 || json.Unmarshal(nextAction, &na) != nil || na.Type != "redirect" || !strings.HasPrefix(na.URL, d.url+"/") {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -206,4 +213,24 @@ func (g *Gateway) stopSimulators() {
 		d.server.Close()
 		d.sim.Close()
 	}
+}
+
+// simulatedSigner plays the payer of a test agreement at its simulator: it
+// opens the signing page, as the payer's browser does, then signs or
+// refuses there; or ends a signed agreement there.
+func (g *Gateway) simulatedSigner(ctx context.Context, a *store.Agreement, action string) error {
+	d, ok := g.simulators[a.ChannelAccountID]
+	if !ok {
+		return errors.New("the agreement's channel is not a simulator of this process")
+	}
+	as, ok := d.sim.(sim.AgreementSimulator)
+	if !ok {
+		return errors.New("the simulator signs no agreements")
+	}
+	if action != "terminate" {
+		if err := d.openPage(ctx, a.NextAction); err != nil {
+			return err
+		}
+	}
+	return as.AgreementPayer(a.ID, action)
 }

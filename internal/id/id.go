@@ -32,6 +32,16 @@ const (
 
 	ChannelAccount = "cha_"
 
+	// Recurring payments (internal/billing).
+	Customer      = "cus_"
+	PaymentMethod = "pm_"
+	Agreement     = "agr_"
+	Product       = "prod_"
+	Price         = "price_"
+	Subscription  = "sub_"
+	Invoice       = "inv_"
+	TestClock     = "clk_"
+
 	RiskRule    = "rule_"
 	RiskList    = "lst_"
 	RiskAttempt = "rsk_"

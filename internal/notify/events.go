@@ -11,8 +11,21 @@ const (
 	RefundSucceeded = "refund.succeeded"
 	RefundFailed    = "refund.failed"
 	SettlementPaid  = "settlement.paid"
+
 	// RiskReviewOpened: a risk rule sent an order to review.
 	RiskReviewOpened = "risk.review_opened"
+
+	// Recurring payments (internal/billing).
+	AgreementActivated   = "agreement.activated"
+	AgreementTerminated  = "agreement.terminated"
+	SubscriptionCreated  = "subscription.created"
+	SubscriptionUpdated  = "subscription.updated"
+	SubscriptionRenewed  = "subscription.renewed"
+	SubscriptionPastDue  = "subscription.past_due"
+	SubscriptionCanceled = "subscription.canceled"
+	InvoiceCreated       = "invoice.created"
+	InvoicePaid          = "invoice.paid"
+	InvoicePaymentFailed = "invoice.payment_failed"
 )
 
 // Audiences of event types.
@@ -44,6 +57,16 @@ var eventTypes = []EventType{
 	{RefundFailed, "refund", AudienceMerchant, "A refund failed; its amount is refundable again."},
 	{SettlementPaid, "settlement", AudienceMerchant, "A settlement's payout reached the merchant's bank (the operator confirmed it with the bank's reference). The event is the merchant's, not one app's: it goes to the subscribed endpoints of each of the merchant's apps in its mode."},
 	{RiskReviewOpened, "order", AudienceMerchant, "A risk rule sent an order to review: it waits (requires_review) until the operator approves or rejects it, or it expires."},
+	{AgreementActivated, "agreement", AudienceMerchant, "The payer signed an agreement at the channel: the merchant may charge on it."},
+	{AgreementTerminated, "agreement", AudienceMerchant, "An agreement ended: terminated by the payer at the channel, by the merchant, or by the channel."},
+	{SubscriptionCreated, "subscription", AudienceMerchant, "A subscription was created."},
+	{SubscriptionUpdated, "subscription", AudienceMerchant, "A subscription changed: its price or quantity, its cancellation at period end, or its status back to active."},
+	{SubscriptionRenewed, "subscription", AudienceMerchant, "A subscription's new period began (its invoice follows)."},
+	{SubscriptionPastDue, "subscription", AudienceMerchant, "A subscription's invoice could not be collected; it is retried on the dunning schedule."},
+	{SubscriptionCanceled, "subscription", AudienceMerchant, "A subscription ended: canceled by the merchant, at its period's end, or after dunning failed."},
+	{InvoiceCreated, "invoice", AudienceMerchant, "An invoice was created for a subscription's period or change."},
+	{InvoicePaid, "invoice", AudienceMerchant, "An invoice was paid."},
+	{InvoicePaymentFailed, "invoice", AudienceMerchant, "A charge of an invoice failed; the next attempt, if any, is its next_attempt_at."},
 }
 
 // EventTypes returns every event type, in the table's order.

@@ -77,6 +77,9 @@ func (s *Service) paymentCallback(ctx context.Context, acct *store.ChannelAccoun
 	}
 	if q.Status == channel.TradePayError {
 		q.FailureCode, q.FailureMessage = "payment_failed", "The payer's payment failed."
+		if n.FailureCode != "" {
+			q.FailureCode = n.FailureCode
+		}
 	}
 	_, err = s.settle(ctx, o, q)
 	if err == nil {
@@ -107,4 +110,16 @@ func (s *Service) refundCallback(ctx context.Context, acct *store.ChannelAccount
 		_, err = s.finishRefund(ctx, r, store.RefundFailed, n.ChannelRefundNo, "refund_failed")
 	}
 	return err
+}
+
+// ApplyPaymentNotification applies a verified payment notification that a
+// channel posted elsewhere than its payment callback path (WeChat Pay posts
+// a deduction's result to the agreement's notification URL), exactly as
+// ChannelCallback applies one: acct must be the order's channel account,
+// and the amount must match.
+func (s *Service) ApplyPaymentNotification(ctx context.Context, acct *store.ChannelAccount, n *channel.Notification) error {
+	if n == nil || n.Kind != channel.NotifyPayment {
+		return fmt.Errorf("not a payment notification")
+	}
+	return s.paymentCallback(ctx, acct, n)
 }

@@ -142,3 +142,86 @@ func payable(o *store.Order) error {
 	}
 	return nil
 }
+
+// PayWithCard pays a pending order, created without a method, from the
+// cashier page with the card its payer entered. save keeps the card for
+// the order's customer: the payer ticked the box to agree. The card goes to
+// the channel and is never stored; a saved card is kept as the channel's
+// token (Sources.SaveCard).
+func (s *Service) PayWithCard(ctx context.Context, orderID string, card *channel.Card, save bool) (*store.Order, error) {
+	o, err := s.cashierPayable(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateCard(card, s.now()); err != nil {
+		return nil, err
+	}
+	rt, err := s.route(ctx, o.MerchantID, o.Livemode, "card", o.Currency, o.Amount)
+	if err != nil {
+		return nil, err
+	}
+	if o, err = s.chooseMethod(ctx, o, rt, "card"); err != nil {
+		return nil, err
+	}
+	return s.pay(ctx, rt, o, CreateOrderParams{Card: card, SavePaymentMethod: save && o.CustomerID != ""})
+}
+
+// PayWithSaved pays a pending order, created without a method for a
+// customer, from the cashier page with one of that customer's saved cards.
+func (s *Service) PayWithSaved(ctx context.Context, orderID, paymentMethod string) (*store.Order, error) {
+	o, err := s.cashierPayable(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.CustomerID == "" || !id.Valid(id.PaymentMethod, paymentMethod) {
+		return nil, errs.NotFound("payment_method_not_found", "No such payment method.").WithParam("payment_method")
+	}
+	p := CreateOrderParams{Amount: o.Amount, Currency: o.Currency, Customer: o.CustomerID, PaymentMethod: paymentMethod}
+	rt, err := s.chargeSource(ctx, orderScope(o), &p)
+	if err != nil {
+		return nil, err
+	}
+	if o, err = s.chooseMethod(ctx, o, rt, p.Method); err != nil {
+		return nil, err
+	}
+	return s.pay(ctx, rt, o, CreateOrderParams{})
+}
+
+// cashierPayable is the order of a cashier page the payer may still pay
+// with a method of their choice.
+func (s *Service) cashierPayable(ctx context.Context, orderID string) (*store.Order, error) {
+	o, err := s.CashierOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := payable(o); err != nil {
+		return nil, err
+	}
+	if o.Method != "" {
+		return nil, ErrMethodChosen
+	}
+	if s.OrderExpired(o) {
+		return nil, ErrOrderExpired
+	}
+	return o, nil
+}
+
+// chooseMethod records the method and the route of an order the payer pays
+// from the cashier page.
+func (s *Service) chooseMethod(ctx context.Context, o *store.Order, rt *routed, method string) (*store.Order, error) {
+	t := store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderPending, At: s.now(), Method: method}
+	rt.stampTransition(&t)
+	out, err := s.transition(ctx, t)
+	if errors.Is(err, store.ErrStale) {
+		return nil, ErrMethodChosen // another request is paying it
+	}
+	return out, err
+}
+
+// CardsServed reports whether a card channel takes o (its currency, mode
+// and amount): the cashier then offers the card form for orders made for a
+// customer.
+func (s *Service) CardsServed(ctx context.Context, o *store.Order) bool {
+	_, err := s.route(ctx, o.MerchantID, o.Livemode, "card", o.Currency, o.Amount)
+	return err == nil
+}

@@ -30,6 +30,7 @@ func receivable(o *store.Order) string { return o.ChannelAccountID }
 type routed struct {
 	plan   *routing.Plan
 	chosen *store.ChannelAccount // the account that took the payment, once known
+	src    *ChargeSource         // the agreement or saved card of a merchant-initiated charge
 }
 
 // route finds where a payment of method may go. When no channel account
@@ -104,6 +105,9 @@ func (rt *routed) stampTransition(t *store.OrderTransition) {
 // rt remembers the account that answered (see stamp). conn is nil when no
 // channel answered at all.
 func (s *Service) payAt(ctx context.Context, rt *routed, req channel.PayRequest) (resp *channel.PayResponse, conn channel.Connector, err error) {
+	if rt.src != nil {
+		req.AgreementID, req.AgreementNo, req.PaymentToken = rt.src.AgreementID, rt.src.AgreementNo, rt.src.PaymentToken
+	}
 	chosen, ok, err := s.Router.Run(ctx, rt.plan, func(ctx context.Context, c routing.Candidate) error {
 		cn, err := s.Accounts.Connector(c.Account)
 		if err != nil {

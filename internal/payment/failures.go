@@ -49,6 +49,9 @@ var failureMessages = map[string]string{
 	"auth_code_expired":              "The payment code has expired; ask the payer to refresh it.",
 	"trade_frozen":                   "The channel has frozen the trade.",
 	"merchant_balance_insufficient":  "The merchant's channel account has insufficient funds.",
+	"agreement_terminated":           "The payer's agreement is no longer in force at the channel.",
+	"amount_exceeds_agreement_limit": "The amount is above what the payer's agreement allows per charge.",
+	"agreement_not_active":           "The payer's agreement is not in force at the channel.",
 
 	// Refunds.
 	"channel_refused":       "The channel refused the refund.",

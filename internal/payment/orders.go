@@ -29,6 +29,12 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
+	// A merchant-initiated charge (an agreement or a saved payment method)
+	// is checked first and goes to the account holding its source.
+	pinned, err := s.chargeSource(ctx, sc, &p)
+	if err != nil {
+		return nil, false, err
+	}
 	hash, err := s.paramsHash(withoutCVC(p))
 	if err != nil {
 		return nil, false, err
@@ -38,7 +44,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		OutTradeNo: p.OutTradeNo, Amount: p.Amount, Currency: p.Currency, Subject: p.Subject,
 		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
 	}
 	// Risk control decides before routing and before any channel is asked
 	// (risk.go): a block ends here, a review creates the order waiting.
@@ -50,8 +56,8 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 			return o, done && err == nil, err
 		}
 	}
-	var rt *routed
-	if p.Method != "" {
+	rt := pinned
+	if rt == nil && p.Method != "" {
 		if rt, err = s.route(ctx, sc.MerchantID, sc.Livemode, p.Method, p.Currency, p.Amount); err != nil {
 			return nil, false, err
 		}
@@ -199,7 +205,11 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 	}
 	switch resp.Status {
 	case channel.TradeSuccess:
-		return s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		paid, err := s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		if err == nil && resp.SavedCard != nil {
+			s.saveCard(ctx, paid, p.Card, resp.SavedCard)
+		}
+		return paid, err
 	case channel.TradeUserPaying:
 		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now(), ChannelTradeNo: resp.ChannelTradeNo}))
 	default:
@@ -228,6 +238,7 @@ func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayReq
 		OrderID: o.ID, CreatedAt: o.CreatedAt, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
 		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
+		SaveCard: p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
 	}
 }
 
@@ -305,7 +316,7 @@ func (s *Service) sync(ctx context.Context, o *store.Order) (*store.Order, error
 		return nil, err
 	}
 	cctx, cancel := s.channelCtx(ctx)
-	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+	q, err := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode, Method: o.Method})
 	cancel()
 	s.report(o, err)
 	if errors.Is(err, channel.ErrTradeNotFound) {
@@ -352,7 +363,7 @@ func (s *Service) close(ctx context.Context, o *store.Order) (*store.Order, erro
 		switch {
 		case errors.Is(err, channel.ErrAlreadyPaid):
 			cctx, cancel := s.channelCtx(ctx)
-			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode})
+			q, qerr := conn.Query(cctx, channel.QueryRequest{OrderID: o.ID, CreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo, Livemode: o.Livemode, Method: o.Method})
 			cancel()
 			if qerr == nil {
 				if _, err := s.settle(ctx, o, q); err != nil {

@@ -26,6 +26,10 @@ func OrderObject(o *store.Order) client.Order {
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}
+	if o.CustomerID != "" {
+		c := o.CustomerID
+		out.Customer = &c
+	}
 	if o.Payer != (store.Payer{}) {
 		out.Payer = &client.Payer{ID: o.Payer.ID, IP: o.Payer.IP, Country: o.Payer.Country, DeviceID: o.Payer.DeviceID, UserAgent: o.Payer.UserAgent}
 	}

@@ -72,6 +72,18 @@ type Service struct {
 	// and refunds (request_hash; see paramsHash). Required: the gateway
 	// derives it from the master key with ParamsKeyLabel.
 	ParamsKey []byte
+	// CardKey keys saved cards' fingerprints (CardFingerprint); the gateway
+	// derives it from the master key with CardKeyLabel.
+	CardKey []byte
+	// Sources resolves orders charged on agreements and saved payment
+	// methods, and keeps saved cards (internal/billing). Nil: such orders
+	// are refused.
+	Sources ChargeSources
+	// OrderSettled, when set, is called after a change of an order to
+	// succeeded, failed or closed has committed (internal/billing settles
+	// the invoice the order paid). It must not block for long; what it
+	// misses, a worker finds later.
+	OrderSettled func(ctx context.Context, o *store.Order)
 	// RefundFeePolicy says whether a refund returns a share of its
 	// payment's fee (settlement.RefundFeeProRata) or the platform keeps it
 	// (settlement.RefundFeeKeep, the default, also for "").
@@ -205,6 +217,9 @@ func (s *Service) transition(ctx context.Context, t store.OrderTransition) (*sto
 	}
 	if err == nil && t.Effects != nil {
 		s.notify()
+	}
+	if err == nil && s.OrderSettled != nil && (o.Status == store.OrderSucceeded || o.Status == store.OrderFailed || o.Status == store.OrderClosed) {
+		s.OrderSettled(ctx, o)
 	}
 	return o, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/money"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -44,6 +45,16 @@ type CreateOrderParams struct {
 	ReturnURL   string
 	ExpiresIn   time.Duration // 0: DefaultExpiresIn
 	Metadata    map[string]string
+	// Customer (cus_…) is whom the order is for: the cashier offers their
+	// saved cards, and to save the card they pay with.
+	Customer string
+	// AgreementID (agr_…) charges the order on the payer's signed
+	// agreement; PaymentMethod (pm_…) on a saved card. At most one.
+	AgreementID   string
+	PaymentMethod string
+	// SavePaymentMethod keeps the card of a card order for Customer (the
+	// merchant collected the payer's consent).
+	SavePaymentMethod bool
 }
 
 // Validate checks every field and returns the first problem as a 400 with param set.
@@ -76,6 +87,9 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 		}
 		p.Method = m
 	}
+	if err := p.validateSource(); err != nil {
+		return err
+	}
 	method, _ := channel.LookupMethod(p.Method)
 	isMicropay := method.Kind == channel.KindMicropay
 	switch {
@@ -86,7 +100,7 @@ func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
 	case isMicropay && !validAuthCode(p.AuthCode):
 		return errs.InvalidParam("auth_code", "auth_code must be 10 to 32 digits.")
 	}
-	if method.Kind == channel.KindCard {
+	if method.Kind == channel.KindCard && p.PaymentMethod == "" {
 		if p.Card == nil {
 			return errs.Missing("card")
 		}
@@ -256,6 +270,32 @@ func ValidateMetadata(m map[string]string) error {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return errs.InvalidParam("metadata", "metadata must be valid UTF-8.")
 		}
+	}
+	return nil
+}
+
+// validateSource checks the fields of merchant-initiated charges and saved
+// cards; whether the agreement or payment method may be used is the
+// billing service's to say (ChargeSources).
+func (p *CreateOrderParams) validateSource() error {
+	switch {
+	case p.Customer != "" && !id.Valid(id.Customer, p.Customer):
+		return errs.InvalidParam("customer", "customer must be a customer id (cus_…).")
+	case p.AgreementID != "" && !id.Valid(id.Agreement, p.AgreementID):
+		return errs.NotFound("agreement_not_found", "No such agreement.").WithParam("agreement_id")
+	case p.PaymentMethod != "" && !id.Valid(id.PaymentMethod, p.PaymentMethod):
+		return errs.NotFound("payment_method_not_found", "No such payment method.").WithParam("payment_method")
+	case p.AgreementID != "" && p.PaymentMethod != "":
+		return errs.InvalidParam("payment_method", "Give agreement_id or payment_method, not both.")
+	case (p.AgreementID != "" || p.PaymentMethod != "") && (p.Card != nil || p.AuthCode != ""):
+		return errs.InvalidParam("card", "An order charged on an agreement or a saved payment method takes no card or auth_code.")
+	case p.SavePaymentMethod && p.Customer == "":
+		return errs.Missingf("customer", "save_payment_method needs the customer the card is saved for: give customer.")
+	case p.SavePaymentMethod && (p.AgreementID != "" || p.PaymentMethod != "" || (p.Method != "" && p.Method != "card")):
+		return errs.InvalidParam("save_payment_method", "save_payment_method is for card payments with card data.")
+	}
+	if m, ok := channel.LookupMethod(p.Method); ok && m.Kind == channel.KindAgreement && p.AgreementID == "" {
+		return errs.Missingf("agreement_id", p.Method+" charges a signed agreement: give agreement_id.")
 	}
 	return nil
 }

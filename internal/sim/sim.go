@@ -137,3 +137,12 @@ type Simulator interface {
 	// Close stops the notification sender.
 	Close()
 }
+
+// AgreementSimulator is a simulator whose payers sign agreements (WeChat
+// Pay's contracts, Alipay's withholding agreements). code is the
+// merchant's number of the agreement as the gateway sends it (its agreement
+// id); action is "sign" or "refuse" (a signing page the payer opened), or
+// "terminate" (a signed agreement, ended by the payer at the channel).
+type AgreementSimulator interface {
+	AgreementPayer(code, action string) error
+}

@@ -164,6 +164,9 @@ type Order struct {
 	// NextSyncAt is when the worker may ask the channel again (nil: at once).
 	SyncAttempts int
 	NextSyncAt   *time.Time
+	// CustomerID is the customer (cus_…) the order is for, "" when none:
+	// the cashier offers that customer's saved cards, and to save one.
+	CustomerID string
 }
 
 // Refund is a refund of part or all of a succeeded order.
@@ -489,6 +492,8 @@ type Tx interface {
 	// EventAdd writes events and the deliveries each is owed (see Store's
 	// note on inserting events).
 	EventAdd(ctx context.Context, at time.Time, events ...*Event) error
+
+	BillingTx
 	RiskTx
 
 	SettlementTx
@@ -497,6 +502,7 @@ type Tx interface {
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
 // ErrStale or ErrRefundExceeds as documented, and wrapped driver errors otherwise.
 type Store interface {
+	BillingStore
 	RiskStore
 
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/money"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
@@ -95,10 +97,24 @@ type cashierView struct {
 
 	Notice string
 	PollMs int64
+
+	// CardForm offers the card form (orders for a customer, where a card
+	// channel takes the order): the card may be saved, with the payer's
+	// consent. Saved are the customer's saved cards.
+	CardForm bool
+	Saved    []savedView
 }
 
-// cashier serves GET /pay/{id}.
+// savedView is a saved card offered on the cashier.
+type savedView struct {
+	ID, Label, Glyph string
+}
+
+// cashier serves GET /pay/{id}: an order's page, or an agreement's.
 func (h *Handler) cashier(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasPrefix(r.PathValue("id"), id.Agreement) {
+		return h.agreementPage(w, r)
+	}
 	o, err := h.order(r.Context(), r)
 	if err != nil {
 		return err
@@ -178,6 +194,7 @@ func (h *Handler) nextStep(ctx context.Context, v *cashierView, t *texts, o *sto
 		for _, m := range h.cfg.Payments.CashierMethods(ctx, o) {
 			v.Methods = append(v.Methods, methodView{Value: m, methodLabel: labelOf(m, t)})
 		}
+		h.cards(ctx, v, t, o)
 		return
 	}
 	v.Chosen = methodView{Value: o.Method, methodLabel: labelOf(o.Method, t)}
@@ -260,6 +277,9 @@ func remoteIP(r *http.Request) string {
 // succeeds or fails through the sandbox (payment.Service.TestPay). Live
 // orders are refused with 403.
 func (h *Handler) testPay(w http.ResponseWriter, r *http.Request) error {
+	if strings.HasPrefix(r.PathValue("id"), id.Agreement) {
+		return h.agreementTest(w, r)
+	}
 	o, err := h.order(r.Context(), r)
 	if err != nil {
 		return err
@@ -306,4 +326,66 @@ func (h *Handler) afterAction(w http.ResponseWriter, r *http.Request, err error)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 	return nil
+}
+
+// cards offers the customer's saved cards and the card form on the page of
+// an order made for a customer, when a card channel serves it.
+func (h *Handler) cards(ctx context.Context, v *cashierView, t *texts, o *store.Order) {
+	if o.CustomerID == "" || h.cfg.Billing == nil || !h.cfg.Payments.CardsServed(ctx, o) {
+		return
+	}
+	v.CardForm = true
+	pms, err := h.cfg.Billing.CustomerMethods(ctx, o)
+	if err != nil {
+		h.cfg.Log.Error("cashier: saved cards", "order", o.ID, "err", err)
+		return
+	}
+	for _, pm := range pms {
+		brand := pm.Brand
+		if brand != "" {
+			brand = strings.ToUpper(brand[:1]) + brand[1:]
+		}
+		v.Saved = append(v.Saved, savedView{ID: pm.ID, Label: fmt.Sprintf(t.PayWithSaved, brand, pm.Last4), Glyph: labelOf("card", t).Glyph})
+	}
+}
+
+// payCard serves POST /pay/{id}/card: the payer pays with the card they
+// entered, saving it when they ticked the box. The card data is passed to
+// the channel and never kept, logged or shown back.
+func (h *Handler) payCard(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	month, _ := strconv.Atoi(r.PostFormValue("exp_month"))
+	year, _ := strconv.Atoi(r.PostFormValue("exp_year"))
+	if year > 0 && year < 100 {
+		year += 2000
+	}
+	card := &channel.Card{Number: digitsOf(r.PostFormValue("number")), ExpMonth: month, ExpYear: year, CVC: r.PostFormValue("cvc")}
+	unlock := h.locks.lock(id)
+	defer unlock()
+	_, err := h.cfg.Payments.PayWithCard(r.Context(), id, card, r.PostFormValue("save") == "on")
+	return h.afterAction(w, r, err)
+}
+
+// digitsOf keeps the digits of a card number typed with spaces or dashes.
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case c == ' ' || c == '-':
+		default:
+			return s // not a number: let the validation say so
+		}
+	}
+	return b.String()
+}
+
+// paySaved serves POST /pay/{id}/saved: the payer pays with a saved card.
+func (h *Handler) paySaved(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	unlock := h.locks.lock(id)
+	defer unlock()
+	_, err := h.cfg.Payments.PayWithSaved(r.Context(), id, r.PostFormValue("payment_method"))
+	return h.afterAction(w, r, err)
 }

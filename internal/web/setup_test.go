@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/account"
+	"github.com/paygate/paygate/internal/billing"
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/payment"
@@ -34,6 +35,7 @@ type bundle struct {
 	testApp  *account.NewApp
 	liveApp  *account.NewApp
 	live     *fakeChannel
+	billing  *billing.Service
 	http     *http.Client // does not follow redirects
 	// onRequest, when set, sees each request as it reaches the cashier.
 	onRequest func(r *http.Request)
@@ -65,6 +67,10 @@ func setup(t *testing.T) *bundle {
 	if b.liveApp, err = b.accounts.CreateApp(ctx, b.merchant.ID, account.AppParams{Name: "shop", Mode: "live"}); err != nil {
 		t.Fatal(err)
 	}
+	b.billing = &billing.Service{Store: st, Clock: fake, Payments: env.Payments, Channels: env.Channels, Router: env.Router,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	env.Payments.Sources, env.Payments.OrderSettled = b.billing, b.billing.OrderSettled
+	env.Payments.CardKey = env.Box.DeriveKey(payment.CardKeyLabel)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b.onRequest != nil {
@@ -75,7 +81,8 @@ func setup(t *testing.T) *bundle {
 	t.Cleanup(srv.Close)
 	b.url = srv.URL
 	b.payments.PublicURL = srv.URL
-	h = web.New(web.Config{Payments: b.payments, Store: st, Accounts: b.accounts, Clock: fake, PublicURL: srv.URL,
+	b.billing.PublicURL = srv.URL
+	h = web.New(web.Config{Payments: b.payments, Billing: b.billing, Store: st, Accounts: b.accounts, Clock: fake, PublicURL: srv.URL,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return b
 }

@@ -4,6 +4,10 @@
 //	GET  /pay/{id}                   the page: merchant, subject, amount, countdown, methods, QR code
 //	POST /pay/{id}/method            the payer picks a method (orders created without one)
 //	POST /pay/{id}/test              test mode only: pay or fail through the sandbox (outcome=succeeded|failed)
+//	POST /pay/{id}/card              pay with a card (orders for a customer), saving it when the payer ticks the box
+//	POST /pay/{id}/saved             pay with one of the customer's saved cards
+//	GET  /pay/{agr_id}               an agreement's page: the sandbox's test payer signs or refuses there
+//	POST /pay/{agr_id}/test          test mode only: sign or refuse (outcome=signed|refused)
 //	GET  /pay/{id}/status            the order's state as JSON, which the page polls
 //	GET  /pay/{id}/qr.png            the order's QR code, drawn by the server
 //	GET  /pay/assets/{hash}/{name}   the page's CSS and JavaScript, embedded in the binary
@@ -45,6 +49,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/account"
+	"github.com/paygate/paygate/internal/billing"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/payment"
@@ -60,6 +65,9 @@ var assetFS embed.FS
 // Config is what the cashier needs.
 type Config struct {
 	Payments *payment.Service
+	// Billing, when set, gives the cashier the customers' saved cards and
+	// serves agreements' pages.
+	Billing  *billing.Service
 	Store    store.Store
 	Accounts *account.Service
 	Clock    clock.Clock
@@ -102,7 +110,7 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, pages: map[string]*template.Template{}, assets: loadAssets(), locks: orderLocks{m: map[string]*orderLock{}}}
 	funcs := template.FuncMap{"asset": h.assets.path}
-	for _, page := range []string{"cashier", "message"} {
+	for _, page := range []string{"cashier", "message", "agreement"} {
 		h.pages[page] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html"))
 	}
 	cop := http.NewCrossOriginProtection()
@@ -118,6 +126,8 @@ func New(cfg Config) *Handler {
 	h.mux.Handle("GET /pay/{id}", h.pageRoute(h.cashier))
 	h.mux.Handle("POST /pay/{id}/method", h.pageRoute(h.selectMethod))
 	h.mux.Handle("POST /pay/{id}/test", h.pageRoute(h.testPay))
+	h.mux.Handle("POST /pay/{id}/card", h.pageRoute(h.payCard))
+	h.mux.Handle("POST /pay/{id}/saved", h.pageRoute(h.paySaved))
 	h.mux.Handle("GET /pay/{id}/status", h.jsonRoute(h.status))
 	h.mux.Handle("GET /pay/{id}/qr.png", h.pageRoute(h.qr))
 	h.mux.Handle("GET /pay/assets/{hash}/{name}", h.assets)

@@ -18,6 +18,21 @@
 // (trade_status_sync form posts) are verified with the Alipay public key and
 // acknowledged with the body "success".
 //
+// Agreements (channel.Agreements, agreements.go): 商家扣款, method
+// alipay.withholding, with Config agreement_product (CYCLE_PAY_AUTH or
+// GENERAL_WITHHOLDING) and agreement_sign_scene. Followed: Alipay's
+// open-platform documents of alipay.user.agreement.page.sign,
+// alipay.user.agreement.query, alipay.user.agreement.unsign and
+// alipay.trade.pay (agreement_params, product codes), and of the
+// agreement notifications (notify_type dut_user_sign / dut_user_unsign),
+// read through the request models of Alipay's SDKs and third parties'
+// integrations in the search corpora. Limits: signing only (no "pay and
+// sign" in one step, alipay.trade.app.pay with agreement_sign_params); the
+// period rule's dates are sent (execute_time: the agreement's creation
+// day) but a charge is not held to them by the gateway; the sub_code of a
+// query for an agreement never signed is not published, so a query error
+// whose sub_code contains AGREEMENT_NOT_EXIST is read as "not signed".
+//
 // Limits, by Alipay's design:
 //   - A precreated (QR) trade does not exist at Alipay until the payer scans
 //     it: Query answers ErrTradeNotFound until then (the gateway treats the
@@ -86,7 +101,7 @@ var Provider = channel.Provider{
 	Methods:        Methods,
 	Config:         []string{ConfigAppID, ConfigAlipayPublicKey},
 	Secrets:        []string{SecretPrivateKey},
-	OptionalConfig: []string{ConfigSellerID},
+	OptionalConfig: []string{ConfigSellerID, ConfigAgreementProduct, ConfigAgreementSignScene},
 	DefaultBaseURL: DefaultBaseURL,
 	New:            New,
 }
@@ -103,6 +118,9 @@ type Connector struct {
 	currencies []string
 	http       *http.Client
 	clock      clock.Clock
+	// agreementProduct and signScene are the account's 商家扣款 product
+	// (CYCLE_PAY_AUTH or GENERAL_WITHHOLDING) and sign scene.
+	agreementProduct, signScene string
 }
 
 // New checks the account and returns its connector. The keys are parsed
@@ -117,13 +135,20 @@ func New(a channel.Account) (channel.Connector, error) {
 
 func newConnector(a channel.Account) (*Connector, error) {
 	c := &Connector{
-		appID:      strings.TrimSpace(a.Config[ConfigAppID]),
-		sellerID:   strings.TrimSpace(a.Config[ConfigSellerID]),
-		gateway:    a.BaseURL,
-		notifyURL:  a.NotifyURL,
-		http:       a.HTTPClient,
-		clock:      a.Clock,
-		currencies: a.Currencies,
+		appID:            strings.TrimSpace(a.Config[ConfigAppID]),
+		sellerID:         strings.TrimSpace(a.Config[ConfigSellerID]),
+		gateway:          a.BaseURL,
+		notifyURL:        a.NotifyURL,
+		http:             a.HTTPClient,
+		clock:            a.Clock,
+		currencies:       a.Currencies,
+		agreementProduct: strings.TrimSpace(a.Config[ConfigAgreementProduct]),
+		signScene:        strings.TrimSpace(a.Config[ConfigAgreementSignScene]),
+	}
+	switch c.agreementProduct {
+	case "", "CYCLE_PAY_AUTH", "GENERAL_WITHHOLDING":
+	default:
+		return nil, fmt.Errorf("alipay account: config %s must be CYCLE_PAY_AUTH or GENERAL_WITHHOLDING", ConfigAgreementProduct)
 	}
 	if c.appID == "" {
 		return nil, fmt.Errorf("alipay account: config %s is missing", ConfigAppID)
@@ -159,12 +184,20 @@ func newConnector(a channel.Account) (*Connector, error) {
 		c.currencies = channel.DefaultCurrencies(Name)
 	}
 	for _, m := range Methods {
+		if m == MethodWithholding && c.signScene == "" {
+			if slices.Contains(a.Methods, m) {
+				return nil, fmt.Errorf("alipay account: config %s is needed for %s", ConfigAgreementSignScene, MethodWithholding)
+			}
+			continue // an account without a sign scene signs no agreements
+		}
 		if len(a.Methods) == 0 || slices.Contains(a.Methods, m) {
 			c.methods = append(c.methods, m)
 		}
 	}
 	return c, nil
 }
+
+func (c *Connector) serves(method string) bool { return slices.Contains(c.methods, method) }
 
 // Name returns "alipay".
 func (c *Connector) Name() string { return Name }

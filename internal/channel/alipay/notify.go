@@ -21,7 +21,21 @@ import (
 // the refund's own, so RefundAmount is left 0 (unknown). Alipay's callbacks
 // have no replay-protection timestamp: notify_time is the time of sending.
 func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*channel.Notification, error) {
-	form, err := url.ParseQuery(string(r.Body))
+	params, err := c.verifiedForm(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if c.sellerID != "" && params["seller_id"] != c.sellerID {
+		return nil, fmt.Errorf("alipay callback: seller_id %q is not this account's: %w", params["seller_id"], channel.ErrBadSignature)
+	}
+	return c.tradeNotification(params)
+}
+
+// verifiedForm reads a callback's form and verifies it: every parameter
+// given once, the RSA2 sign over all but sign and sign_type with the Alipay
+// public key, and app_id this account's.
+func (c *Connector) verifiedForm(body []byte) (map[string]string, error) {
+	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, fmt.Errorf("alipay callback: body is not a form: %w: %w", err, channel.ErrBadSignature)
 	}
@@ -45,9 +59,12 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 	if params["app_id"] != c.appID {
 		return nil, fmt.Errorf("alipay callback: app_id %q is not this account's: %w", params["app_id"], channel.ErrBadSignature)
 	}
-	if c.sellerID != "" && params["seller_id"] != c.sellerID {
-		return nil, fmt.Errorf("alipay callback: seller_id %q is not this account's: %w", params["seller_id"], channel.ErrBadSignature)
-	}
+	return params, nil
+}
+
+// tradeNotification reads a verified trade_status_sync callback.
+func (c *Connector) tradeNotification(params map[string]string) (*channel.Notification, error) {
+	var err error
 	no := params["out_trade_no"]
 	if _, err := outTradeNo(no); err != nil {
 		return nil, fmt.Errorf("alipay callback: out_trade_no %q: %w", no, channel.ErrInvalidRequest)

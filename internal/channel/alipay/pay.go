@@ -70,7 +70,9 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 			return nil, fmt.Errorf("alipay: micropay needs the payer's auth code: %w", channel.ErrInvalidRequest)
 		}
 		biz.Scene, biz.AuthCode = "bar_code", r.AuthCode
-		return c.barcodePay(ctx, biz, notifyURL)
+		return c.barcodePay(ctx, biz, biz, notifyURL)
+	case MethodWithholding:
+		return c.withhold(ctx, biz, r.AgreementNo, notifyURL)
 	case MethodPage:
 		biz.ProductCode = "FAST_INSTANT_TRADE_PAY"
 		u, err := c.redirectURL("alipay.trade.page.pay", biz, notifyURL, r.ReturnURL)
@@ -150,10 +152,12 @@ func (c *Connector) precreate(ctx context.Context, biz tradeBiz, notifyURL strin
 	return &channel.PayResponse{Status: channel.TradeNotPay, NextAction: &channel.NextAction{Type: "qr_code", QRCode: out.QRCode}}, nil
 }
 
-// barcodePay charges the payer's payment code (alipay.trade.pay,
-// scene=bar_code). 10003 means the payer is confirming in the app.
-func (c *Connector) barcodePay(ctx context.Context, biz tradeBiz, notifyURL string) (*channel.PayResponse, error) {
-	raw, r, err := c.call(ctx, "alipay.trade.pay", biz, notifyURL, movesMoney)
+// barcodePay makes alipay.trade.pay with payload (biz, or biz with an
+// agreement's parameters) and checks the answer against biz: a payment
+// code charged (scene=bar_code), or a withholding. 10003 means the payer
+// is confirming in the app.
+func (c *Connector) barcodePay(ctx context.Context, payload any, biz tradeBiz, notifyURL string) (*channel.PayResponse, error) {
+	raw, r, err := c.call(ctx, "alipay.trade.pay", payload, notifyURL, movesMoney)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,23 @@
 //	4000000000000119  times out: outcome unknown (order stays processing) until
 //	                  queried, when the payment turns out to have succeeded
 //	4000000000005126  succeeds, but every refund of it fails
+//	4000000000000341  succeeds and can be saved; charges of the saved card decline
 //
 // Any other number that passes the Luhn check succeeds.
+//
+// Recurring payments (channel.Agreements, agreements.go): "card.agreement"
+// agreements, signed or refused by the test payer (the gateway's agreement
+// page or POST /v1/test/agreements/{id}/payer), ended by the payer or the
+// merchant, charged within their per-charge limit and the test payer's
+// balance; and cards saved at a first payment (PayRequest.SaveCard), kept
+// as a "sbxtok_" token with brand, last four digits and expiry, charged
+// later by the token. A charge on an agreement or a token is made once per
+// order id. Limits: agreements, balances and charges live in the process's
+// memory; an agreement's number carries its limit, so a restart or another
+// node still charges it, but forgets a termination at the "channel" and the
+// charges already made (a repeat of an order charged before a restart
+// succeeds again, with the same trade number: no money moves in the
+// sandbox, and the gateway's order records it once).
 //
 // Trades live in memory; the trade number also encodes the card's scenario,
 // so a query after a restart (or on another node) still gets the right answer
@@ -83,12 +98,15 @@ type Sandbox struct {
 	byOrder  map[string]string    // order id → trade number
 	refunded map[string]int64     // trade number → amount refunded
 	refunds  map[string]string    // refund id → trade number
+	// agreements are the agreements signed (or waiting) here, by the
+	// gateway's agreement id.
+	agreements map[string]*sbxAgreement
 }
 
 // New returns a sandbox.
 func New(c clock.Clock) *Sandbox {
 	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}, refunded: map[string]int64{}, refunds: map[string]string{},
-		amounts: map[string]int64{}, paidAt: map[string]time.Time{}}
+		amounts: map[string]int64{}, paidAt: map[string]time.Time{}, agreements: map[string]*sbxAgreement{}}
 }
 
 // Name returns "sandbox".
@@ -119,7 +137,12 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 	if r.Livemode || !slices.Contains(Methods, r.Method) {
 		return nil, channel.ErrNotSupported
 	}
+	if m, _ := channel.LookupMethod(r.Method); m.Kind == channel.KindAgreement {
+		return s.chargeAgreement(r)
+	}
 	switch {
+	case r.Method == "card" && r.Card == nil && r.PaymentToken != "":
+		return s.chargeToken(r)
 	case r.Method == "card":
 		if r.Card == nil {
 			return nil, channel.ErrInvalidRequest
@@ -136,7 +159,11 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 		case CardRefundFails:
 			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 		}
-		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
+		resp := &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}
+		if r.SaveCard {
+			resp.SavedCard = s.savedCard(r.Card)
+		}
+		return resp, nil
 	case isMicropay(r.Method):
 		return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 	}

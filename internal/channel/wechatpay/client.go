@@ -200,9 +200,20 @@ func (c *Connector) sendLimited(ctx context.Context, method, url, uri string, bo
 // (result_code FAIL) is returned as an unsorted *apiError with the fields,
 // so the caller can sort it with what it knows.
 func (c *Connector) v2(ctx context.Context, op, path string, params map[string]string, moves bool) (map[string]string, error) {
-	params["appid"], params["mch_id"], params["nonce_str"] = c.appID, c.mchID, newNonce()
-	params["sign_type"] = SignTypeHMACSHA256
-	sign, err := V2Sign(params, c.apiV2Key, SignTypeHMACSHA256)
+	return c.v2With(ctx, op, path, params, moves, SignTypeHMACSHA256, true)
+}
+
+// v2With is v2 signed with signType (papay's contract calls take MD5),
+// with a nonce_str when nonce is set (they take none).
+func (c *Connector) v2With(ctx context.Context, op, path string, params map[string]string, moves bool, signType string, nonce bool) (map[string]string, error) {
+	params["appid"], params["mch_id"] = c.appID, c.mchID
+	if nonce {
+		params["nonce_str"] = newNonce()
+	}
+	if signType != SignTypeMD5 {
+		params["sign_type"] = signType
+	}
+	sign, err := V2Sign(params, c.apiV2Key, signType)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +243,7 @@ func (c *Connector) v2(ctx context.Context, op, path string, params map[string]s
 		// Refused before any business processing (sign, format): nothing happened.
 		return nil, sortError(op, false, &apiError{Status: resp.StatusCode, Code: "RETURN_" + fields["return_code"], Message: fields["return_msg"]})
 	}
-	if err := verifyV2(fields, c.apiV2Key, SignTypeHMACSHA256); err != nil {
+	if err := verifyV2(fields, c.apiV2Key, signType); err != nil {
 		return nil, sortError(op, moves, err)
 	}
 	if fields["appid"] != c.appID || fields["mch_id"] != c.mchID {

@@ -98,6 +98,9 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 	if r.Method == MethodMicropay {
 		return c.micropay(ctx, r, currency)
 	}
+	if r.Method == MethodPapay {
+		return c.papPay(ctx, r, currency)
+	}
 	notify := r.NotifyURL
 	if notify == "" {
 		notify = c.notifyURL
@@ -209,6 +212,9 @@ func (c *Connector) Query(ctx context.Context, r channel.QueryRequest) (*channel
 	if r.OrderID == "" {
 		return nil, fmt.Errorf("wechatpay query: no order id: %w", channel.ErrInvalidRequest)
 	}
+	if r.Method == MethodPapay {
+		return c.papQuery(ctx, r)
+	}
 	var t transaction
 	uri := "/v3/pay/transactions/out-trade-no/" + url.PathEscape(r.OrderID) + "?mchid=" + url.QueryEscape(c.mchID)
 	if err := c.v3(ctx, "query", http.MethodGet, uri, nil, false, &t); err != nil {
@@ -229,6 +235,7 @@ var tradeStates = map[string]channel.TradeStatus{
 	"CLOSED":     channel.TradeClosed,
 	"REVOKED":    channel.TradeRevoked,
 	"PAYERROR":   channel.TradePayError,
+	"ACCEPT":     channel.TradeUserPaying, // a deduction accepted, not settled yet
 }
 
 func queryResponse(t transaction) (*channel.QueryResponse, error) {

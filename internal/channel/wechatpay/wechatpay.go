@@ -18,6 +18,22 @@
 // trade is paid, so until then ChannelTradeNo is the out_trade_no; every
 // call names the trade by out_trade_no.
 //
+// Agreements (channel.Agreements, papay.go): 委托代扣, method wechat.papay,
+// on API v2 (XML, MD5 signs for the signing page, HMAC-SHA256 or MD5 for
+// the calls, the api_v2_key) with the account's Config papay_plan_id (the
+// template configured at WeChat). Followed: WeChat Pay's 委托代扣 v2
+// documents (pay.weixin.qq.com/wiki/doc/api/pap.php: 公众号纯签约
+// /papay/entrustweb, 查询签约关系 /papay/querycontract, 申请解约
+// /papay/deletecontract, 申请扣款 /pay/pappayapply, 查询订单
+// /pay/orderquery, 签约/解约结果通知 and 扣款结果通知), read through the
+// published mirrors of those pages and the request models of WeChat's and
+// third parties' SDKs in the search corpora; WeChat has no API v3 for
+// direct merchants' papay. Limits: the web signing page only (mini-program,
+// app and H5 signing take the same parameters and are not built); no
+// pre-deduction notice (预扣费通知), which WeChat requires for some
+// templates before each deduction; deductions are queried with the v2
+// /pay/orderquery, where ACCEPT means not settled yet.
+//
 // Limits: one platform key per account (a response signed under another
 // serial is refused, so a key rotation means updating the account first);
 // the production reverse (/secapi/pay/reverse) needs the merchant's client
@@ -62,6 +78,7 @@ var Provider = channel.Provider{
 	Methods:         Methods,
 	Config:          []string{"mchid", "appid", "serial_no", "platform_serial", "platform_public_key"},
 	Secrets:         []string{"private_key", "api_v3_key"},
+	OptionalConfig:  []string{"papay_plan_id"},
 	OptionalSecrets: []string{"api_v2_key"},
 	DefaultBaseURL:  DefaultBaseURL,
 	New:             New,
@@ -81,26 +98,32 @@ type Connector struct {
 	apiV3Key       []byte
 	apiV2Key       string
 	notifyURL      string
-	methods        []string
-	currencies     []string
-	http           *http.Client
-	clock          clock.Clock
+	// planID is the 委托代扣 template (papay_plan_id); agreementNotifyURL
+	// where contract and deduction notifications go.
+	planID             string
+	agreementNotifyURL string
+	methods            []string
+	currencies         []string
+	http               *http.Client
+	clock              clock.Clock
 }
 
 // New checks a WeChat Pay account (every key present and parsable) and
 // returns its connector.
 func New(a channel.Account) (channel.Connector, error) {
 	c := &Connector{
-		baseURL:        strings.TrimRight(a.BaseURL, "/"),
-		mchID:          a.Config["mchid"],
-		appID:          a.Config["appid"],
-		serialNo:       a.Config["serial_no"],
-		platformSerial: a.Config["platform_serial"],
-		apiV2Key:       a.Secrets["api_v2_key"],
-		notifyURL:      a.NotifyURL,
-		currencies:     a.Currencies,
-		http:           a.HTTPClient,
-		clock:          a.Clock,
+		baseURL:            strings.TrimRight(a.BaseURL, "/"),
+		mchID:              a.Config["mchid"],
+		appID:              a.Config["appid"],
+		serialNo:           a.Config["serial_no"],
+		platformSerial:     a.Config["platform_serial"],
+		apiV2Key:           a.Secrets["api_v2_key"],
+		notifyURL:          a.NotifyURL,
+		planID:             a.Config["papay_plan_id"],
+		agreementNotifyURL: a.AgreementNotifyURL,
+		currencies:         a.Currencies,
+		http:               a.HTTPClient,
+		clock:              a.Clock,
 	}
 	if c.baseURL == "" {
 		c.baseURL = DefaultBaseURL
@@ -133,6 +156,12 @@ func New(a channel.Account) (channel.Connector, error) {
 				return nil, errors.New("wechatpay account: secret api_v2_key is missing (needed for wechat.micropay)")
 			}
 			continue // an account without the v2 key serves no micropay
+		}
+		if m == MethodPapay && (c.apiV2Key == "" || c.planID == "") {
+			if len(a.Methods) > 0 {
+				return nil, errors.New("wechatpay account: config papay_plan_id and secret api_v2_key are needed for wechat.papay")
+			}
+			continue // an account without a 委托代扣 template signs no contracts
 		}
 		c.methods = append(c.methods, m)
 	}

@@ -48,7 +48,11 @@ var (
 		"alipay.trade.fastpay.refund.query":              true,
 		"alipay.data.dataservice.bill.downloadurl.query": true,
 		"alipay.trade.app.pay":                           true, // standing in for the Alipay app
+		"alipay.user.agreement.query":                    true,
+		"alipay.user.agreement.unsign":                   true,
 	}
+	// signMethod is the agreement signing a payer's browser brings.
+	signMethod  = "alipay.user.agreement.page.sign"
 	pageMethods = map[string]string{
 		"alipay.trade.page.pay": "FAST_INSTANT_TRADE_PAY",
 		"alipay.trade.wap.pay":  "QUICK_WAP_WAY",
@@ -88,7 +92,7 @@ func (s *Sim) verify(r *http.Request) (req *request, e *apiError, unsigned bool)
 	switch {
 	case req.method == "":
 		return req, missing("method"), true
-	case !serverMethods[req.method] && pageMethods[req.method] == "":
+	case !serverMethods[req.method] && pageMethods[req.method] == "" && req.method != signMethod:
 		return req, invalid("isv.invalid-method", "不存在的方法名"), true
 	case p["app_id"] == "":
 		return req, missing("app_id"), true
@@ -147,6 +151,10 @@ func (s *Sim) serveGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, e, unsigned := s.verify(r)
+	if req.method == signMethod {
+		s.serveSignPage(w, req, e)
+		return
+	}
 	if product := pageMethods[req.method]; product != "" {
 		s.serveCashier(w, req, e, product)
 		return
@@ -189,7 +197,14 @@ func (s *Sim) dispatch(req *request) (map[string]any, *apiError) {
 	case "alipay.trade.precreate":
 		return s.precreate(req)
 	case "alipay.trade.pay":
+		if pc := req.str("product_code"); pc == "GENERAL_WITHHOLDING" || pc == "CYCLE_PAY_AUTH" || req.biz["agreement_params"] != nil {
+			return s.withholdingPay(req)
+		}
 		return s.barcodePay(req)
+	case "alipay.user.agreement.query":
+		return s.agreementQuery(req)
+	case "alipay.user.agreement.unsign":
+		return s.agreementUnsign(req)
 	case "alipay.trade.app.pay":
 		return s.appPay(req)
 	case "alipay.trade.query":

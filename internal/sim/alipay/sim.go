@@ -33,6 +33,12 @@
 //     zip holding "<PID>0156_<yyyymmdd>_业务明细.csv" and its (汇总)
 //     companion, GBK-encoded with GBK member names, in Alipay's layout.
 //
+// 商家扣款 (agreements.go): the signing page where the simulated payer signs
+// or refuses, agreement query and unsign, withholding charges through
+// alipay.trade.pay with their refusals (terminated agreement, per-charge
+// limit, insufficient balance), dut_user_sign and dut_user_unsign
+// callbacks, the payer's termination. What it simplifies is listed there.
+//
 // Simplified:
 //   - Request timestamps more than 30 minutes from the simulator's clock are
 //     rejected (isv.invalid-timestamp); Alipay publishes no window for
@@ -110,6 +116,7 @@ type Sim struct {
 	faults     sim.Faults
 	billTokens map[string]billToken
 	held       map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
+	agreements map[string]*agreement      // by external_agreement_no
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -132,6 +139,7 @@ func New(o sim.Options) (*Sim, error) {
 		trades:     map[string]*trade{},
 		billTokens: map[string]billToken{},
 		held:       map[string][]*notification{},
+		agreements: map[string]*agreement{},
 		stop:       make(chan struct{}),
 	}
 	return s, nil
@@ -151,6 +159,8 @@ func (s *Sim) Account(baseURL string) channel.Account {
 			"app_id":            AppID,
 			"alipay_public_key": PublicKeyPEM(),
 			"seller_id":         SellerID,
+			// The 商家扣款 scene agreed with Alipay (withholding).
+			"agreement_sign_scene": "INDUSTRY|DIGITAL_MEDIA",
 		},
 		Secrets: map[string]string{"private_key": AppPrivateKeyPEM()},
 	}
@@ -231,6 +241,8 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	case path == "fault" && r.Method == http.MethodDelete:
 		s.SetFault(sim.FaultNone, 0)
 		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "agreements/"):
+		s.serveAgreementControl(w, r, path)
 	case strings.HasPrefix(path, "trades/") && r.Method == http.MethodPost:
 		no, action, ok := strings.Cut(strings.TrimPrefix(path, "trades/"), "/")
 		if !ok {

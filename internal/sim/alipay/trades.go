@@ -21,10 +21,11 @@ const (
 
 // How a trade was created.
 const (
-	kindPrecreate = "precreate"
-	kindBarcode   = "bar_code"
-	kindPage      = "page"
-	kindApp       = "app"
+	kindPrecreate   = "precreate"
+	kindBarcode     = "bar_code"
+	kindPage        = "page"
+	kindApp         = "app"
+	kindWithholding = "withholding" // alipay.trade.pay on an agreement
 )
 
 type trade struct {
@@ -46,6 +47,8 @@ type trade struct {
 	closedAt  time.Time
 	refunded  int64
 	refunds   []*refund
+	// agreementNo is the agreement a withholding trade was charged on.
+	agreementNo string
 }
 
 type refund struct {

@@ -20,6 +20,7 @@ const (
 	stateClosed     = "CLOSED"
 	stateRevoked    = "REVOKED"
 	statePayError   = "PAYERROR"
+	stateAccept     = "ACCEPT" // a PAP deduction accepted, not settled yet
 )
 
 var stateDescs = map[string]string{
@@ -30,6 +31,7 @@ var stateDescs = map[string]string{
 	stateClosed:     "已关闭",
 	stateRevoked:    "已撤销(付款码支付)",
 	statePayError:   "支付失败(其他原因,如银行返回失败)",
+	stateAccept:     "已接收,等待扣款",
 }
 
 // defaultExpiry is how long an unpaid trade without time_expire stays open.
@@ -44,7 +46,8 @@ type trade struct {
 	fingerprint                                            string // the create's parameters, for repeats
 	CreatedAt, PaidAt, ExpireAt                            time.Time
 	Refunded                                               int64
-	recall                                                 bool // the next reverse answers SYSTEMERROR, recall=Y
+	recall                                                 bool   // the next reverse answers SYSTEMERROR, recall=Y
+	contractID, errCode, v2SignType                        string // PAP deductions
 }
 
 func (t *trade) paid() bool { return t.State == stateSuccess || t.State == stateRefund }

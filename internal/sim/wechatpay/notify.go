@@ -30,6 +30,10 @@ type notification struct {
 	outTradeNo string
 	payment    bool
 	badSig     bool
+	// v2 notifications (papay) are XML whose body carries its own sign,
+	// retried on schedule.
+	v2       bool
+	schedule []time.Duration
 }
 
 // envelope is a notification's JSON.
@@ -153,8 +157,12 @@ func (s *Sim) deliver(n, next *notification) {
 	}
 	go func() {
 		defer s.wg.Done()
-		acked := sim.Retry(s.ctx.Done(), retrySchedule, s.opts.RetryScale, func(attempt int) bool {
-			ok := s.post(n)
+		schedule, post := retrySchedule, s.post
+		if n.v2 {
+			schedule, post = n.schedule, s.postV2
+		}
+		acked := sim.Retry(s.ctx.Done(), schedule, s.opts.RetryScale, func(attempt int) bool {
+			ok := post(n)
 			if attempt == 0 && next != nil {
 				s.deliver(next, nil)
 			}

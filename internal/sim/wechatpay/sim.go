@@ -38,6 +38,12 @@
 //	       its first reverse answers SYSTEMERROR with recall=Y
 //	other  SUCCESS at once
 //
+// 委托代扣 (papay.go): the signing page where the simulated payer signs or
+// refuses (SignContract, RefuseContract, or the page's buttons), contract and deduction
+// notifications, the payer's termination (TerminateContract), and refusals
+// (RULELIMIT above the template's limit, CONTRACT_NOT_EXIST, NOTENOUGH
+// through SetBalance). What it simplifies is listed there.
+//
 // Simplified: one merchant (mchid, appid) and one platform key; notify_url
 // may be plain http; no 5-minute wait before close; a reverse needs no
 // client certificate (production's /secapi/ requires mutual TLS) and works
@@ -130,8 +136,10 @@ type Sim struct {
 	refunds map[string]*refund
 	bills   map[string][]byte // download token → file
 	held    map[string]*notification
-	seq     int64
-	faults  sim.Faults
+	// contracts are the 委托代扣 contracts, by contract_code.
+	contracts map[string]*contract
+	seq       int64
+	faults    sim.Faults
 }
 
 // New returns a simulator. Close it to stop its notification sender.
@@ -144,6 +152,7 @@ func New(o sim.Options) (*Sim, error) {
 	s := &Sim{
 		opts: o, clock: o.Clock, log: o.Logger, http: o.HTTPClient,
 		trades: map[string]*trade{}, refunds: map[string]*refund{}, bills: map[string][]byte{}, held: map[string]*notification{},
+		contracts: map[string]*contract{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
@@ -165,6 +174,7 @@ func (s *Sim) routes() {
 	s.mux.Handle("POST /pay/micropay", s.v2(s.micropay))
 	s.mux.Handle("POST /secapi/pay/reverse", s.v2(s.reverse))
 	s.mux.Handle("POST /pay/orderquery", s.v2(s.orderQuery))
+	s.papayRoutes()
 
 	s.mux.HandleFunc("POST /_sim/trades/{no}/pay", s.control(func(r *http.Request) error { return s.PayerPays(r.PathValue("no")) }))
 	s.mux.HandleFunc("POST /_sim/trades/{no}/fail", s.control(func(r *http.Request) error { return s.PayerFails(r.PathValue("no")) }))
@@ -227,6 +237,7 @@ func (s *Sim) Account(baseURL string) channel.Account {
 		Config: map[string]string{
 			"mchid": MchID, "appid": AppID, "serial_no": merchantSerial,
 			"platform_serial": platformSerial, "platform_public_key": platformPublicPEM,
+			"papay_plan_id": PlanID,
 		},
 		Secrets: map[string]string{"private_key": merchantKeyPEM, "api_v3_key": apiV3Key, "api_v2_key": apiV2Key},
 	}

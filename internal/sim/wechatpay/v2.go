@@ -212,7 +212,7 @@ func (s *Sim) orderQuery(r *v2Request) map[string]string {
 	out := map[string]string{
 		"result_code": "SUCCESS", "trade_state": t.State, "trade_state_desc": t.StateDesc, "out_trade_no": t.OutTradeNo,
 		"transaction_id": t.TransactionID, "trade_type": t.TradeType, "total_fee": strconv.FormatInt(t.Total, 10),
-		"fee_type": "CNY", "attach": t.Attach, "openid": t.OpenID,
+		"fee_type": "CNY", "attach": t.Attach, "openid": t.OpenID, "contract_id": t.contractID,
 	}
 	if !t.PaidAt.IsZero() {
 		out["time_end"] = t.PaidAt.In(cst).Format("20060102150405")
@@ -223,6 +223,15 @@ func (s *Sim) orderQuery(r *v2Request) map[string]string {
 
 // writeXML writes a flat v2 document, fields in name order.
 func writeXML(w http.ResponseWriter, status int, fields map[string]string) {
+	var b bytes.Buffer
+	writeXMLTo(&b, fields)
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// writeXMLTo renders a flat v2 document into b, fields in name order.
+func writeXMLTo(b *bytes.Buffer, fields map[string]string) {
 	names := make([]string, 0, len(fields))
 	for k, v := range fields {
 		if v != "" {
@@ -230,15 +239,11 @@ func writeXML(w http.ResponseWriter, status int, fields map[string]string) {
 		}
 	}
 	sort.Strings(names)
-	var b bytes.Buffer
 	b.WriteString("<xml>")
 	for _, k := range names {
 		b.WriteString("<" + k + "><![CDATA[" + strings.ReplaceAll(fields[k], "]]>", "]]]]><![CDATA[>") + "]]></" + k + ">")
 	}
 	b.WriteString("</xml>")
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
 }
 
 // decodeXML reads a flat v2 document into its fields.

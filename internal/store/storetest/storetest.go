@@ -61,6 +61,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, scopeTests...)
 	tests = append(tests, leaseTests...)
 	tests = append(tests, migrationTests...)
+	tests = append(tests, billingTests...)
 	tests = append(tests, settlementTests...)
 	tests = append(tests, riskTests...)
 	for _, tc := range tests {
