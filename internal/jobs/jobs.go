@@ -21,9 +21,12 @@
 // account's day) once. That is this package and Store.LeaseAcquire, on the
 // store and its conformance suite, with nothing new to operate.
 //
-// Limits: jobs run one after another on the node that holds them; a job
-// that may need more than its Lease should be split into smaller named
-// pieces, each under a lease of its own.
+// A job holds its lease for as long as it runs (renewed every third of the
+// lease), and due jobs run side by side.
+//
+// Limits: a node paused longer than a job's lease (a stopped process, a
+// long GC or VM pause) can find the job taken over; the job is then
+// cancelled, and its idempotent work is finished by the other node.
 package jobs
 
 import (
@@ -34,6 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
@@ -129,27 +133,37 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce runs every job that is due and whose lease this node gets, and
-// returns the names of those it ran (whether they succeeded or not).
+// RunOnce runs every job that is due and whose lease this node gets, each
+// on its own goroutine (a long settlement does not hold renewals up), and
+// returns the names of those it ran (whether they succeeded or not), in the
+// order of Jobs.
 func (s *Scheduler) RunOnce(ctx context.Context) []string {
 	s.defaults()
+	did := make([]bool, len(s.Jobs))
+	var wg sync.WaitGroup
+	for i, j := range s.Jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ran, err := s.run(ctx, j)
+			did[i] = ran
+			if err != nil && ctx.Err() == nil {
+				s.Log.Error("job failed; it stays due", "job", j.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 	var ran []string
-	for _, j := range s.Jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		did, err := s.run(ctx, j)
-		if did {
+	for i, j := range s.Jobs {
+		if did[i] {
 			ran = append(ran, j.Name)
-		}
-		if err != nil && ctx.Err() == nil {
-			s.Log.Error("job failed; it stays due", "job", j.Name, "err", err)
 		}
 	}
 	return ran
 }
 
-// run runs j if it is due and the lease is ours.
+// run runs j if it is due and the lease is ours, holding the lease for as
+// long as the job runs (see hold).
 func (s *Scheduler) run(ctx context.Context, j Job) (bool, error) {
 	name := "job:" + j.Name
 	now := s.Clock.Now().UTC()
@@ -175,7 +189,12 @@ func (s *Scheduler) run(ctx context.Context, j Job) (bool, error) {
 		// Another node finished it between our read and our lease.
 		return false, s.Store.LeaseRelease(ctx, name, s.Holder, now, time.Time{})
 	}
-	runErr := j.Run(ctx, now)
+	jctx, cancel := context.WithCancel(ctx)
+	held := make(chan struct{})
+	go func() { defer close(held); s.hold(jctx, cancel, name, lease) }()
+	runErr := j.Run(jctx, now)
+	cancel()
+	<-held
 	end := s.Clock.Now().UTC()
 	done := end
 	if runErr != nil {
@@ -185,4 +204,27 @@ func (s *Scheduler) run(ctx context.Context, j Job) (bool, error) {
 		return true, errors.Join(runErr, fmt.Errorf("release job %s: %w", j.Name, err))
 	}
 	return true, runErr
+}
+
+// hold renews the lease on name every third of its length while the job
+// runs, so a job that runs longer than its Lease is not taken over by
+// another node; a node that dies stops renewing and its lease runs out.
+// When the lease is lost (another node took it after a pause longer than
+// the lease), hold cancels the job, whose work is idempotent.
+func (s *Scheduler) hold(ctx context.Context, cancel context.CancelFunc, name string, lease time.Duration) {
+	t := time.NewTicker(lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.Clock.Now().UTC()
+		if _, ok, err := s.Store.LeaseAcquire(ctx, name, s.Holder, now, now.Add(lease)); err == nil && !ok {
+			s.Log.Warn("job lost its lease to another node; stopping it", "lease", name)
+			cancel()
+			return
+		}
+	}
 }

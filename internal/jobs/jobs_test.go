@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
@@ -97,4 +98,42 @@ func TestFailedJobStaysDueAndDeadNodesLeaseRunsOut(t *testing.T) {
 	if runs != 3 {
 		t.Fatal("the job did not run once the dead node's lease ran out")
 	}
+}
+
+// TestLongJobKeepsItsLease: a job that runs longer than its lease keeps it
+// (the scheduler renews it), so another node does not start it meanwhile.
+// In a synctest bubble, so the lease's minutes pass without waiting.
+func TestLongJobKeepsItsLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := sqlitetest.Open(t)
+		c := clock.Real{} // the bubble's clock
+		started, release := make(chan struct{}), make(chan struct{})
+		var runs atomic.Int32
+		job := jobs.Job{Name: "long", Next: jobs.Every(time.Hour), Lease: time.Minute,
+			Run: func(ctx context.Context, _ time.Time) error {
+				if runs.Add(1) == 1 {
+					close(started)
+					<-release
+				}
+				return nil
+			}}
+		a := &jobs.Scheduler{Store: st, Clock: c, Holder: "a", Jobs: []jobs.Job{job}}
+		b := &jobs.Scheduler{Store: st, Clock: c, Holder: "b", Jobs: []jobs.Job{job}}
+		done := make(chan struct{})
+		go func() { defer close(done); a.RunOnce(context.Background()) }()
+		<-started
+		// Five lease lengths pass while a runs; b finds the lease held each time.
+		for range 10 {
+			time.Sleep(30 * time.Second)
+			synctest.Wait()
+			if ran := b.RunOnce(context.Background()); len(ran) != 0 {
+				t.Fatalf("node b ran %v while node a held the job", ran)
+			}
+		}
+		close(release)
+		<-done
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("the job ran %d times; want once", n)
+		}
+	})
 }
