@@ -55,6 +55,27 @@ func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	path := chromiumPath(t)
 	b := &browser{t: t}
+	// A first start on a loaded machine (fonts cached, profile created) can
+	// be slow; it is tried three times, each with a fresh profile, and a
+	// failure shows what chromium printed.
+	for attempt := 1; ; attempt++ {
+		output := new(lockedBuffer)
+		ctx, cancel, err := b.start(path, output)
+		if err == nil {
+			t.Cleanup(cancel)
+			b.ctx = ctx
+			return b
+		}
+		cancel()
+		if attempt == 3 {
+			t.Fatalf("chromium did not start (3 tries): %v; it printed:\n%s", err, tail(output.String(), 4000))
+		}
+		t.Logf("chromium try %d: %v; trying again", attempt, err)
+	}
+}
+
+// start launches chromium with a fresh profile and opens about:blank.
+func (b *browser) start(path string, output *lockedBuffer) (context.Context, context.CancelFunc, error) {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -62,25 +83,48 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(b.t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(output),
+		chromedp.WSURLReadTimeout(60*time.Second),
 	)
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	stop := func() { cancel(); cancelAlloc() }
 	// The first run starts the browser and binds it to ctx, so it cannot take
 	// a timeout of its own; it is bounded from outside instead.
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(ctx, chromedp.Navigate("about:blank")) }()
 	select {
 	case err := <-started:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("chromium did not start within 60 s")
+		return ctx, stop, err
+	case <-time.After(90 * time.Second):
+		return ctx, stop, fmt.Errorf("no answer within 90 s")
 	}
-	b.ctx = ctx
-	return b
+}
+
+// lockedBuffer lets chromium's output goroutine and the test share a buffer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }
 
 func (b *browser) listen(ev any) {
