@@ -35,7 +35,9 @@ func testRateLimits(t *testing.T, b *bundle) {
 
 // chainHash is a stand-in for the real hash (internal/api), good enough to
 // see that the store chains.
-func chainHash(e *store.AuditEvent) string { return fmt.Sprintf("h(%d,%s,%s)", e.Seq, e.PrevHash, e.ID) }
+func chainHash(e *store.AuditEvent) string {
+	return fmt.Sprintf("h(%d,%s,%s)", e.Seq, e.PrevHash, e.ID)
+}
 
 func testAuditChain(t *testing.T, b *bundle) {
 	errs := race(8, func(i int) error {
