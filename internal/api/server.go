@@ -80,6 +80,8 @@ type Server struct {
 	Log           *slog.Logger
 	// Billing runs recurring payments: customers, agreements, subscriptions.
 	Billing *billing.Service
+	// Limits, when set, rate-limits requests and sheds load (limits.go).
+	Limits *Limits
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -112,6 +114,9 @@ type route struct {
 	// Stream is set on routes that stream their answer (stream.go) instead
 	// of having serve buffer and sign it.
 	Stream bool
+	// Class is the route's rate-limit class; when empty, classOf derives
+	// it from Access and Method (limits.go).
+	Class class
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -142,6 +147,7 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
+		s.limitRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
@@ -269,6 +275,14 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
+	// Admission comes after the body is read: a client sending its body
+	// slowly must not hold one of the slots meanwhile.
+	c := classOf(rt)
+	release, err := s.admit(w, r, c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if r.URL.RawQuery != "" && !rt.Query {
 		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
 	}
@@ -279,6 +293,9 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
 			return err
 		}
+		if err := s.limitApp(w, r, c, operatorScope); err != nil {
+			return err
+		}
 		return s.withIdempotency(w, r, rt, operatorScope, body)
 	case merchant:
 		p, err := s.Auth.Authenticate(r.Context(), r, body)
@@ -286,6 +303,9 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		if err := s.limitApp(w, r, c, p.App.ID); err != nil {
+			return err
+		}
 		return s.withIdempotency(w, r, rt, p.App.ID, body)
 	}
 	return rt.Handler(w, r)

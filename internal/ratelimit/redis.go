@@ -53,9 +53,7 @@ func (l *Redis) Allow(ctx context.Context, key string, rate Rate) (Result, error
 	if prefix == "" {
 		prefix = "paygate:rl:"
 	}
-	// A limit is keyed by its rate too: when the operator changes a rate,
-	// the new one starts afresh instead of inheriting a TAT on another scale.
-	k := prefix + key + ":" + rate.String()
+	k := prefix + key
 	// A slow Redis must not hold requests: past a short bound, the node decides.
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
