@@ -88,6 +88,9 @@ type Server struct {
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// gets routes GET requests to the bare handlers, for the audit log's
+	// "before" (audit.go).
+	gets *http.ServeMux
 	// hashKey keys Idempotency-Key request fingerprints (requestHash).
 	hashKeyOnce sync.Once
 	hashKey     []byte
@@ -147,11 +150,15 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
-		s.limitRoutes(),
+		s.limitRoutes(), s.auditRoutes(),
 	)
 	s.mux = http.NewServeMux()
+	s.gets = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(rt))
+		if rt.Method == http.MethodGet && !rt.Stream {
+			s.gets.Handle(rt.Method+" "+rt.Pattern, rawHandler(rt))
+		}
 	}
 }
 
@@ -296,7 +303,7 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := s.limitApp(w, r, c, operatorScope); err != nil {
 			return err
 		}
-		return s.withIdempotency(w, r, rt, operatorScope, body)
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, operatorScope, body) })
 	case merchant:
 		p, err := s.Auth.Authenticate(r.Context(), r, body)
 		if err != nil {
@@ -306,7 +313,7 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := s.limitApp(w, r, c, p.App.ID); err != nil {
 			return err
 		}
-		return s.withIdempotency(w, r, rt, p.App.ID, body)
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, p.App.ID, body) })
 	}
 	return rt.Handler(w, r)
 }
