@@ -88,6 +88,9 @@ func (s *Server) audit(r *http.Request, rt route, reqID string, status int, befo
 		SourceIP: sourceIP(r), RequestID: reqID}
 	if rt.Access == operator {
 		e.ActorType, e.ActorID = "operator", operatorID(s.OperatorTokenHash)
+	} else if c := oauthClientOf(r); c != nil {
+		p := principalOf(r)
+		e.ActorType, e.ActorID, e.MerchantID = "oauth_client", c.ID, p.App.MerchantID
 	} else if p := principalOf(r); p != nil {
 		e.ActorType, e.ActorID, e.MerchantID = "app", p.App.ID, p.App.MerchantID
 		if p.Key != nil {

@@ -150,7 +150,7 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
-		s.limitRoutes(), s.auditRoutes(),
+		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	s.gets = http.NewServeMux()
@@ -305,8 +305,14 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		}
 		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, operatorScope, body) })
 	case merchant:
-		p, err := s.Auth.Authenticate(r.Context(), r, body)
-		if err != nil {
+		var p *auth.Principal
+		if token, ok := oauthBearer(r); ok {
+			var c *store.OAuthClient
+			if p, c, err = s.oauthAuthenticate(r, rt, token); err != nil {
+				return err
+			}
+			r = r.WithContext(context.WithValue(r.Context(), oauthClientKey{}, c))
+		} else if p, err = s.Auth.Authenticate(r.Context(), r, body); err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
