@@ -453,4 +453,3 @@ func (s *Server) oauthRoutes() []route {
 		{Method: "DELETE", Pattern: "/admin/v1/oauth-clients/{id}", Access: operator, Handler: s.revokeOAuthClient},
 	}
 }
-
