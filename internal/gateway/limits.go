@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/paygate/paygate/internal/jobs"
 
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/ratelimit"
@@ -31,6 +34,14 @@ func (g *Gateway) prepareLimits() error {
 			}
 		}}
 	}
+	// Expired OAuth tokens are deleted hourly (a day after they expired,
+	// so a late request still learns its token expired rather than that it
+	// never existed).
+	g.Jobs.Jobs = append(g.Jobs.Jobs, jobs.Job{Name: "oauth_token_purge", Next: jobs.Every(time.Hour),
+		Run: func(ctx context.Context, now time.Time) error {
+			_, err := g.Store.OAuthTokenPurge(ctx, now.Add(-24*time.Hour))
+			return err
+		}})
 	max := g.Config.MaxInFlight
 	g.API.Limits = &api.Limits{Limiter: limiter, Rates: rates,
 		Shedder: ratelimit.NewShedder(max, max/4+1, g.Config.MaxQueueTime)}
