@@ -95,7 +95,7 @@ func seedHistory(ctx context.Context, g *gateway.Gateway, o seedOptions, orders 
 	h := benchseed.History{
 		Orders: orders, Merchants: o.merchants, Days: o.days, Chunk: o.chunk, FeeBps: 60,
 		DemoMerchant: demo.MerchantID, DemoApp: demo.ID, DemoLive: demo.Livemode,
-		ChannelAccount: channelaccount.SandboxAccountID, Postgres: strings.HasPrefix(g.Config.Database, "postgres"),
+		ChannelAccount: channelaccount.SandboxAccountID,
 	}
 	bar := newProgress(w, "seed")
 	st, err := benchseed.Seed(ctx, x, h, bar.update)

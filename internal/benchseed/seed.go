@@ -25,10 +25,12 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-// Execer runs raw SQL with ? placeholders in one transaction per call of
-// InTx (sqlstore.Store.ExecRaw serves outside one).
+// Execer runs raw SQL with ? placeholders, each statement in a transaction
+// of its own, on the database it names ("sqlite" or "postgres"):
+// sqlstore.Store is one.
 type Execer interface {
 	ExecRaw(ctx context.Context, query string, args ...any) (int64, error)
+	DatabaseName() string
 }
 
 // History is what Seed writes. Orders are spread evenly over Days days that
@@ -36,9 +38,9 @@ type Execer interface {
 // its app, in its mode, so its keys see a busy history), the rest belong to
 // Merchants seeded merchants (live mode, one app each) in groups of ten.
 //
-// Of every twenty orders, seventeen succeeded, two were closed unpaid and
-// one failed; every twentieth (the fourth of each twenty) was refunded by
-// half. Every order has its event, and each event a delivered webhook with
+// Of every twenty orders of each merchant, seventeen succeeded, two were
+// closed unpaid and one failed, and one of the seventeen was refunded by
+// half (see Kind). Every order has its event, and each event a delivered webhook with
 // one attempt.
 type History struct {
 	Orders    int
@@ -53,9 +55,6 @@ type History struct {
 	DemoLive              bool
 	// ChannelAccount is the account the orders were paid through.
 	ChannelAccount string
-	// Postgres says the statements run on PostgreSQL (SQLite otherwise):
-	// one type name differs.
-	Postgres bool
 }
 
 // Progress is told how many orders are written, after each chunk.
@@ -65,12 +64,17 @@ type Progress func(done, total int)
 type Stats struct {
 	Orders, Refunds, Events, Entries int64
 	DemoOrders                       int64
-	// BusiestDemoDay is a day (UTC, YYYY-MM-DD) with the most demo orders.
+	// BusiestDemoDay is a day (YYYY-MM-DD) with the most demo orders in
+	// any time zone.
 	BusiestDemoDay string
 	// DeepOrder is a demo order half-way through its history: a cursor deep
 	// in the list.
 	DeepOrder string
 }
+
+// Kind is what happened to seeded order i: below 17 it succeeded (and at 3
+// it was refunded by half), 17 and 18 it was closed, 19 it failed.
+func Kind(i int64) int64 { return (i/10 + i) % 20 }
 
 // OrderID is the id of seeded order i.
 func OrderID(i int64) string { return fmt.Sprintf("ord_000000000%017d", i) }
@@ -90,7 +94,7 @@ func Seed(ctx context.Context, x Execer, h History, progress Progress) (*Stats, 
 	from := h.End.AddDate(0, 0, -h.Days).UnixMicro()
 	span := h.End.UnixMicro() - from
 	n := int64(h.Orders)
-	p := params{h: h, from: from, span: span, n: n}
+	p := params{h: h, from: from, span: span, n: n, postgres: x.DatabaseName() == "postgres"}
 	if err := p.exec(ctx, x, "merchants", p.merchants()); err != nil {
 		return nil, err
 	}
@@ -127,6 +131,7 @@ type statement struct {
 type params struct {
 	h             History
 	from, span, n int64
+	postgres      bool
 }
 
 func (p *params) exec(ctx context.Context, x Execer, what string, s statement) error {
@@ -138,12 +143,14 @@ func (p *params) exec(ctx context.Context, x Execer, what string, s statement) e
 
 // The SQL pieces every chunk's statements share; i is the order's number.
 const (
-	seq      = `WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < CAST(? AS BIGINT)) `
-	digits   = `SUBSTR(CAST(100000000000000000 + i AS TEXT), 2)` // 17 digits of i
-	isDemo   = `(i % 10 = 0)`
-	amt      = `(100 + (i * 7919) % 99900)`
-	statusOf = `CASE WHEN i % 20 < 17 THEN 'succeeded' WHEN i % 20 < 19 THEN 'closed' ELSE 'failed' END`
-	refunded = `(i % 20 = 3)`
+	seq    = `WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < CAST(? AS BIGINT)) `
+	digits = `SUBSTR(CAST(100000000000000000 + i AS TEXT), 2)` // 17 digits of i
+	isDemo = `(i % 10 = 0)`
+	amt    = `(100 + (i * 7919) % 99900)`
+	// kind spreads the statuses over every merchant, the demo's included.
+	kind     = `((i / 10 + i) % 20)`
+	statusOf = `CASE WHEN ` + kind + ` < 17 THEN 'succeeded' WHEN ` + kind + ` < 19 THEN 'closed' ELSE 'failed' END`
+	refunded = `(` + kind + ` = 3)`
 	hist     = `SUBSTR(CAST(100000 + (i / 10) % CAST(? AS BIGINT) AS TEXT), 2)` // the seeded merchant's number
 )
 
@@ -191,9 +198,9 @@ func (p *params) chunk(lo, hi int64) []statement {
 			SELECT 'ord_000000000' || ` + digits + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `, 'H' || i, ` + amt + `, 'CNY',
 				'Seeded order', '', 'sandbox', ` + statusOf + `, 'sandbox', 'SB' || i,
 				CASE WHEN ` + refunded + ` THEN ` + amt + ` / 2 ELSE 0 END,
-				CASE WHEN i % 20 = 19 THEN 'card_declined' ELSE '' END, CASE WHEN i % 20 = 19 THEN 'The card was declined.' ELSE '' END,
+				CASE WHEN ` + kind + ` = 19 THEN 'card_declined' ELSE '' END, CASE WHEN ` + kind + ` = 19 THEN 'The card was declined.' ELSE '' END,
 				'{}', '{}', '', '', '', ` + at + `, ` + at + `, ` + at + ` + 1800000000,
-				CASE WHEN i % 20 < 17 THEN ` + at + ` + 5000000 END, CASE WHEN i % 20 IN (17, 18) THEN ` + at + ` + 1800000000 END, CAST(? AS TEXT)
+				CASE WHEN ` + kind + ` < 17 THEN ` + at + ` + 5000000 END, CASE WHEN ` + kind + ` IN (17, 18) THEN ` + at + ` + 1800000000 END, CAST(? AS TEXT)
 			FROM seq`,
 			cat(span, who(), app(), []any{demo}, p.at(), p.at(), p.at(), p.at(), p.at(), []any{p.h.ChannelAccount})},
 		statement{"refunds", seq + `INSERT INTO refunds (id, order_id, merchant_id, app_id, livemode, out_refund_no, amount, currency, status, channel,
@@ -277,7 +284,7 @@ func (p *params) balances() statement {
 // blob is the name of a byte column's type in a CAST: BLOB in SQLite,
 // BYTEA in PostgreSQL.
 func (p *params) blob() string {
-	if p.h.Postgres {
+	if p.postgres {
 		return "BYTEA"
 	}
 	return "BLOB"
@@ -290,10 +297,10 @@ func (p *params) stats() *Stats {
 	for i := range p.n {
 		s.Orders++
 		s.Events++
-		if i%20 < 17 {
+		if Kind(i) < 17 {
 			s.Entries++
 		}
-		if i%20 == 3 {
+		if Kind(i) == 3 {
 			s.Refunds++
 			s.Events++
 			s.Entries++
@@ -303,9 +310,9 @@ func (p *params) stats() *Stats {
 		}
 	}
 	if p.n > 0 {
-		// Orders are spread evenly, so every day holds as many; the last
-		// full day is as busy as any.
-		s.BusiestDemoDay = p.h.End.AddDate(0, 0, -1).Format(time.DateOnly)
+		// Orders are spread evenly, so every day holds as many. The day
+		// before the last is whole in every merchant's time zone.
+		s.BusiestDemoDay = p.h.End.AddDate(0, 0, -2).Format(time.DateOnly)
 		mid := (p.n / 2) / 10 * 10 // a demo order half-way
 		s.DeepOrder = OrderID(mid)
 	}

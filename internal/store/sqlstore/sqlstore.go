@@ -123,6 +123,9 @@ func (s *Store) Close() error {
 // any of Store's rules. It exists for tests that damage the database on
 // purpose (to prove LedgerVerify notices) and for operators' one-off
 // repairs; nothing in Paygate's request path calls it.
+// DatabaseName names the database behind s: "sqlite" or "postgres".
+func (s *Store) DatabaseName() string { return s.dialect.Name }
+
 func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *tx) error {
