@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -94,6 +95,8 @@ type Server struct {
 	// hashKey keys Idempotency-Key request fingerprints (requestHash).
 	hashKeyOnce sync.Once
 	hashKey     []byte
+	// live are the platform keys after a rotation (keys.go).
+	live atomic.Pointer[live]
 }
 
 // access says who may call a route.
@@ -261,8 +264,8 @@ func (s *Server) serve(rt route) http.Handler {
 			}
 			bw.body.Write(renderError(e, reqID))
 		}
-		if rt.Access != operator && s.Signer != nil && len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/v1/" {
-			s.Signer.Sign(bw.header, bw.body.Bytes())
+		if sg := s.signer(); rt.Access != operator && sg != nil && len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/v1/" {
+			sg.Sign(bw.header, bw.body.Bytes())
 		}
 		bw.header.Set("Content-Length", strconv.Itoa(bw.body.Len()))
 		w.WriteHeader(bw.status)
