@@ -1,7 +1,6 @@
 package api
 
 import (
-
 	"github.com/paygate/paygate/internal/auth"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -12,7 +11,6 @@ type live struct {
 	signer *auth.ResponseSigner
 	keys   []*store.PlatformKey
 }
-
 
 // SetPlatformKeys makes signer sign responses from now on and keys the
 // list of GET /v1/platform-keys: a node picks up a rotation this way while
