@@ -253,7 +253,7 @@ func (s *Server) serve(rt route) http.Handler {
 		if err != nil {
 			e := errs.As(err)
 			status := HTTPStatus(e)
-			if status >= 500 {
+			if status >= 500 && e.Code != "overloaded" { // shed load is counted, not logged one by one
 				s.Log.Error("request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 			}
 			bw.body.Reset()
