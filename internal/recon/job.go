@@ -3,6 +3,8 @@ package recon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/jobs"
@@ -59,6 +61,9 @@ func (s *Service) RunDue(ctx context.Context, now time.Time) ([]*store.ReconRun,
 				if now.Before(end.Add(s.billReady(a.Provider))) {
 					continue
 				}
+				if end.Before(a.CreatedAt) {
+					continue // the account did not exist that day
+				}
 				day := d.Format(DayLayout)
 				if r, err := s.Store.ReconRunByDay(ctx, a.ID, day); err == nil && r.Status == store.ReconCompleted {
 					continue
@@ -80,4 +85,35 @@ func (s *Service) RunDue(ctx context.Context, now time.Time) ([]*store.ReconRun,
 		p.StartingAfter = accts[len(accts)-1].ID
 	}
 	return done, failed
+}
+
+// ParseBillReady reads the recon_bill_ready setting: a time of day
+// (HH:MM, in the channels' time zone, on the day after the bill's day)
+// for every provider, or provider=HH:MM pairs separated by commas, with an
+// optional bare HH:MM as the default for the others. It returns the
+// default and the per-provider times as offsets from the end of the day.
+func ParseBillReady(s string) (time.Duration, map[string]time.Duration, error) {
+	def := DefaultBillReady
+	per := map[string]time.Duration{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, at, ok := strings.Cut(part, "=")
+		if !ok {
+			at, name = name, ""
+		}
+		t, err := time.Parse("15:04", strings.TrimSpace(at))
+		if err != nil {
+			return 0, nil, fmt.Errorf("%q: want HH:MM or provider=HH:MM", part)
+		}
+		d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		if name == "" {
+			def = d
+		} else {
+			per[strings.TrimSpace(name)] = d
+		}
+	}
+	return def, per, nil
 }

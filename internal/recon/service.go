@@ -108,6 +108,9 @@ type Service struct {
 	// channel's bill can be downloaded; the job reconciles a day then.
 	// Providers not named use DefaultBillReady.
 	BillReady map[string]time.Duration
+	// DefaultReady is BillReady for providers it does not name; 0:
+	// DefaultBillReady.
+	DefaultReady time.Duration
 	// Notify, when set, is called after a change that wrote events has
 	// committed. It must not block.
 	Notify func()
@@ -171,6 +174,9 @@ func (s *Service) loc() *time.Location {
 func (s *Service) billReady(provider string) time.Duration {
 	if d, ok := s.BillReady[provider]; ok {
 		return d
+	}
+	if s.DefaultReady > 0 {
+		return s.DefaultReady
 	}
 	return DefaultBillReady
 }
