@@ -31,7 +31,7 @@ func (st *runState) repair(ctx context.Context) error {
 			if d.RefID == "" {
 				continue
 			}
-			if err := s.acquire(ctx, st.lease); err != nil {
+			if err := st.renew(ctx); err != nil {
 				return err
 			}
 			if err := st.repairOne(ctx, d); err != nil {

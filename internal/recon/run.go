@@ -108,7 +108,11 @@ func (s *Service) runLocked(ctx context.Context, p RunParams, conn channel.Conne
 			return nil, err
 		}
 	}
-	st := &runState{svc: s, acct: acct, run: run, from: from, to: to, lease: lease, seen: map[[16]byte]struct{}{}}
+	gw, err := s.Store.DiscrepanciesGatewayOnly(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := &runState{svc: s, acct: acct, run: run, from: from, to: to, lease: lease, seen: map[[16]byte]struct{}{}, gatewayOnly: gw, renewed: s.now()}
 	if err := st.finish(ctx, b); err != nil {
 		s.fail(ctx, run.ID, err)
 		return nil, err
@@ -203,6 +207,11 @@ type runState struct {
 	lease string
 	// seen holds a hash of each line's key, to find duplicate lines.
 	seen map[[16]byte]struct{}
+	// gatewayOnly are the account's open gateway_only discrepancies (from
+	// earlier days' bills) by transaction: a line that matches one closes it.
+	gatewayOnly map[string]string
+	// renewed is when the lease was last renewed.
+	renewed time.Time
 }
 
 // numbered is a bill line and its number (1-based, in the records the
@@ -243,12 +252,13 @@ func (st *runState) match(ctx context.Context, b *bill) error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		if err := st.svc.acquire(ctx, st.lease); err != nil {
+		if err := st.renew(ctx); err != nil {
 			return err
 		}
 		if err := st.apply(ctx, chunk); err != nil {
 			return err
 		}
+		st.svc.log().Debug("reconciliation chunk applied", "run", st.run.ID, "lines", st.run.Cursor)
 		if st.svc.Progress != nil {
 			st.svc.Progress(st.run, st.run.Cursor)
 		}
@@ -274,6 +284,18 @@ func (st *runState) match(ctx context.Context, b *bill) error {
 		return err
 	}
 	return st.advance(ctx, store.PhaseRepair)
+}
+
+// renew renews the run's lease once a third of it has passed (a write of
+// its own: not for every chunk).
+func (st *runState) renew(ctx context.Context) error {
+	if now := st.svc.now(); now.Sub(st.renewed) >= st.svc.lease()/3 {
+		if err := st.svc.acquire(ctx, st.lease); err != nil {
+			return err
+		}
+		st.renewed = now
+	}
+	return nil
 }
 
 // advance moves the run to the next phase.
@@ -439,8 +461,8 @@ func (st *runState) apply(ctx context.Context, lines []numbered) error {
 			m.Claimed += signed(rec)
 			m.Billed += signed(rec)
 			m.Fee += rec.Fee
-			if t.GatewayOnlyID != "" {
-				closeGW = append(closeGW, &store.Discrepancy{ID: t.GatewayOnlyID, Status: store.DiscrepancyRepaired,
+			if gw := st.gatewayOnly[t.ID]; gw != "" {
+				closeGW = append(closeGW, &store.Discrepancy{ID: gw, Status: store.DiscrepancyRepaired,
 					Action: "matched on the bill of " + st.run.BillDate, ResolvedBy: "reconciliation", ResolvedAt: &now, UpdatedAt: now})
 			}
 		}

@@ -99,7 +99,7 @@ type Service struct {
 	// TakeOver makes runs take the lease of a run that died at once
 	// (paygate recon run --take-over).
 	TakeOver bool
-	// Chunk is how many bill lines one transaction applies. Default 2000.
+	// Chunk is how many bill lines one transaction applies. Default 5000.
 	Chunk int
 	// Location is the channels' day (their bills' time zone); default
 	// Asia/Shanghai.
@@ -151,7 +151,7 @@ func (s *Service) lease() time.Duration {
 
 func (s *Service) chunk() int {
 	if s.Chunk <= 0 {
-		return 2000
+		return 5000
 	}
 	return s.Chunk
 }

@@ -115,9 +115,6 @@ type ReconTxn struct {
 	At               *time.Time // paid_at or succeeded_at
 	ReconciledDay    string     // "" when not reconciled
 	ReconciledRun    string
-	// GatewayOnlyID is the open gateway_only discrepancy of the
-	// transaction (a bill of an earlier day lacked it), "" when none.
-	GatewayOnlyID string
 }
 
 // DiscrepancySum sums a run's discrepancies of one class and status.
@@ -168,6 +165,9 @@ type ReconStore interface {
 	DiscrepancyList(ctx context.Context, f DiscrepancyFilter) ([]*Discrepancy, bool, error)
 	// DiscrepanciesOpen lists a run's open discrepancies of the classes.
 	DiscrepanciesOpen(ctx context.Context, runID string, classes ...string) ([]*Discrepancy, error)
+	// DiscrepanciesGatewayOnly returns the ids of a channel account's open
+	// gateway_only discrepancies by the transaction (ref_id) they name.
+	DiscrepanciesGatewayOnly(ctx context.Context, accountID string) (map[string]string, error)
 	// DiscrepancySummary sums a run's discrepancies by class and status.
 	DiscrepancySummary(ctx context.Context, runID string) ([]DiscrepancySum, error)
 

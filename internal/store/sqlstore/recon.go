@@ -181,15 +181,13 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 		var query string
 		if kind == "refund" {
 			query = `SELECT f.id, f.order_id, f.merchant_id, o.channel_account_id, f.livemode, f.status, f.amount, f.currency,
-				o.channel_trade_no, f.channel_refund_no, f.succeeded_at, r.bill_date, r.run_id, d.id
+				o.channel_trade_no, f.channel_refund_no, f.succeeded_at, r.bill_date, r.run_id
 				FROM refunds f JOIN orders o ON o.id = f.order_id LEFT JOIN reconciled r ON r.ref_id = f.id
-				LEFT JOIN recon_discrepancies d ON d.ref_id = f.id AND d.class = 'gateway_only' AND d.status = 'open'
 				WHERE f.id IN (` + placeholders(n) + `)`
 		} else {
 			query = `SELECT o.id, o.id, o.merchant_id, o.channel_account_id, o.livemode, o.status, o.amount, o.currency,
-				o.channel_trade_no, '', o.paid_at, r.bill_date, r.run_id, d.id
+				o.channel_trade_no, '', o.paid_at, r.bill_date, r.run_id
 				FROM orders o LEFT JOIN reconciled r ON r.ref_id = o.id
-				LEFT JOIN recon_discrepancies d ON d.ref_id = o.id AND d.class = 'gateway_only' AND d.status = 'open'
 				WHERE o.id IN (` + placeholders(n) + `)`
 		}
 		rows, err := q.c.query(ctx, query, args...)
@@ -199,13 +197,13 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 		for rows.Next() {
 			t := &store.ReconTxn{Kind: kind}
 			var at sql.NullInt64
-			var day, run, gwOnly sql.NullString
+			var day, run sql.NullString
 			if err := rows.Scan(&t.ID, &t.OrderID, &t.MerchantID, &t.ChannelAccountID, &t.Livemode, &t.Status, &t.Amount, &t.Currency,
-				&t.ChannelTradeNo, &t.ChannelRefundNo, &at, &day, &run, &gwOnly); err != nil {
+				&t.ChannelTradeNo, &t.ChannelRefundNo, &at, &day, &run); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("look up %ss: %w", kind, err)
 			}
-			t.At, t.ReconciledDay, t.ReconciledRun, t.GatewayOnlyID = fromNullMicros(at), day.String, run.String, gwOnly.String
+			t.At, t.ReconciledDay, t.ReconciledRun = fromNullMicros(at), day.String, run.String
 			out[t.ID] = t
 		}
 		if err := rows.Close(); err != nil {
@@ -422,4 +420,24 @@ func (s *Store) DiscrepancySummary(ctx context.Context, runID string) ([]store.D
 		return nil, fmt.Errorf("discrepancies of %s: %w", runID, err)
 	}
 	return out, nil
+}
+
+// DiscrepanciesGatewayOnly returns the open gateway_only discrepancies of
+// a channel account, by the transaction they name.
+func (s *Store) DiscrepanciesGatewayOnly(ctx context.Context, accountID string) (map[string]string, error) {
+	out := map[string]string{}
+	rows, err := s.reader().query(ctx, `SELECT ref_id, id FROM recon_discrepancies WHERE channel_account_id = ? AND class = 'gateway_only' AND status = ?`,
+		accountID, store.DiscrepancyOpen)
+	if err != nil {
+		return nil, fmt.Errorf("gateway_only discrepancies of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref, id string
+		if err := rows.Scan(&ref, &id); err != nil {
+			return nil, err
+		}
+		out[ref] = id
+	}
+	return out, rows.Err()
 }
