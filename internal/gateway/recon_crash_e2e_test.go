@@ -129,6 +129,10 @@ func TestReconSIGKILLMidRun(t *testing.T) {
 				t.Fatalf("third run: %v\n%s", err, out)
 			}
 			check("after a rerun")
+			out, err = exec.Command(paygateBinary(t), "recon", "report", "--date", day, "--database", database).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "matched") || !strings.Contains(string(out), acct.ID) {
+				t.Fatalf("recon report: %v\n%s", err, out)
+			}
 		})
 	}
 }

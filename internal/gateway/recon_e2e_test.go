@@ -150,6 +150,19 @@ func reconDay(t *testing.T, e *env, provider string) {
 		run.OpenDiscrepancies == nil || *run.OpenDiscrepancies != 2 {
 		t.Fatalf("run: %+v", run)
 	}
+	var shown recon.Run
+	if st, body := e.admin("GET", "/admin/v1/reconciliations/"+run.ID, nil, &shown); st != 200 || shown.Classes[recon.Matched] != run.Classes[recon.Matched] {
+		t.Fatalf("show run: %d %s", st, body)
+	}
+	var runs struct {
+		Data []recon.Run `json:"data"`
+	}
+	if st, body := e.admin("GET", "/admin/v1/reconciliations?date="+day+"&channel_account="+s.account, nil, &runs); st != 200 || len(runs.Data) != 1 || runs.Data[0].ID != run.ID {
+		t.Fatalf("list runs: %d %s", st, body)
+	}
+	if st, body := e.admin("GET", "/admin/v1/reconciliation-discrepancies?class=bogus", nil, nil); st != 400 {
+		t.Fatalf("a bad class filter: %d %s", st, body)
+	}
 	// The lost payment is succeeded and given back; the pending refund succeeded.
 	if o := e.storedOrder(d.ID); o.Status != store.OrderSucceeded || o.AmountRefunded != 8000 {
 		t.Fatalf("order d is %s with %d refunded", o.Status, o.AmountRefunded)

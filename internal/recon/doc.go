@@ -24,7 +24,7 @@
 // (recon_runs) so that a run killed at any point resumes where it was:
 //
 //   - match: the bill is streamed again and applied a chunk of lines
-//     (Service.Chunk, default 2000) per transaction. A chunk's lines are
+//     (Service.Chunk, default 5000) per transaction. A chunk's lines are
 //     looked up with a few IN queries (by the gateway's order and refund
 //     ids, which the channels carry as out_trade_no and out_refund_no),
 //     classified, and in the same transaction the matched ones get their
@@ -82,8 +82,8 @@
 //
 // # Nodes and scheduling
 //
-// A run holds the lease "recon:<account>:<day>", renewed after every
-// chunk; a second node gets reconciliation_in_progress. The job (Job,
+// A run holds the lease "recon:<account>:<day>", renewed once a third of
+// it has passed; a second node gets reconciliation_in_progress. The job (Job,
 // run by internal/jobs every 10 minutes) reconciles each enabled account's
 // last three days once their bill is due: the end of the day plus
 // BillReady for the provider (default 10:00 the next day).

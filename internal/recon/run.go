@@ -390,7 +390,10 @@ func (st *runState) judge(r channel.BillRecord, t *store.ReconTxn) verdict {
 			}
 		}
 		if off != 0 {
-			return verdict{class: FeeMismatch, detail: fmt.Sprintf("The channel's fee is %d; at %d bps it should be %d.", r.Fee, bps, map[bool]int64{true: -want, false: want}[r.Kind == channel.NotifyRefund])}
+			if r.Kind == channel.NotifyRefund {
+				want = -want
+			}
+			return verdict{class: FeeMismatch, detail: fmt.Sprintf("The channel's fee is %d; at %d bps it should be %d.", r.Fee, bps, want)}
 		}
 	}
 	return verdict{class: Matched, reconcile: t.ReconciledDay == ""}

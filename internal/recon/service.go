@@ -94,7 +94,7 @@ type Service struct {
 	Payments Payments
 	// Holder names this node in leases; default host, pid and a random suffix.
 	Holder string
-	// Lease bounds one account's day; renewed after every chunk. Default 10m.
+	// Lease bounds one account's day; renewed once a third of it has passed. Default 10m.
 	Lease time.Duration
 	// TakeOver makes runs take the lease of a run that died at once
 	// (paygate recon run --take-over).
