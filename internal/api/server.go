@@ -43,6 +43,7 @@ import (
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
@@ -80,6 +81,8 @@ type Server struct {
 	Log           *slog.Logger
 	// Billing runs recurring payments: customers, agreements, subscriptions.
 	Billing *billing.Service
+	// Recon reconciles channel accounts' bills (对账).
+	Recon *recon.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -142,6 +145,7 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
+		s.reconRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {

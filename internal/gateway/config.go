@@ -91,6 +91,9 @@ type Config struct {
 	// SettleAt is the time of day, HH:MM in each merchant's time zone, after
 	// which a merchant's due day is settled (setting settle_at, default 12:00).
 	SettleAt string
+	// ReconBillReady is when channels' bills are reconciled (setting
+	// recon_bill_ready, default 10:00 the next day).
+	ReconBillReady string
 
 	// Version names this build on the home page (paygate version).
 	Version string

@@ -37,6 +37,7 @@ import (
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
@@ -72,6 +73,8 @@ type Gateway struct {
 	// job (and the gateway's other scheduled jobs) once across the nodes.
 	Settlements *settlement.Service
 	Jobs        *jobs.Scheduler
+	// Recon reconciles channel accounts' bills; its job is one of Jobs'.
+	Recon *recon.Service
 
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
@@ -256,6 +259,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
+		Recon:          g.Recon,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
@@ -306,6 +310,18 @@ func (g *Gateway) prepareSettlement() error {
 	g.Settlements = &settlement.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, SettleAt: settleAt, Notify: g.Notifier.Kick}
 	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Log: g.Log, Interval: g.Config.WorkerInterval,
 		Jobs: []jobs.Job{g.Settlements.Job()}}
+	return g.prepareRecon()
+}
+
+// prepareRecon sets up reconciliation and its scheduled job.
+func (g *Gateway) prepareRecon() error {
+	def, per, err := recon.ParseBillReady(g.Config.ReconBillReady)
+	if err != nil {
+		return fmt.Errorf("recon_bill_ready: %w", err)
+	}
+	g.Recon = &recon.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, Accounts: g.Channels, Payments: g.Payments,
+		DefaultReady: def, BillReady: per, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Recon.Job())
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/settlement"
 )
 
@@ -119,6 +120,9 @@ func Settings() []Setting {
 		stringSetting("settle_at", "time", "12:00", "",
 			"time of day (HH:MM, in each merchant's time zone) after which a merchant's day T is settled on T+N, once the channels' bills of T are reconciled",
 			func(c *Config) *string { return &c.SettleAt }, validateClockTime),
+		stringSetting("recon_bill_ready", "string", "10:00", "",
+			"when a channel's bill of day T is reconciled: HH:MM on T+1 in China Standard Time, for every provider or per provider (wechatpay=10:00,alipay=09:00,unionpay=10:00)",
+			func(c *Config) *string { return &c.ReconBillReady }, validateBillReady),
 		intSetting("risk_rule_max_cost", "10000", 100, 1000000, "the most a risk rule may cost to evaluate (CEL cost units, its worst case checked when saved, and the limit at run time)",
 			func(c *Config) *int { return &c.RiskRuleMaxCost }),
 		intSetting("risk_merchant_rule_max_cost", "5000", 100, 1000000, "the same for rules merchants write (at most risk_rule_max_cost)",
@@ -133,6 +137,11 @@ func Settings() []Setting {
 		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
 			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
 	}
+}
+
+func validateBillReady(v string) error {
+	_, _, err := recon.ParseBillReady(v)
+	return err
 }
 
 func validateRefundFeePolicy(v string) error {

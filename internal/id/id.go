@@ -45,6 +45,10 @@ const (
 	RiskRule    = "rule_"
 	RiskList    = "lst_"
 	RiskAttempt = "rsk_"
+
+	// Reconciliation (internal/recon).
+	ReconRun    = "rcn_"
+	Discrepancy = "dsc_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

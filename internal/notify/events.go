@@ -26,6 +26,10 @@ const (
 	InvoiceCreated       = "invoice.created"
 	InvoicePaid          = "invoice.paid"
 	InvoicePaymentFailed = "invoice.payment_failed"
+
+	// Reconciliation (internal/recon), for operators.
+	ReconciliationCompleted        = "reconciliation.completed"
+	ReconciliationDiscrepancyFound = "reconciliation.discrepancy_found"
 )
 
 // Audiences of event types.
@@ -67,6 +71,8 @@ var eventTypes = []EventType{
 	{InvoiceCreated, "invoice", AudienceMerchant, "An invoice was created for a subscription's period or change."},
 	{InvoicePaid, "invoice", AudienceMerchant, "An invoice was paid."},
 	{InvoicePaymentFailed, "invoice", AudienceMerchant, "A charge of an invoice failed; the next attempt, if any, is its next_attempt_at."},
+	{ReconciliationCompleted, "reconciliation", AudienceOperator, "A reconciliation run of a channel account's day completed: its counts and totals per class, and how many discrepancies are open."},
+	{ReconciliationDiscrepancyFound, "reconciliation", AudienceOperator, "A completed reconciliation run left discrepancies open for a person (list them with GET /admin/v1/reconciliation-discrepancies?reconciliation=…)."},
 }
 
 // EventTypes returns every event type, in the table's order.

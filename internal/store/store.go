@@ -497,6 +497,7 @@ type Tx interface {
 	RiskTx
 
 	SettlementTx
+	ReconTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -666,4 +667,5 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+	ReconStore
 }
