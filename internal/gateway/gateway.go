@@ -92,6 +92,8 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	stopErr  error
+	// closers are closed last at shutdown (the Redis client).
+	closers []func() error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -267,6 +269,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
 		},
+	}
+	if err := g.prepareLimits(); err != nil {
+		return err
 	}
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
 		fmt.Fprintf(out, "Operator token for /admin/v1 (shown once; keep it, or set PAYGATE_ADMIN_TOKEN to a token of your own): %s\n", g.OperatorToken)
@@ -506,10 +511,11 @@ func (g *Gateway) handler() http.Handler {
 		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
+	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
-			cashier.ServeHTTP(w, r)
+			guarded.ServeHTTP(w, r)
 		case g.site.Serves(r):
 			g.site.ServeHTTP(w, r)
 		default:
@@ -536,6 +542,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err
+		}
+		for _, c := range g.closers {
+			c()
 		}
 	})
 	return g.stopErr

@@ -505,6 +505,7 @@ type Tx interface {
 type Store interface {
 	BillingStore
 	RiskStore
+	AccessStore
 
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
