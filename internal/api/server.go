@@ -47,6 +47,7 @@ import (
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/transfer"
 )
 
 // Server serves the HTTP API.
@@ -80,6 +81,8 @@ type Server struct {
 	Log           *slog.Logger
 	// Billing runs recurring payments: customers, agreements, subscriptions.
 	Billing *billing.Service
+	// Transfers pays merchants' money out to payees (internal/transfer).
+	Transfers *transfer.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -142,6 +145,7 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
+		s.transferRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {

@@ -44,6 +44,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/transfer"
 	"github.com/paygate/paygate/internal/web"
 )
 
@@ -67,6 +68,9 @@ type Gateway struct {
 	API      *api.Server
 	// Billing runs recurring payments (its worker is one of Jobs' jobs).
 	Billing *billing.Service
+	// Transfers pays merchants' money out to payees (its worker is one of
+	// Jobs' jobs).
+	Transfers *transfer.Service
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
@@ -251,11 +255,14 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
+	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
+		Transfers:      g.Transfers,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},

@@ -45,6 +45,9 @@ const (
 	RiskRule    = "rule_"
 	RiskList    = "lst_"
 	RiskAttempt = "rsk_"
+
+	// Money movement (internal/transfer).
+	Transfer = "trf_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -497,6 +497,8 @@ type Tx interface {
 	RiskTx
 
 	SettlementTx
+
+	TransferTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -666,4 +668,6 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+
+	TransferStore
 }
