@@ -1,0 +1,85 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/channel/sandbox"
+)
+
+// Transfers over HTTP on both stores: the demo merchant is funded by a
+// paid, reconciled and settled order; it pays a transfer, is refused one
+// its balance does not cover and one in a currency it never held, sees a
+// refused payee's money come back, and a lost answer resolved by the
+// worker; every response is signed and checked by the client, and the
+// ledger verifies.
+func TestTransfersOverTheAPI(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := paidOrder(t, e.demo, "trf-fund", 10000) // fee 60: 9940 to settle
+		e.reconcile(o.ID, "payment", o.ChannelAccount, 30)
+		d, _ := time.ParseInLocation(time.DateOnly, dayIn(*o.PaidAt), shanghai)
+		e.clock.Set(d.AddDate(0, 0, 1).Add(13 * time.Hour))
+		if st, body := e.admin("POST", "/admin/v1/settlements/run", map[string]any{"date": dayIn(*o.PaidAt), "merchant_id": e.g.Demo.App.MerchantID}, nil); st != 200 {
+			t.Fatalf("settle: %d %s", st, body)
+		}
+		e.clock.Set(time.Now()) // signed responses are checked against the wall clock
+
+		p := client.CreateTransferParams{OutTransferNo: "T1", Amount: 4000, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "wechatpay", Account: "o-openid-1", Name: "张三"}, Description: "Seller payout"}
+		tr, err := e.demo.CreateTransfer(ctx, p)
+		if err != nil || tr.Status != "succeeded" || tr.Amount != 4000 || tr.Destination.Name != "张三" || tr.FinishedAt == nil {
+			t.Fatalf("transfer: %v %+v", err, tr)
+		}
+		again, err := e.demo.CreateTransfer(ctx, p)
+		if err != nil || again.ID != tr.ID {
+			t.Fatalf("repeat: %v %+v", err, again)
+		}
+		p.Amount = 4001
+		_, err = e.demo.CreateTransfer(ctx, p)
+		apiErr(t, err, 409, "duplicate_out_transfer_no")
+
+		short := client.CreateTransferParams{OutTransferNo: "T2", Amount: 5941, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "alipay", Account: "buyer@example.com"}}
+		_, err = e.demo.CreateTransfer(ctx, short)
+		apiErr(t, err, 409, "insufficient_balance")
+		short.Currency = "USD"
+		_, err = e.demo.CreateTransfer(ctx, short)
+		apiErr(t, err, 400, "currency_not_held")
+
+		refused, err := e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: "T3", Amount: 1000, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "alipay", Account: sandbox.PayeeInvalid}})
+		if err != nil || refused.Status != "failed" || refused.FailureCode != "payee_account_invalid" {
+			t.Fatalf("refused payee: %v %+v", err, refused)
+		}
+		lost, err := e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: "T4", Amount: 940, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "sandbox", Account: sandbox.PayeeTimeout}})
+		if err != nil || lost.Status != "processing" {
+			t.Fatalf("lost answer: %v %+v", err, lost)
+		}
+		bal, err := e.demo.GetBalance(ctx)
+		if err != nil || len(bal.Available) != 1 || bal.Available[0].Amount != 5000 || len(bal.InTransit) != 1 || bal.InTransit[0].Amount != 940 {
+			t.Fatalf("balance with a transfer in transit: %v %+v", err, bal)
+		}
+		if _, err := e.g.Transfers.ResolveDue(ctx, time.Now().Add(2*time.Minute), 100); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.demo.GetTransfer(ctx, lost.ID); err != nil || got.Status != "succeeded" {
+			t.Fatalf("resolved: %v %+v", err, got)
+		}
+		list, err := e.demo.ListTransfers(ctx, client.ListParams{Status: "succeeded"})
+		if err != nil || len(list.Data) != 2 {
+			t.Fatalf("list: %v %+v", err, list)
+		}
+		evs, err := e.demo.ListEvents(ctx, client.ListParams{Extra: map[string]string{"type": "transfer.failed"}})
+		if err != nil || len(evs.Data) != 1 {
+			t.Fatalf("transfer.failed events: %v %+v", err, evs)
+		}
+		other := e.newMerchant("test", false)
+		_, err = other.c.GetTransfer(ctx, tr.ID)
+		apiErr(t, err, 404, "transfer_not_found")
+		e.verifyLedger()
+	})
+}
