@@ -48,6 +48,8 @@ const (
 
 	// Money movement (internal/transfer).
 	Transfer = "trf_"
+	FXRate   = "fxr_"
+	FXQuote  = "fxq_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -499,6 +499,7 @@ type Tx interface {
 	SettlementTx
 
 	TransferTx
+	FXTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -670,4 +671,5 @@ type Store interface {
 	SettlementStore
 
 	TransferStore
+	FXStore
 }

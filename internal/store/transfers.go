@@ -45,6 +45,13 @@ type Transfer struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	FinishedAt    *time.Time
+	// A transfer in another currency than the balance it is paid from
+	// names its FX quote (fxq_…): SourceAmount of SourceCurrency left the
+	// available balance for Amount of Currency. Without a quote they are
+	// Amount and Currency.
+	FXQuoteID      string
+	SourceAmount   int64
+	SourceCurrency string
 }
 
 // TransferTransition is a compare-and-set change of a processing

@@ -16,7 +16,7 @@ import (
 const transferColumns = `id, merchant_id, app_id, livemode, out_transfer_no, amount, currency, status,
 	destination_method, destination_account, destination_name, description, channel, channel_account_id,
 	channel_transfer_no, failure_code, failure_message, request_hash, query_attempts, next_query_at,
-	created_at, updated_at, finished_at`
+	created_at, updated_at, finished_at, fx_quote_id, source_amount, source_currency`
 
 func scanTransfer(r rowScanner) (*store.Transfer, error) {
 	var t store.Transfer
@@ -25,7 +25,7 @@ func scanTransfer(r rowScanner) (*store.Transfer, error) {
 	if err := r.Scan(&t.ID, &t.MerchantID, &t.AppID, &t.Livemode, &t.OutTransferNo, &t.Amount, &t.Currency, &t.Status,
 		&t.DestinationMethod, &t.DestinationAccount, &t.DestinationName, &t.Description, &t.Channel, &t.ChannelAccountID,
 		&t.ChannelTransferNo, &t.FailureCode, &t.FailureMessage, &t.RequestHash, &t.QueryAttempts, &next,
-		&created, &updated, &finished); err != nil {
+		&created, &updated, &finished, &t.FXQuoteID, &t.SourceAmount, &t.SourceCurrency); err != nil {
 		return nil, err
 	}
 	t.NextQueryAt, t.CreatedAt, t.UpdatedAt, t.FinishedAt = fromMicros(next), fromMicros(created), fromMicros(updated), fromNullMicros(finished)
@@ -34,11 +34,11 @@ func scanTransfer(r rowScanner) (*store.Transfer, error) {
 
 func (q txQueries) TransferCreate(ctx context.Context, t *store.Transfer) error {
 	if _, err := q.c.exec(ctx, `INSERT INTO transfers (`+transferColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.MerchantID, t.AppID, t.Livemode, t.OutTransferNo, t.Amount, t.Currency, t.Status,
 		t.DestinationMethod, t.DestinationAccount, t.DestinationName, t.Description, t.Channel, t.ChannelAccountID,
 		t.ChannelTransferNo, t.FailureCode, t.FailureMessage, t.RequestHash, t.QueryAttempts, micros(t.NextQueryAt),
-		micros(t.CreatedAt), micros(t.UpdatedAt), nullMicros(t.FinishedAt)); err != nil {
+		micros(t.CreatedAt), micros(t.UpdatedAt), nullMicros(t.FinishedAt), t.FXQuoteID, t.SourceAmount, t.SourceCurrency); err != nil {
 		return fmt.Errorf("create transfer %s: %w", t.ID, err)
 	}
 	return nil
