@@ -62,3 +62,10 @@ func (c *Client) GetFXQuote(ctx context.Context, id string, opts ...RequestOptio
 	}
 	return call[FXQuote](ctx, c, http.MethodGet, "/v1/fx-quotes/"+seg, nil, opts)
 }
+
+// FXRateImport is what loading rates did (operator API): how many were
+// new (a rate of the same pair, time and source is kept once).
+type FXRateImport struct {
+	Object   string `json:"object"`
+	Imported int    `json:"imported"`
+}

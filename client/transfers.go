@@ -23,9 +23,15 @@ type Transfer struct {
 	ChannelTransferNo string              `json:"channel_transfer_no"`
 	FailureCode       string              `json:"failure_code"`
 	FailureMessage    string              `json:"failure_message"`
-	Livemode          bool                `json:"livemode"`
-	CreatedAt         time.Time           `json:"created_at"`
-	FinishedAt        *time.Time          `json:"finished_at"`
+	// SourceAmount of SourceCurrency is what left the available balance:
+	// Amount and Currency, unless FXQuote (fxq_…) converted it.
+	FXQuote        *string `json:"fx_quote"`
+	SourceAmount   int64   `json:"source_amount"`
+	SourceCurrency string  `json:"source_currency"`
+
+	Livemode   bool       `json:"livemode"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
 }
 
 // TransferDestination is who a transfer pays: Method is wechatpay (Account
@@ -40,11 +46,14 @@ type TransferDestination struct {
 
 // CreateTransferParams are the parameters of POST /v1/transfers.
 type CreateTransferParams struct {
-	OutTransferNo string              `json:"out_transfer_no"`
-	Amount        int64               `json:"amount"`
-	Currency      string              `json:"currency"`
-	Destination   TransferDestination `json:"destination"`
-	Description   string              `json:"description,omitempty"`
+	OutTransferNo string `json:"out_transfer_no"`
+	Amount        int64  `json:"amount,omitempty"`
+	Currency      string `json:"currency,omitempty"`
+	// FXQuote pays the transfer from the balance in the quote's from
+	// currency; Amount and Currency may then be left out.
+	FXQuote     string              `json:"fx_quote,omitempty"`
+	Destination TransferDestination `json:"destination"`
+	Description string              `json:"description,omitempty"`
 }
 
 // CreateTransfer pays out of the merchant's available balance. A repeat

@@ -40,6 +40,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
@@ -83,6 +84,8 @@ type Server struct {
 	Billing *billing.Service
 	// Transfers pays merchants' money out to payees (internal/transfer).
 	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes (internal/fx).
+	FX *fx.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -145,7 +148,7 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
-		s.transferRoutes(),
+		s.transferRoutes(), s.fxRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {

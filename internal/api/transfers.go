@@ -16,6 +16,7 @@ type createTransferRequest struct {
 	Currency      *string                     `json:"currency"`
 	Destination   *transferDestinationRequest `json:"destination"`
 	Description   *string                     `json:"description"`
+	FXQuote       *string                     `json:"fx_quote"`
 }
 
 type transferDestinationRequest struct {
@@ -39,13 +40,20 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch {
-	case req.Amount == nil:
+	case req.Amount == nil && req.FXQuote == nil:
 		return errs.Missing("amount")
 	case req.Destination == nil:
 		return errs.Missing("destination")
 	}
+	var amount int64
+	if req.Amount != nil {
+		amount = *req.Amount
+		if amount == 0 { // zero means "the quote's" to Create
+			return errs.InvalidParam("amount", "amount must be an integer of minor units from 1.")
+		}
+	}
 	t, created, err := s.Transfers.Create(r.Context(), scopeOf(r), transfer.CreateParams{
-		OutTransferNo: str(req.OutTransferNo), Amount: *req.Amount, Currency: str(req.Currency), Description: str(req.Description),
+		OutTransferNo: str(req.OutTransferNo), Amount: amount, Currency: str(req.Currency), Description: str(req.Description), FXQuote: str(req.FXQuote),
 		Destination: client.TransferDestination{Method: str(req.Destination.Method), Account: str(req.Destination.Account), Name: str(req.Destination.Name)},
 	})
 	if err != nil {

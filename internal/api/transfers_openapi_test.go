@@ -19,7 +19,7 @@ func TestOpenAPITransferSchemas(t *testing.T) {
 		t.Error("CreateTransferRequest: want additionalProperties: false")
 	}
 	checkProperties(t, "CreateTransferRequest", s, reflect.TypeFor[createTransferRequest](), false)
-	if got := stringSet(s["required"]); !slices.Equal(got, []string{"amount", "currency", "destination", "out_transfer_no"}) {
+	if got := stringSet(s["required"]); !slices.Equal(got, []string{"destination", "out_transfer_no"}) {
 		t.Errorf("CreateTransferRequest: required = %v", got)
 	}
 	schemas := asMap(dig(doc, "components", "schemas"))
@@ -44,6 +44,40 @@ func TestOpenAPITransferSchemas(t *testing.T) {
 		{"/v1/transfers", "post", "200", "Transfer"},
 		{"/v1/transfers", "get", "200", "TransferList"},
 		{"/v1/transfers/{id}", "get", "200", "Transfer"},
+	} {
+		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
+		if want := "#/components/schemas/" + c.schema; got != want {
+			t.Errorf("%s %s %s: schema $ref = %q, want %q", strings.ToUpper(c.method), c.path, c.code, got, want)
+		}
+	}
+}
+
+// TestOpenAPIFXSchemas keeps the FX part of openapi.yaml in step with the
+// handlers' request structs and the wire types.
+func TestOpenAPIFXSchemas(t *testing.T) {
+	doc := loadOpenAPI(t)
+	q := requestSchema(t, doc, "/v1/fx-quotes", "post")
+	checkProperties(t, "CreateFXQuoteRequest", q, reflect.TypeFor[createFXQuoteRequest](), false)
+	imp := requestSchema(t, doc, "/admin/v1/fx-rates", "post")
+	checkProperties(t, "ImportFXRatesRequest", imp, reflect.TypeFor[importFXRatesRequest](), false)
+	checkProperties(t, "ImportFXRatesRequest.rates", deref(t, doc, dig(imp, "properties", "rates", "items")), reflect.TypeFor[fxRateRequest](), false)
+	schemas := asMap(dig(doc, "components", "schemas"))
+	for _, c := range []struct {
+		schema string
+		goType reflect.Type
+	}{
+		{"FXQuote", reflect.TypeFor[client.FXQuote]()},
+		{"FXRate", reflect.TypeFor[client.FXRate]()},
+		{"FXRateList", reflect.TypeFor[list[client.FXRate]]()},
+		{"FXRateImport", reflect.TypeFor[client.FXRateImport]()},
+	} {
+		checkProperties(t, c.schema, deref(t, doc, schemas[c.schema]), c.goType, true)
+	}
+	for _, c := range []struct{ path, method, code, schema string }{
+		{"/v1/fx-quotes", "post", "201", "FXQuote"},
+		{"/v1/fx-quotes/{id}", "get", "200", "FXQuote"},
+		{"/admin/v1/fx-rates", "post", "200", "FXRateImport"},
+		{"/admin/v1/fx-rates", "get", "200", "FXRateList"},
 	} {
 		got := asString(dig(doc, "paths", c.path, c.method, "responses", c.code, "content", "application/json", "schema", "$ref"))
 		if want := "#/components/schemas/" + c.schema; got != want {

@@ -19,6 +19,7 @@ import (
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/ledger"
@@ -84,6 +85,10 @@ type CreateParams struct {
 	Currency      string
 	Destination   client.TransferDestination
 	Description   string
+	// FXQuote pays the transfer from the balance in the quote's from
+	// currency: Amount and Currency are the quote's to_amount and to
+	// (and may be left zero).
+	FXQuote string
 }
 
 var merchantNo = regexp.MustCompile(`^[A-Za-z0-9_\-|*.]{1,64}$`)
@@ -140,6 +145,11 @@ func (p *CreateParams) hash() string {
 // when the out_transfer_no existed with the same parameters (the transfer
 // is returned as it is).
 func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t *store.Transfer, created bool, err error) {
+	if p.FXQuote != "" {
+		if err := s.fillFromQuote(ctx, sc, &p); err != nil {
+			return nil, false, err
+		}
+	}
 	if err := p.validate(sc.Livemode); err != nil {
 		return nil, false, err
 	}
@@ -164,19 +174,28 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t
 		NextQueryAt: now.Add(backoff(0)), CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		available, held, err := tx.BalanceForDebit(ctx, ledger.MerchantAvailable(sc.MerchantID, sc.Livemode), p.Currency)
+		t.SourceAmount, t.SourceCurrency, t.FXQuoteID = p.Amount, p.Currency, ""
+		var q *store.FXQuote
+		if p.FXQuote != "" {
+			var err error
+			if q, err = fx.Use(ctx, tx, sc, p.FXQuote, t.ID, now); err != nil {
+				return err
+			}
+			t.SourceAmount, t.SourceCurrency, t.FXQuoteID = q.Amount, q.From, q.ID
+		}
+		available, held, err := tx.BalanceForDebit(ctx, ledger.MerchantAvailable(sc.MerchantID, sc.Livemode), t.SourceCurrency)
 		switch {
 		case err != nil:
 			return err
 		case !held:
 			return ErrCurrencyNotHeld
-		case available < p.Amount:
-			return ErrInsufficient(available, p.Currency)
+		case available < t.SourceAmount:
+			return ErrInsufficient(available, t.SourceCurrency)
 		}
 		if err := tx.TransferCreate(ctx, t); err != nil {
 			return err
 		}
-		if err := tx.LedgerPost(ctx, now, ledger.TransferStart(id.New(id.Entry, now), t.ID, t.MerchantID, t.Livemode, t.Currency, t.Amount, now)); err != nil {
+		if err := tx.LedgerPost(ctx, now, startEntry(t, q, now)); err != nil {
 			return err
 		}
 		ev, err := event(notify.TransferCreated, t, now)
@@ -197,6 +216,36 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t
 	s.notify()
 	t, err = s.send(ctx, t)
 	return t, true, err
+}
+
+// fillFromQuote sets a converted transfer's amount and currency from its
+// quote, or refuses parameters that disagree with it.
+func (s *Service) fillFromQuote(ctx context.Context, sc store.Scope, p *CreateParams) error {
+	if !id.Valid(id.FXQuote, p.FXQuote) {
+		return fx.ErrQuoteNotFound
+	}
+	q, err := s.Store.FXQuoteGetInScope(ctx, sc, p.FXQuote)
+	if errors.Is(err, store.ErrNotFound) {
+		return fx.ErrQuoteNotFound
+	} else if err != nil {
+		return err
+	}
+	if (p.Amount != 0 && p.Amount != q.ToAmount) || (p.Currency != "" && p.Currency != q.To) {
+		return errs.Invalid("fx_quote_mismatch", fmt.Sprintf("The FX quote pays %s %s; amount and currency must be those, or left out.", money.Format(q.ToAmount, q.To), q.To))
+	}
+	p.Amount, p.Currency = q.ToAmount, q.To
+	return nil
+}
+
+// startEntry is the entry that starts t: its amount leaves available for
+// payout, through an exchange at q's rate when it has a quote.
+func startEntry(t *store.Transfer, q *store.FXQuote, at time.Time) ledger.Entry {
+	if q == nil {
+		return ledger.TransferStart(id.New(id.Entry, at), t.ID, t.MerchantID, t.Livemode, t.Currency, t.Amount, at)
+	}
+	return ledger.Entry{ID: id.New(id.Entry, at), Kind: ledger.KindTransfer, RefID: t.ID, CreatedAt: at,
+		Lines: ledger.ExchangeLines(t.Livemode, ledger.MerchantAvailable(t.MerchantID, t.Livemode), q.From, q.Amount,
+			ledger.MerchantPayout(t.MerchantID, t.Livemode), q.To, q.ToAmount, q.ToAmount+q.MarkupAmount)}
 }
 
 func (s *Service) repeat(existing *store.Transfer, hash string) (*store.Transfer, bool, error) {
@@ -360,11 +409,19 @@ func (s *Service) finish(ctx context.Context, t *store.Transfer, to, channelNo, 
 		if err != nil {
 			return err
 		}
-		entry, typ := ledger.TransferPaid, notify.TransferSucceeded
+		entry, typ := ledger.TransferPaid(id.New(id.Entry, now), out.ID, out.MerchantID, out.Livemode, out.Currency, out.Amount, now), notify.TransferSucceeded
 		if to == store.TransferFailed {
-			entry, typ = ledger.TransferFailed, notify.TransferFailed
+			// The money goes back as it came: a converted transfer's
+			// exchange is undone at its own rate, markup included.
+			var q *store.FXQuote
+			if out.FXQuoteID != "" {
+				if q, err = tx.FXQuoteGet(ctx, out.FXQuoteID); err != nil {
+					return err
+				}
+			}
+			entry, typ = startEntry(out, q, now).Reverse(id.New(id.Entry, now), ledger.KindTransferFailed, out.ID, now), notify.TransferFailed
 		}
-		if err := tx.LedgerPost(ctx, now, entry(id.New(id.Entry, now), out.ID, out.MerchantID, out.Livemode, out.Currency, out.Amount, now)); err != nil {
+		if err := tx.LedgerPost(ctx, now, entry); err != nil {
 			return err
 		}
 		ev, err := event(typ, out, now)
@@ -439,12 +496,17 @@ func (s *Service) List(ctx context.Context, sc store.Scope, status string, p sto
 
 // Object renders a transfer for the API.
 func Object(t *store.Transfer) client.Transfer {
-	return client.Transfer{
+	out := client.Transfer{
 		ID: t.ID, Object: "transfer", OutTransferNo: t.OutTransferNo, Amount: t.Amount, Currency: t.Currency, Status: t.Status,
 		Destination: client.TransferDestination{Method: t.DestinationMethod, Account: t.DestinationAccount, Name: t.DestinationName},
 		Description: t.Description, ChannelTransferNo: t.ChannelTransferNo, FailureCode: t.FailureCode, FailureMessage: t.FailureMessage,
+		SourceAmount: t.SourceAmount, SourceCurrency: t.SourceCurrency,
 		Livemode: t.Livemode, CreatedAt: t.CreatedAt, FinishedAt: t.FinishedAt,
 	}
+	if t.FXQuoteID != "" {
+		out.FXQuote = &t.FXQuoteID
+	}
+	return out
 }
 
 // event is a transfer's event: the merchant's, for the app that made it.

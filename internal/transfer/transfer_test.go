@@ -13,6 +13,7 @@ import (
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/payment/paymenttest"
@@ -37,6 +38,7 @@ type env struct {
 	*paymenttest.Env
 	t       *testing.T
 	svc     *transfer.Service
+	fx      *fx.Service
 	settle  *settlement.Service
 	settled bool
 }
@@ -55,6 +57,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 			f(t, &env{Env: pe, t: t,
 				svc:    &transfer.Service{Store: pe.Store, Clock: pe.Clock, Channels: pe.Channels, Log: quiet},
+				fx:     &fx.Service{Store: pe.Store, Clock: pe.Clock},
 				settle: &settlement.Service{Store: pe.Store, Clock: pe.Clock, Log: quiet, Holder: "node-a"}})
 		})
 	}
