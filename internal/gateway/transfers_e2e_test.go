@@ -83,3 +83,57 @@ func TestTransfersOverTheAPI(t *testing.T) {
 		e.verifyLedger()
 	})
 }
+
+// TestFXTransferOverTheAPI: the operator loads a rate, the merchant takes a
+// quote and pays a CNY payee out of its USD balance through it; the quote
+// is used once; the ledger verifies.
+func TestFXTransferOverTheAPI(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := payNew(t, e.demo, client.CreateOrderParams{OutTradeNo: "fx-fund", Amount: 100000, Currency: "USD", Subject: "Export", Method: "sandbox"}) // fee 600
+		e.reconcile(o.ID, "payment", o.ChannelAccount, 0)
+		d, _ := time.ParseInLocation(time.DateOnly, dayIn(*o.PaidAt), shanghai)
+		e.clock.Set(d.AddDate(0, 0, 1).Add(13 * time.Hour))
+		if st, body := e.admin("POST", "/admin/v1/settlements/run", map[string]any{"date": dayIn(*o.PaidAt), "merchant_id": e.g.Demo.App.MerchantID}, nil); st != 200 {
+			t.Fatalf("settle: %d %s", st, body)
+		}
+		e.clock.Set(time.Now())
+
+		var imp client.FXRateImport
+		rates := map[string]any{"rates": []map[string]any{{"base": "USD", "quote": "CNY", "rate": "7.1234", "source": "boc", "as_of": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+		if st, body := e.admin("POST", "/admin/v1/fx-rates", rates, &imp); st != 200 || imp.Imported != 1 {
+			t.Fatalf("import rates: %d %s", st, body)
+		}
+		if st, body := e.admin("POST", "/admin/v1/fx-rates", map[string]any{"rates": []map[string]any{{"base": "USD", "quote": "CNY", "rate": "1e3", "source": "x", "as_of": "2026-01-01T00:00:00Z"}}}, nil); st != 400 {
+			t.Fatalf("a bad rate: %d %s", st, body)
+		}
+		var list client.List[client.FXRate]
+		if st, body := e.admin("GET", "/admin/v1/fx-rates?base=USD", nil, &list); st != 200 || len(list.Data) != 1 || list.Data[0].Rate != "7.1234" {
+			t.Fatalf("rates: %d %s", st, body)
+		}
+
+		q, err := e.demo.CreateFXQuote(ctx, client.CreateFXQuoteParams{From: "USD", To: "CNY", ToAmount: 50000})
+		if err != nil || q.Amount != 7055 || q.ToAmount != 50000 || q.MarkupAmount != 256 || q.Rate != "7.1234" {
+			t.Fatalf("quote: %v %+v", err, q)
+		}
+		_, err = e.demo.CreateFXQuote(ctx, client.CreateFXQuoteParams{From: "USD", To: "EUR", Amount: 100})
+		apiErr(t, err, 409, "fx_rate_unavailable")
+		tr, err := e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: "FX1", FXQuote: q.ID,
+			Destination: client.TransferDestination{Method: "alipay", Account: "seller@example.com"}})
+		if err != nil || tr.Status != "succeeded" || tr.Amount != 50000 || tr.Currency != "CNY" || tr.SourceAmount != 7055 ||
+			tr.SourceCurrency != "USD" || tr.FXQuote == nil || *tr.FXQuote != q.ID {
+			t.Fatalf("transfer: %v %+v", err, tr)
+		}
+		_, err = e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: "FX2", FXQuote: q.ID,
+			Destination: client.TransferDestination{Method: "alipay", Account: "seller@example.com"}})
+		apiErr(t, err, 409, "fx_quote_used")
+		if got, err := e.demo.GetFXQuote(ctx, q.ID); err != nil || !got.Used {
+			t.Fatalf("quote after use: %v %+v", err, got)
+		}
+		bal, err := e.demo.GetBalance(ctx)
+		if err != nil || len(bal.Available) != 1 || bal.Available[0] != (client.Amount{Currency: "USD", Amount: 99400 - 7055}) {
+			t.Fatalf("balance: %v %+v", err, bal)
+		}
+		e.verifyLedger()
+	})
+}
