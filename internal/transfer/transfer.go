@@ -353,6 +353,8 @@ func (s *Service) record(ctx context.Context, t *store.Transfer, resp *channel.T
 		return s.finish(ctx, t, store.TransferFailed, "", decline.Code, decline.Message)
 	case errors.Is(err, channel.ErrInvalidRequest) && !errors.Is(err, channel.ErrUnknownOutcome):
 		return s.finish(ctx, t, store.TransferFailed, "", "channel_invalid_request", "The channel refused the transfer as invalid.")
+	case errors.Is(err, channel.ErrNotSupported) && !errors.Is(err, channel.ErrUnknownOutcome):
+		return s.finish(ctx, t, store.TransferFailed, "", "channel_not_supported", "The channel cannot pay this transfer (its currency or destination).")
 	case err != nil:
 		s.log().Warn("transfer outcome unknown; the worker asks again", "transfer", t.ID, "channel_account", t.ChannelAccountID, "err", err)
 		return s.later(ctx, t, "")
