@@ -7,6 +7,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	simalipay "github.com/paygate/paygate/internal/sim/alipay"
 )
 
 // Transfers over HTTP on both stores: the demo merchant is funded by a
@@ -136,4 +137,59 @@ func TestFXTransferOverTheAPI(t *testing.T) {
 		}
 		e.verifyLedger()
 	})
+}
+
+// TestTransfersThroughAlipay: with an Alipay channel account (the
+// simulator) in test mode, alipay transfers go to it: paid at once, a
+// payee Alipay does not know refused, a lost answer resolved by the worker
+// by query; the simulator paid each transfer once, with its amount.
+func TestTransfersThroughAlipay(t *testing.T) {
+	e := start(t, "sqlite")
+	ctx := context.Background()
+	s := e.channelAccount("alipay", "alipay.qr")
+	o := paidOrder(t, e.demo, "ali-fund", 10000) // sandbox, fee 60
+	e.reconcile(o.ID, "payment", o.ChannelAccount, 0)
+	d, _ := time.ParseInLocation(time.DateOnly, dayIn(*o.PaidAt), shanghai)
+	e.clock.Set(d.AddDate(0, 0, 1).Add(13 * time.Hour))
+	if st, body := e.admin("POST", "/admin/v1/settlements/run", map[string]any{"date": dayIn(*o.PaidAt), "merchant_id": e.g.Demo.App.MerchantID}, nil); st != 200 {
+		t.Fatalf("settle: %d %s", st, body)
+	}
+	e.clock.Set(time.Now())
+
+	pay := func(no, account string, amount int64) *client.Transfer {
+		t.Helper()
+		tr, err := e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: no, Amount: amount, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "alipay", Account: account}})
+		if err != nil {
+			t.Fatalf("transfer %s: %v", no, err)
+		}
+		return tr
+	}
+	ok := pay("A1", "buyer@example.com", 3000)
+	if ok.Status != "succeeded" || ok.ChannelTransferNo == "" {
+		t.Fatalf("paid: %+v", ok)
+	}
+	refused := pay("A2", simalipay.PayeeMissing, 1000)
+	if refused.Status != "failed" || refused.FailureCode != "payee_account_invalid" {
+		t.Fatalf("refused: %+v", refused)
+	}
+	lost := pay("A3", simalipay.PayeeLost, 2000)
+	if lost.Status != "processing" {
+		t.Fatalf("lost answer: %+v", lost)
+	}
+	if _, err := e.g.Transfers.ResolveDue(ctx, time.Now().Add(2*time.Minute), 100); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.demo.GetTransfer(ctx, lost.ID); err != nil || got.Status != "succeeded" {
+		t.Fatalf("resolved: %v %+v", err, got)
+	}
+	paid := s.sim.(*simalipay.Sim).Transfers()
+	if len(paid) != 2 || paid[ok.ID] != 3000 || paid[lost.ID] != 2000 {
+		t.Fatalf("the simulator paid %v", paid)
+	}
+	bal, err := e.demo.GetBalance(ctx)
+	if err != nil || bal.Available[0].Amount != 9940-5000 {
+		t.Fatalf("balance: %v %+v", err, bal)
+	}
+	e.verifyLedger()
 }

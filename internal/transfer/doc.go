@@ -42,11 +42,14 @@
 //
 // # Limits
 //
-//   - Live transfers go through the oldest enabled live channel account of
-//     the destination's provider; there is no routing rule for them.
-//   - Only the sandbox implements channel.Transfers today: a live transfer
-//     to wechatpay or alipay is refused with 400 transfers_not_supported
-//     before any money moves.
+//   - A transfer goes through the oldest enabled channel account of the
+//     destination's provider in its mode whose connector has transfers (in
+//     test mode, the sandbox when there is none); there is no routing rule
+//     for transfers.
+//   - The sandbox and Alipay implement channel.Transfers; WeChat Pay's
+//     merchant transfer (商家转账) is not built, so a live transfer to
+//     wechatpay is refused with 400 transfers_not_supported before any
+//     money moves.
 //   - A settlement batch's payout debits the same available account; it
 //     takes the same lock and is refused (409 insufficient_available) when
 //     transfers have spent the money it settled.

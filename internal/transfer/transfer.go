@@ -256,11 +256,13 @@ func (s *Service) repeat(existing *store.Transfer, hash string) (*store.Transfer
 }
 
 // account picks the channel account that pays a destination method in a
-// mode: the sandbox's in test mode, the oldest enabled live account of the
-// provider that has transfers otherwise.
+// mode: the oldest enabled account of the method's provider in the mode
+// whose connector has transfers; in test mode, the sandbox when there is
+// none (or for the method sandbox).
 func (s *Service) account(ctx context.Context, live bool, method string) (*store.ChannelAccount, error) {
-	if !live {
-		return s.Channels.Get(ctx, channelaccount.SandboxAccountID)
+	sandboxAccount := func() (*store.ChannelAccount, error) { return s.Channels.Get(ctx, channelaccount.SandboxAccountID) }
+	if method == MethodSandbox {
+		return sandboxAccount()
 	}
 	var found *store.ChannelAccount
 	p := store.ListParams{Limit: 100}
@@ -270,7 +272,7 @@ func (s *Service) account(ctx context.Context, live bool, method string) (*store
 			return nil, err
 		}
 		for _, a := range list {
-			if !a.Livemode || a.Disabled {
+			if a.Livemode != live || a.Disabled {
 				continue
 			}
 			conn, err := s.Channels.Connector(a)
@@ -286,10 +288,13 @@ func (s *Service) account(ctx context.Context, live bool, method string) (*store
 		}
 		p.StartingAfter = list[len(list)-1].ID
 	}
-	if found == nil {
-		return nil, ErrNotSupported
+	switch {
+	case found != nil:
+		return found, nil
+	case !live:
+		return sandboxAccount()
 	}
-	return found, nil
+	return nil, ErrNotSupported
 }
 
 func (s *Service) transfers(ctx context.Context, t *store.Transfer) (channel.Transfers, error) {
