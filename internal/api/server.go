@@ -40,6 +40,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
@@ -48,6 +49,7 @@ import (
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/transfer"
 )
 
 // Server serves the HTTP API.
@@ -85,6 +87,10 @@ type Server struct {
 	Recon *recon.Service
 	// Limits, when set, rate-limits requests and sheds load (limits.go).
 	Limits *Limits
+	// Transfers pays merchants' money out to payees (internal/transfer).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes (internal/fx).
+	FX *fx.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
@@ -155,6 +161,7 @@ func (s *Server) build() {
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 		s.reconRoutes(),
 		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
+		s.transferRoutes(), s.fxRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	s.gets = http.NewServeMux()

@@ -33,6 +33,7 @@ import (
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
@@ -45,6 +46,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/transfer"
 	"github.com/paygate/paygate/internal/web"
 )
 
@@ -68,6 +70,11 @@ type Gateway struct {
 	API      *api.Server
 	// Billing runs recurring payments (its worker is one of Jobs' jobs).
 	Billing *billing.Service
+	// Transfers pays merchants' money out to payees (its worker is one of
+	// Jobs' jobs).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes.
+	FX *fx.Service
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
@@ -256,12 +263,17 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
+	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock}
+	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
 		Recon:          g.Recon,
+		Transfers:      g.Transfers,
+		FX:             g.FX,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},

@@ -498,6 +498,9 @@ type Tx interface {
 
 	SettlementTx
 	ReconTx
+
+	TransferTx
+	FXTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -669,4 +672,7 @@ type Store interface {
 
 	SettlementStore
 	ReconStore
+
+	TransferStore
+	FXStore
 }
