@@ -666,4 +666,6 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+
+	ConsoleStore
 }
