@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/gateway"
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres/postgrestest"
@@ -193,3 +195,67 @@ func paidOrder(t *testing.T, g *gateway.Gateway, outTradeNo string, amount int64
 type offsetClock struct{ d atomic.Int64 }
 
 func (c *offsetClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c.d.Load())) }
+
+// receiver is a merchant's webhook endpoint that fails until told to succeed.
+type receiver struct {
+	url  string
+	ok   atomic.Bool
+	hits atomic.Int32
+}
+
+// webhookReceiver subscribes an endpoint of the demo app to every event.
+func webhookReceiver(t *testing.T, g *gateway.Gateway) *receiver {
+	t.Helper()
+	rc := &receiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.hits.Add(1)
+		if !rc.ok.Load() {
+			http.Error(w, "merchant is down", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL + "/hooks"
+	u := rc.url
+	if _, _, err := g.API.Endpoints.Create(context.Background(), store.Scope{MerchantID: g.Demo.App.MerchantID, AppID: g.Demo.App.ID},
+		notify.EndpointParams{URL: &u, EnabledEvents: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// waitDeliveries waits (up to 20 s) until every delivery of the event has status.
+func waitDeliveries(t *testing.T, g *gateway.Gateway, eventID, status string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ds, err := g.Store.DeliveryList(context.Background(), eventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := len(ds) > 0
+		for _, d := range ds {
+			all = all && d.Status == status
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries of %s did not become %s: %+v", eventID, status, ds)
+		}
+		g.Notifier.Kick()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// eventOf returns the order's event of type typ.
+func eventOf(t *testing.T, g *gateway.Gateway, o *store.Order, typ string) *store.Event {
+	t.Helper()
+	evs, _, err := g.Store.EventList(context.Background(), store.EventFilter{MerchantID: o.MerchantID, Livemode: o.Livemode,
+		ObjectID: o.ID, Type: typ, ListParams: store.ListParams{Limit: 10}})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events %s of %s: %v %v", typ, o.ID, evs, err)
+	}
+	return evs[0]
+}
