@@ -164,4 +164,3 @@ func (b *browser) noProblems() {
 	}
 	b.problems = nil
 }
-
