@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"html/template"
@@ -8,7 +9,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/paygate/paygate/internal/store"
 )
 
 // Charts are drawn on the server as inline SVG: no script, no CDN, and
@@ -122,7 +126,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	if p.Operator() {
 		merchant = r.URL.Query().Get("merchant")
 	}
-	stats, err := h.cfg.Store.ConsoleStats(r.Context(), merchant, p.Live(), from, to)
+	stats, err := h.stats.get(r.Context(), h.cfg.Store, merchant, p.Live(), from, to, now)
 	if err != nil {
 		return err
 	}
@@ -228,3 +232,48 @@ func seriesOf(m map[string]*acc, rate bool) []series {
 type acc = struct{ orders, ok []float64 }
 
 func strconvF(f float64) string { return fmt.Sprintf("%.1f", f) }
+
+// statsCache keeps the charts' sums of days that are over: an order's
+// status rarely changes days after it was created (it expires within hours),
+// so the sums of days before yesterday are read from the database at most
+// every statsTTL, and only yesterday and today on every view.
+type statsCache struct {
+	mu      sync.Mutex
+	entries map[string]statsEntry
+}
+
+type statsEntry struct {
+	at    time.Time
+	stats []store.ConsoleStat
+}
+
+const statsTTL = 15 * time.Minute
+
+func (c *statsCache) get(ctx context.Context, st store.Store, merchant string, live bool, from, to, now time.Time) ([]store.ConsoleStat, error) {
+	edge := to.AddDate(0, 0, -2) // the start of yesterday
+	if !edge.After(from) {
+		return st.ConsoleStats(ctx, merchant, live, from, to)
+	}
+	key := fmt.Sprintf("%s|%v|%s|%s", merchant, live, from.Format(time.DateOnly), edge.Format(time.DateOnly))
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if !ok || now.Sub(e.at) > statsTTL || now.Before(e.at) {
+		old, err := st.ConsoleStats(ctx, merchant, live, from, edge)
+		if err != nil {
+			return nil, err
+		}
+		e = statsEntry{at: now, stats: old}
+		c.mu.Lock()
+		if c.entries == nil || len(c.entries) > 1000 {
+			c.entries = map[string]statsEntry{}
+		}
+		c.entries[key] = e
+		c.mu.Unlock()
+	}
+	recent, err := st.ConsoleStats(ctx, merchant, live, edge, to)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]store.ConsoleStat(nil), e.stats...), recent...), nil
+}

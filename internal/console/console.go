@@ -104,6 +104,7 @@ type Handler struct {
 	assets *assets
 	limits *limiter
 	users  *Users
+	stats  statsCache
 }
 
 // New returns the console. It panics if the embedded templates do not
