@@ -34,7 +34,7 @@ func TestChineseHasEveryPhrase(t *testing.T) {
 	}
 	phrases = append(phrases, "Orders", "Refunds", "Overview", "Webhooks", "Channel accounts", "Merchants", "Settlements",
 		"Review queue", "Users", "Account", "Search", "Order", "Confirm refund", "Choose a password", "Sign in",
-		"Order created", "Risk decision", "Routing decision", "Channel trade", "Paid", "Closed", "Failed", "Webhook attempt",
+		"Order created", "Risk decision", "Routing decision", "Paid", "Closed", "Failed", "Webhook attempt",
 		"Refund %s requested", "Refund %s succeeded", "Refund %s failed", "Event %s", "Ledger entry %s",
 		"Secret key", "Signing secret", "Webhook secret", "Something went wrong. Please try again.")
 	for _, p := range phrases {

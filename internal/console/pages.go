@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -363,11 +364,8 @@ func (h *Handler) order(w http.ResponseWriter, r *http.Request) error {
 		}
 		add(o.CreatedAt, "route", tr.T("Routing decision"), detail+routeSummary(o.Route), "route")
 	}
-	if o.ChannelTradeNo != "" {
-		add(o.UpdatedAt, "channel", tr.T("Channel trade"), o.ChannelTradeNo, "")
-	}
 	if o.PaidAt != nil {
-		add(*o.PaidAt, "succeeded", tr.T("Paid"), tr.Money(o.Amount, o.Currency), "")
+		add(*o.PaidAt, "succeeded", tr.T("Paid"), tr.Money(o.Amount, o.Currency)+" · "+o.ChannelTradeNo, "")
 	}
 	if o.ClosedAt != nil {
 		add(*o.ClosedAt, "closed", tr.T("Closed"), o.FailureCode, "")
@@ -460,11 +458,13 @@ func routeSummary(raw json.RawMessage) string {
 	var v struct {
 		Strategy   string            `json:"strategy"`
 		Candidates []json.RawMessage `json:"candidates"`
+		Skipped    []json.RawMessage `json:"skipped"`
+		Attempts   []json.RawMessage `json:"attempts"`
 	}
 	if json.Unmarshal(raw, &v) != nil || v.Strategy == "" {
 		return ""
 	}
-	return " · " + v.Strategy + " · " + strconv.Itoa(len(v.Candidates)) + " candidates"
+	return fmt.Sprintf(" · %s · %d candidates, %d skipped, %d tried", v.Strategy, len(v.Candidates), len(v.Skipped), len(v.Attempts))
 }
 
 // refund refunds part or all of an order through payment.CreateRefund,
