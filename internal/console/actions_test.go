@@ -70,6 +70,16 @@ func TestConsoleResendAndRefund(t *testing.T) {
 				t.Errorf("refund %s: %d, want %d (%s)", amount, r.status, want, errorText(r.body))
 			}
 		}
+		// The overview's charts count the refund and the deliveries by status.
+		home := op.get("/console/?lang=en").body
+		for _, want := range []string{`aria-label="Refunds per day, by status"`, `aria-label="Webhook deliveries per day, by status"`, `>sandbox</text>`} {
+			if !strings.Contains(home, want) {
+				t.Errorf("overview lacks %s", want)
+			}
+		}
+		if n := strings.Count(home, `>succeeded</text>`); n < 2 {
+			t.Errorf("overview has %d series named succeeded, want the refunds' and the deliveries'", n)
+		}
 		if page := op.get("/console/orders/" + o.ID + "?lang=en").body; !strings.Contains(page, "Refund rfd_") || !strings.Contains(page, "console-test-1") {
 			t.Error("the refund is not on the order's page")
 		}

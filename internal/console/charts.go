@@ -98,6 +98,7 @@ func lineChart(title string, days []time.Time, ss []series, percent bool) templa
 type homeData struct {
 	Days                      int
 	Volume, Success, Channels template.HTML
+	Refunds, Webhooks         template.HTML
 	Totals                    []total
 }
 
@@ -176,6 +177,22 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 		Volume:   lineChart(tr.T("Orders per day, by method"), axis, volume, false),
 		Success:  lineChart(tr.T("Success rate per day, by method"), axis, success, true),
 		Channels: lineChart(tr.T("Success rate per day, by channel account"), axis, seriesOf(byChannel, true), true)}
+	for _, c := range []struct {
+		what, title string
+		out         *template.HTML
+	}{{"refunds", "Refunds per day, by status", &d.Refunds}, {"deliveries", "Webhook deliveries per day, by status", &d.Webhooks}} {
+		counts, err := h.cfg.Store.ConsoleDayCounts(r.Context(), c.what, merchant, p.Live(), from, to)
+		if err != nil {
+			return err
+		}
+		byStatus := map[string]*acc{}
+		for _, n := range counts {
+			if i := index(n.Day); i >= 0 && i < days {
+				get(byStatus, tr.Status(n.Status)).orders[i] += float64(n.Count)
+			}
+		}
+		*c.out = lineChart(tr.T(c.title), axis, seriesOf(byStatus, false), false)
+	}
 	for _, t := range totals {
 		if t.Orders > 0 {
 			t.SuccessRatePct = 100 * float64(t.Paid) / float64(t.Orders)

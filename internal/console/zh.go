@@ -49,6 +49,7 @@ var zhWords = map[string]string{
 	"active": "正常", "admin": "管理员", "disabled": "已停用", "enabled": "已启用", "fixed fee": "固定费用", "invited": "已邀请",
 	"orders paid": "笔订单已支付", "revoked": "已吊销", "secret key": "API 密钥", "test": "测试", "to": "至", "viewer": "只读",
 	"Secret key": "API 密钥", "Signing secret": "签名密钥", "Webhook secret": "Webhook 密钥",
+	"Refunds per day, by status": "每日退款数（按状态）", "Webhook deliveries per day, by status": "每日 Webhook 推送数（按状态）",
 	"Something went wrong. Please try again.": "出错了，请稍后重试。",
 
 	"status:pending": "待支付", "status:processing": "处理中", "status:requires_review": "待审核", "status:succeeded": "成功",

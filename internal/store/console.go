@@ -97,6 +97,16 @@ type ConsoleStat struct {
 	Amount           int64 // succeeded, minor units
 }
 
+// ConsoleDayCount is how many refunds or webhook deliveries made on a day
+// are in a status, and (refunds) their amount in one currency.
+type ConsoleDayCount struct {
+	Day      time.Time
+	Status   string
+	Currency string // refunds; "" for deliveries
+	Count    int64
+	Amount   int64
+}
+
 // ConsoleStore is what the web console keeps and reads beyond the API's
 // queries: its users and sessions, and the filtered lists, searches and
 // statistics of its pages.
@@ -139,4 +149,7 @@ type ConsoleStore interface {
 	// ConsoleStats sums orders created in [from, to) by UTC day, method,
 	// channel account and currency.
 	ConsoleStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]ConsoleStat, error)
+	// ConsoleDayCounts counts refunds (what "refunds") or webhook
+	// deliveries (what "deliveries") made in [from, to) by UTC day and status.
+	ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]ConsoleDayCount, error)
 }

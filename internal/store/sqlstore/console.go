@@ -318,6 +318,37 @@ func (s *Store) ConsoleStats(ctx context.Context, merchantID string, livemode bo
 	}, q, f.args...)
 }
 
+// ConsoleDayCounts counts refunds or deliveries by UTC day and status.
+func (s *Store) ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]store.ConsoleDayCount, error) {
+	table, prefix, cols := "refunds", "rfd_", "currency, SUM(amount)"
+	switch what {
+	case "refunds":
+	case "deliveries":
+		table, prefix, cols = "deliveries", "dlv_", "'', 0"
+	default:
+		return nil, fmt.Errorf("console day counts: unknown %q", what)
+	}
+	var f filter
+	createdRange(&f, prefix, &from, &to)
+	f.and("livemode = ?", livemode)
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	group := fmt.Sprintf("created_at / %d, status", day)
+	if what == "refunds" {
+		group += ", currency"
+	}
+	q := fmt.Sprintf(`SELECT created_at / %d AS d, status, %s, COUNT(*) FROM %s%s GROUP BY %s ORDER BY d`, day, cols, table, f.where(), group)
+	return queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleDayCount, error) {
+		var c store.ConsoleDayCount
+		var d int64
+		err := r.Scan(&d, &c.Status, &c.Currency, &c.Amount, &c.Count)
+		c.Day = time.UnixMicro(d * day).UTC()
+		return c, err
+	}, q, f.args...)
+}
+
 func scanConsoleUser(r rowScanner) (*store.ConsoleUser, error) {
 	var u store.ConsoleUser
 	var invite sql.NullString
