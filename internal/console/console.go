@@ -126,7 +126,7 @@ func New(cfg Config) *Handler {
 		limits: newLimiter(cfg.Clock), users: &Users{Store: cfg.Store, Clock: cfg.Clock, Seal: cfg.Seal, Open: cfg.Open}}
 	funcs := h.funcs()
 	for _, page := range []string{"login", "message", "home", "search", "orders", "order", "refunds", "refund_confirm",
-		"webhooks", "channels", "merchants", "merchant", "users", "invite", "settlements", "reviews", "account"} {
+		"webhooks", "channels", "merchants", "merchant", "users", "invite", "settlements", "reviews", "account", "risk"} {
 		h.pages[page] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tables.html", "templates/"+page+".html"))
 	}
 	cop := http.NewCrossOriginProtection()
@@ -178,6 +178,9 @@ func New(cfg Config) *Handler {
 	m.Handle("GET /console/settlements", h.signedIn(h.settlements))
 	m.Handle("POST /console/settlements/{id}/paid", h.operatorAdmin(h.markPaid))
 	m.Handle("GET /console/reviews", h.operator(h.reviews))
+	m.Handle("GET /console/risk", h.operator(h.riskRules))
+	// The dry run changes nothing, so a viewer may run it too.
+	m.Handle("POST /console/risk", h.operator(h.riskRules))
 	m.Handle("POST /console/reviews/{id}/{decision}", h.operatorAdmin(h.decide))
 	h.mux = m
 	h.root = cop.Handler(m)

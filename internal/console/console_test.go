@@ -30,7 +30,7 @@ func TestConsoleOperatorPages(t *testing.T) {
 		op.login("ops@example.com")
 		for _, path := range []string{"/console/", "/console/?days=30", "/console/orders", "/console/orders?status=succeeded&method=sandbox&min=1&max=100000&from=2020-01-01&to=2099-01-01",
 			"/console/refunds", "/console/webhooks", "/console/channels", "/console/merchants", "/console/merchants/" + o.MerchantID,
-			"/console/settlements", "/console/reviews", "/console/users", "/console/account", "/console/orders/" + o.ID,
+			"/console/settlements", "/console/reviews", "/console/risk", "/console/users", "/console/account", "/console/orders/" + o.ID,
 			"/console/search?q=nothing-like-this", "/console/?lang=zh"} {
 			r := op.get(path)
 			if r.status != http.StatusOK {
@@ -51,6 +51,15 @@ func TestConsoleOperatorPages(t *testing.T) {
 			if !strings.Contains(page, want) {
 				t.Errorf("order page lacks %q", want)
 			}
+		}
+		// The risk rules page tries a draft rule on the recent attempts.
+		op.get("/console/risk")
+		r := op.post("/console/risk", url.Values{"expression": {"order.amount > 1000"}, "action": {"block"}, "days": {"7"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, `id="dry-run-result"`) {
+			t.Errorf("dry run: %d %s", r.status, errorText(r.body))
+		}
+		if r := op.post("/console/risk", url.Values{"expression": {"order.amout >"}, "action": {"block"}, "days": {"7"}}); r.status != http.StatusBadRequest {
+			t.Errorf("dry run of a broken rule: %d", r.status)
 		}
 		if zh := op.get("/console/orders/" + o.ID + "?lang=zh").body; !strings.Contains(zh, "订单") || !strings.Contains(zh, `lang="zh-CN"`) {
 			t.Errorf("Chinese order page: %.200s", zh)

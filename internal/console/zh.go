@@ -50,7 +50,11 @@ var zhWords = map[string]string{
 	"orders paid": "笔订单已支付", "revoked": "已吊销", "secret key": "API 密钥", "test": "测试", "to": "至", "viewer": "只读",
 	"Secret key": "API 密钥", "Signing secret": "签名密钥", "Webhook secret": "Webhook 密钥",
 	"Refunds per day, by status": "每日退款数（按状态）", "Webhook deliveries per day, by status": "每日 Webhook 推送数（按状态）",
-	"Something went wrong. Please try again.": "出错了，请稍后重试。",
+	"Risk rules": "风控规则", "Expression": "表达式", "Action": "动作", "Priority": "优先级", "all": "全部", "No rules yet.": "暂无规则。",
+	"Dry run of a draft rule": "规则草稿试运行", "Evaluates the rule against recent payment attempts; nothing is recorded or changed.": "用近期支付尝试评估该规则，不记录也不改变任何数据。",
+	"Expression (CEL)": "表达式（CEL）", "Days": "天数", "Try": "试运行",
+	"%d attempts evaluated, %d matched: %d would be blocked, %d reviewed; %d errors.": "评估 %d 次尝试，命中 %d 次：将拦截 %d 次，送审 %d 次；出错 %d 次。",
+	"Something went wrong. Please try again.":                                         "出错了，请稍后重试。",
 
 	"status:pending": "待支付", "status:processing": "处理中", "status:requires_review": "待审核", "status:succeeded": "成功",
 	"status:failed": "失败", "status:closed": "已关闭", "status:paid": "已打款",
