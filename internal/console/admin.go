@@ -146,6 +146,7 @@ type merchantData struct {
 	Settings *store.SettlementSettings
 	Apps     []appView
 	Users    []*store.ConsoleUser
+	Routes   []*store.Route
 	// Secrets are shown once, right after they were made.
 	Secrets map[string]string
 	Invite  string
@@ -177,6 +178,9 @@ func (h *Handler) showMerchant(w http.ResponseWriter, r *http.Request, merchantI
 		d.Apps = append(d.Apps, appView{App: a, Keys: keys})
 	}
 	if d.Users, err = h.cfg.Store.ConsoleUserList(ctx, store.ConsoleMerchant, m.ID); err != nil {
+		return err
+	}
+	if d.Routes, err = h.cfg.Store.RouteList(ctx, m.ID); err != nil {
 		return err
 	}
 	return h.page(w, r, "merchant", m.Name, d)

@@ -54,7 +54,8 @@ var zhWords = map[string]string{
 	"Dry run of a draft rule": "规则草稿试运行", "Evaluates the rule against recent payment attempts; nothing is recorded or changed.": "用近期支付尝试评估该规则，不记录也不改变任何数据。",
 	"Expression (CEL)": "表达式（CEL）", "Days": "天数", "Try": "试运行",
 	"%d attempts evaluated, %d matched: %d would be blocked, %d reviewed; %d errors.": "评估 %d 次尝试，命中 %d 次：将拦截 %d 次，送审 %d 次；出错 %d 次。",
-	"Something went wrong. Please try again.":                                         "出错了，请稍后重试。",
+	"Routes": "路由", "Strategy": "策略", "No routes: the platform's default routing applies.": "未配置路由：使用平台默认路由。",
+	"Something went wrong. Please try again.": "出错了，请稍后重试。",
 
 	"status:pending": "待支付", "status:processing": "处理中", "status:requires_review": "待审核", "status:succeeded": "成功",
 	"status:failed": "失败", "status:closed": "已关闭", "status:paid": "已打款",
