@@ -89,6 +89,7 @@ func BenchmarkConsole(b *testing.B) {
 	}
 	week := time.Now().UTC().AddDate(0, 0, -7).Format("2006-01-02")
 	pages := []struct{ name, path string }{
+		{"overview-14d-cold", "/console/"},
 		{"overview-14d", "/console/"},
 		{"overview-30d", "/console/?days=30"},
 		{"orders", "/console/orders"},
@@ -103,6 +104,9 @@ func BenchmarkConsole(b *testing.B) {
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
+				if strings.HasSuffix(p.name, "-cold") {
+					h.ForgetStats()
+				}
 				res, err := c.Get(srv.URL + p.path)
 				if err != nil {
 					b.Fatal(err)

@@ -250,10 +250,12 @@ type acc = struct{ orders, ok []float64 }
 
 func strconvF(f float64) string { return fmt.Sprintf("%.1f", f) }
 
-// statsCache keeps the charts' sums of days that are over: an order's
-// status rarely changes days after it was created (it expires within hours),
-// so the sums of days before yesterday are read from the database at most
-// every statsTTL, and only yesterday and today on every view.
+// statsCache keeps the charts' sums: an order's status rarely changes days
+// after it was created (it expires within hours), so the sums of days
+// before yesterday are read from the database at most every statsTTL, and
+// those of yesterday and today at most every recentTTL (a minute), so that
+// the overview of a busy platform costs a scan of its recent orders once a
+// minute, not on every view.
 type statsCache struct {
 	mu      sync.Mutex
 	entries map[string]statsEntry
@@ -264,33 +266,55 @@ type statsEntry struct {
 	stats []store.ConsoleStat
 }
 
-const statsTTL = 15 * time.Minute
+const (
+	statsTTL  = 15 * time.Minute
+	recentTTL = time.Minute
+)
 
 func (c *statsCache) get(ctx context.Context, st store.Store, merchant string, live bool, from, to, now time.Time) ([]store.ConsoleStat, error) {
 	edge := to.AddDate(0, 0, -2) // the start of yesterday
-	if !edge.After(from) {
-		return st.ConsoleStats(ctx, merchant, live, from, to)
+	if edge.Before(from) {
+		edge = from
 	}
-	key := fmt.Sprintf("%s|%v|%s|%s", merchant, live, from.Format(time.DateOnly), edge.Format(time.DateOnly))
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if !ok || now.Sub(e.at) > statsTTL || now.Before(e.at) {
-		old, err := st.ConsoleStats(ctx, merchant, live, from, edge)
-		if err != nil {
-			return nil, err
-		}
-		e = statsEntry{at: now, stats: old}
-		c.mu.Lock()
-		if c.entries == nil || len(c.entries) > 1000 {
-			c.entries = map[string]statsEntry{}
-		}
-		c.entries[key] = e
-		c.mu.Unlock()
-	}
-	recent, err := st.ConsoleStats(ctx, merchant, live, edge, to)
+	old, err := c.read(ctx, st, merchant, live, from, edge, now, statsTTL)
 	if err != nil {
 		return nil, err
 	}
-	return append(append([]store.ConsoleStat(nil), e.stats...), recent...), nil
+	recent, err := c.read(ctx, st, merchant, live, edge, to, now, recentTTL)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]store.ConsoleStat(nil), old...), recent...), nil
+}
+
+// read returns the sums of [from, to), from the cache when younger than ttl.
+func (c *statsCache) read(ctx context.Context, st store.Store, merchant string, live bool, from, to, now time.Time, ttl time.Duration) ([]store.ConsoleStat, error) {
+	if !to.After(from) {
+		return nil, nil
+	}
+	key := fmt.Sprintf("%s|%v|%s|%s", merchant, live, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < ttl && !now.Before(e.at) {
+		return e.stats, nil
+	}
+	stats, err := st.ConsoleStats(ctx, merchant, live, from, to)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) > 1000 {
+		c.entries = map[string]statsEntry{}
+	}
+	c.entries[key] = statsEntry{at: now, stats: stats}
+	c.mu.Unlock()
+	return stats, nil
+}
+
+// forget empties the cache (tests, benchmarks).
+func (c *statsCache) forget() {
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
 }

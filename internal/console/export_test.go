@@ -6,3 +6,6 @@ func SetExportChunk(n int) (restore func()) {
 	exportChunk = n
 	return func() { exportChunk = old }
 }
+
+// ForgetStats empties the charts' cache, to measure a cold overview.
+func (h *Handler) ForgetStats() { h.stats.forget() }
