@@ -32,6 +32,7 @@ import (
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
@@ -524,15 +525,31 @@ func (g *Gateway) handler() http.Handler {
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
 	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
+	consoleUI := g.console()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
 			guarded.ServeHTTP(w, r)
+		case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"):
+			consoleUI.ServeHTTP(w, r)
 		case g.site.Serves(r):
 			g.site.ServeHTTP(w, r)
 		default:
 			g.API.ServeHTTP(w, r)
 		}
+	})
+}
+
+// console is the operator and merchant web console (/console), on the
+// same services as the API.
+func (g *Gateway) console() *console.Handler {
+	return console.New(console.Config{
+		Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, Settlements: g.Settlements, Risk: g.Risk,
+		Notify: g.Notifier.Kick, Seal: g.Box.Seal, Open: g.Box.Open, Clock: g.Clock, Log: g.Log, PublicURL: g.Payments.PublicURL,
+		ChannelHealth: func(accountID string) console.Health {
+			h := g.Router.Health(accountID)
+			return console.Health{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
+		},
 	})
 }
 

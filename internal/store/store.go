@@ -675,4 +675,6 @@ type Store interface {
 
 	TransferStore
 	FXStore
+
+	ConsoleStore
 }
