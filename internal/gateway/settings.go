@@ -132,6 +132,14 @@ func Settings() []Setting {
 			func(c *Config) *[]time.Duration { return &c.DunningSchedule }),
 		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
 			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
+		// Monitoring (monitoring.go).
+		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
+			"operator listener serving /metrics (Prometheus) and /debug/pprof/; never the public port",
+			func(c *Config) *string { return &c.AdminAddr }, validateAdminAddr),
+		stringSetting("log_format", "string", "json", "", "log format: json or text",
+			func(c *Config) *string { return &c.LogFormat }, validateLogFormat),
+		durationSetting("ledger_verify_interval", "1h", "how often one node verifies the ledger (paygate admin ledger verify) and exports the result as paygate_ledger_verify_* metrics",
+			func(c *Config) *time.Duration { return &c.LedgerVerifyInterval }),
 	}
 }
 

@@ -19,6 +19,11 @@ import (
 // same parameters already existed: it is returned as it is (after one more
 // try at the channel if it never reached one).
 func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams) (o *store.Order, created bool, err error) {
+	defer func() {
+		if created && err == nil && o != nil {
+			s.Metrics.OrderCreated(o.Method, o.Channel, o.Livemode)
+		}
+	}()
 	now := s.now()
 	if err := p.Validate(sc.Livemode, now); err != nil {
 		return nil, false, err

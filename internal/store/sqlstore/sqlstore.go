@@ -23,6 +23,12 @@ import (
 	"sync"
 
 	"github.com/paygate/paygate/internal/store"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/paygate/paygate/internal/tracing"
 )
 
 // Dialect is what differs between the SQL databases Store runs on.
@@ -259,7 +265,17 @@ type tx struct {
 // inTx runs fn in a write transaction and commits it: with group commit,
 // as a turn the committer runs itself in a batch; otherwise in a
 // transaction of its own. fn's error rolls its work back and is returned.
-func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if tracing.Enabled() {
+		var span trace.Span
+		ctx, span = tracing.Tracer().Start(ctx, "store tx", trace.WithAttributes(attribute.String("db.system", s.dialect.Name)))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, "transaction failed")
+			}
+			span.End()
+		}()
+	}
 	if s.committer != nil {
 		return s.committer.do(ctx, fn)
 	}
