@@ -122,6 +122,9 @@ func (c *instrumented) Bill(ctx context.Context, r channel.BillRequest) (*channe
 	return resp, err
 }
 
+// Unwrap returns the wrapped connector (channel.Unwrap).
+func (c *instrumented) Unwrap() channel.Connector { return c.Connector }
+
 type instrumentedAgreements struct {
 	*instrumented
 	ag channel.Agreements

@@ -461,7 +461,7 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 	if err != nil {
 		return nil, err
 	}
-	payer, ok := conn.(Payer)
+	payer, ok := channel.Unwrap(conn).(Payer)
 	if !ok {
 		// A simulated channel: the payer acts there, and the channel's
 		// callback (or this query, whichever is first) moves the order.
