@@ -208,7 +208,7 @@ func TestMonitoringLedgerVerifyJob(t *testing.T) {
 	if v, _ := sum(all, "paygate_ledger_verify_problems", nil); v != 0 {
 		t.Fatalf("paygate_ledger_verify_problems = %v, want 0", v)
 	}
-	if v, _ := sum(all, "paygate_job_runs_total", map[string]string{"job": "ledger_verify", "outcome": "ok"}); v < 1 {
+	if v, _ := sum(all, "paygate_job_runs_total", map[string]string{"scheduled_job": "ledger_verify", "outcome": "ok"}); v < 1 {
 		t.Fatalf("ledger_verify runs = %v, want at least 1", v)
 	}
 }

@@ -61,6 +61,8 @@ type Metrics struct {
 	settlements       *prometheus.CounterVec
 	settlementAmounts *prometheus.CounterVec
 
+	reconDiscrepancies *prometheus.GaugeVec
+
 	ledgerProblems prometheus.Gauge
 	ledgerLastRun  prometheus.Gauge
 	ledgerLastOK   prometheus.Gauge
@@ -119,18 +121,21 @@ func New() *Metrics {
 		Help: "Time from a group-commit batch's BEGIN to its COMMIT returning (SQLite).", Buckets: httpBuckets})
 
 	m.jobRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paygate_job_runs_total",
-		Help: "Scheduled job runs on this node, by job and outcome (ok, error)."}, []string{"job", "outcome"})
+		Help: "Scheduled job runs on this node, by job and outcome (ok, error)."}, []string{"scheduled_job", "outcome"})
 	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "paygate_job_duration_seconds",
-		Help: "Time a scheduled job run took, by job.", Buckets: jobBuckets}, []string{"job"})
+		Help: "Time a scheduled job run took, by job.", Buckets: jobBuckets}, []string{"scheduled_job"})
 	m.jobLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paygate_job_lag_seconds",
-		Help: "How late the job's last run on this node started after it was due."}, []string{"job"})
+		Help: "How late the job's last run on this node started after it was due."}, []string{"scheduled_job"})
 	m.jobLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paygate_job_last_success_timestamp_seconds",
-		Help: "When the job last finished without error on this node (Unix time)."}, []string{"job"})
+		Help: "When the job last finished without error on this node (Unix time)."}, []string{"scheduled_job"})
 
 	m.settlements = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paygate_settlements_total",
 		Help: "Merchant-days settled on this node, by currency."}, []string{"currency"})
 	m.settlementAmounts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paygate_settlement_net_amount_total",
 		Help: "Net amounts settled to merchants, in the currency's minor unit, by currency."}, []string{"currency"})
+
+	m.reconDiscrepancies = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paygate_recon_discrepancies",
+		Help: "Open discrepancies the last reconciliation of the channel account's bills found."}, []string{"channel_account"})
 
 	m.ledgerProblems = prometheus.NewGauge(prometheus.GaugeOpts{Name: "paygate_ledger_verify_problems",
 		Help: "Problems the last ledger verification found (0: the ledger balances); -1 before the first run."})
@@ -144,7 +149,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration, m.httpInFlight, m.ordersCreated, m.ordersFinished,
 		m.channelCalls, m.channelDuration, m.riskDecisions, m.riskRuleHits, m.webhookDeliveries, m.webhookDuration,
 		m.commitBatch, m.commitDuration, m.jobRuns, m.jobDuration, m.jobLag, m.jobLastSuccess,
-		m.settlements, m.settlementAmounts, m.ledgerProblems, m.ledgerLastRun, m.ledgerLastOK,
+		m.settlements, m.settlementAmounts, m.reconDiscrepancies, m.ledgerProblems, m.ledgerLastRun, m.ledgerLastOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		f(c)
@@ -329,5 +334,13 @@ func (m *Metrics) LedgerVerified(at time.Time, problems int) {
 		m.ledgerLastOK.Set(1)
 	} else {
 		m.ledgerLastOK.Set(0)
+	}
+}
+
+// ReconDiscrepancies sets the open discrepancies reconciliation found for
+// a channel account (for the reconciliation job to call).
+func (m *Metrics) ReconDiscrepancies(account string, open int) {
+	if m != nil {
+		m.reconDiscrepancies.WithLabelValues(account).Set(float64(open))
 	}
 }
