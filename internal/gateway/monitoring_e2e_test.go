@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -462,4 +464,153 @@ func eachStoreWith(t *testing.T, tweak func(*gateway.Config), f func(t *testing.
 			f(t, startWith(t, kind, tweak))
 		})
 	}
+}
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// promQuery runs an instant query against Prometheus's HTTP API and returns
+// the value of its only sample (ok false when the result is empty).
+func promQuery(t *testing.T, base, q string) (float64, bool) {
+	t.Helper()
+	res, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatalf("query %s: %v", q, err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Status string
+		Error  string
+		Data   struct {
+			Result []struct {
+				Value [2]any
+			}
+		}
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Status != "success" {
+		t.Fatalf("query %s: %v %s %s", q, err, out.Status, out.Error)
+	}
+	if len(out.Data.Result) == 0 {
+		return 0, false
+	}
+	if len(out.Data.Result) > 1 {
+		t.Fatalf("query %s: %d samples, want one", q, len(out.Data.Result))
+	}
+	v, err := strconv.ParseFloat(out.Data.Result[0].Value[1].(string), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, true
+}
+
+// TestMonitoringPrometheusScrape runs Debian's prometheus against a gateway
+// under a short load and reads back, through Prometheus's HTTP API, what
+// the test did: the orders counter and the request rate.
+func TestMonitoringPrometheusScrape(t *testing.T) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prometheus is missing: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("prometheus is not installed (apt-get install prometheus)")
+	}
+	e := startWith(t, "sqlite", withAdmin)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: paygate\n    static_configs:\n      - targets: [%q]\n", e.g.AdminAddr())
+	if err := os.WriteFile(dir+"/prometheus.yml", []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	var out lockedBuffer
+	cmd := exec.Command(bin, "--config.file="+dir+"/prometheus.yml", "--storage.tsdb.path="+dir+"/data",
+		"--web.listen-address="+addr, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://" + addr
+	waitFor(t, "prometheus ready", &out, func() bool {
+		res, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	// One request builds the router, whose routes' series start at 0.
+	if _, err := e.demo.GetOrder(context.Background(), "ord_missing"); err == nil {
+		t.Fatal("a missing order was found")
+	}
+	waitFor(t, "the gateway's target up", &out, func() bool {
+		v, ok := promQuery(t, base, `up{job="paygate"}`)
+		return ok && v == 1
+	})
+
+	// The load: 4 clients create 100 orders; 10 requests for a missing order.
+	const orders, missing = 100, 10
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range orders / 4 {
+				if _, err := e.demo.CreateOrder(context.Background(), orderParams(fmt.Sprintf("scrape-%d-%d", w, i), 100)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for range missing {
+		e.demo.GetOrder(context.Background(), "ord_missing")
+	}
+
+	created := `sum(paygate_orders_created_total{job="paygate",method="sandbox",mode="test"})`
+	waitFor(t, "the orders counter at "+strconv.Itoa(orders), &out, func() bool {
+		v, _ := promQuery(t, base, created)
+		return v == orders
+	})
+	if v, _ := promQuery(t, base, `sum(paygate_http_requests_total{job="paygate",route="/v1/orders",method="POST",code="2xx"})`); v != orders {
+		t.Errorf("POST /v1/orders 2xx = %v, want %d", v, orders)
+	}
+	if v, _ := promQuery(t, base, `sum(paygate_http_requests_total{job="paygate",route="/v1/orders/{id}",method="GET",code="4xx"})`); v != missing+1 {
+		t.Errorf("GET /v1/orders/{id} 4xx = %v, want %d", v, missing+1)
+	}
+	// The increase over the last minute covers the whole load (the series
+	// exist, at 0, from before it): the orders made, within Prometheus's
+	// extrapolation to the window's end.
+	var inc float64
+	waitFor(t, "the request rate", &out, func() bool {
+		v, ok := promQuery(t, base, `sum(increase(paygate_http_requests_total{job="paygate",route="/v1/orders",method="POST"}[1m]))`)
+		inc = v
+		return ok && v >= orders
+	})
+	if inc > 1.5*orders {
+		t.Errorf("requests over the last minute = %v, want about %d", inc, orders)
+	}
+	if rate, _ := promQuery(t, base, `sum(rate(paygate_http_requests_total{job="paygate",route="/v1/orders",method="POST"}[1m]))`); rate*60 < 0.9*orders || rate*60 > 1.5*orders {
+		t.Errorf("request rate %v/s × 60 s = %v, want about %d", rate, rate*60, orders)
+	}
+}
+
+// waitFor polls cond until it holds, failing with Prometheus's output after
+// a minute (a bound, not a timing assertion).
+func waitFor(t *testing.T, what string, out *lockedBuffer, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waiting for %s: gave up after a minute; prometheus said:\n%s", what, out.String())
 }
