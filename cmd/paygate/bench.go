@@ -64,6 +64,7 @@ variables.`,
 	f.IntVar(&o.notifyConc, "notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
 	f.IntVar(&o.riskRules, "risk-rules", 0, "temporary gateway: enforce this many of the 20 benchmark risk rules (internal/risk.BenchmarkRules; ten use counters), 0 to 20")
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
+	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	return cmd
 }
@@ -74,6 +75,7 @@ type benchOptions struct {
 	database, cpuProfile  string
 	perTarget, notifyConc int
 	riskRules             int
+	noMetrics             bool
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -92,7 +94,7 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 		return usagef("--risk-rules must be 0 to %d, and only with a temporary gateway (no --url)", len(risk.BenchmarkRules))
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc)
+		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc, o.noMetrics)
 		if err != nil {
 			return err
 		}
@@ -197,7 +199,7 @@ func peakRSSMB() float64 {
 
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
-func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int) (*gateway.Gateway, func(), error) {
+func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool) (*gateway.Gateway, func(), error) {
 	dir, err := os.MkdirTemp("", "paygate-bench")
 	if err != nil {
 		return nil, nil, err
@@ -210,7 +212,7 @@ func startTempGateway(ctx context.Context, database string, perTarget, notifyCon
 	}
 	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"),
 		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		NotifyPerTarget: perTarget, NotifyConcurrency: notifyConc}
+		NotifyPerTarget: perTarget, NotifyConcurrency: notifyConc, NoMetrics: noMetrics}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)
