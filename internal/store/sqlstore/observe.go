@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/tracing"
 )
 
 // What the metrics read from a Store (internal/metrics): the group
@@ -44,4 +49,16 @@ func (s *Store) DeliveriesBacklog(ctx context.Context) (pending int, oldestDue t
 		oldestDue = time.UnixMicro(oldest.Int64)
 	}
 	return pending, oldestDue, nil
+}
+
+// traceTurn starts a span for one write (a transaction or a statement of
+// its own); its end records the error. Only called when tracing is on.
+func (s *Store) traceTurn(ctx context.Context, name string) (context.Context, func(error)) {
+	ctx, span := tracing.Tracer().Start(ctx, name, trace.WithAttributes(attribute.String("db.system", s.dialect.Name)))
+	return ctx, func(err error) {
+		if err != nil {
+			span.SetStatus(codes.Error, "write failed")
+		}
+		span.End()
+	}
 }

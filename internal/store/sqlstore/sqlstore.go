@@ -24,10 +24,6 @@ import (
 
 	"github.com/paygate/paygate/internal/store"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/paygate/paygate/internal/tracing"
 )
 
@@ -267,14 +263,9 @@ type tx struct {
 // transaction of its own. fn's error rolls its work back and is returned.
 func (s *Store) inTx(ctx context.Context, fn func(*tx) error) (err error) {
 	if tracing.Enabled() {
-		var span trace.Span
-		ctx, span = tracing.Tracer().Start(ctx, "store tx", trace.WithAttributes(attribute.String("db.system", s.dialect.Name)))
-		defer func() {
-			if err != nil {
-				span.SetStatus(codes.Error, "transaction failed")
-			}
-			span.End()
-		}()
+		var end func(error)
+		ctx, end = s.traceTurn(ctx, "store tx")
+		defer func() { end(err) }()
 	}
 	if s.committer != nil {
 		return s.committer.do(ctx, fn)
@@ -294,7 +285,12 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) (err error) {
 // own: a turn in the batch with group commit; without it (PostgreSQL), the
 // statement alone in autocommit, one round trip instead of three (BEGIN,
 // the statement, COMMIT), since a single statement is atomic by itself.
-func (s *Store) inStmt(ctx context.Context, fn func(conn) error) error {
+func (s *Store) inStmt(ctx context.Context, fn func(conn) error) (err error) {
+	if tracing.Enabled() {
+		var end func(error)
+		ctx, end = s.traceTurn(ctx, "store write")
+		defer func() { end(err) }()
+	}
 	if s.committer != nil {
 		return s.committer.do(ctx, func(t *tx) error { return fn(t.conn) })
 	}
