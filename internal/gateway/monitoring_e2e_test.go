@@ -164,6 +164,7 @@ func TestMonitoringMetrics(t *testing.T) {
 		check("paygate_http_request_duration_seconds_count", map[string]string{"route": "/v1/orders", "method": "POST"}, paid+open)
 		check("paygate_orders_created_total", map[string]string{"method": "sandbox", "provider": "sandbox", "mode": "test"}, paid+open)
 		check("paygate_orders_finished_total", map[string]string{"method": "sandbox", "status": "succeeded", "mode": "test"}, paid)
+		check("paygate_risk_decisions_total", map[string]string{"decision": "allow"}, paid+open)
 		if n, _ := sum(all, "paygate_channel_calls_total", map[string]string{"provider": "sandbox", "operation": "pay", "outcome": "ok"}); n < paid+open {
 			t.Errorf("sandbox pay calls = %v, want at least %d", n, paid+open)
 		}
@@ -309,7 +310,17 @@ func TestMonitoringNoSecretsInLogsMetricsOrSpans(t *testing.T) {
 	hooks.wait(t)
 	waitSpan(t, exp, "webhook deliver")
 
-	_, metricsText := scrape(t, "http://"+e.g.AdminAddr()+"/metrics")
+	// The attempt is counted once it is over (after the receiver answered).
+	var metricsText string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, metricsText = scrape(t, "http://"+e.g.AdminAddr()+"/metrics")
+		if n, _ := sum(parseMetrics(t, metricsText), "paygate_webhook_deliveries_total", map[string]string{"outcome": "succeeded"}); n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no succeeded webhook attempt is counted")
+		}
+	}
 	spans := spanText(exp.GetSpans())
 	logText := logs.String()
 	canaries := map[string]string{

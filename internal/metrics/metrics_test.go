@@ -1,7 +1,9 @@
 package metrics_test
 
 import (
+	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,5 +151,76 @@ func BenchmarkCreateOrderMetrics(b *testing.B) {
 		m.ChannelCall("cha_sandbox", "sandbox", "pay", "ok", time.Millisecond)
 		m.GroupCommit(8, time.Millisecond)
 		r.Observe(201, start)
+	}
+}
+
+type fakeBacklog struct {
+	n      int
+	oldest time.Time
+}
+
+func (f fakeBacklog) DeliveriesBacklog(context.Context) (int, time.Time, error) { return f.n, f.oldest, nil }
+
+// exposition renders m's registry in the text format.
+func exposition(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+// TestScrapeTimeCollectors: the backlog's age and the breakers are read
+// when scraped.
+func TestScrapeTimeCollectors(t *testing.T) {
+	m := metrics.New()
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	m.CollectBacklog(fakeBacklog{n: 7, oldest: now.Add(-11 * time.Minute)}, func() time.Time { return now })
+	m.CollectChannelHealth(func() []metrics.ChannelHealth {
+		return []metrics.ChannelHealth{{Account: "cha_a", Breaker: "open", SuccessRate: 0.25, Samples: 8}, {Account: "cha_b", Breaker: "closed", SuccessRate: 1}}
+	})
+	text := exposition(t, m)
+	for _, want := range []string{
+		"paygate_webhook_backlog 7", "paygate_webhook_oldest_due_age_seconds 660",
+		`paygate_channel_breaker_state{channel_account="cha_a"} 2`, `paygate_channel_breaker_state{channel_account="cha_b"} 0`,
+		`paygate_channel_success_ratio{channel_account="cha_a"} 0.25`, `paygate_channel_recent_calls{channel_account="cha_a"} 8`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestRecordedFigures: the typed methods land in the series the rules and
+// the dashboard read.
+func TestRecordedFigures(t *testing.T) {
+	m := metrics.New()
+	m.RiskDecision("block", []metrics.RiskRule{{Name: "velocity", Action: "block", Mode: "enforce", Platform: true},
+		{Name: "my_secret_rule_name", Action: "review", Mode: "observe"}})
+	m.Settled("CNY", 9940)
+	m.LedgerVerified(time.Unix(1700000000, 0), 2)
+	due := time.Unix(1700000000, 0)
+	m.JobRun("settlement", due, due.Add(90*time.Second), time.Second, nil)
+	m.JobRun("billing", due, due, time.Second, errors.New("x"))
+	m.WebhookAttempt("retry", 0)
+	text := exposition(t, m)
+	for _, want := range []string{
+		`paygate_risk_decisions_total{decision="block"} 1`,
+		`paygate_risk_rule_hits_total{action="block",mode="enforce",rule="velocity"} 1`,
+		`paygate_risk_rule_hits_total{action="review",mode="observe",rule="merchant"} 1`,
+		`paygate_settlement_net_amount_total{currency="CNY"} 9940`, `paygate_settlements_total{currency="CNY"} 1`,
+		"paygate_ledger_verify_problems 2", "paygate_ledger_verify_ok 0", "paygate_ledger_verify_last_run_timestamp_seconds 1.7e+09",
+		`paygate_job_lag_seconds{scheduled_job="settlement"} 90`, `paygate_job_runs_total{outcome="error",scheduled_job="billing"} 1`,
+		`paygate_job_last_success_timestamp_seconds{scheduled_job="settlement"} 1.700000091e+09`,
+		`paygate_webhook_deliveries_total{outcome="retry"} 1`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(text, "my_secret_rule_name") {
+		t.Error("a merchant's rule name is a label value")
 	}
 }
