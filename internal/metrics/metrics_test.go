@@ -159,7 +159,9 @@ type fakeBacklog struct {
 	oldest time.Time
 }
 
-func (f fakeBacklog) DeliveriesBacklog(context.Context) (int, time.Time, error) { return f.n, f.oldest, nil }
+func (f fakeBacklog) DeliveriesBacklog(context.Context) (int, time.Time, error) {
+	return f.n, f.oldest, nil
+}
 
 // exposition renders m's registry in the text format.
 func exposition(t *testing.T, m *metrics.Metrics) string {
