@@ -66,6 +66,7 @@ variables.`,
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
 	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
+	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
 }
 
@@ -200,32 +201,48 @@ func peakRSSMB() float64 {
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
 func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool) (*gateway.Gateway, func(), error) {
-	dir, err := os.MkdirTemp("", "paygate-bench")
+	cfg, cleanup, err := tempDatabase(ctx, database)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = perTarget, notifyConc, noMetrics
+	g, stop, err := serveGateway(ctx, cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return g, func() { stop(); cleanup() }, nil
+}
+
+// tempDatabase makes a throwaway database: a SQLite file in a temporary
+// directory, or a fresh schema of database when that is a postgres:// URL.
+// It returns a gateway configuration on it (loopback, any port, warnings
+// only) and a function that removes the database.
+func tempDatabase(ctx context.Context, database string) (gateway.Config, func(), error) {
+	dir, err := os.MkdirTemp("", "paygate-bench")
+	if err != nil {
+		return gateway.Config{}, nil, err
+	}
 	cleanup := []func(){func() { os.RemoveAll(dir) }}
-	stopAll := func() {
+	removeAll := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
 		}
 	}
-	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"),
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		NotifyPerTarget: perTarget, NotifyConcurrency: notifyConc, NoMetrics: noMetrics}
+	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"), Logger: quietLogger()}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)
 		schema := "paygate_bench_" + hex.EncodeToString(b)
 		db, err := sql.Open("pgx", withoutParam(database, "pool_max_conns")) // a pool setting, not the server's
 		if err != nil {
-			stopAll()
-			return nil, nil, err
+			removeAll()
+			return gateway.Config{}, nil, err
 		}
 		if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 			db.Close()
-			stopAll()
-			return nil, nil, err
+			removeAll()
+			return gateway.Config{}, nil, err
 		}
 		cleanup = append(cleanup, func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
 		sep := "?"
@@ -236,20 +253,31 @@ func startTempGateway(ctx context.Context, database string, perTarget, notifyCon
 		key := make([]byte, 32)
 		rand.Read(key)
 		cfg.MasterKey = hex.EncodeToString(key)
+	} else if database != "sqlite" {
+		removeAll()
+		return gateway.Config{}, nil, usagef(`--database must be "sqlite" or a postgres:// URL, not %q`, database)
 	}
+	return cfg, removeAll, nil
+}
+
+// serveGateway opens the gateway of cfg and serves it until the returned
+// function is called.
+func serveGateway(ctx context.Context, cfg gateway.Config) (*gateway.Gateway, func(), error) {
 	g, err := gateway.Open(ctx, cfg, io.Discard)
 	if err != nil {
-		stopAll()
 		return nil, nil, err
 	}
 	if err := g.Listen(); err != nil {
 		g.Shutdown(ctx)
-		stopAll()
 		return nil, nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { g.Serve(sctx); close(done) }()
-	cleanup = append(cleanup, func() { cancel(); <-done })
-	return g, stopAll, nil
+	return g, func() { cancel(); <-done }, nil
+}
+
+// quietLogger logs warnings and errors to stderr.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

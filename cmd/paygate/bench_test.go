@@ -41,3 +41,35 @@ func TestBenchExitCodes(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// bench seed fills a database the gateway then serves with its history;
+// bench scale prints a row per measure and a column per size; bench soak
+// prints a line per window with webhooks arriving and a summary.
+func TestBenchSeedScaleSoak(t *testing.T) {
+	t.Parallel()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "seeded.db")
+	code, out, errOut := paygate(t, nil, "bench", "seed", "--database", db, "--orders", "3000", "--merchants", "5", "--days", "3")
+	if code != 0 || !strings.Contains(out, "seeded 3000 orders (300 the demo merchant's)") || !strings.Contains(errOut, "3000/3000") {
+		t.Fatalf("seed: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = paygate(t, nil, "ledger", "verify", "--database", db)
+	if code != 0 {
+		t.Errorf("ledger verify of the seeded database: exit %d, %s %s", code, out, errOut)
+	}
+	if code, _, errOut := paygate(t, nil, "bench", "seed", "--database", db, "--orders", "10"); code == 0 {
+		t.Errorf("seeding the same database twice succeeded: %s", errOut)
+	}
+
+	code, out, errOut = paygate(t, nil, "bench", "scale", "--orders", "0,2000", "--merchants", "3", "--duration", "300ms")
+	if code != 0 || !regexp.MustCompile(`(?m)^ +orders +0 +2000$`).MatchString(out) || !strings.Contains(out, "list, status filter") {
+		t.Errorf("scale: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	code, out, errOut = paygate(t, nil, "bench", "soak", "--duration", "3s", "--every", "1s", "--rate", "60", "--fail-share", "0.5")
+	lines := regexp.MustCompile(`(?m)^ +\d+\.\d +\d+ +\d+ .* (\d+)$`).FindAllStringSubmatch(out, -1)
+	if code != 0 || len(lines) < 2 || !strings.Contains(out, "soak     mixed:") {
+		t.Errorf("soak: exit %d, %d lines, stdout %q, stderr %q", code, len(lines), out, errOut)
+	} else if lines[len(lines)-1][1] == "0" {
+		t.Errorf("soak: no webhook arrived: %q", out)
+	}
+}

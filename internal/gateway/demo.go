@@ -118,7 +118,7 @@ func ReissueDemoKeys(ctx context.Context, cfg Config, revokeOthers bool) (*DemoK
 	if err != nil {
 		return nil, err
 	}
-	app, err := findDemoApp(ctx, st)
+	app, err := FindDemoApp(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +164,10 @@ func ReissueDemoKeys(ctx context.Context, cfg Config, revokeOthers bool) (*DemoK
 	return k, nil
 }
 
-// findDemoApp returns the demo app: the one recorded at its creation, or,
+// FindDemoApp returns the demo app: the one recorded at its creation, or,
 // in a database made before that was recorded, the app named as the demo's
 // of the merchant named as the demo.
-func findDemoApp(ctx context.Context, st store.Store) (*store.App, error) {
+func FindDemoApp(ctx context.Context, st store.Store) (*store.App, error) {
 	if appID, err := st.SettingGet(ctx, demoAppSetting); err == nil {
 		return st.AppGet(ctx, appID)
 	} else if !errors.Is(err, store.ErrNotFound) {

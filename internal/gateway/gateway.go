@@ -297,7 +297,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	sc := site.Config{Version: g.Config.Version, NotFound: g.API, Log: g.Log}
 	if !g.Config.NoDemo {
-		if app, err := findDemoApp(ctx, g.Store); err == nil {
+		if app, err := FindDemoApp(ctx, g.Store); err == nil {
 			sc.DemoCashier = func(ctx context.Context) (string, error) { return g.demoCashierOrder(ctx, app) }
 		}
 	}

@@ -55,6 +55,24 @@ type Config struct {
 	// Payers, when above 0, gives each created order a payer (id, IP and
 	// device) drawn from this many, so risk rules count real histories.
 	Payers int
+	// PayEvery, when above 0, pays every PayEvery-th order the mixed
+	// scenario creates (test mode), so that its events go out as webhooks.
+	PayEvery int
+	// NotifyURL, when set, is the notify_url of the orders the mixed
+	// scenario creates.
+	NotifyURL string
+	// Window, when above 0, calls OnWindow with each window's figures
+	// while the run goes on (the soak's per-minute lines).
+	Window   time.Duration
+	OnWindow func(Window)
+}
+
+// Window is one window of a run: its successful and failed requests and
+// the latency percentiles of the successful ones.
+type Window struct {
+	Elapsed    time.Duration // since the run started, at the window's end
+	OK, Failed uint64
+	P50, P99   float64 // milliseconds
 }
 
 // MaxFailedShare is the share of failed requests above which a run is
@@ -155,12 +173,13 @@ type op func(w *worker, ctx context.Context) (code, msg string)
 
 // worker holds one goroutine's client state.
 type worker struct {
-	r    *runner
-	id   int
-	seq  int
-	hist *Histogram // nil in open loop, where workers share one
-	errs map[string]int
-	msgs map[string]string // first message per code
+	r       *runner
+	id      int
+	seq     int
+	creates int        // orders the mixed scenario created (PayEvery)
+	hist    *Histogram // nil in open loop, where workers share one
+	errs    map[string]int
+	msgs    map[string]string // first message per code
 }
 
 type runner struct {
@@ -170,6 +189,8 @@ type runner struct {
 	signer *client.Client // when signing
 	orders []string       // for query
 	cycle  *cycle
+	// mixed counts the mixed scenario's requests, creates its creates.
+	mixed, creates atomic.Uint64
 }
 
 // Run runs cfg against its gateway until cfg.Duration passes or ctx ends.
@@ -285,6 +306,11 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	if ticks != nil {
 		shared = &Histogram{}
 	}
+	var window *windows
+	if r.cfg.Window > 0 && r.cfg.OnWindow != nil {
+		window = &windows{hist: &Histogram{}}
+		go window.report(ctx, start, r.cfg.Window, r.cfg.OnWindow)
+	}
 	var wg sync.WaitGroup
 	for i := range ws {
 		w := &worker{r: r, id: i, errs: map[string]int{}, msgs: map[string]string{}}
@@ -307,6 +333,9 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 				if ctx.Err() != nil && code != "" {
 					unfinished.Add(1) // cut off by the end of the run
 					return
+				}
+				if window != nil {
+					window.record(code == "", time.Since(t0))
 				}
 				if code != "" {
 					w.errs[code]++
@@ -468,7 +497,7 @@ func codeOf(res *client.Response, err error) (string, string, []byte) {
 }
 
 func (w *worker) create(ctx context.Context) (string, string) {
-	code, msg, _ := w.call(ctx, "POST", "/v1/orders", w.orderBody(""))
+	code, msg, _ := w.call(ctx, "POST", "/v1/orders", w.orderBody(w.r.cfg.NotifyURL))
 	return code, msg
 }
 
@@ -479,12 +508,73 @@ func (w *worker) query(ctx context.Context) (string, string) {
 	return code, msg
 }
 
-// mixed is 70% queries and 30% creates, about what a busy shop's backend sends.
+// mixed is 70% queries and 30% creates, about what a busy shop's backend
+// sends; with PayEvery, every PayEvery-th create is paid at once.
+//
+// The mix is counted over the run, not per worker: in an open loop each of
+// the 4,096 workers sends only a few requests.
 func (w *worker) mixed(ctx context.Context) (string, string) {
-	if w.seq%10 < 7 {
+	if w.r.mixed.Add(1)%10 < 7 {
 		return w.query(ctx)
 	}
+	if n := w.r.cfg.PayEvery; n > 0 && w.r.creates.Add(1)%uint64(n) == 0 {
+		return w.createPaid(ctx)
+	}
 	return w.create(ctx)
+}
+
+// createPaid creates an order and pays it (test mode).
+func (w *worker) createPaid(ctx context.Context) (string, string) {
+	code, msg, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(w.r.cfg.NotifyURL))
+	if code != "" {
+		return code, msg
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(body, &o)
+	code, msg, _ = w.call(ctx, "POST", "/v1/test/orders/"+o.ID+"/pay", []byte(`{"outcome":"succeeded"}`))
+	if code != "" {
+		return "pay_" + code, msg
+	}
+	return "", ""
+}
+
+// windows collects a run's figures window by window.
+type windows struct {
+	mu         sync.Mutex
+	hist       *Histogram
+	ok, failed uint64
+}
+
+func (w *windows) record(ok bool, d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ok {
+		w.ok++
+		w.hist.Record(d)
+	} else {
+		w.failed++
+	}
+}
+
+// report hands each window's figures to fn until ctx ends.
+func (w *windows) report(ctx context.Context, start time.Time, every time.Duration, fn func(Window)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			w.mu.Lock()
+			win := Window{Elapsed: now.Sub(start), OK: w.ok, Failed: w.failed,
+				P50: ms(w.hist.Quantile(.5)), P99: ms(w.hist.Quantile(.99))}
+			w.hist, w.ok, w.failed = &Histogram{}, 0, 0
+			w.mu.Unlock()
+			fn(win)
+		}
+	}
 }
 
 // seed creates n orders for the query scenarios.

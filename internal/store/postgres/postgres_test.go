@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -55,3 +57,34 @@ func drain(rows *sql.Rows, err error) error {
 }
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, postgrestest.Open(b, postgrestest.URL(b))) }
+
+// Requests cut off mid-query (a client that hangs up, a load run that ends)
+// must not leave the pool's connections broken for the requests after them:
+// database/sql tries a pooled connection three times and then fails with
+// "driver: bad connection", so a pool with three broken connections would
+// fail the next request.
+func TestCanceledQueriesLeaveThePoolUsable(t *testing.T) {
+	url := postgrestest.URL(t)
+	s := postgrestest.Open(t, url)
+	ctx := context.Background()
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				qctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+				defer cancel()
+				if _, err := s.QueryRawInt64(qctx, `SELECT 1 FROM pg_sleep(2)`); err == nil {
+					t.Error("a query canceled after 50 ms returned after sleeping 2 s")
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range 8 {
+			if _, err := s.LedgerVerify(ctx); err != nil {
+				t.Fatalf("round %d, read %d after canceled queries: %v", round, i, err)
+			}
+		}
+	}
+}

@@ -125,6 +125,17 @@ func (s *Store) Close() error {
 // any of Store's rules. It exists for tests that damage the database on
 // purpose (to prove LedgerVerify notices) and for operators' one-off
 // repairs; nothing in Paygate's request path calls it.
+// QueryRawInt64 runs a query of one integer (? placeholders) on the read
+// pool: for measuring tools (paygate bench soak), not the gateway's paths.
+func (s *Store) QueryRawInt64(ctx context.Context, query string, args ...any) (int64, error) {
+	var n sql.NullInt64
+	err := s.read.QueryRowContext(ctx, s.dialect.rebind(query), args...).Scan(&n)
+	return n.Int64, err
+}
+
+// DatabaseName names the database behind s: "sqlite" or "postgres".
+func (s *Store) DatabaseName() string { return s.dialect.Name }
+
 func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *tx) error {
