@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/metrics"
@@ -177,10 +180,13 @@ func (g *Gateway) serveAdmin() {
 
 // outerRoute is the metrics of the requests the API does not answer (the
 // cashier, the site), bound per method.
-type outerRoute struct{ get, post, head, other *metrics.HTTPRoute }
+type outerRoute struct {
+	name                   string
+	get, post, head, other *metrics.HTTPRoute
+}
 
 func newOuterRoute(m *metrics.Metrics, name string) *outerRoute {
-	return &outerRoute{get: m.HTTPRoute(name, "GET"), post: m.HTTPRoute(name, "POST"),
+	return &outerRoute{name: name, get: m.HTTPRoute(name, "GET"), post: m.HTTPRoute(name, "POST"),
 		head: m.HTTPRoute(name, "HEAD"), other: m.HTTPRoute(name, "other")}
 }
 
@@ -218,11 +224,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// measured serves h, recording its requests under o's route.
+// measured serves h, recording its requests under o's route (and a span
+// named after it when tracing).
 func measured(o *outerRoute, h http.Handler, w http.ResponseWriter, r *http.Request) {
-	if o == nil || o.get == nil {
+	if (o == nil || o.get == nil) && !tracing.Enabled() {
 		h.ServeHTTP(w, r)
 		return
+	}
+	var span trace.Span
+	if tracing.Enabled() {
+		var ctx context.Context
+		ctx, span = tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), r.Method+" "+o.name,
+			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attribute.String("http.route", o.name)))
+		r = r.WithContext(ctx)
 	}
 	obs := o.of(r.Method)
 	start := time.Now()
@@ -233,4 +247,8 @@ func measured(o *outerRoute, h http.Handler, w http.ResponseWriter, r *http.Requ
 		rec.status = http.StatusOK
 	}
 	obs.Observe(rec.status, start)
+	if span != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+		span.End()
+	}
 }

@@ -433,6 +433,12 @@ func TestMonitoringTraceparent(t *testing.T) {
 		t.Fatalf("request span attributes %v lack http.route", server.Attributes)
 	}
 
+	// The home page (the site) has its span too.
+	if st, _ := scrape(t, e.url+"/"); st != 200 {
+		t.Fatalf("home page: %d", st)
+	}
+	waitSpan(t, exp, "GET site")
+
 	h := hooks.wait(t)
 	tp := h.Get("traceparent")
 	deliver := waitSpan(t, exp, "webhook deliver")
