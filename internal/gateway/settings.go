@@ -13,6 +13,7 @@ import (
 
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/settlement"
 )
 
@@ -122,6 +123,9 @@ func Settings() []Setting {
 		stringSetting("settle_at", "time", "12:00", "",
 			"time of day (HH:MM, in each merchant's time zone) after which a merchant's day T is settled on T+N, once the channels' bills of T are reconciled",
 			func(c *Config) *string { return &c.SettleAt }, validateClockTime),
+		stringSetting("recon_bill_ready", "string", "10:00", "",
+			"when a channel's bill of day T is reconciled: HH:MM on T+1 in China Standard Time, for every provider or per provider (wechatpay=10:00,alipay=09:00,unionpay=10:00)",
+			func(c *Config) *string { return &c.ReconBillReady }, validateBillReady),
 		intSetting("risk_rule_max_cost", "10000", 100, 1000000, "the most a risk rule may cost to evaluate (CEL cost units, its worst case checked when saved, and the limit at run time)",
 			func(c *Config) *int { return &c.RiskRuleMaxCost }),
 		intSetting("risk_merchant_rule_max_cost", "5000", 100, 1000000, "the same for rules merchants write (at most risk_rule_max_cost)",
@@ -146,7 +150,20 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxInFlight }),
 		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
+		// Monitoring (monitoring.go).
+		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
+			"operator listener serving /metrics (Prometheus) and /debug/pprof/; never the public port",
+			func(c *Config) *string { return &c.AdminAddr }, validateAdminAddr),
+		stringSetting("log_format", "string", "json", "", "log format: json or text",
+			func(c *Config) *string { return &c.LogFormat }, validateLogFormat),
+		durationSetting("ledger_verify_interval", "1h", "how often one node verifies the ledger (paygate admin ledger verify) and exports the result as paygate_ledger_verify_* metrics",
+			func(c *Config) *time.Duration { return &c.LedgerVerifyInterval }),
 	}
+}
+
+func validateBillReady(v string) error {
+	_, _, err := recon.ParseBillReady(v)
+	return err
 }
 
 func validateRedisURL(v string) error {

@@ -497,6 +497,10 @@ type Tx interface {
 	RiskTx
 
 	SettlementTx
+	ReconTx
+
+	TransferTx
+	FXTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -667,4 +671,10 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+	ReconStore
+
+	TransferStore
+	FXStore
+
+	ConsoleStore
 }
