@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,11 +89,15 @@ func BenchmarkReconcileDay(b *testing.B) {
 				}
 			}
 		}()
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		b.StartTimer()
 		start := time.Now()
 		run, err := svc.Run(ctx, recon.RunParams{ChannelAccountID: acct.ID, Date: day, Bill: &recon.Upload{R: bill, Size: fi.Size()}})
 		elapsed := time.Since(start)
 		b.StopTimer()
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
 		close(stop)
 		bill.Close()
 		defer closeStore()
@@ -107,6 +112,7 @@ func BenchmarkReconcileDay(b *testing.B) {
 			b.Fatalf("settled cash %+v, want %d", settled, tot.Amount-tot.Fee)
 		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "lines/s")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(fi.Size())/(1<<20), "bill-MiB")
 	}
