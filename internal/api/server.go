@@ -40,6 +40,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
@@ -48,6 +49,7 @@ import (
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/transfer"
 )
 
 // Server serves the HTTP API.
@@ -83,12 +85,21 @@ type Server struct {
 	Billing *billing.Service
 	// Recon reconciles channel accounts' bills (对账).
 	Recon *recon.Service
+	// Limits, when set, rate-limits requests and sheds load (limits.go).
+	Limits *Limits
+	// Transfers pays merchants' money out to payees (internal/transfer).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes (internal/fx).
+	FX *fx.Service
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// gets routes GET requests to the bare handlers, for the audit log's
+	// "before" (audit.go).
+	gets *http.ServeMux
 	// hashKey keys Idempotency-Key request fingerprints (requestHash).
 	hashKeyOnce sync.Once
 	hashKey     []byte
@@ -115,6 +126,9 @@ type route struct {
 	// Stream is set on routes that stream their answer (stream.go) instead
 	// of having serve buffer and sign it.
 	Stream bool
+	// Class is the route's rate-limit class; when empty, classOf derives
+	// it from Access and Method (limits.go).
+	Class class
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -146,10 +160,16 @@ func (s *Server) build() {
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 		s.reconRoutes(),
+		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
+		s.transferRoutes(), s.fxRoutes(),
 	)
 	s.mux = http.NewServeMux()
+	s.gets = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(rt))
+		if rt.Method == http.MethodGet && !rt.Stream {
+			s.gets.Handle(rt.Method+" "+rt.Pattern, rawHandler(rt))
+		}
 	}
 }
 
@@ -273,6 +293,14 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
+	// Admission comes after the body is read: a client sending its body
+	// slowly must not hold one of the slots meanwhile.
+	c := classOf(rt)
+	release, err := s.admit(w, r, c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if r.URL.RawQuery != "" && !rt.Query {
 		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
 	}
@@ -283,14 +311,26 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
 			return err
 		}
-		return s.withIdempotency(w, r, rt, operatorScope, body)
+		if err := s.limitApp(w, r, c, operatorScope); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, operatorScope, body) })
 	case merchant:
-		p, err := s.Auth.Authenticate(r.Context(), r, body)
-		if err != nil {
+		var p *auth.Principal
+		if token, ok := oauthBearer(r); ok {
+			var c *store.OAuthClient
+			if p, c, err = s.oauthAuthenticate(r, rt, token); err != nil {
+				return err
+			}
+			r = r.WithContext(context.WithValue(r.Context(), oauthClientKey{}, c))
+		} else if p, err = s.Auth.Authenticate(r.Context(), r, body); err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
-		return s.withIdempotency(w, r, rt, p.App.ID, body)
+		if err := s.limitApp(w, r, c, p.App.ID); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, p.App.ID, body) })
 	}
 	return rt.Handler(w, r)
 }

@@ -107,4 +107,14 @@ type Config struct {
 	Clock clock.Clock
 	// Logger receives the logs. Default: JSON on stderr at LogLevel.
 	Logger *slog.Logger
+
+	// RateLimits are the rate limits by class (setting rate_limits,
+	// api.ParseRates).
+	RateLimits string
+	// RedisURL, when set, shares the rate limits through Redis (setting redis_url).
+	RedisURL string
+	// MaxInFlight and MaxQueueTime bound the requests served at once and
+	// the wait for a slot (settings max_in_flight, max_queue_time).
+	MaxInFlight  int
+	MaxQueueTime time.Duration
 }

@@ -32,7 +32,9 @@ import (
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/notify"
@@ -45,6 +47,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/transfer"
 	"github.com/paygate/paygate/internal/web"
 )
 
@@ -68,6 +71,11 @@ type Gateway struct {
 	API      *api.Server
 	// Billing runs recurring payments (its worker is one of Jobs' jobs).
 	Billing *billing.Service
+	// Transfers pays merchants' money out to payees (its worker is one of
+	// Jobs' jobs).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes.
+	FX *fx.Service
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
@@ -92,6 +100,8 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	stopErr  error
+	// closers are closed last at shutdown (the Redis client).
+	closers []func() error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -254,12 +264,17 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
+	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock}
+	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
 		Recon:          g.Recon,
+		Transfers:      g.Transfers,
+		FX:             g.FX,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
@@ -267,6 +282,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
 		},
+	}
+	if err := g.prepareLimits(); err != nil {
+		return err
 	}
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
 		fmt.Fprintf(out, "Operator token for /admin/v1 (shown once; keep it, or set PAYGATE_ADMIN_TOKEN to a token of your own): %s\n", g.OperatorToken)
@@ -506,15 +524,32 @@ func (g *Gateway) handler() http.Handler {
 		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
+	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
+	consoleUI := g.console()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
-			cashier.ServeHTTP(w, r)
+			guarded.ServeHTTP(w, r)
+		case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"):
+			consoleUI.ServeHTTP(w, r)
 		case g.site.Serves(r):
 			g.site.ServeHTTP(w, r)
 		default:
 			g.API.ServeHTTP(w, r)
 		}
+	})
+}
+
+// console is the operator and merchant web console (/console), on the
+// same services as the API.
+func (g *Gateway) console() *console.Handler {
+	return console.New(console.Config{
+		Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, Settlements: g.Settlements, Risk: g.Risk,
+		Notify: g.Notifier.Kick, Seal: g.Box.Seal, Open: g.Box.Open, Clock: g.Clock, Log: g.Log, PublicURL: g.Payments.PublicURL,
+		ChannelHealth: func(accountID string) console.Health {
+			h := g.Router.Health(accountID)
+			return console.Health{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
+		},
 	})
 }
 
@@ -536,6 +571,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err
+		}
+		for _, c := range g.closers {
+			c()
 		}
 	})
 	return g.stopErr

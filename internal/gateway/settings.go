@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/settlement"
@@ -136,11 +139,30 @@ func Settings() []Setting {
 			func(c *Config) *[]time.Duration { return &c.DunningSchedule }),
 		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
 			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
+		// The access layer's defences (internal/api/limits.go).
+		stringSetting("rate_limits", "string", api.DefaultRates, "",
+			"rate limits per app by route class (create, read, refund, admin) and per source IP (callback_ip, oauth_ip, cashier_ip), as CLASS=COUNT/PERIOD,…; a class not named keeps its default, unlimited lifts one; PUT /admin/v1/apps/{id}/rate-limits sets an app's own",
+			func(c *Config) *string { return &c.RateLimits }, func(v string) error { _, err := api.ParseRates(v); return err }),
+		secretSetting("redis_url", "none: each node limits on its own",
+			"redis:// URL of a Redis the nodes share the rate limits through (while it cannot be reached, each node limits on its own)",
+			func(c *Config) *string { return &c.RedisURL }, validateRedisURL),
+		intSetting("max_in_flight", "512", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last)",
+			func(c *Config) *int { return &c.MaxInFlight }),
+		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
+			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
 	}
 }
 
 func validateBillReady(v string) error {
 	_, _, err := recon.ParseBillReady(v)
+	return err
+}
+
+func validateRedisURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, err := redis.ParseURL(v)
 	return err
 }
 

@@ -49,6 +49,11 @@ const (
 	// Reconciliation (internal/recon).
 	ReconRun    = "rcn_"
 	Discrepancy = "dsc_"
+
+	// Money movement (internal/transfer).
+	Transfer = "trf_"
+	FXRate   = "fxr_"
+	FXQuote  = "fxq_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -498,6 +498,9 @@ type Tx interface {
 
 	SettlementTx
 	ReconTx
+
+	TransferTx
+	FXTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -505,6 +508,7 @@ type Tx interface {
 type Store interface {
 	BillingStore
 	RiskStore
+	AccessStore
 
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
@@ -668,4 +672,9 @@ type Store interface {
 
 	SettlementStore
 	ReconStore
+
+	TransferStore
+	FXStore
+
+	ConsoleStore
 }

@@ -119,6 +119,7 @@ type Sim struct {
 	billTokens  map[string]billToken
 	held        map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
 	agreements  map[string]*agreement      // by external_agreement_no
+	transfers   map[string]*transfer       // by out_biz_no (transfers.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
