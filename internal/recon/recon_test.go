@@ -659,3 +659,33 @@ func TestLatePaymentRefundedByTheRerun(t *testing.T) {
 		e.verify()
 	})
 }
+
+// TestTradeNumberDiffers: a line whose channel trade number is not the
+// one the gateway recorded for the order is not matched, whatever its
+// amount: a person looks.
+func TestTradeNumberDiffers(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		a := e.paid("A", 1000)
+		e.ch.edit = func(lines []channel.BillRecord) []channel.BillRecord {
+			for i := range lines {
+				if lines[i].OrderID == a.ID {
+					lines[i].ChannelTradeNo = "Tsomeoneelse"
+				}
+			}
+			return lines
+		}
+		e.nextMorning()
+		run := e.run(recon.RunParams{})
+		if got := counts(run); !sameCounts(got, map[string]int{recon.StatusMismatch: 1}) {
+			t.Fatalf("classes %v", got)
+		}
+		if _, ok := e.reconciled(a.ID); ok {
+			t.Fatal("a line of another trade number reconciled the payment")
+		}
+		ds := e.discrepancies(store.DiscrepancyFilter{RunID: run.ID, Status: store.DiscrepancyOpen})
+		if len(ds) != 1 || ds[0].ChannelTradeNo != "Tsomeoneelse" || ds[0].RefID != a.ID {
+			t.Fatalf("discrepancies %+v", ds)
+		}
+		e.verify()
+	})
+}

@@ -378,6 +378,9 @@ func (st *runState) judge(r channel.BillRecord, t *store.ReconTxn) verdict {
 	if t.ReconciledDay != "" && t.ReconciledRun != st.run.ID {
 		return verdict{class: Duplicate, detail: fmt.Sprintf("The %s was reconciled already, on the bill of %s (%s).", noun, t.ReconciledDay, t.ReconciledRun)}
 	}
+	if r.ChannelTradeNo != "" && t.ChannelTradeNo != "" && r.ChannelTradeNo != t.ChannelTradeNo {
+		return verdict{class: StatusMismatch, detail: fmt.Sprintf("The channel's trade number is %s; the gateway's %s has %s.", r.ChannelTradeNo, noun, t.ChannelTradeNo)}
+	}
 	if r.Amount != t.Amount || (r.Currency != "" && r.Currency != t.Currency) {
 		return verdict{class: AmountMismatch, detail: fmt.Sprintf("The bill says %d %s; the gateway's %s is %d %s.", r.Amount, r.Currency, noun, t.Amount, t.Currency)}
 	}

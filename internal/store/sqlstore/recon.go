@@ -181,12 +181,12 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 		var query string
 		if kind == "refund" {
 			query = `SELECT f.id, f.order_id, f.merchant_id, o.channel_account_id, f.livemode, f.status, f.amount, f.currency,
-				r.bill_date, r.run_id
+				o.channel_trade_no, r.bill_date, r.run_id
 				FROM refunds f JOIN orders o ON o.id = f.order_id LEFT JOIN reconciled r ON r.ref_id = f.id
 				WHERE f.id IN (` + placeholders(n) + `)`
 		} else {
 			query = `SELECT o.id, o.id, o.merchant_id, o.channel_account_id, o.livemode, o.status, o.amount, o.currency,
-				r.bill_date, r.run_id
+				o.channel_trade_no, r.bill_date, r.run_id
 				FROM orders o LEFT JOIN reconciled r ON r.ref_id = o.id
 				WHERE o.id IN (` + placeholders(n) + `)`
 		}
@@ -198,7 +198,7 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 			t := &store.ReconTxn{Kind: kind}
 			var day, run sql.NullString
 			if err := rows.Scan(&t.ID, &t.OrderID, &t.MerchantID, &t.ChannelAccountID, &t.Livemode, &t.Status, &t.Amount, &t.Currency,
-				&day, &run); err != nil {
+				&t.ChannelTradeNo, &day, &run); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("look up %ss: %w", kind, err)
 			}
