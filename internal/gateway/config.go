@@ -117,4 +117,20 @@ type Config struct {
 	// the wait for a slot (settings max_in_flight, max_queue_time).
 	MaxInFlight  int
 	MaxQueueTime time.Duration
+
+	// AdminAddr is the operator listener's address (setting admin_addr):
+	// /metrics and /debug/pprof/. Empty or "off": none (serve sets
+	// DefaultAdminAddr when nothing sets it).
+	AdminAddr string
+	// LogFormat is json or text (setting log_format).
+	LogFormat string
+	// LedgerVerifyInterval is how often the ledger_verify job runs (setting
+	// ledger_verify_interval); it runs only with metrics on.
+	LedgerVerifyInterval time.Duration
+	// NoMetrics turns the Prometheus metrics off (paygate bench --no-metrics
+	// measures what they cost); the admin listener then serves pprof only.
+	NoMetrics bool
+	// AdminListener, when set, is the bound operator listener (AdminAddr is
+	// then ignored).
+	AdminListener net.Listener
 }

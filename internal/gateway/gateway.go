@@ -37,6 +37,7 @@ import (
 	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/recon"
@@ -76,6 +77,9 @@ type Gateway struct {
 	Transfers *transfer.Service
 	// FX loads exchange rates and makes quotes.
 	FX *fx.Service
+	// Metrics are the Prometheus collectors (nil with Config.NoMetrics),
+	// served on the operator listener (monitoring.go).
+	Metrics *metrics.Metrics
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
@@ -91,6 +95,9 @@ type Gateway struct {
 
 	listener net.Listener
 	server   *http.Server
+	admin    *http.Server // the operator listener's, when there is one
+	// outer are the metrics of the cashier's and the site's requests.
+	outerCashier, outerSite *outerRoute
 	// simulators are the demo's channel simulators, by channel account id
 	// (Config.Simulators).
 	simulators map[string]*demoSimulator
@@ -169,15 +176,21 @@ func OpenWith(ctx context.Context, cfg Config, st store.Store, out io.Writer) (*
 // bind sets cfg.Listener to a listener on cfg.Addr unless it has one, and
 // returns what closes the listener it made (nothing when it made none).
 func bind(cfg *Config) (closeListener func(), err error) {
-	if cfg.Listener != nil {
-		return func() {}, nil
+	closeMain := func() {}
+	if cfg.Listener == nil {
+		l, err := Listen(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Listener = l
+		closeMain = func() { l.Close(); cfg.Listener = nil }
 	}
-	l, err := Listen(cfg.Addr)
+	closeAdmin, err := bindAdmin(cfg)
 	if err != nil {
+		closeMain()
 		return nil, err
 	}
-	cfg.Listener = l
-	return func() { l.Close(); cfg.Listener = nil }, nil
+	return func() { closeAdmin(); closeMain() }, nil
 }
 
 // Listen binds addr for the gateway. When the address is taken, the error
@@ -231,6 +244,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Providers: providers, Box: g.Box, PublicURL: g.publicURL(), Clock: g.Clock,
 		Changed: g.Router.Invalidate,
 	}
+	g.newMetrics()
 	if _, err := g.Channels.EnsureSandbox(ctx); err != nil {
 		return err
 	}
@@ -286,6 +300,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	if err := g.prepareLimits(); err != nil {
 		return err
 	}
+	g.wireMetrics()
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
 		fmt.Fprintf(out, "Operator token for /admin/v1 (shown once; keep it, or set PAYGATE_ADMIN_TOKEN to a token of your own): %s\n", g.OperatorToken)
 	}
@@ -507,6 +522,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- g.server.Serve(g.listener) }()
+	g.serveAdmin()
 	select {
 	case err := <-errc:
 		g.cancel()
@@ -526,14 +542,15 @@ func (g *Gateway) handler() http.Handler {
 	})
 	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
 	consoleUI := g.console()
+	g.outerCashier, g.outerSite = newOuterRoute(g.Metrics, "/pay/"), newOuterRoute(g.Metrics, "site")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
-			guarded.ServeHTTP(w, r)
+			measured(g.outerCashier, guarded, w, r)
 		case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"):
 			consoleUI.ServeHTTP(w, r)
 		case g.site.Serves(r):
-			g.site.ServeHTTP(w, r)
+			measured(g.outerSite, g.site, w, r)
 		default:
 			g.API.ServeHTTP(w, r)
 		}
@@ -565,6 +582,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			cancel()
 		} else {
 			g.listener.Close() // opened, never served
+		}
+		if g.admin != nil {
+			g.admin.Close()
+		} else if g.Config.AdminListener != nil {
+			g.Config.AdminListener.Close()
 		}
 		g.wg.Wait()
 		g.Payments.Close()

@@ -150,6 +150,14 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxInFlight }),
 		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
+		// Monitoring (monitoring.go).
+		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
+			"operator listener serving /metrics (Prometheus) and /debug/pprof/; never the public port",
+			func(c *Config) *string { return &c.AdminAddr }, validateAdminAddr),
+		stringSetting("log_format", "string", "json", "", "log format: json or text",
+			func(c *Config) *string { return &c.LogFormat }, validateLogFormat),
+		durationSetting("ledger_verify_interval", "1h", "how often one node verifies the ledger (paygate admin ledger verify) and exports the result as paygate_ledger_verify_* metrics",
+			func(c *Config) *time.Duration { return &c.LedgerVerifyInterval }),
 	}
 }
 
