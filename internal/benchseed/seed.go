@@ -154,10 +154,26 @@ const (
 	hist     = `SUBSTR(CAST(100000 + (i / 10) % CAST(? AS BIGINT) AS TEXT), 2)` // the seeded merchant's number
 )
 
-// at is order i's creation time, in microseconds; it takes from, span, n.
-const at = `(CAST(? AS BIGINT) + i * CAST(? AS BIGINT) / CAST(? AS BIGINT))`
+// at is order i's creation time, in microseconds: from + i × step, where
+// step is the span over the orders (i × span would overflow a BIGINT).
+const at = `(CAST(? AS BIGINT) + i * CAST(? AS BIGINT))`
 
-func (p *params) at() []any { return []any{p.from, p.span, p.n} }
+func (p *params) at() []any { return []any{p.from, p.step()} }
+
+// step is the time between two orders, in microseconds.
+func (p *params) step() int64 {
+	if p.n == 0 {
+		return 0
+	}
+	return p.span / p.n
+}
+
+// CreatedAt is when seeded order i of h was created.
+func CreatedAt(h History, i int64) time.Time {
+	from := h.End.AddDate(0, 0, -h.Days)
+	step := (h.End.UnixMicro() - from.UnixMicro()) / int64(h.Orders)
+	return time.UnixMicro(from.UnixMicro() + i*step).UTC()
+}
 
 // merchant and app take (demo id, merchants).
 const (

@@ -29,11 +29,12 @@ func TestSeededHistory(t *testing.T) {
 		}
 		demo := e.g.Demo.App
 		var chunks []int
-		st, err := benchseed.Seed(ctx, x, benchseed.History{
+		h := benchseed.History{
 			Orders: orders, Merchants: merchants, Days: days, End: end, FeeBps: feeBps, Chunk: 1500,
 			DemoMerchant: demo.MerchantID, DemoApp: demo.ID, DemoLive: demo.Livemode,
 			ChannelAccount: channelaccount.SandboxAccountID,
-		}, func(done, total int) { chunks = append(chunks, done) })
+		}
+		st, err := benchseed.Seed(ctx, x, h, func(done, total int) { chunks = append(chunks, done) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,8 +114,7 @@ func TestSeededHistory(t *testing.T) {
 		day, _ := time.ParseInLocation(time.DateOnly, st.BusiestDemoDay, shanghai)
 		var want int
 		for i := int64(0); i < orders; i += 10 {
-			created := end.AddDate(0, 0, -days).Add(time.Duration(i * int64(days) * int64(24*time.Hour) / orders))
-			paid := created.Add(5 * time.Second)
+			paid := benchseed.CreatedAt(h, i).Add(5 * time.Second)
 			if benchseed.Kind(i) < 17 && !paid.Before(day) && paid.Before(day.AddDate(0, 0, 1)) {
 				want++
 			}

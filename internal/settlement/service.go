@@ -13,6 +13,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -23,6 +24,8 @@ var (
 	ErrAlreadyPaid        = errs.Conflict("settlement_already_paid", "This settlement was already paid with another bank reference.")
 	ErrRunInProgress      = errs.Conflict("settlement_run_in_progress", "Another node is settling this merchant's day right now; try again when it is done.")
 	ErrChanged            = errs.Conflict("settlement_changed", "The settlement changed while the request ran; retry.")
+	// ErrInsufficientAvailable: transfers spent the money the batch settled.
+	ErrInsufficientAvailable = errs.Conflict("insufficient_available", "The merchant's available balance no longer covers this settlement's net: transfers paid part of it out.")
 )
 
 // Service settles merchants' days, pays settlements out, and writes
@@ -32,6 +35,8 @@ type Service struct {
 	Store store.Store
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Metrics counts settled batches; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Holder names this node in leases; default the host name, the process
 	// id and a random suffix.
 	Holder string
