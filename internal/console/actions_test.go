@@ -71,6 +71,17 @@ func TestConsoleResendAndRefund(t *testing.T) {
 				t.Errorf("refund %s: %d, want %d (%s)", amount, r.status, want, errorText(r.body))
 			}
 		}
+		// The search box finds the refund by the merchant's refund number, and the event by its id.
+		rfs, _, _ := g.Store.ConsoleRefunds(context.Background(), store.ConsoleRefundFilter{OrderID: o.ID, MerchantID: o.MerchantID})
+		if len(rfs) != 1 {
+			t.Fatalf("refunds %v", rfs)
+		}
+		for q, want := range map[string]string{"console-test-1": "/console/orders/" + o.ID + "#" + rfs[0].ID, rfs[0].ID: "/console/orders/" + o.ID + "#" + rfs[0].ID,
+			ev.ID: "/console/orders/" + o.ID + "#" + ev.ID} {
+			if r := op.get("/console/search?q=" + q); r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+				t.Errorf("search %s: %d → %s, want %s", q, r.status, r.header.Get("Location"), want)
+			}
+		}
 		// The actions are in the audit log, and its chain holds.
 		for action, object := range map[string]string{"POST /console/orders/{id}/refund": o.ID, "POST /console/events/{id}/resend": ev.ID} {
 			evs, _, err := g.Store.AuditList(context.Background(), store.AuditFilter{Action: action, ObjectID: object})
