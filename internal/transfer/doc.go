@@ -37,7 +37,8 @@
 // # Idempotency
 //
 // out_transfer_no is unique per app: a repeat with the same parameters
-// returns the transfer as it is (200), with others 409
+// returns the transfer (200) — after asking the channel about it, as the
+// worker would, when it is still processing — and with others 409
 // duplicate_out_transfer_no.
 //
 // # Limits
