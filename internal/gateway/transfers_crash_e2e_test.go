@@ -20,8 +20,8 @@ import (
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/payment/paymenttest"
 	"github.com/paygate/paygate/internal/settlement"
-	"github.com/paygate/paygate/internal/store"
 	simalipay "github.com/paygate/paygate/internal/sim/alipay"
+	"github.com/paygate/paygate/internal/store"
 )
 
 // TestSIGKILLDuringTransfers kills the real binary with SIGKILL while 48
