@@ -36,7 +36,7 @@ var start = time.Date(2026, 3, 14, 1, 0, 0, 0, time.UTC)
 
 type env struct {
 	*paymenttest.Env
-	t       *testing.T
+	t       testing.TB
 	svc     *transfer.Service
 	fx      *fx.Service
 	settle  *settlement.Service
