@@ -91,6 +91,12 @@ type Config struct {
 	// SettleAt is the time of day, HH:MM in each merchant's time zone, after
 	// which a merchant's due day is settled (setting settle_at, default 12:00).
 	SettleAt string
+	// FXMarkupBps is the platform's markup on exchange rates (setting
+	// fx_markup_bps); FXRatesURL, when set, a CSV feed of rates loaded every
+	// FXRatesInterval (settings fx_rates_url, fx_rates_interval).
+	FXMarkupBps     int
+	FXRatesURL      string
+	FXRatesInterval time.Duration
 
 	// Version names this build on the home page (paygate version).
 	Version string

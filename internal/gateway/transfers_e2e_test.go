@@ -3,11 +3,15 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/gateway"
 	simalipay "github.com/paygate/paygate/internal/sim/alipay"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
@@ -239,4 +243,30 @@ func TestTransfersThroughWeChatPay(t *testing.T) {
 		t.Fatalf("balance: %v %+v", err, bal)
 	}
 	e.verifyLedger()
+}
+
+// TestFXRatesFromURL: with fx_rates_url the gateway's job loads the rates a
+// URL serves, and quotes carry the configured fx_markup_bps.
+func TestFXRatesFromURL(t *testing.T) {
+	csv := fmt.Sprintf("base,quote,rate,as_of\nUSD,CNY,7.2,%s\n", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(csv)) }))
+	defer srv.Close()
+	e := startWith(t, "sqlite", func(c *gateway.Config) { c.FXRatesURL, c.FXMarkupBps = srv.URL+"/rates.csv", 100 })
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q, err := e.demo.CreateFXQuote(ctx, client.CreateFXQuoteParams{From: "USD", To: "CNY", Amount: 10000})
+		if err == nil {
+			// $100 at 7.2 = ¥720.00, less 100 bps = ¥712.80.
+			if q.MarkupBps != 100 || q.ToAmount != 71280 || q.MarkupAmount != 720 || q.RateSource != strings.TrimPrefix(srv.URL, "http://") {
+				t.Fatalf("quote = %+v", q)
+			}
+			return
+		}
+		apiErr(t, err, 409, "fx_rate_unavailable")
+		if time.Now().After(deadline) {
+			t.Fatal("the rates job did not load the URL's rates within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
