@@ -64,6 +64,7 @@ variables.`,
 	f.IntVar(&o.notifyConc, "notify-concurrency", 0, "temporary gateway: notification attempts in flight (default as serve)")
 	f.IntVar(&o.riskRules, "risk-rules", 0, "temporary gateway: enforce this many of the 20 benchmark risk rules (internal/risk.BenchmarkRules; ten use counters), 0 to 20")
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
+	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
@@ -75,6 +76,7 @@ type benchOptions struct {
 	database, cpuProfile  string
 	perTarget, notifyConc int
 	riskRules             int
+	noMetrics             bool
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -93,7 +95,7 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 		return usagef("--risk-rules must be 0 to %d, and only with a temporary gateway (no --url)", len(risk.BenchmarkRules))
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc)
+		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc, o.noMetrics)
 		if err != nil {
 			return err
 		}
@@ -198,12 +200,12 @@ func peakRSSMB() float64 {
 
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
-func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int) (*gateway.Gateway, func(), error) {
+func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool) (*gateway.Gateway, func(), error) {
 	cfg, cleanup, err := tempDatabase(ctx, database)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.NotifyPerTarget, cfg.NotifyConcurrency = perTarget, notifyConc
+	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = perTarget, notifyConc, noMetrics
 	g, stop, err := serveGateway(ctx, cfg)
 	if err != nil {
 		cleanup()

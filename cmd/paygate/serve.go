@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/tracing"
 )
 
 func (c cli) serveCommand() *cobra.Command {
@@ -39,11 +41,27 @@ func (c cli) serve(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	tuneGC()
-	log := gateway.NewLogger(cfg.LogLevel, c.stderr)
+	log := gateway.NewLoggerFormat(cfg.LogLevel, cfg.LogFormat, c.stderr)
 	cfg.Logger, cfg.Version = log, versionString()
+	defaultAdmin := cfg.AdminAddr == ""
+	if defaultAdmin {
+		cfg.AdminAddr = gateway.DefaultAdminAddr
+	}
 	gateway.LogConfig(log, &cfg, sources)
 	ctx := cmd.Context()
+	stopTracing, err := tracing.Setup(ctx, cfg.Version)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
 	g, err := gateway.Open(ctx, cfg, c.stdout)
+	if errors.Is(err, gateway.ErrAdminAddrInUse) && defaultAdmin {
+		// Another gateway on this machine has the default operator port:
+		// this one serves without one rather than not at all.
+		log.Warn("operator listener not started: its default address is taken; set admin_addr", "admin_addr", cfg.AdminAddr)
+		cfg.AdminAddr = "off"
+		g, err = gateway.Open(ctx, cfg, c.stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -52,9 +70,14 @@ func (c cli) serve(cmd *cobra.Command, _ []string) error {
 	if strings.HasPrefix(cfg.Database, "sqlite:") {
 		store = sqlite.Driver
 	}
-	log.Info("listening", "addr", g.Addr(), "public_url", public, "store", store)
+	log.Info("listening", "addr", g.Addr(), "public_url", public, "store", store, "admin_addr", g.AdminAddr(),
+		"metrics", g.Metrics != nil, "tracing", tracing.Enabled())
 	fmt.Fprintf(c.stdout, "\npaygate listening on %s (public URL %s)\n", g.Addr(), public)
-	fmt.Fprintf(c.stdout, "  API reference  %s/docs\n  home page      %s/\nstore: %s\nStop with Ctrl-C (SIGINT) or SIGTERM.\n", public, public, store)
+	fmt.Fprintf(c.stdout, "  API reference  %s/docs\n  home page      %s/\nstore: %s\n", public, public, store)
+	if a := g.AdminAddr(); a != "" {
+		fmt.Fprintf(c.stdout, "operator listener on %s: metrics http://%s/metrics, profiles http://%s/debug/pprof/\n", a, a, a)
+	}
+	fmt.Fprintf(c.stdout, "Stop with Ctrl-C (SIGINT) or SIGTERM.\n")
 	stopping := make(chan struct{})
 	go func() {
 		select {

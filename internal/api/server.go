@@ -42,13 +42,19 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/tracing"
 	"github.com/paygate/paygate/internal/transfer"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Server serves the HTTP API.
@@ -82,16 +88,28 @@ type Server struct {
 	Log           *slog.Logger
 	// Billing runs recurring payments: customers, agreements, subscriptions.
 	Billing *billing.Service
+	// Recon reconciles channel accounts' bills (对账).
+	Recon *recon.Service
+	// Limits, when set, rate-limits requests and sheds load (limits.go).
+	Limits *Limits
 	// Transfers pays merchants' money out to payees (internal/transfer).
 	Transfers *transfer.Service
 	// FX loads exchange rates and makes quotes (internal/fx).
 	FX *fx.Service
+	// Metrics records every request by route pattern (nil: none).
+	Metrics *metrics.Metrics
 
 	// The router is built once, on first use (Routes or the first
 	// request); many first requests can arrive at once.
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// gets routes GET requests to the bare handlers, for the audit log's
+	// "before" (audit.go).
+	gets *http.ServeMux
+	// unmatched answers requests no route takes (404, 405).
+	unmatched        route
+	unmatchedHandler http.Handler
 	// hashKey keys Idempotency-Key request fingerprints (requestHash).
 	hashKeyOnce sync.Once
 	hashKey     []byte
@@ -118,6 +136,11 @@ type route struct {
 	// Stream is set on routes that stream their answer (stream.go) instead
 	// of having serve buffer and sign it.
 	Stream bool
+	// Class is the route's rate-limit class; when empty, classOf derives
+	// it from Access and Method (limits.go).
+	Class class
+	// obs is the route's metrics, bound when the router is built.
+	obs *metrics.HTTPRoute
 }
 
 // Routes lists "METHOD /pattern" of every endpoint, for the OpenAPI check.
@@ -148,19 +171,29 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
+		s.reconRoutes(),
+		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
 		s.transferRoutes(), s.fxRoutes(),
 	)
 	s.mux = http.NewServeMux()
-	for _, rt := range s.routes {
-		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(rt))
+	s.gets = http.NewServeMux()
+	for i := range s.routes {
+		rt := &s.routes[i]
+		rt.obs = s.Metrics.HTTPRoute(rt.Pattern, rt.Method)
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(*rt))
+		if rt.Method == http.MethodGet && !rt.Stream {
+			s.gets.Handle(rt.Method+" "+rt.Pattern, rawHandler(*rt))
+		}
 	}
+	s.unmatched = route{Pattern: "unmatched", Access: public, Handler: s.noRoute, obs: s.Metrics.HTTPRoute("unmatched", "any")}
+	s.unmatchedHandler = s.serve(s.unmatched)
 }
 
 // ServeHTTP routes r; unknown routes and wrong methods get the error shape too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.init()
 	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.serve(route{Access: public, Handler: s.noRoute}).ServeHTTP(w, r)
+		s.unmatchedHandler.ServeHTTP(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -209,6 +242,8 @@ type bufferedWriter struct {
 	status int
 	body   bytes.Buffer
 	stream *streamWriter
+	// app is the authenticated app, for the request's log line.
+	app string
 }
 
 func (b *bufferedWriter) Header() http.Header         { return b.header }
@@ -222,12 +257,30 @@ func (s *Server) serve(rt route) http.Handler {
 		start := time.Now()
 		reqID := id.New(id.Request, start)
 		ctx := context.WithValue(r.Context(), requestIDKey, reqID)
+		var span trace.Span
+		if tracing.Enabled() {
+			ctx, span = tracing.Tracer().Start(tracing.Extract(ctx, r.Header), rt.Method+" "+rt.Pattern,
+				trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.route", rt.Pattern), attribute.String("http.request.method", r.Method)))
+		}
 		r = r.WithContext(ctx)
 		bw := &bufferedWriter{header: w.Header(), status: http.StatusOK}
 		bw.header.Set("Request-Id", reqID)
 		if rt.Stream {
 			bw.stream = s.newStream(w, r, rt)
 		}
+		rt.obs.Start()
+		defer func() {
+			rt.obs.Observe(bw.status, start)
+			if span != nil {
+				span.SetAttributes(attribute.Int("http.response.status_code", bw.status))
+				if bw.status >= 500 {
+					span.SetStatus(codes.Error, http.StatusText(bw.status))
+				}
+				span.End()
+			}
+			s.logRequest(r, rt, bw, reqID, start)
+		}()
 
 		err := s.run(bw, r, rt)
 		if bw.stream.sent(err, s.Log, reqID) {
@@ -239,6 +292,7 @@ func (s *Server) serve(rt route) http.Handler {
 			// report a query it abandoned as a bad connection, not as
 			// context.Canceled), so it is no server failure to log as one.
 			s.Log.Debug("request abandoned by the client", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
+			bw.status = statusClientClosed
 			return
 		}
 		if err != nil {
@@ -261,8 +315,33 @@ func (s *Server) serve(rt route) http.Handler {
 		bw.header.Set("Content-Length", strconv.Itoa(bw.body.Len()))
 		w.WriteHeader(bw.status)
 		w.Write(bw.body.Bytes())
-		s.Log.Debug("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "status", bw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
+}
+
+// statusClientClosed is what the metrics and the log record for a request
+// the client abandoned (nginx's 499): nobody received an answer.
+const statusClientClosed = 499
+
+// logRequest writes the request's one log line: its id, the app, the route
+// pattern, the status and the time it took, and the trace id when tracing.
+// The path is there (ids in it are no secrets); the query string and the
+// body are not.
+func (s *Server) logRequest(r *http.Request, rt route, bw *bufferedWriter, reqID string, start time.Time) {
+	if !s.Log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("route", rt.Pattern),
+		slog.String("path", r.URL.Path), slog.Int("status", bw.status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+	}
+	if bw.app != "" {
+		attrs = append(attrs, slog.String("app", bw.app))
+	}
+	if tid := tracing.TraceID(r.Context()); tid != "" {
+		attrs = append(attrs, slog.String("trace_id", tid))
+	}
+	s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // run authenticates and calls the handler, applying Idempotency-Key.
@@ -276,6 +355,14 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
+	// Admission comes after the body is read: a client sending its body
+	// slowly must not hold one of the slots meanwhile.
+	c := classOf(rt)
+	release, err := s.admit(w, r, c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if r.URL.RawQuery != "" && !rt.Query {
 		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
 	}
@@ -286,14 +373,27 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
 			return err
 		}
-		return s.withIdempotency(w, r, rt, operatorScope, body)
+		if err := s.limitApp(w, r, c, operatorScope); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, operatorScope, body) })
 	case merchant:
-		p, err := s.Auth.Authenticate(r.Context(), r, body)
-		if err != nil {
+		var p *auth.Principal
+		if token, ok := oauthBearer(r); ok {
+			var c *store.OAuthClient
+			if p, c, err = s.oauthAuthenticate(r, rt, token); err != nil {
+				return err
+			}
+			r = r.WithContext(context.WithValue(r.Context(), oauthClientKey{}, c))
+		} else if p, err = s.Auth.Authenticate(r.Context(), r, body); err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
-		return s.withIdempotency(w, r, rt, p.App.ID, body)
+		w.app = p.App.ID
+		if err := s.limitApp(w, r, c, p.App.ID); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, p.App.ID, body) })
 	}
 	return rt.Handler(w, r)
 }

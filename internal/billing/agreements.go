@@ -410,7 +410,7 @@ func (s *Service) TestPayer(ctx context.Context, sc Scope, agreementID, action s
 	if err != nil {
 		return nil, err
 	}
-	sp, ok := conn.(sandboxPayer)
+	sp, ok := channel.Unwrap(conn).(sandboxPayer)
 	if !ok {
 		if s.TestSigner == nil {
 			return nil, errs.Invalid("method_unsupported", "This agreement's channel cannot be driven from the test helper.")

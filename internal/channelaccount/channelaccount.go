@@ -58,6 +58,9 @@ type Sealer interface {
 // Service manages channel accounts and builds their connectors.
 type Service struct {
 	Store store.Store
+	// Wrap, when set, wraps each connector built (metrics and tracing of
+	// channel calls: metrics.Connector).
+	Wrap func(accountID string, c channel.Connector) channel.Connector
 	// Providers are the kinds of account that may be created, by name.
 	Providers map[string]channel.Provider
 	Box       Sealer

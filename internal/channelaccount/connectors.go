@@ -70,6 +70,9 @@ func (s *Service) connectorOf(a *store.ChannelAccount) (channel.Connector, error
 	if err != nil {
 		return nil, fmt.Errorf("channel account %s: %w", a.ID, err)
 	}
+	if s.Wrap != nil {
+		conn = s.Wrap(a.ID, conn)
+	}
 	return conn, nil
 }
 

@@ -91,6 +91,9 @@ type Config struct {
 	// SettleAt is the time of day, HH:MM in each merchant's time zone, after
 	// which a merchant's due day is settled (setting settle_at, default 12:00).
 	SettleAt string
+	// ReconBillReady is when channels' bills are reconciled (setting
+	// recon_bill_ready, default 10:00 the next day).
+	ReconBillReady string
 	// FXMarkupBps is the platform's markup on exchange rates (setting
 	// fx_markup_bps); FXRatesURL, when set, a CSV feed of rates loaded every
 	// FXRatesInterval (settings fx_rates_url, fx_rates_interval).
@@ -110,4 +113,30 @@ type Config struct {
 	Clock clock.Clock
 	// Logger receives the logs. Default: JSON on stderr at LogLevel.
 	Logger *slog.Logger
+
+	// RateLimits are the rate limits by class (setting rate_limits,
+	// api.ParseRates).
+	RateLimits string
+	// RedisURL, when set, shares the rate limits through Redis (setting redis_url).
+	RedisURL string
+	// MaxInFlight and MaxQueueTime bound the requests served at once and
+	// the wait for a slot (settings max_in_flight, max_queue_time).
+	MaxInFlight  int
+	MaxQueueTime time.Duration
+
+	// AdminAddr is the operator listener's address (setting admin_addr):
+	// /metrics and /debug/pprof/. Empty or "off": none (serve sets
+	// DefaultAdminAddr when nothing sets it).
+	AdminAddr string
+	// LogFormat is json or text (setting log_format).
+	LogFormat string
+	// LedgerVerifyInterval is how often the ledger_verify job runs (setting
+	// ledger_verify_interval); it runs only with metrics on.
+	LedgerVerifyInterval time.Duration
+	// NoMetrics turns the Prometheus metrics off (paygate bench --no-metrics
+	// measures what they cost); the admin listener then serves pprof only.
+	NoMetrics bool
+	// AdminListener, when set, is the bound operator listener (AdminAddr is
+	// then ignored).
+	AdminListener net.Listener
 }

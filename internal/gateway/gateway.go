@@ -32,12 +32,15 @@ import (
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
@@ -74,11 +77,16 @@ type Gateway struct {
 	Transfers *transfer.Service
 	// FX loads exchange rates and makes quotes.
 	FX *fx.Service
+	// Metrics are the Prometheus collectors (nil with Config.NoMetrics),
+	// served on the operator listener (monitoring.go).
+	Metrics *metrics.Metrics
 
 	// Settlements settles merchants' days and pays them out; Jobs runs its
 	// job (and the gateway's other scheduled jobs) once across the nodes.
 	Settlements *settlement.Service
 	Jobs        *jobs.Scheduler
+	// Recon reconciles channel accounts' bills; its job is one of Jobs'.
+	Recon *recon.Service
 
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
@@ -87,6 +95,9 @@ type Gateway struct {
 
 	listener net.Listener
 	server   *http.Server
+	admin    *http.Server // the operator listener's, when there is one
+	// outer are the metrics of the cashier's and the site's requests.
+	outerCashier, outerSite *outerRoute
 	// simulators are the demo's channel simulators, by channel account id
 	// (Config.Simulators).
 	simulators map[string]*demoSimulator
@@ -96,6 +107,8 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	stopErr  error
+	// closers are closed last at shutdown (the Redis client).
+	closers []func() error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -163,15 +176,21 @@ func OpenWith(ctx context.Context, cfg Config, st store.Store, out io.Writer) (*
 // bind sets cfg.Listener to a listener on cfg.Addr unless it has one, and
 // returns what closes the listener it made (nothing when it made none).
 func bind(cfg *Config) (closeListener func(), err error) {
-	if cfg.Listener != nil {
-		return func() {}, nil
+	closeMain := func() {}
+	if cfg.Listener == nil {
+		l, err := Listen(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Listener = l
+		closeMain = func() { l.Close(); cfg.Listener = nil }
 	}
-	l, err := Listen(cfg.Addr)
+	closeAdmin, err := bindAdmin(cfg)
 	if err != nil {
+		closeMain()
 		return nil, err
 	}
-	cfg.Listener = l
-	return func() { l.Close(); cfg.Listener = nil }, nil
+	return func() { closeAdmin(); closeMain() }, nil
 }
 
 // Listen binds addr for the gateway. When the address is taken, the error
@@ -225,6 +244,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Store: g.Store, Providers: providers, Box: g.Box, PublicURL: g.publicURL(), Clock: g.Clock,
 		Changed: g.Router.Invalidate,
 	}
+	g.newMetrics()
 	if _, err := g.Channels.EnsureSandbox(ctx); err != nil {
 		return err
 	}
@@ -269,6 +289,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
+		Recon:          g.Recon,
 		Transfers:      g.Transfers,
 		FX:             g.FX,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
@@ -279,6 +300,10 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
 		},
 	}
+	if err := g.prepareLimits(); err != nil {
+		return err
+	}
+	g.wireMetrics()
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
 		fmt.Fprintf(out, "Operator token for /admin/v1 (shown once; keep it, or set PAYGATE_ADMIN_TOKEN to a token of your own): %s\n", g.OperatorToken)
 	}
@@ -321,6 +346,18 @@ func (g *Gateway) prepareSettlement() error {
 	g.Settlements = &settlement.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, SettleAt: settleAt, Notify: g.Notifier.Kick}
 	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Log: g.Log, Interval: g.Config.WorkerInterval,
 		Jobs: []jobs.Job{g.Settlements.Job()}}
+	return g.prepareRecon()
+}
+
+// prepareRecon sets up reconciliation and its scheduled job.
+func (g *Gateway) prepareRecon() error {
+	def, per, err := recon.ParseBillReady(g.Config.ReconBillReady)
+	if err != nil {
+		return fmt.Errorf("recon_bill_ready: %w", err)
+	}
+	g.Recon = &recon.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, Accounts: g.Channels, Payments: g.Payments,
+		DefaultReady: def, BillReady: per, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Recon.Job())
 	return nil
 }
 
@@ -488,6 +525,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- g.server.Serve(g.listener) }()
+	g.serveAdmin()
 	select {
 	case err := <-errc:
 		g.cancel()
@@ -505,15 +543,33 @@ func (g *Gateway) handler() http.Handler {
 		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
+	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
+	consoleUI := g.console()
+	g.outerCashier, g.outerSite = newOuterRoute(g.Metrics, "/pay/"), newOuterRoute(g.Metrics, "site")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
-			cashier.ServeHTTP(w, r)
+			measured(g.outerCashier, guarded, w, r)
+		case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"):
+			consoleUI.ServeHTTP(w, r)
 		case g.site.Serves(r):
-			g.site.ServeHTTP(w, r)
+			measured(g.outerSite, g.site, w, r)
 		default:
 			g.API.ServeHTTP(w, r)
 		}
+	})
+}
+
+// console is the operator and merchant web console (/console), on the
+// same services as the API.
+func (g *Gateway) console() *console.Handler {
+	return console.New(console.Config{
+		Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, Settlements: g.Settlements, Risk: g.Risk,
+		Notify: g.Notifier.Kick, Seal: g.Box.Seal, Open: g.Box.Open, Clock: g.Clock, Log: g.Log, PublicURL: g.Payments.PublicURL,
+		ChannelHealth: func(accountID string) console.Health {
+			h := g.Router.Health(accountID)
+			return console.Health{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
+		},
 	})
 }
 
@@ -530,11 +586,19 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		} else {
 			g.listener.Close() // opened, never served
 		}
+		if g.admin != nil {
+			g.admin.Close()
+		} else if g.Config.AdminListener != nil {
+			g.Config.AdminListener.Close()
+		}
 		g.wg.Wait()
 		g.Payments.Close()
 		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err
+		}
+		for _, c := range g.closers {
+			c()
 		}
 	})
 	return g.stopErr

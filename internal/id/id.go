@@ -46,6 +46,10 @@ const (
 	RiskList    = "lst_"
 	RiskAttempt = "rsk_"
 
+	// Reconciliation (internal/recon).
+	ReconRun    = "rcn_"
+	Discrepancy = "dsc_"
+
 	// Money movement (internal/transfer).
 	Transfer = "trf_"
 	FXRate   = "fxr_"

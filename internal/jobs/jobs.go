@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -98,6 +99,8 @@ type Scheduler struct {
 	// Interval between passes in Run. Default 30s.
 	Interval time.Duration
 	Log      *slog.Logger
+	// Metrics records each run (outcome, duration, lag); nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 func (s *Scheduler) defaults() {
@@ -174,7 +177,8 @@ func (s *Scheduler) run(ctx context.Context, j Job) (bool, error) {
 	case !errors.Is(err, store.ErrNotFound):
 		return false, err
 	}
-	if now.Before(j.Next(last)) {
+	due := j.Next(last)
+	if now.Before(due) {
 		return false, nil
 	}
 	lease := j.Lease
@@ -192,9 +196,11 @@ func (s *Scheduler) run(ctx context.Context, j Job) (bool, error) {
 	jctx, cancel := context.WithCancel(ctx)
 	held := make(chan struct{})
 	go func() { defer close(held); s.hold(jctx, cancel, name, lease) }()
+	started := time.Now()
 	runErr := j.Run(jctx, now)
 	cancel()
 	<-held
+	s.Metrics.JobRun(j.Name, due, now, time.Since(started), runErr)
 	end := s.Clock.Now().UTC()
 	done := end
 	if runErr != nil {

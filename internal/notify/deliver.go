@@ -23,6 +23,12 @@ import (
 
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/store"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/paygate/paygate/internal/tracing"
 )
 
 // AttemptPrefix is the id prefix of delivery attempts.
@@ -185,6 +191,14 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *store.Delivery) {
 			res.NextAttemptAt = &next
 		}
 	}
+	outcome := "succeeded"
+	if !res.Succeeded {
+		outcome = "retry"
+		if res.NextAttemptAt == nil {
+			outcome = "failed"
+		}
+	}
+	d.Metrics.WebhookAttempt(outcome, att.Latency)
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	if err := d.Store.DeliveryRecord(rctx, res); errors.Is(err, store.ErrStale) {
@@ -222,6 +236,22 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery, t target, now
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
+	if tracing.Enabled() {
+		// The attempt is a span of its own (its event's request is long
+		// over); the receiver gets its traceparent.
+		var span trace.Span
+		ctx, span = tracing.Tracer().Start(ctx, "webhook deliver", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("paygate.event_type", dl.Event.Type)))
+		defer func() {
+			span.SetAttributes(attribute.Int("http.response.status_code", att.StatusCode))
+			if att.Error != "" {
+				span.SetStatus(codes.Error, "attempt failed")
+			}
+			span.End()
+		}()
+		req = req.WithContext(ctx)
+		tracing.Inject(ctx, req.Header)
+	}
 	SetHeaders(req.Header, dl.EventID, now, body, t.keys, d.PlatformKey)
 	client := d.clients[0]
 	if dl.Livemode {

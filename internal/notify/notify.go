@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -70,6 +71,8 @@ const leaseMargin = 2 * time.Second
 // Dispatcher runs Run at most once at a time.
 type Dispatcher struct {
 	Store store.Store
+	// Metrics counts attempts by outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Unseal opens a sealed webhook secret (cryptobox.Box.Open).
 	Unseal func(sealed string) (string, error)
 	// PlatformKey adds a "v1a," Ed25519 signature when set.

@@ -19,6 +19,11 @@ import (
 // same parameters already existed: it is returned as it is (after one more
 // try at the channel if it never reached one).
 func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams) (o *store.Order, created bool, err error) {
+	defer func() {
+		if created && err == nil && o != nil {
+			s.Metrics.OrderCreated(o.Method, o.Channel, o.Livemode)
+		}
+	}()
 	now := s.now()
 	if err := p.Validate(sc.Livemode, now); err != nil {
 		return nil, false, err
@@ -456,7 +461,7 @@ func (s *Service) TestPay(ctx context.Context, sc Scope, orderID string, succeed
 	if err != nil {
 		return nil, err
 	}
-	payer, ok := conn.(Payer)
+	payer, ok := channel.Unwrap(conn).(Payer)
 	if !ok {
 		// A simulated channel: the payer acts there, and the channel's
 		// callback (or this query, whichever is first) moves the order.

@@ -28,6 +28,7 @@ import (
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
@@ -36,6 +37,8 @@ import (
 // Service runs orders and refunds.
 type Service struct {
 	Store store.Store
+	// Metrics counts orders created and finished; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Accounts builds the connectors of channel accounts (the sandbox's
 	// included); Router picks among the accounts.
 	Accounts *channelaccount.Service
@@ -218,8 +221,11 @@ func (s *Service) transition(ctx context.Context, t store.OrderTransition) (*sto
 	if err == nil && t.Effects != nil {
 		s.notify()
 	}
-	if err == nil && s.OrderSettled != nil && (o.Status == store.OrderSucceeded || o.Status == store.OrderFailed || o.Status == store.OrderClosed) {
-		s.OrderSettled(ctx, o)
+	if err == nil && (o.Status == store.OrderSucceeded || o.Status == store.OrderFailed || o.Status == store.OrderClosed) {
+		s.Metrics.OrderFinished(o.Method, o.Channel, o.Livemode, string(o.Status))
+		if s.OrderSettled != nil {
+			s.OrderSettled(ctx, o)
+		}
 	}
 	return o, err
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -184,6 +185,9 @@ type Fired struct {
 	Name   string `json:"name"`
 	Action string `json:"action"`
 	Mode   string `json:"mode"`
+	// owner is the rule's owner, for metrics (a merchant's rule names are
+	// not label values).
+	owner string
 }
 
 // Decision is what risk control decided about an attempt.
@@ -464,6 +468,13 @@ func (s *Service) RecordEarly(ctx context.Context, c *Check, write func(tx store
 		return nil, nil, err
 	}
 	s.logDecision(out, in)
+	if s.Metrics != nil {
+		fired := make([]metrics.RiskRule, len(out.Rules))
+		for i, f := range out.Rules {
+			fired[i] = metrics.RiskRule{Name: f.Name, Action: f.Action, Mode: f.Mode, Platform: f.owner == store.RiskOwnerPlatform}
+		}
+		s.Metrics.RiskDecision(out.Decision, fired)
+	}
 	return out, durable, nil
 }
 
@@ -532,7 +543,7 @@ func (c *Check) decideWith(a *activation) *Decision {
 		if !res.matched {
 			continue
 		}
-		f := Fired{ID: r.rule.ID, Name: r.rule.Name, Action: r.rule.Action, Mode: r.rule.Mode}
+		f := Fired{ID: r.rule.ID, Name: r.rule.Name, Action: r.rule.Action, Mode: r.rule.Mode, owner: r.rule.Owner}
 		d.Rules = append(d.Rules, f)
 		if r.rule.Mode == ModeObserve {
 			continue

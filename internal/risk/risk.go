@@ -77,6 +77,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -99,6 +100,8 @@ type Service struct {
 	Store store.Store
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Metrics counts decisions and fired rules; nil counts nothing.
+	Metrics *metrics.Metrics
 	// CardKey keys card fingerprints; the gateway derives it from the
 	// master key with CardKeyLabel. Required.
 	CardKey []byte

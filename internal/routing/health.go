@@ -204,3 +204,17 @@ func (r *Router) Health(accountID string) Health {
 	out.SuccessRate, out.Samples = h.rate(r.now(), r.window())
 	return out
 }
+
+// Each calls fn with the health of every account the router has seen (for
+// metrics, at scrape time).
+func (r *Router) Each(fn func(accountID string, h Health)) {
+	r.healthMu.RLock()
+	ids := make([]string, 0, len(r.health))
+	for id := range r.health {
+		ids = append(ids, id)
+	}
+	r.healthMu.RUnlock()
+	for _, id := range ids {
+		fn(id, r.Health(id))
+	}
+}

@@ -380,6 +380,7 @@ func (s *Service) settleBatch(ctx context.Context, b batch) (*store.Settlement, 
 	s.log().Info("settled", "settlement", stl.ID, "merchant", stl.MerchantID, "livemode", stl.Livemode,
 		"currency", stl.Currency, "day", stl.Day, "net", stl.Net, "status", stl.Status,
 		"payments", stl.PaymentCount, "refunds", stl.RefundCount, "waiting", stl.Waiting.Payments.Count+stl.Waiting.Refunds.Count)
+	s.Metrics.Settled(stl.Currency, stl.Net)
 	return stl, nil
 }
 

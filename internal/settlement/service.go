@@ -13,6 +13,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -34,6 +35,8 @@ type Service struct {
 	Store store.Store
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Metrics counts settled batches; nil counts nothing.
+	Metrics *metrics.Metrics
 	// Holder names this node in leases; default the host name, the process
 	// id and a random suffix.
 	Holder string

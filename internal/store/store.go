@@ -497,6 +497,7 @@ type Tx interface {
 	RiskTx
 
 	SettlementTx
+	ReconTx
 
 	TransferTx
 	FXTx
@@ -507,6 +508,7 @@ type Tx interface {
 type Store interface {
 	BillingStore
 	RiskStore
+	AccessStore
 
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
@@ -669,7 +671,10 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+	ReconStore
 
 	TransferStore
 	FXStore
+
+	ConsoleStore
 }

@@ -131,9 +131,11 @@ type Sim struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	trades  map[string]*trade // by out_trade_no
-	refunds map[string]*refund
+	mu     sync.Mutex
+	trades map[string]*trade // by out_trade_no
+	// billAmounts are bill lines altered by AlterBillAmount, by out_trade_no.
+	billAmounts map[string]int64
+	refunds     map[string]*refund
 	// transfers are the transfer batches made, by out_batch_no (transfers.go).
 	transfers map[string]*transferBatch
 	bills     map[string][]byte // download token → file

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,9 @@ type committer struct {
 	reqs  chan *turn
 	stop  chan struct{}
 	done  chan struct{}
+	// observe, when set, is told each batch's writers and its time from
+	// BEGIN to COMMIT's return (ObserveCommits).
+	observe atomic.Pointer[func(writers int, took time.Duration)]
 }
 
 // turn is one writer's place in a batch.
@@ -195,6 +199,7 @@ func (c *committer) run() {
 // lasts, up to MaxBatch; then commits and answers them.
 func (c *committer) batch(first *turn) {
 	ctx := context.Background()
+	began := time.Now()
 	btx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		first.refuse(fmt.Errorf("%s: begin: %w", c.d.Name, err))
@@ -261,6 +266,9 @@ func (c *committer) batch(first *turn) {
 		cerr = fmt.Errorf("%s: batch transaction failed; nothing in it was committed", c.d.Name)
 	} else if err := btx.Commit(); err != nil {
 		cerr = fmt.Errorf("%s: commit: %w", c.d.Name, c.d.interpret(err))
+	}
+	if fn := c.observe.Load(); fn != nil {
+		(*fn)(len(kept)+len(waiting), time.Since(began))
 	}
 	for _, t := range kept {
 		t.durable <- cerr

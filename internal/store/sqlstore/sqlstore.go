@@ -23,6 +23,8 @@ import (
 	"sync"
 
 	"github.com/paygate/paygate/internal/store"
+
+	"github.com/paygate/paygate/internal/tracing"
 )
 
 // Dialect is what differs between the SQL databases Store runs on.
@@ -270,7 +272,12 @@ type tx struct {
 // inTx runs fn in a write transaction and commits it: with group commit,
 // as a turn the committer runs itself in a batch; otherwise in a
 // transaction of its own. fn's error rolls its work back and is returned.
-func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) (err error) {
+	if tracing.Enabled() {
+		var end func(error)
+		ctx, end = s.traceTurn(ctx, "store tx")
+		defer func() { end(err) }()
+	}
 	if s.committer != nil {
 		return s.committer.do(ctx, fn)
 	}
@@ -289,7 +296,12 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 // own: a turn in the batch with group commit; without it (PostgreSQL), the
 // statement alone in autocommit, one round trip instead of three (BEGIN,
 // the statement, COMMIT), since a single statement is atomic by itself.
-func (s *Store) inStmt(ctx context.Context, fn func(conn) error) error {
+func (s *Store) inStmt(ctx context.Context, fn func(conn) error) (err error) {
+	if tracing.Enabled() {
+		var end func(error)
+		ctx, end = s.traceTurn(ctx, "store write")
+		defer func() { end(err) }()
+	}
 	if s.committer != nil {
 		return s.committer.do(ctx, func(t *tx) error { return fn(t.conn) })
 	}
