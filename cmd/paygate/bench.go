@@ -65,6 +65,7 @@ variables.`,
 	f.IntVar(&o.riskRules, "risk-rules", 0, "temporary gateway: enforce this many of the 20 benchmark risk rules (internal/risk.BenchmarkRules; ten use counters), 0 to 20")
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
 	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
+	f.StringVar(&o.rateLimits, "gateway-rate-limits", "", "temporary gateway: its rate_limits (e.g. create=500/s to show overload: run --rate above it); default: no limits, to measure the gateway rather than the limiter")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
@@ -77,6 +78,7 @@ type benchOptions struct {
 	perTarget, notifyConc int
 	riskRules             int
 	noMetrics             bool
+	rateLimits            string
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -95,7 +97,7 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 		return usagef("--risk-rules must be 0 to %d, and only with a temporary gateway (no --url)", len(risk.BenchmarkRules))
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc, o.noMetrics)
+		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc, o.noMetrics, o.rateLimits)
 		if err != nil {
 			return err
 		}
@@ -198,14 +200,20 @@ func peakRSSMB() float64 {
 	return 0
 }
 
+// unlimitedRates lifts every rate limit.
+const unlimitedRates = "create=unlimited,read=unlimited,refund=unlimited,admin=unlimited,callback_ip=unlimited,oauth_ip=unlimited,cashier_ip=unlimited"
+
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
-func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool) (*gateway.Gateway, func(), error) {
+func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool, rateLimits string) (*gateway.Gateway, func(), error) {
 	cfg, cleanup, err := tempDatabase(ctx, database)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = perTarget, notifyConc, noMetrics
+	if rateLimits != "" {
+		cfg.RateLimits = rateLimits
+	}
 	g, stop, err := serveGateway(ctx, cfg)
 	if err != nil {
 		cleanup()
@@ -229,7 +237,10 @@ func tempDatabase(ctx context.Context, database string) (gateway.Config, func(),
 			cleanup[i]()
 		}
 	}
-	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"), Logger: quietLogger()}
+	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"), Logger: quietLogger(),
+		// The benchmarks measure the gateway, not its limiter: no rate
+		// limits unless asked (bench --gateway-rate-limits shows overload).
+		RateLimits: unlimitedRates}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)

@@ -125,7 +125,7 @@ Start it with 'paygate serve'; the README has a payment in a minute.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
 		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.settleCommand(), c.reconCommand(),
-		c.riskCommand(), c.auditCommand(), c.fxCommand(), c.operatorCommand())
+		c.riskCommand(), c.auditCommand(), c.fxCommand(), c.operatorCommand(), c.keysCommand())
 	return root
 }
 

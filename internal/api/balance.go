@@ -29,8 +29,9 @@ func amounts(in []ledger.Amount) []client.Amount {
 }
 
 func (s *Server) listPlatformKeys(w http.ResponseWriter, r *http.Request) error {
-	data := make([]client.PlatformKey, 0, len(s.PlatformKeys))
-	for _, k := range s.PlatformKeys {
+	keys := s.platformKeys()
+	data := make([]client.PlatformKey, 0, len(keys))
+	for _, k := range keys {
 		data = append(data, client.PlatformKey{ID: k.ID, Alg: k.Alg, PublicKey: k.PublicKey, Status: k.Status})
 	}
 	return writeJSON(w, http.StatusOK, newList(data, false))

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paygate/paygate/client"
@@ -113,6 +114,8 @@ type Server struct {
 	// hashKey keys Idempotency-Key request fingerprints (requestHash).
 	hashKeyOnce sync.Once
 	hashKey     []byte
+	// live are the platform keys after a rotation (keys.go).
+	live atomic.Pointer[live]
 }
 
 // access says who may call a route.
@@ -298,7 +301,7 @@ func (s *Server) serve(rt route) http.Handler {
 		if err != nil {
 			e := errs.As(err)
 			status := HTTPStatus(e)
-			if status >= 500 {
+			if status >= 500 && e.Code != "overloaded" { // shed load is counted, not logged one by one
 				s.Log.Error("request failed", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 			}
 			bw.body.Reset()
@@ -309,8 +312,8 @@ func (s *Server) serve(rt route) http.Handler {
 			}
 			bw.body.Write(renderError(e, reqID))
 		}
-		if rt.Access != operator && s.Signer != nil && len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/v1/" {
-			s.Signer.Sign(bw.header, bw.body.Bytes())
+		if sg := s.signer(); rt.Access != operator && sg != nil && len(r.URL.Path) >= 4 && r.URL.Path[:4] == "/v1/" {
+			sg.Sign(bw.header, bw.body.Bytes())
 		}
 		bw.header.Set("Content-Length", strconv.Itoa(bw.body.Len()))
 		w.WriteHeader(bw.status)

@@ -58,8 +58,8 @@ type streamWriter struct {
 // responses of the merchant API are signed.
 func (s *Server) newStream(w http.ResponseWriter, r *http.Request, rt route) *streamWriter {
 	sw := &streamWriter{w: w, gzip: acceptsGzip(r.Header.Get("Accept-Encoding"))}
-	if rt.Access != operator && s.Signer != nil {
-		sw.start = s.Signer.StartStream
+	if sg := s.signer(); rt.Access != operator && sg != nil {
+		sw.start = sg.StartStream
 	}
 	return sw
 }

@@ -518,6 +518,8 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	go func() { defer g.wg.Done(); g.Worker.Run(ctx) }()
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); g.Jobs.Run(ctx) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); g.refreshPlatformKeys(ctx) }() // keys.go
 	if !g.Config.NotifyManual {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); g.Notifier.Run(ctx) }()

@@ -98,4 +98,9 @@ type AccessStore interface {
 	OAuthTokenRevoke(ctx context.Context, clientID, hash string, at time.Time) error
 	// OAuthTokenPurge deletes tokens that expired before before.
 	OAuthTokenPurge(ctx context.Context, before time.Time) (int64, error)
+
+	// PlatformKeyPromote makes the platform key id, which must be "next",
+	// the current one, and the current one "retired"; ErrNotFound when id
+	// is not a next key.
+	PlatformKeyPromote(ctx context.Context, id string) error
 }

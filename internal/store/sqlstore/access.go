@@ -313,3 +313,23 @@ func (s *Store) OAuthTokenPurge(ctx context.Context, before time.Time) (int64, e
 	})
 	return n, err
 }
+
+// PlatformKeyPromote implements store.AccessStore.
+func (s *Store) PlatformKeyPromote(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(tx *tx) error {
+		var n int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM platform_keys WHERE id = ? AND status = 'next'`, id).Scan(&n); err != nil {
+			return fmt.Errorf("promote platform key %s: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("platform key %s is not next: %w", id, store.ErrNotFound)
+		}
+		if _, err := tx.exec(ctx, `UPDATE platform_keys SET status = 'retired' WHERE status = 'current'`); err != nil {
+			return fmt.Errorf("retire platform key: %w", err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE platform_keys SET status = 'current' WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("promote platform key %s: %w", id, err)
+		}
+		return nil
+	})
+}

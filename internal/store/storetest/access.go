@@ -13,6 +13,22 @@ var accessTests = []test{
 	{"Access/RateLimits", testRateLimits},
 	{"Access/AuditChain", testAuditChain},
 	{"Access/OAuth", testOAuth},
+	{"Access/PlatformKeyPromote", testPlatformKeyPromote},
+}
+
+func testPlatformKeyPromote(t *testing.T, b *bundle) {
+	for _, k := range []*store.PlatformKey{{ID: "pk_1", Status: "current"}, {ID: "pk_2", Status: "next"}} {
+		k.Alg, k.PublicKey, k.PrivateSealed, k.CreatedAt = store.AlgEd25519, "pub", "sealed", t0
+		b.must(b.s.PlatformKeyCreate(b.ctx, k), "create platform key")
+	}
+	wantErr(t, b.s.PlatformKeyPromote(b.ctx, "pk_1"), store.ErrNotFound, "promote a key that is not next")
+	b.must(b.s.PlatformKeyPromote(b.ctx, "pk_2"), "promote")
+	keys, err := b.s.PlatformKeyList(b.ctx)
+	b.must(err, "list")
+	if len(keys) != 2 || keys[0].Status != "retired" || keys[1].Status != "current" {
+		t.Fatalf("after the promotion: %s %s", keys[0].Status, keys[1].Status)
+	}
+	wantErr(t, b.s.PlatformKeyPromote(b.ctx, "pk_2"), store.ErrNotFound, "promote again")
 }
 
 func testRateLimits(t *testing.T, b *bundle) {
