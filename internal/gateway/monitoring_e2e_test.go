@@ -387,8 +387,8 @@ func (e *env) postJSON(t *testing.T, key, path string, body any) (int, []byte) {
 }
 
 // TestMonitoringTraceparent sends a request with a W3C traceparent: the
-// gateway's span joins the caller's trace, and the webhook it causes
-// carries a traceparent of its own delivery span.
+// gateway's span joins the caller's trace, and the webhook it causes is
+// delivered in that trace, with the delivery span's traceparent.
 func TestMonitoringTraceparent(t *testing.T) {
 	exp := installTracing(t)
 	e := startWith(t, "sqlite", func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
@@ -442,9 +442,14 @@ func TestMonitoringTraceparent(t *testing.T) {
 	h := hooks.wait(t)
 	tp := h.Get("traceparent")
 	deliver := waitSpan(t, exp, "webhook deliver")
-	want := fmt.Sprintf("00-%s-%s-01", deliver.SpanContext.TraceID(), deliver.SpanContext.SpanID())
+	want := fmt.Sprintf("00-%s-%s-01", traceID, deliver.SpanContext.SpanID())
 	if tp != want {
-		t.Fatalf("webhook traceparent = %q, want the delivery span's %q", tp, want)
+		t.Fatalf("webhook traceparent = %q, want the delivery span's %q in the caller's trace", tp, want)
+	}
+	// The delivery continues the trace of the request that wrote the event
+	// (migration 0012 keeps its traceparent with the event).
+	if got := deliver.Parent.TraceID().String(); got != traceID || !deliver.Parent.IsRemote() {
+		t.Fatalf("delivery span's parent = %s (remote %v), want a span of the caller's trace %s", got, deliver.Parent.IsRemote(), traceID)
 	}
 }
 
