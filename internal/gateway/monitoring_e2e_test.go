@@ -165,6 +165,16 @@ func TestMonitoringMetrics(t *testing.T) {
 		check("paygate_orders_created_total", map[string]string{"method": "sandbox", "provider": "sandbox", "mode": "test"}, paid+open)
 		check("paygate_orders_finished_total", map[string]string{"method": "sandbox", "status": "succeeded", "mode": "test"}, paid)
 		check("paygate_risk_decisions_total", map[string]string{"decision": "allow"}, paid+open)
+		// The worker's first pass runs at start, beside the requests.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			_, text := scrape(t, admin+"/metrics")
+			if n, _ := sum(parseMetrics(t, text), "paygate_job_runs_total", map[string]string{"scheduled_job": "payment_worker", "outcome": "ok"}); n >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no payment worker pass is counted")
+			}
+		}
 		if n, _ := sum(all, "paygate_channel_calls_total", map[string]string{"provider": "sandbox", "operation": "pay", "outcome": "ok"}); n < paid+open {
 			t.Errorf("sandbox pay calls = %v, want at least %d", n, paid+open)
 		}
