@@ -54,6 +54,7 @@ func signalContext() (context.Context, func()) {
 // cli is what the commands write to and read the environment from; tests
 // run the commands in-process with their own.
 type cli struct {
+	stdin          io.Reader // nil: os.Stdin
 	stdout, stderr io.Writer
 	env            func(string) (string, bool)
 }
@@ -117,11 +118,14 @@ Start it with 'paygate serve'; the README has a payment in a minute.`,
 	}
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
+	if c.stdin != nil {
+		root.SetIn(c.stdin)
+	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.ledgerCommand(), c.demoCommand(),
-		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.settleCommand(),
-		c.riskCommand())
+		c.benchCommand(), c.simCommand(), c.healthcheckCommand(), c.versionCommand(), c.settleCommand(), c.reconCommand(),
+		c.riskCommand(), c.auditCommand(), c.fxCommand(), c.operatorCommand())
 	return root
 }
 

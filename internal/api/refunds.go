@@ -22,7 +22,7 @@ type createRefundRequest struct {
 // refundRoutes are the merchant API's refunds.
 func (s *Server) refundRoutes() []route {
 	return []route{
-		{Method: "POST", Pattern: "/v1/refunds", Access: merchant, Handler: s.createRefund},
+		{Method: "POST", Pattern: "/v1/refunds", Access: merchant, Handler: s.createRefund, Class: classRefund},
 		{Method: "GET", Pattern: "/v1/refunds", Access: merchant, Handler: s.listRefunds, Query: true},
 		{Method: "GET", Pattern: "/v1/refunds/{id}", Access: merchant, Handler: s.getRefund},
 		{Method: "GET", Pattern: "/v1/refunds/by-out-refund-no/{out_refund_no}", Access: merchant, Handler: s.getRefundByOutRefundNo},

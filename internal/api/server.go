@@ -40,15 +40,18 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/tracing"
+	"github.com/paygate/paygate/internal/transfer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -85,6 +88,14 @@ type Server struct {
 	Log           *slog.Logger
 	// Billing runs recurring payments: customers, agreements, subscriptions.
 	Billing *billing.Service
+	// Recon reconciles channel accounts' bills (对账).
+	Recon *recon.Service
+	// Limits, when set, rate-limits requests and sheds load (limits.go).
+	Limits *Limits
+	// Transfers pays merchants' money out to payees (internal/transfer).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes (internal/fx).
+	FX *fx.Service
 	// Metrics records every request by route pattern (nil: none).
 	Metrics *metrics.Metrics
 
@@ -93,6 +104,9 @@ type Server struct {
 	once   sync.Once
 	mux    *http.ServeMux
 	routes []route
+	// gets routes GET requests to the bare handlers, for the audit log's
+	// "before" (audit.go).
+	gets *http.ServeMux
 	// unmatched answers requests no route takes (404, 405).
 	unmatched        route
 	unmatchedHandler http.Handler
@@ -122,6 +136,9 @@ type route struct {
 	// Stream is set on routes that stream their answer (stream.go) instead
 	// of having serve buffer and sign it.
 	Stream bool
+	// Class is the route's rate-limit class; when empty, classOf derives
+	// it from Access and Method (limits.go).
+	Class class
 	// obs is the route's metrics, bound when the router is built.
 	obs *metrics.HTTPRoute
 }
@@ -154,12 +171,19 @@ func (s *Server) build() {
 		s.settlementRoutes(),
 		s.riskRoutes(),
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
+		s.reconRoutes(),
+		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
+		s.transferRoutes(), s.fxRoutes(),
 	)
 	s.mux = http.NewServeMux()
+	s.gets = http.NewServeMux()
 	for i := range s.routes {
 		rt := &s.routes[i]
 		rt.obs = s.Metrics.HTTPRoute(rt.Pattern, rt.Method)
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.serve(*rt))
+		if rt.Method == http.MethodGet && !rt.Stream {
+			s.gets.Handle(rt.Method+" "+rt.Pattern, rawHandler(*rt))
+		}
 	}
 	s.unmatched = route{Pattern: "unmatched", Access: public, Handler: s.noRoute, obs: s.Metrics.HTTPRoute("unmatched", "any")}
 	s.unmatchedHandler = s.serve(s.unmatched)
@@ -331,6 +355,14 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 	if err != nil {
 		return err
 	}
+	// Admission comes after the body is read: a client sending its body
+	// slowly must not hold one of the slots meanwhile.
+	c := classOf(rt)
+	release, err := s.admit(w, r, c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if r.URL.RawQuery != "" && !rt.Query {
 		return errs.Invalid("unknown_parameter", "This endpoint takes no query parameters.")
 	}
@@ -341,15 +373,27 @@ func (s *Server) run(w *bufferedWriter, r *http.Request, rt route) (err error) {
 		if err := auth.CheckOperator(r, s.OperatorTokenHash); err != nil {
 			return err
 		}
-		return s.withIdempotency(w, r, rt, operatorScope, body)
+		if err := s.limitApp(w, r, c, operatorScope); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, operatorScope, body) })
 	case merchant:
-		p, err := s.Auth.Authenticate(r.Context(), r, body)
-		if err != nil {
+		var p *auth.Principal
+		if token, ok := oauthBearer(r); ok {
+			var c *store.OAuthClient
+			if p, c, err = s.oauthAuthenticate(r, rt, token); err != nil {
+				return err
+			}
+			r = r.WithContext(context.WithValue(r.Context(), oauthClientKey{}, c))
+		} else if p, err = s.Auth.Authenticate(r.Context(), r, body); err != nil {
 			return err
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		w.app = p.App.ID
-		return s.withIdempotency(w, r, rt, p.App.ID, body)
+		if err := s.limitApp(w, r, c, p.App.ID); err != nil {
+			return err
+		}
+		return s.recordAudit(w, r, rt, func() error { return s.withIdempotency(w, r, rt, p.App.ID, body) })
 	}
 	return rt.Handler(w, r)
 }

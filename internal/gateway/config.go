@@ -91,6 +91,9 @@ type Config struct {
 	// SettleAt is the time of day, HH:MM in each merchant's time zone, after
 	// which a merchant's due day is settled (setting settle_at, default 12:00).
 	SettleAt string
+	// ReconBillReady is when channels' bills are reconciled (setting
+	// recon_bill_ready, default 10:00 the next day).
+	ReconBillReady string
 
 	// Version names this build on the home page (paygate version).
 	Version string
@@ -104,6 +107,16 @@ type Config struct {
 	Clock clock.Clock
 	// Logger receives the logs. Default: JSON on stderr at LogLevel.
 	Logger *slog.Logger
+
+	// RateLimits are the rate limits by class (setting rate_limits,
+	// api.ParseRates).
+	RateLimits string
+	// RedisURL, when set, shares the rate limits through Redis (setting redis_url).
+	RedisURL string
+	// MaxInFlight and MaxQueueTime bound the requests served at once and
+	// the wait for a slot (settings max_in_flight, max_queue_time).
+	MaxInFlight  int
+	MaxQueueTime time.Duration
 
 	// AdminAddr is the operator listener's address (setting admin_addr):
 	// /metrics and /debug/pprof/. Empty or "off": none (serve sets

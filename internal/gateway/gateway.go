@@ -32,12 +32,15 @@ import (
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/settlement"
@@ -45,6 +48,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/postgres"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/transfer"
 	"github.com/paygate/paygate/internal/web"
 )
 
@@ -68,6 +72,11 @@ type Gateway struct {
 	API      *api.Server
 	// Billing runs recurring payments (its worker is one of Jobs' jobs).
 	Billing *billing.Service
+	// Transfers pays merchants' money out to payees (its worker is one of
+	// Jobs' jobs).
+	Transfers *transfer.Service
+	// FX loads exchange rates and makes quotes.
+	FX *fx.Service
 	// Metrics are the Prometheus collectors (nil with Config.NoMetrics),
 	// served on the operator listener (monitoring.go).
 	Metrics *metrics.Metrics
@@ -76,6 +85,8 @@ type Gateway struct {
 	// job (and the gateway's other scheduled jobs) once across the nodes.
 	Settlements *settlement.Service
 	Jobs        *jobs.Scheduler
+	// Recon reconciles channel accounts' bills; its job is one of Jobs'.
+	Recon *recon.Service
 
 	// Demo is the demo merchant's app created at this start, nil otherwise.
 	Demo *account.NewApp
@@ -96,6 +107,8 @@ type Gateway struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	stopErr  error
+	// closers are closed last at shutdown (the Redis client).
+	closers []func() error
 }
 
 // OpenStore opens the store named by a --database value.
@@ -265,11 +278,17 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
+	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock}
+	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,
 		MerchantRoutes: &routing.Routes{Store: g.Store, Clock: g.Clock, Changed: g.Router.Invalidate},
 		Settlements:    g.Settlements,
+		Recon:          g.Recon,
+		Transfers:      g.Transfers,
+		FX:             g.FX,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},
 		Endpoints:      &notify.Endpoints{Store: g.Store, Seal: g.Box.Seal, Clock: g.Clock, CheckURL: g.notifyPolicy().CheckURL},
@@ -277,6 +296,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 			h := g.Router.Health(accountID)
 			return &client.ChannelHealth{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
 		},
+	}
+	if err := g.prepareLimits(); err != nil {
+		return err
 	}
 	g.wireMetrics()
 	if g.OperatorToken != "" && g.Config.AdminToken == "" {
@@ -321,6 +343,18 @@ func (g *Gateway) prepareSettlement() error {
 	g.Settlements = &settlement.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, SettleAt: settleAt, Notify: g.Notifier.Kick}
 	g.Jobs = &jobs.Scheduler{Store: g.Store, Clock: g.Clock, Log: g.Log, Interval: g.Config.WorkerInterval,
 		Jobs: []jobs.Job{g.Settlements.Job()}}
+	return g.prepareRecon()
+}
+
+// prepareRecon sets up reconciliation and its scheduled job.
+func (g *Gateway) prepareRecon() error {
+	def, per, err := recon.ParseBillReady(g.Config.ReconBillReady)
+	if err != nil {
+		return fmt.Errorf("recon_bill_ready: %w", err)
+	}
+	g.Recon = &recon.Service{Store: g.Store, Clock: g.Clock, Log: g.Log, Accounts: g.Channels, Payments: g.Payments,
+		DefaultReady: def, BillReady: per, Notify: g.Notifier.Kick}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Recon.Job())
 	return nil
 }
 
@@ -506,16 +540,33 @@ func (g *Gateway) handler() http.Handler {
 		Payments: g.Payments, Billing: g.Billing, Store: g.Store, Accounts: g.API.Accounts,
 		Clock: g.Clock, PublicURL: g.Payments.PublicURL, Log: g.Log,
 	})
+	guarded := g.API.Guard(cashier) // shedding, and the per-IP limit
+	consoleUI := g.console()
 	g.outerCashier, g.outerSite = newOuterRoute(g.Metrics, "/pay/"), newOuterRoute(g.Metrics, "site")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/pay/"):
-			measured(g.outerCashier, cashier, w, r)
+			measured(g.outerCashier, guarded, w, r)
+		case r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"):
+			consoleUI.ServeHTTP(w, r)
 		case g.site.Serves(r):
 			measured(g.outerSite, g.site, w, r)
 		default:
 			g.API.ServeHTTP(w, r)
 		}
+	})
+}
+
+// console is the operator and merchant web console (/console), on the
+// same services as the API.
+func (g *Gateway) console() *console.Handler {
+	return console.New(console.Config{
+		Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, Settlements: g.Settlements, Risk: g.Risk,
+		Notify: g.Notifier.Kick, Seal: g.Box.Seal, Open: g.Box.Open, Clock: g.Clock, Log: g.Log, PublicURL: g.Payments.PublicURL,
+		ChannelHealth: func(accountID string) console.Health {
+			h := g.Router.Health(accountID)
+			return console.Health{Breaker: h.Breaker, SuccessRate: h.SuccessRate, Samples: h.Samples}
+		},
 	})
 }
 
@@ -542,6 +593,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.stopSimulators()
 		if err := g.Store.Close(); g.stopErr == nil {
 			g.stopErr = err
+		}
+		for _, c := range g.closers {
+			c()
 		}
 	})
 	return g.stopErr

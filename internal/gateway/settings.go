@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/cryptobox"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/settlement"
 )
 
@@ -119,6 +123,9 @@ func Settings() []Setting {
 		stringSetting("settle_at", "time", "12:00", "",
 			"time of day (HH:MM, in each merchant's time zone) after which a merchant's day T is settled on T+N, once the channels' bills of T are reconciled",
 			func(c *Config) *string { return &c.SettleAt }, validateClockTime),
+		stringSetting("recon_bill_ready", "string", "10:00", "",
+			"when a channel's bill of day T is reconciled: HH:MM on T+1 in China Standard Time, for every provider or per provider (wechatpay=10:00,alipay=09:00,unionpay=10:00)",
+			func(c *Config) *string { return &c.ReconBillReady }, validateBillReady),
 		intSetting("risk_rule_max_cost", "10000", 100, 1000000, "the most a risk rule may cost to evaluate (CEL cost units, its worst case checked when saved, and the limit at run time)",
 			func(c *Config) *int { return &c.RiskRuleMaxCost }),
 		intSetting("risk_merchant_rule_max_cost", "5000", 100, 1000000, "the same for rules merchants write (at most risk_rule_max_cost)",
@@ -132,6 +139,17 @@ func Settings() []Setting {
 			func(c *Config) *[]time.Duration { return &c.DunningSchedule }),
 		durationSetting("invoice_claim", "2m", "how long a node holds an invoice it is charging; after a crash another node (or a restart) takes it over once this has passed",
 			func(c *Config) *time.Duration { return &c.InvoiceClaim }),
+		// The access layer's defences (internal/api/limits.go).
+		stringSetting("rate_limits", "string", api.DefaultRates, "",
+			"rate limits per app by route class (create, read, refund, admin) and per source IP (callback_ip, oauth_ip, cashier_ip), as CLASS=COUNT/PERIOD,…; a class not named keeps its default, unlimited lifts one; PUT /admin/v1/apps/{id}/rate-limits sets an app's own",
+			func(c *Config) *string { return &c.RateLimits }, func(v string) error { _, err := api.ParseRates(v); return err }),
+		secretSetting("redis_url", "none: each node limits on its own",
+			"redis:// URL of a Redis the nodes share the rate limits through (while it cannot be reached, each node limits on its own)",
+			func(c *Config) *string { return &c.RedisURL }, validateRedisURL),
+		intSetting("max_in_flight", "512", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last)",
+			func(c *Config) *int { return &c.MaxInFlight }),
+		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
+			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
 		// Monitoring (monitoring.go).
 		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
 			"operator listener serving /metrics (Prometheus) and /debug/pprof/; never the public port",
@@ -141,6 +159,19 @@ func Settings() []Setting {
 		durationSetting("ledger_verify_interval", "1h", "how often one node verifies the ledger (paygate admin ledger verify) and exports the result as paygate_ledger_verify_* metrics",
 			func(c *Config) *time.Duration { return &c.LedgerVerifyInterval }),
 	}
+}
+
+func validateBillReady(v string) error {
+	_, _, err := recon.ParseBillReady(v)
+	return err
+}
+
+func validateRedisURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, err := redis.ParseURL(v)
+	return err
 }
 
 func validateRefundFeePolicy(v string) error {

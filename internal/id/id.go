@@ -45,6 +45,15 @@ const (
 	RiskRule    = "rule_"
 	RiskList    = "lst_"
 	RiskAttempt = "rsk_"
+
+	// Reconciliation (internal/recon).
+	ReconRun    = "rcn_"
+	Discrepancy = "dsc_"
+
+	// Money movement (internal/transfer).
+	Transfer = "trf_"
+	FXRate   = "fxr_"
+	FXQuote  = "fxq_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -267,3 +267,67 @@ func MerchantBalances(ctx context.Context, r BalanceReader, merchantID string, l
 	}
 	return out, nil
 }
+
+// Reconciliation (internal/recon).
+const (
+	// KindReconciliation moves the money of matched bill lines from a
+	// channel's receivable to the channel's settled cash, net of the
+	// channel's fee; RefID is the run's chunk (rcn_…:pass:chunk).
+	KindReconciliation = "reconciliation"
+	// KindReconResolution is the entry of a discrepancy a person resolved
+	// with write_off or adjust (or explained, when nothing differs); RefID
+	// is the discrepancy (dsc_…).
+	KindReconResolution = "recon_resolution"
+)
+
+// ChannelSettled is the cash a channel has settled to the platform (or
+// holds for it, due on the channel's settlement day) for reconciled lines.
+func ChannelSettled(channel string, live bool) string {
+	return "channel:" + channel + ":" + mode(live) + ":settled"
+}
+
+// ChannelFees is what the channels kept as their fees (the platform's cost).
+func ChannelFees(live bool) string { return "platform:" + mode(live) + ":channel_fees" }
+
+// ReconWriteOffs takes the differences people wrote off in reconciliation:
+// negative when the platform lost money, positive when a channel paid more.
+func ReconWriteOffs(live bool) string { return "platform:" + mode(live) + ":recon_write_offs" }
+
+// ReconAdjustments takes the differences people booked as adjustments (to
+// be recovered from or paid back to the channel).
+func ReconAdjustments(live bool) string { return "platform:" + mode(live) + ":recon_adjustments" }
+
+// ReconMove is what reconciliation proves of one currency: Claimed is the
+// gateway's signed amount (payments positive, refunds negative) whose
+// receivable is closed, Billed the channel's signed amount, Fee the
+// channel's signed fee (negative when returned). Difference (Billed −
+// Claimed) goes to DiffAccount.
+type ReconMove struct {
+	Currency    string
+	Claimed     int64
+	Billed      int64
+	Fee         int64
+	DiffAccount string
+}
+
+// Reconciliation is the entry that closes the receivable of reconciled
+// transactions of a channel account: the receivable takes the claimed
+// amount back, the settled cash the billed amount less the fee, the
+// channel fees account the fee, and the difference its account. Zero lines
+// are left out; it has no lines when everything is zero.
+func Reconciliation(id, kind, refID, channel string, live bool, moves []ReconMove, at time.Time) Entry {
+	var lines []Line
+	for _, m := range moves {
+		for _, l := range []Line{
+			{Account: ChannelReceivable(channel, live), Currency: m.Currency, Amount: m.Claimed},
+			{Account: ChannelSettled(channel, live), Currency: m.Currency, Amount: -(m.Billed - m.Fee)},
+			{Account: ChannelFees(live), Currency: m.Currency, Amount: -m.Fee},
+			{Account: m.DiffAccount, Currency: m.Currency, Amount: m.Billed - m.Claimed},
+		} {
+			if l.Amount != 0 {
+				lines = append(lines, l)
+			}
+		}
+	}
+	return Entry{ID: id, Kind: kind, RefID: refID, CreatedAt: at, Lines: lines}
+}

@@ -26,6 +26,15 @@ const (
 	InvoiceCreated       = "invoice.created"
 	InvoicePaid          = "invoice.paid"
 	InvoicePaymentFailed = "invoice.payment_failed"
+
+	// Reconciliation (internal/recon), for operators.
+	ReconciliationCompleted        = "reconciliation.completed"
+	ReconciliationDiscrepancyFound = "reconciliation.discrepancy_found"
+
+	// Money movement (internal/transfer).
+	TransferCreated   = "transfer.created"
+	TransferSucceeded = "transfer.succeeded"
+	TransferFailed    = "transfer.failed"
 )
 
 // Audiences of event types.
@@ -67,6 +76,11 @@ var eventTypes = []EventType{
 	{InvoiceCreated, "invoice", AudienceMerchant, "An invoice was created for a subscription's period or change."},
 	{InvoicePaid, "invoice", AudienceMerchant, "An invoice was paid."},
 	{InvoicePaymentFailed, "invoice", AudienceMerchant, "A charge of an invoice failed; the next attempt, if any, is its next_attempt_at."},
+	{ReconciliationCompleted, "reconciliation", AudienceOperator, "A reconciliation run of a channel account's day completed: its counts and totals per class, and how many discrepancies are open."},
+	{ReconciliationDiscrepancyFound, "reconciliation", AudienceOperator, "A completed reconciliation run left discrepancies open for a person (list them with GET /admin/v1/reconciliation-discrepancies?reconciliation=…)."},
+	{TransferCreated, "transfer", AudienceMerchant, "A transfer was made: its amount left the available balance and is in transit until the channel pays it."},
+	{TransferSucceeded, "transfer", AudienceMerchant, "The channel paid a transfer to its payee."},
+	{TransferFailed, "transfer", AudienceMerchant, "The channel refused a transfer for good; its amount is back in the available balance."},
 }
 
 // EventTypes returns every event type, in the table's order.

@@ -48,6 +48,15 @@ func (s *Service) StartPayout(ctx context.Context, settlementID string) (*store.
 
 // startPayout moves st from pending to in_transit with its payout entry.
 func (s *Service) startPayout(ctx context.Context, tx store.Tx, st *store.Settlement, now time.Time) (*store.Settlement, error) {
+	// Transfers (internal/transfer) spend the same available balance:
+	// check it under the lock they take, so neither overdraws it.
+	available, _, err := tx.BalanceForDebit(ctx, ledger.MerchantAvailable(st.MerchantID, st.Livemode), st.Currency)
+	if err != nil {
+		return nil, err
+	}
+	if available < st.Net {
+		return nil, ErrInsufficientAvailable
+	}
 	after, err := tx.SettlementTransition(ctx, store.SettlementTransition{
 		SettlementID: st.ID, From: []string{store.SettlementPending}, To: store.SettlementInTransit, At: now,
 	})

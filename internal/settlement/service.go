@@ -24,6 +24,8 @@ var (
 	ErrAlreadyPaid        = errs.Conflict("settlement_already_paid", "This settlement was already paid with another bank reference.")
 	ErrRunInProgress      = errs.Conflict("settlement_run_in_progress", "Another node is settling this merchant's day right now; try again when it is done.")
 	ErrChanged            = errs.Conflict("settlement_changed", "The settlement changed while the request ran; retry.")
+	// ErrInsufficientAvailable: transfers spent the money the batch settled.
+	ErrInsufficientAvailable = errs.Conflict("insufficient_available", "The merchant's available balance no longer covers this settlement's net: transfers paid part of it out.")
 )
 
 // Service settles merchants' days, pays settlements out, and writes

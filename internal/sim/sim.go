@@ -138,6 +138,19 @@ type Simulator interface {
 	Close()
 }
 
+// BillFaultSimulator is a simulator whose bills can be made wrong in its
+// provider's own format, for tests of reconciliation (each simulator is
+// one).
+type BillFaultSimulator interface {
+	// AlterBillAmount makes the bill list the payment of outTradeNo (the
+	// gateway's order id) for amount, in minor units, instead of what was
+	// paid.
+	AlterBillAmount(outTradeNo string, amount int64)
+	// TradeAtChannelOnly records a payment of amount, made now at the
+	// channel under outTradeNo, that the gateway never asked for.
+	TradeAtChannelOnly(outTradeNo string, amount int64) error
+}
+
 // AgreementSimulator is a simulator whose payers sign agreements (WeChat
 // Pay's contracts, Alipay's withholding agreements). code is the
 // merchant's number of the agreement as the gateway sends it (its agreement

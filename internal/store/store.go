@@ -501,6 +501,10 @@ type Tx interface {
 	RiskTx
 
 	SettlementTx
+	ReconTx
+
+	TransferTx
+	FXTx
 }
 
 // Store is everything Paygate keeps. Methods return ErrNotFound, ErrConflict,
@@ -508,6 +512,7 @@ type Tx interface {
 type Store interface {
 	BillingStore
 	RiskStore
+	AccessStore
 
 	// Migrate brings the schema up to date; it is safe to run concurrently from many nodes.
 	Migrate(ctx context.Context) error
@@ -670,4 +675,10 @@ type Store interface {
 	LedgerVerify(ctx context.Context) (*VerifyReport, error)
 
 	SettlementStore
+	ReconStore
+
+	TransferStore
+	FXStore
+
+	ConsoleStore
 }

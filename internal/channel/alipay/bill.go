@@ -2,6 +2,7 @@ package alipay
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -14,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 
 	"github.com/paygate/paygate/internal/channel"
 )
@@ -89,9 +91,26 @@ func zipName(f *zip.File) string {
 
 // parseBillZip finds the detail CSV (业务明细, not 业务明细(汇总)) and reads its rows.
 func parseBillZip(body []byte) ([]channel.BillRecord, error) {
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	var records []channel.BillRecord
+	err := ScanBill(bytes.NewReader(body), int64(len(body)), func(rec channel.BillRecord) error {
+		records = append(records, rec)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("bill is not a zip: %w", err)
+		return nil, err
+	}
+	return records, nil
+}
+
+// ScanBill reads the bill zip in r (size bytes) as a stream: it finds the
+// detail CSV (业务明细, not 业务明细(汇总)), decodes it from GBK (or UTF-8
+// after a byte-order mark) as it reads, and calls fn with each record in
+// file order. A damaged or truncated zip fails (its checksum is checked
+// when the member ends); fn's error stops it and is returned.
+func ScanBill(r io.ReaderAt, size int64, fn func(channel.BillRecord) error) error {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("bill is not a zip: %w", err)
 	}
 	var detail *zip.File
 	for _, f := range zr.File {
@@ -102,22 +121,23 @@ func parseBillZip(body []byte) ([]channel.BillRecord, error) {
 		}
 	}
 	if detail == nil {
-		return nil, errors.New("bill zip has no 业务明细 csv")
+		return errors.New("bill zip has no 业务明细 csv")
 	}
 	rc, err := detail.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", zipName(detail), err)
+		return fmt.Errorf("open %s: %w", zipName(detail), err)
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", zipName(detail), err)
+	br := bufio.NewReaderSize(rc, 64<<10)
+	var text io.Reader = transform.NewReader(br, simplifiedchinese.GBK.NewDecoder())
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+		text = br
 	}
-	text, err := gbkToUTF8(raw)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s from GBK: %w", zipName(detail), err)
+	if err := scanBillCSV(text, fn); err != nil {
+		return fmt.Errorf("%s: %w", zipName(detail), err)
 	}
-	return parseBillCSV(text)
+	return nil
 }
 
 // Columns of the 业务明细 file the connector reads.
@@ -139,16 +159,30 @@ const (
 // out_request_no. 服务费 is negative when charged and positive when returned,
 // so BillRecord.Fee is its negation.
 func parseBillCSV(text []byte) ([]channel.BillRecord, error) {
-	cr := csv.NewReader(bytes.NewReader(text))
+	var records []channel.BillRecord
+	err := scanBillCSV(bytes.NewReader(text), func(rec channel.BillRecord) error {
+		records = append(records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// scanBillCSV is parseBillCSV over a stream of UTF-8 text.
+func scanBillCSV(text io.Reader, fn func(channel.BillRecord) error) error {
+	cr := csv.NewReader(text)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bill header: %w", err)
+		return fmt.Errorf("bill header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -156,17 +190,16 @@ func parseBillCSV(text []byte) ([]channel.BillRecord, error) {
 	}
 	for _, name := range []string{colTradeNo, colOutTradeNo, colKind, colFinished, colTotal, colReceived, colRequestNo, colFee} {
 		if _, ok := col[name]; !ok {
-			return nil, fmt.Errorf("bill header has no %s column", name)
+			return fmt.Errorf("bill header has no %s column", name)
 		}
 	}
-	var records []channel.BillRecord
 	for line := 2; ; line++ {
 		row, err := cr.Read()
 		if err == io.EOF {
-			return records, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bill row %d: %w", line, err)
+			return fmt.Errorf("bill row %d: %w", line, err)
 		}
 		get := func(name string) string {
 			if i := col[name]; i < len(row) {
@@ -176,10 +209,12 @@ func parseBillCSV(text []byte) ([]channel.BillRecord, error) {
 		}
 		rec, ok, err := billRecord(get)
 		if err != nil {
-			return nil, fmt.Errorf("bill row %d: %w", line, err)
+			return fmt.Errorf("bill row %d: %w", line, err)
 		}
 		if ok {
-			records = append(records, rec)
+			if err := fn(rec); err != nil {
+				return err
+			}
 		}
 	}
 }

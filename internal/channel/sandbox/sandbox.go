@@ -101,6 +101,8 @@ type Sandbox struct {
 	// agreements are the agreements signed (or waiting) here, by the
 	// gateway's agreement id.
 	agreements map[string]*sbxAgreement
+	// transfers are the transfers paid here, by transfer id (transfers.go).
+	transfers map[string]*sbxTransfer
 }
 
 // New returns a sandbox.

@@ -97,27 +97,47 @@ func isZMFile(name string) bool {
 
 // parseBillZip reads the records of every ZM file in the zip.
 func parseBillZip(raw []byte, day time.Time) ([]channel.BillRecord, error) {
-	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("open zip: %w", err)
-	}
 	var records []channel.BillRecord
+	err := ScanBill(bytes.NewReader(raw), int64(len(raw)), day, func(rec channel.BillRecord) error {
+		records = append(records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// ScanBill reads the zip of a settlement day's files in r (size bytes) as
+// a stream and calls fn with the record of each purchase and refund line
+// of every ZM file, in file order. day is the settlement day (the lines
+// carry no year). A damaged or truncated zip fails; fn's error stops it
+// and is returned.
+func ScanBill(r io.ReaderAt, size int64, day time.Time, fn func(channel.BillRecord) error) error {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("open zip: %w", err)
+	}
+	found := false
 	for _, f := range zr.File {
 		if !isZMFile(f.Name) {
 			continue
 		}
+		found = true
 		rc, err := f.Open()
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", f.Name, err)
+			return fmt.Errorf("open %s: %w", f.Name, err)
 		}
-		rs, err := parseZM(rc, day)
+		err = scanZM(rc, day, fn)
 		rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Name, err)
+			return fmt.Errorf("%s: %w", f.Name, err)
 		}
-		records = append(records, rs...)
 	}
-	return records, nil
+	if !found && len(zr.File) > 0 {
+		return fmt.Errorf("zip has no general transaction (ZM) file")
+	}
+	return nil
 }
 
 // parseZM reads the lines of a ZM file. Purchases and refunds become
@@ -125,6 +145,23 @@ func parseBillZip(raw []byte, day time.Time) ([]channel.BillRecord, error) {
 // skipped.
 func parseZM(r io.Reader, day time.Time) ([]channel.BillRecord, error) {
 	var out []channel.BillRecord
+	err := scanZM(r, day, func(rec channel.BillRecord) error {
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
+}
+
+// zmLineLen is the length of a ZM line: every field and its separator.
+var zmLineLen = func() int {
+	n := 0
+	for _, w := range zmWidths {
+		n += w + 1
+	}
+	return n
+}()
+
+func scanZM(r io.Reader, day time.Time, fn func(channel.BillRecord) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -132,14 +169,19 @@ func parseZM(r io.Reader, day time.Time) ([]channel.BillRecord, error) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		// A line cut short (a truncated file) would read its last fields
+		// as blank: refuse it rather than guess.
+		if len(line) < zmLineLen-zmWidths[len(zmWidths)-1]-1 {
+			return fmt.Errorf("line %d: %d bytes, want %d: the line is cut short", n, len(line), zmLineLen)
+		}
 		f := splitFixed(line, zmWidths)
 		amount, err := strconv.ParseInt(f[zmAmount], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: amount %q", n, f[zmAmount])
+			return fmt.Errorf("line %d: amount %q", n, f[zmAmount])
 		}
 		fee, err := parseSignedAmount(f[zmFee])
 		if err != nil {
-			return nil, fmt.Errorf("line %d: fee: %w", n, err)
+			return fmt.Errorf("line %d: fee: %w", n, err)
 		}
 		rec := channel.BillRecord{
 			Amount:   amount,
@@ -161,12 +203,11 @@ func parseZM(r io.Reader, day time.Time) ([]channel.BillRecord, error) {
 		default:
 			continue
 		}
-		out = append(out, rec)
+		if err := fn(rec); err != nil {
+			return err
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return sc.Err()
 }
 
 // splitFixed cuts line into fields of the given widths, each followed by

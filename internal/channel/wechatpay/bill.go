@@ -1,6 +1,7 @@
 package wechatpay
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -110,12 +111,33 @@ const (
 // and its line. Columns are found by header name. Amounts are yuan with two
 // decimals; times are China Standard Time.
 func ParseTradeBill(raw []byte) ([]channel.BillRecord, error) {
-	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\uFEFF"))))
+	var records []channel.BillRecord
+	err := ScanTradeBill(bytes.NewReader(raw), func(rec channel.BillRecord) error {
+		records = append(records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// ScanTradeBill is ParseTradeBill over a stream: it calls fn with each
+// record in file order, holding one row at a time, and fails (after fn has
+// seen the rows before) on a malformed row or a bill that ends without its
+// summary (a truncated file). fn's error stops it and is returned.
+func ScanTradeBill(r io.Reader, fn func(channel.BillRecord) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\uFEFF")) {
+		br.Discard(3)
+	}
+	rd := csv.NewReader(br)
 	rd.FieldsPerRecord = -1
 	rd.LazyQuotes = true
+	rd.ReuseRecord = true
 	header, err := rd.Read()
 	if err != nil {
-		return nil, fmt.Errorf("bill header: %w", err)
+		return fmt.Errorf("bill header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -123,27 +145,28 @@ func ParseTradeBill(raw []byte) ([]channel.BillRecord, error) {
 	}
 	for _, name := range []string{colTime, colTransaction, colOutTradeNo, colState, colCurrency, colSettlement, colRefundID, colOutRefundNo, colRefundAmount, colFee} {
 		if _, ok := col[name]; !ok {
-			return nil, fmt.Errorf("bill header has no column %s", name)
+			return fmt.Errorf("bill header has no column %s", name)
 		}
 	}
-	var records []channel.BillRecord
 	for line := 2; ; line++ {
 		row, err := rd.Read()
 		if err == io.EOF {
-			return nil, errors.New("bill ends without its summary")
+			return errors.New("bill ends without its summary")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bill line %d: %w", line, err)
+			return fmt.Errorf("bill line %d: %w", line, err)
 		}
 		if len(row) > 0 && strings.TrimSpace(row[0]) == summaryFirstName {
-			return records, nil
+			return nil
 		}
 		rec, keep, err := billRecord(row, col)
 		if err != nil {
-			return nil, fmt.Errorf("bill line %d: %w", line, err)
+			return fmt.Errorf("bill line %d: %w", line, err)
 		}
 		if keep {
-			records = append(records, rec)
+			if err := fn(rec); err != nil {
+				return err
+			}
 		}
 	}
 }

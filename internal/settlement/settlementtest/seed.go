@@ -32,6 +32,11 @@ type Day struct {
 	Timezone          string // IANA; default Asia/Shanghai
 	FeeBps            int
 	UnreconciledEvery int
+	// ChannelAccount serves every order; default "cha_seed".
+	ChannelAccount string
+	// NoReconciled leaves out every reconciled row (for reconciliation's
+	// own tests and benchmarks, which write them).
+	NoReconciled bool
 }
 
 // Expected is what settling the day must give: per merchant, the net of its
@@ -65,7 +70,10 @@ func Seed(ctx context.Context, x Execer, d Day) (*Expected, error) {
 	from := day.UTC().UnixMicro()
 	span := day.AddDate(0, 0, 1).UTC().UnixMicro() - from
 	n, m := int64(d.Transactions), int64(d.Merchants)
-	const receivable = "cha_seed"
+	receivable := "cha_seed"
+	if d.ChannelAccount != "" {
+		receivable = d.ChannelAccount
+	}
 	live := true
 	// seq numbers 0..n-1 (as BIGINT on both databases); transaction i is
 	// merchant (i/10)%m's, at from + i*span/n.
@@ -129,6 +137,9 @@ func Seed(ctx context.Context, x Execer, d Day) (*Expected, error) {
 			SELECT id, 'refund', CAST(? AS TEXT), CAST(? AS TEXT), 0, 'CNY', 'matched', 'rcn_seed', succeeded_at
 			FROM refunds WHERE id LIKE 'rfd_seed%' AND (CAST(? AS BIGINT) = 0 OR CAST(SUBSTR(id, 9) AS BIGINT) % CAST(? AS BIGINT) <> 7)`,
 			[]any{receivable, d.Day, d.UnreconciledEvery, d.UnreconciledEvery}},
+	}
+	if d.NoReconciled {
+		steps = steps[:len(steps)-2]
 	}
 	// The planner statistics a database that holds this history would
 	// have. One table at a time: SQLite's ANALYZE takes one name, and a bare

@@ -83,6 +83,7 @@ type billRow struct {
 	at        time.Time
 	t         *trade
 	refund    *refund
+	total     int64 // 订单金额
 	amount    int64 // 商家实收
 	serviceFe int64 // 服务费: negative when charged, positive when returned
 }
@@ -94,11 +95,15 @@ func (s *Sim) billZip(day time.Time) ([]byte, error) {
 	var rows []billRow
 	for _, t := range s.trades {
 		if in(t.paidAt) {
-			rows = append(rows, billRow{at: t.paidAt, t: t, amount: t.total, serviceFe: -fee(t.total)})
+			total := t.total
+			if v, ok := s.billAmounts[t.outTradeNo]; ok {
+				total = v
+			}
+			rows = append(rows, billRow{at: t.paidAt, t: t, total: total, amount: total, serviceFe: -fee(total)})
 		}
 		for _, r := range t.refunds {
 			if in(r.at) {
-				rows = append(rows, billRow{at: r.at, t: t, refund: r, amount: -r.amount, serviceFe: fee(r.amount)})
+				rows = append(rows, billRow{at: r.at, t: t, refund: r, total: t.total, amount: -r.amount, serviceFe: fee(r.amount)})
 			}
 		}
 	}
@@ -131,7 +136,7 @@ func (s *Sim) billZip(day time.Time) ([]byte, error) {
 			r.t.tradeNo + "\t", r.t.outTradeNo + "\t", kind, csvText(r.t.subject),
 			r.t.createdAt.In(cst).Format(timeLayout), r.at.In(cst).Format(timeLayout),
 			"", "", "", "", "159****5620",
-			yuan(r.t.total), yuan(r.amount), "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
+			yuan(r.total), yuan(r.amount), "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
 			reqNo, yuan(r.serviceFe), "0.00", "",
 		}
 		b.WriteString(strings.Join(fields, ",") + "\r\n")

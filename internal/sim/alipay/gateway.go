@@ -50,6 +50,8 @@ var (
 		"alipay.trade.app.pay":                           true, // standing in for the Alipay app
 		"alipay.user.agreement.query":                    true,
 		"alipay.user.agreement.unsign":                   true,
+		"alipay.fund.trans.uni.transfer":                 true,
+		"alipay.fund.trans.common.query":                 true,
 	}
 	// signMethod is the agreement signing a payer's browser brings.
 	signMethod  = "alipay.user.agreement.page.sign"
@@ -219,6 +221,10 @@ func (s *Sim) dispatch(req *request) (map[string]any, *apiError) {
 		return s.refundQuery(req)
 	case "alipay.data.dataservice.bill.downloadurl.query":
 		return s.billURL(req)
+	case "alipay.fund.trans.uni.transfer":
+		return s.uniTransfer(req)
+	case "alipay.fund.trans.common.query":
+		return s.transferQuery(req)
 	}
 	return nil, invalid("isv.invalid-method", "不存在的方法名")
 }

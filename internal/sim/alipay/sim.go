@@ -110,13 +110,16 @@ type Sim struct {
 	log   *slog.Logger
 	http  *http.Client
 
-	mu         sync.Mutex
-	trades     map[string]*trade
-	seq        int64
-	faults     sim.Faults
-	billTokens map[string]billToken
-	held       map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
-	agreements map[string]*agreement      // by external_agreement_no
+	mu     sync.Mutex
+	trades map[string]*trade
+	// billAmounts are bill lines altered by AlterBillAmount, by out_trade_no.
+	billAmounts map[string]int64
+	seq         int64
+	faults      sim.Faults
+	billTokens  map[string]billToken
+	held        map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
+	agreements  map[string]*agreement      // by external_agreement_no
+	transfers   map[string]*transfer       // by out_biz_no (transfers.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -78,7 +78,13 @@ func (s *Sim) statementLocked(day time.Time) []string {
 		case t.refund && t.state == statePaid:
 			lines = append(lines, zmLine(t, "S30", "04"))
 		case !t.refund && (t.state == statePaid || t.state == stateReversed):
-			lines = append(lines, zmLine(t, "S22", "01"))
+			billed := t
+			if v, ok := s.billAmounts[t.orderID]; ok {
+				c := *t
+				c.amount = v
+				billed = &c
+			}
+			lines = append(lines, zmLine(billed, "S22", "01"))
 			if t.state == stateReversed {
 				lines = append(lines, zmLine(t, "S31", "31"))
 			}

@@ -85,12 +85,14 @@ type Sim struct {
 
 	testEnv atomic.Bool // sign as UnionPay's test environment does
 
-	mu        sync.Mutex
-	trades    map[string]*trade // by orderId
-	byQueryID map[string]*trade
-	seq       int64
-	faults    sim.Faults
-	closed    bool // no new background work once Close has begun
+	mu     sync.Mutex
+	trades map[string]*trade // by orderId
+	// billAmounts are bill lines altered by AlterBillAmount, by orderId.
+	billAmounts map[string]int64
+	byQueryID   map[string]*trade
+	seq         int64
+	faults      sim.Faults
+	closed      bool // no new background work once Close has begun
 
 	done      chan struct{}
 	closeOnce sync.Once

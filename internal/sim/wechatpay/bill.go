@@ -89,9 +89,13 @@ func (s *Sim) billFile(day time.Time, billType string) []byte {
 			if t.State == stateRevoked {
 				state = stateRevoked
 			}
-			f := fee(t.Total)
-			settle, fees, orders = settle+t.Total, fees+f, orders+t.Total
-			rows = append(rows, billRow{t.PaidAt, tradeBillFields(t, t.PaidAt, state, yuan(t.Total), "", "", "0.00", "", "", yuan(f), yuan(t.Total), "0.00")})
+			total := t.Total
+			if v, ok := s.billAmounts[t.OutTradeNo]; ok {
+				total = v
+			}
+			f := fee(total)
+			settle, fees, orders = settle+total, fees+f, orders+total
+			rows = append(rows, billRow{t.PaidAt, tradeBillFields(t, t.PaidAt, state, yuan(total), "", "", "0.00", "", "", yuan(f), yuan(total), "0.00")})
 		}
 	}
 	if billType != "SUCCESS" {

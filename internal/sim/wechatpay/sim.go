@@ -131,11 +131,13 @@ type Sim struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	trades  map[string]*trade // by out_trade_no
-	refunds map[string]*refund
-	bills   map[string][]byte // download token → file
-	held    map[string]*notification
+	mu     sync.Mutex
+	trades map[string]*trade // by out_trade_no
+	// billAmounts are bill lines altered by AlterBillAmount, by out_trade_no.
+	billAmounts map[string]int64
+	refunds     map[string]*refund
+	bills       map[string][]byte // download token → file
+	held        map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
 	contracts map[string]*contract
 	seq       int64

@@ -31,6 +31,7 @@ func (s *Store) LedgerVerify(ctx context.Context) (*store.VerifyReport, error) {
 		verifyObjectEntries(ledger.KindPayment, "orders", "order", string(store.OrderSucceeded)),
 		verifyObjectEntries(ledger.KindRefund, "refunds", "refund", string(store.RefundSucceeded)),
 		verifySettlements,
+		verifyTransfers,
 	} {
 		if err := check(ctx, c, &rep); err != nil {
 			return nil, fmt.Errorf("verify ledger: %w", err)

@@ -1,0 +1,215 @@
+package console_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/paygate/paygate/internal/account"
+	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/store/sqlite"
+)
+
+// forgive drops the problems the browser reported that contain every one
+// of parts (a page answered 404 or 403 on purpose logs a console error).
+func (b *browser) forgive(parts ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := b.problems[:0]
+	for _, p := range b.problems {
+		all := true
+		for _, s := range parts {
+			all = all && strings.Contains(p, s)
+		}
+		if !all {
+			kept = append(kept, p)
+		}
+	}
+	b.problems = kept
+}
+
+// signIn fills the sign-in form and waits for the overview.
+func (b *browser) signIn(base, email string) {
+	b.t.Helper()
+	b.do(30*time.Second,
+		chromedp.Navigate(base+"/console/login?lang=en"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.CSS("nav.side")),
+	)
+}
+
+// TestBrowserConsole drives the console in headless Chromium: an operator
+// signs in, finds an order by its channel trade number, resends its failed
+// webhook, refunds part of it, and exports a filtered CSV whose rows are
+// checked; a merchant's user signs in and cannot open another merchant's
+// order by its URL; a forged CSRF token and an expired session are refused.
+func TestBrowserConsole(t *testing.T) {
+	br := newBrowser(t)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "paygate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, st)
+	ctx := context.Background()
+	rc := webhookReceiver(t, g)
+	addUser(t, g, store.ConsoleOperator, "", "ops@example.com", store.RoleAdmin)
+	o := paidOrder(t, g, "browser-1", 12800)
+	var small []string // the orders the filtered export must hold
+	for i := 0; i < 5; i++ {
+		x := paidOrder(t, g, fmt.Sprintf("browser-small-%d", i), int64(100+i))
+		small = append(small, x.ID)
+	}
+	ev := eventOf(t, g, o, "order.succeeded")
+	waitDeliveries(t, g, ev.ID, store.DeliveryFailed)
+
+	other, err := g.API.Accounts.CreateMerchant(ctx, account.MerchantParams{Name: "Other shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherApp, err := g.API.Accounts.CreateApp(ctx, other.ID, account.AppParams{Name: "o", Mode: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _, err := g.Payments.CreateOrder(ctx, payment.Scope{MerchantID: other.ID, AppID: otherApp.App.ID},
+		payment.CreateOrderParams{OutTradeNo: "theirs-1", Amount: 999, Currency: "CNY", Subject: "Not yours", Method: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, g, store.ConsoleMerchant, o.MerchantID, "shop@example.com", store.RoleAdmin)
+	base := g.URL()
+
+	t.Run("operator", func(t *testing.T) {
+		br.t = t
+		br.signIn(base, "ops@example.com")
+		// Search by the channel's trade number from the box in the header.
+		br.do(20*time.Second,
+			chromedp.SendKeys(chromedp.ID("q"), o.ChannelTradeNo),
+			chromedp.Submit(chromedp.ID("q")),
+			chromedp.WaitVisible(chromedp.ID("order-id")),
+		)
+		if got := eval[string](br, `document.getElementById('order-id').textContent`); got != o.ID {
+			t.Fatalf("search by channel trade number %s opened %q, want %s", o.ChannelTradeNo, got, o.ID)
+		}
+		// The failed webhook: the merchant's server is back; resend it.
+		rc.ok.Store(true)
+		br.do(20*time.Second,
+			chromedp.Click(chromedp.CSS(`button.resend[data-event="`+ev.ID+`"]`)),
+			chromedp.WaitVisible(chromedp.ID("flash")),
+		)
+		waitDeliveries(t, g, ev.ID, store.DeliverySucceeded)
+
+		// Refund 25.00 of 128.00, with the confirmation step.
+		br.do(20*time.Second,
+			chromedp.SendKeys(chromedp.ID("refund-amount"), "25.00"),
+			chromedp.SendKeys(chromedp.ID("refund-reason"), "one cup spilt"),
+			chromedp.Click(chromedp.ID("refund-next")),
+			chromedp.WaitVisible(chromedp.ID("refund-confirm")),
+		)
+		if text := eval[string](br, `document.getElementById('confirm-text').textContent`); !strings.Contains(text, "25.00") {
+			t.Errorf("confirmation reads %q", text)
+		}
+		br.do(20*time.Second, chromedp.Click(chromedp.ID("refund-confirm")), chromedp.WaitVisible(chromedp.ID("flash")))
+		if got := eval[string](br, `document.getElementById('order-refunded').textContent`); !strings.Contains(got, "25.00") {
+			t.Errorf("refunded reads %q", got)
+		}
+		if got, _ := g.Store.OrderGet(ctx, o.ID); got.AmountRefunded != 2500 {
+			t.Errorf("order refunded %d, want 2500", got.AmountRefunded)
+		}
+
+		// Filter the orders list, then fetch the export link the page offers.
+		br.do(20*time.Second,
+			chromedp.Navigate(base+"/console/orders?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("filters")),
+			chromedp.SetValue(chromedp.ID("f-status"), "succeeded"),
+			chromedp.SendKeys(chromedp.ID("f-min"), "100"),
+			chromedp.SendKeys(chromedp.ID("f-max"), "104"),
+			chromedp.Click(chromedp.ID("apply")),
+			chromedp.WaitVisible(chromedp.ID("orders")),
+		)
+		if n := eval[int](br, `document.querySelectorAll('#orders tbody tr').length`); n != len(small) {
+			t.Errorf("the filtered list shows %d orders, want %d: %s", n, len(small), eval[string](br, `document.getElementById('orders').textContent`))
+		}
+		fetchCtx, cancel := context.WithTimeout(br.ctx, 20*time.Second)
+		body, err := chromedp.Run(fetchCtx, chromedp.Evaluate[string](`fetch(document.getElementById('export').href).then(r => r.text())`,
+			chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("fetch the export: %v", err)
+		}
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil {
+			t.Fatalf("export is not CSV: %v\n%s", err, body)
+		}
+		var ids []string
+		for _, row := range rows[1:] {
+			ids = append(ids, row[0])
+			if row[8] != "succeeded" {
+				t.Errorf("exported row %v", row)
+			}
+		}
+		slices.Sort(ids)
+		slices.Sort(small)
+		if !slices.Equal(ids, small) {
+			t.Errorf("export holds %v, want %v", ids, small)
+		}
+		br.noProblems()
+	})
+
+	t.Run("merchant", func(t *testing.T) {
+		br.t = t
+		if _, err := chromedp.Call(br.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+		br.signIn(base, "shop@example.com")
+		br.do(20*time.Second,
+			chromedp.Navigate(base+"/console/orders/"+theirs.ID+"?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("error-text")),
+		)
+		if code := eval[string](br, `document.getElementById('error-text').dataset.code`); code != "not_found" {
+			t.Errorf("another merchant's order by URL: %q", code)
+		}
+		if strings.Contains(eval[string](br, `document.body.textContent`), "Not yours") {
+			t.Error("the page shows another merchant's order")
+		}
+		br.forgive("404", theirs.ID)
+
+		// Its own order opens; a form with a forged CSRF token is refused.
+		br.do(20*time.Second,
+			chromedp.Navigate(base+"/console/orders/"+o.ID+"?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("refund-form")),
+			chromedp.SetValue(chromedp.CSS(`#refund-form input[name="csrf"]`), "forged-token"),
+			chromedp.SendKeys(chromedp.ID("refund-amount"), "1.00"),
+			chromedp.Click(chromedp.ID("refund-next")),
+			chromedp.WaitVisible(chromedp.ID("error-text")),
+		)
+		if code := eval[string](br, `document.getElementById('error-text').dataset.code`); code != "csrf_invalid" {
+			t.Errorf("forged CSRF token: %q", code)
+		}
+		br.forgive("403")
+
+		// The same session, 31 minutes idle later (a console on a clock
+		// moved on, over the same database), is over: the browser is sent
+		// to sign in.
+		clk := &offsetClock{}
+		clk.d.Store(int64(31 * time.Minute))
+		later := consoleAt(t, g, clk)
+		br.do(20*time.Second,
+			chromedp.Navigate(later+"/console/orders?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("login-form")),
+		)
+		br.noProblems()
+	})
+}

@@ -1,0 +1,11 @@
+package console
+
+// SetExportChunk lets tests stream an export over many chunks with few rows.
+func SetExportChunk(n int) (restore func()) {
+	old := exportChunk
+	exportChunk = n
+	return func() { exportChunk = old }
+}
+
+// ForgetStats empties the charts' cache, to measure a cold overview.
+func (h *Handler) ForgetStats() { h.stats.forget() }

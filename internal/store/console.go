@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Console user kinds and roles.
+const (
+	ConsoleOperator = "operator" // the platform's staff: every merchant
+	ConsoleMerchant = "merchant" // one merchant's staff: its objects only
+
+	RoleAdmin  = "admin"  // may change things
+	RoleViewer = "viewer" // reads only
+)
+
+// ConsoleUser is a person who signs in to the web console.
+type ConsoleUser struct {
+	ID         string // usr_…
+	Kind       string // ConsoleOperator or ConsoleMerchant
+	MerchantID string // ConsoleMerchant: whose; "" for operators
+	Email      string // lower case; unique
+	Name       string
+	Role       string // RoleAdmin or RoleViewer
+	// PasswordHash is the argon2id hash in PHC form; "" until an invited user
+	// has chosen a password.
+	PasswordHash string
+	// TOTPSealed is the TOTP secret sealed with the master key; "" when the
+	// user has no second factor.
+	TOTPSealed string
+	// InviteHash is the SHA-256 of the invitation token ("" once used);
+	// InviteExpiresAt when it runs out.
+	InviteHash      string
+	InviteExpiresAt *time.Time
+	Disabled        bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ConsoleSession is a signed-in browser. The cookie holds a random token;
+// only its SHA-256 (ID) is kept, so the table cannot be replayed.
+type ConsoleSession struct {
+	ID        string // hex SHA-256 of the cookie's token
+	UserID    string
+	CSRF      string // the token every form of the session carries
+	Livemode  bool   // the mode the user is looking at
+	CreatedAt time.Time
+	SeenAt    time.Time
+	ExpiresAt time.Time  // idle expiry, pushed forward as the user works
+	RevokedAt *time.Time // logout (or logout everywhere)
+}
+
+// ConsoleOrderFilter is the console's order list: every filter optional
+// but the mode. MerchantID "" is every merchant (operators).
+type ConsoleOrderFilter struct {
+	MerchantID       string
+	Livemode         bool
+	Status           string
+	Method           string
+	ChannelAccountID string
+	AmountMin        int64 // 0: none
+	AmountMax        int64 // 0: none
+	CreatedGTE       *time.Time
+	CreatedLT        *time.Time
+	// Before is the keyset cursor: ids older than it. Lists are newest first.
+	Before string
+	// After pages backwards: ids newer than it (the page nearest it).
+	After string
+	Limit int // 1..5000
+}
+
+// ConsoleRefundFilter is the console's refund list.
+type ConsoleRefundFilter struct {
+	MerchantID string
+	Livemode   bool
+	Status     string
+	OrderID    string
+	AmountMin  int64
+	AmountMax  int64
+	CreatedGTE *time.Time
+	CreatedLT  *time.Time
+	Before     string
+	After      string
+	Limit      int
+}
+
+// ConsoleStat is one bucket of the console's charts: orders created on a
+// day with a method and channel account, how many succeeded, and their
+// succeeded amount in one currency.
+type ConsoleStat struct {
+	Day              time.Time // 00:00 UTC
+	Method           string
+	ChannelAccountID string
+	Currency         string
+	Orders           int64
+	Succeeded        int64
+	Amount           int64 // succeeded, minor units
+}
+
+// ConsoleDayCount is how many refunds or webhook deliveries made on a day
+// are in a status, and (refunds) their amount in one currency.
+type ConsoleDayCount struct {
+	Day      time.Time
+	Status   string
+	Currency string // refunds; "" for deliveries
+	Count    int64
+	Amount   int64
+}
+
+// ConsoleStore is what the web console keeps and reads beyond the API's
+// queries: its users and sessions, and the filtered lists, searches and
+// statistics of its pages.
+type ConsoleStore interface {
+	// ConsoleUserCreate inserts u; ErrConflict when its email is taken.
+	ConsoleUserCreate(ctx context.Context, u *ConsoleUser) error
+	ConsoleUserGet(ctx context.Context, id string) (*ConsoleUser, error)
+	ConsoleUserByEmail(ctx context.Context, email string) (*ConsoleUser, error)
+	ConsoleUserByInvite(ctx context.Context, inviteHash string) (*ConsoleUser, error)
+	// ConsoleUserList lists users of a kind, newest first; merchantID ""
+	// lists every merchant's when kind is ConsoleMerchant.
+	ConsoleUserList(ctx context.Context, kind, merchantID string) ([]*ConsoleUser, error)
+	// ConsoleUserUpdate stores u's mutable fields (Name, Role,
+	// PasswordHash, TOTPSealed, InviteHash, InviteExpiresAt, Disabled, UpdatedAt).
+	ConsoleUserUpdate(ctx context.Context, u *ConsoleUser) error
+
+	ConsoleSessionCreate(ctx context.Context, s *ConsoleSession) error
+	ConsoleSessionGet(ctx context.Context, id string) (*ConsoleSession, error)
+	// ConsoleSessionTouch moves a live session's SeenAt and ExpiresAt.
+	ConsoleSessionTouch(ctx context.Context, id string, seen, expires time.Time) error
+	ConsoleSessionSetMode(ctx context.Context, id string, livemode bool) error
+	// ConsoleSessionRevoke ends one session; ConsoleSessionRevokeUser every
+	// live session of a user (logout everywhere), returning how many.
+	ConsoleSessionRevoke(ctx context.Context, id string, at time.Time) error
+	ConsoleSessionRevokeUser(ctx context.Context, userID string, at time.Time) (int, error)
+
+	// ConsoleOrders lists orders newest first and reports whether more
+	// follow in the direction of the page.
+	ConsoleOrders(ctx context.Context, f ConsoleOrderFilter) ([]*Order, bool, error)
+	ConsoleRefunds(ctx context.Context, f ConsoleRefundFilter) ([]*Refund, bool, error)
+	// ConsoleFindOrders finds orders by a reference: field is
+	// "out_trade_no", "channel_trade_no" or "payer_id". merchantID ""
+	// searches every merchant. At most 50, newest first.
+	ConsoleFindOrders(ctx context.Context, merchantID, field, value string) ([]*Order, error)
+	// ConsoleFindRefunds: field is "out_refund_no" or "channel_refund_no".
+	ConsoleFindRefunds(ctx context.Context, merchantID, field, value string) ([]*Refund, error)
+	// ConsoleFailedDeliveries lists failed deliveries last changed at or
+	// after since, newest first, at most limit.
+	ConsoleFailedDeliveries(ctx context.Context, merchantID string, livemode bool, since time.Time, limit int) ([]*Delivery, error)
+	// ConsoleStats sums orders created in [from, to) by UTC day, method,
+	// channel account and currency.
+	ConsoleStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]ConsoleStat, error)
+	// ConsoleDayCounts counts refunds (what "refunds") or webhook
+	// deliveries (what "deliveries") made in [from, to) by UTC day and status.
+	ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]ConsoleDayCount, error)
+}

@@ -1,0 +1,385 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/paygate/paygate/internal/store"
+)
+
+const consoleUserColumns = `id, kind, merchant_id, email, name, role, password_hash, totp_sealed, invite_hash,
+	invite_expires_at, disabled, created_at, updated_at`
+
+const consoleSessionColumns = `id, user_id, csrf, livemode, created_at, seen_at, expires_at, revoked_at`
+
+// ConsoleUserCreate inserts u; ErrConflict when its email (or id) is taken.
+func (s *Store) ConsoleUserCreate(ctx context.Context, u *store.ConsoleUser) error {
+	return s.inStmt(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `INSERT INTO console_users (`+consoleUserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Kind, u.MerchantID, u.Email, u.Name, u.Role, u.PasswordHash, u.TOTPSealed, nullString(u.InviteHash),
+			nullMicros(u.InviteExpiresAt), u.Disabled, micros(u.CreatedAt), micros(u.UpdatedAt)); err != nil {
+			return fmt.Errorf("create console user %s: %w", u.Email, err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) consoleUserBy(ctx context.Context, col, v string) (*store.ConsoleUser, error) {
+	u, err := queryOne(ctx, s.reader(), scanConsoleUser, `SELECT `+consoleUserColumns+` FROM console_users WHERE `+col+` = ?`, v)
+	if err != nil {
+		return nil, fmt.Errorf("console user by %s: %w", col, err)
+	}
+	return u, nil
+}
+
+func (s *Store) ConsoleUserGet(ctx context.Context, id string) (*store.ConsoleUser, error) {
+	return s.consoleUserBy(ctx, "id", id)
+}
+
+func (s *Store) ConsoleUserByEmail(ctx context.Context, email string) (*store.ConsoleUser, error) {
+	return s.consoleUserBy(ctx, "email", email)
+}
+
+func (s *Store) ConsoleUserByInvite(ctx context.Context, inviteHash string) (*store.ConsoleUser, error) {
+	return s.consoleUserBy(ctx, "invite_hash", inviteHash)
+}
+
+// ConsoleUserList lists users of kind (of one merchant when merchantID is set).
+func (s *Store) ConsoleUserList(ctx context.Context, kind, merchantID string) ([]*store.ConsoleUser, error) {
+	var f filter
+	f.and("kind = ?", kind)
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	return queryAll(ctx, s.reader(), scanConsoleUser, `SELECT `+consoleUserColumns+` FROM console_users`+f.where()+` ORDER BY id DESC LIMIT 500`, f.args...)
+}
+
+// ConsoleUserUpdate stores u's mutable fields; ErrNotFound for no such user.
+func (s *Store) ConsoleUserUpdate(ctx context.Context, u *store.ConsoleUser) error {
+	return s.inStmt(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE console_users SET name = ?, role = ?, password_hash = ?, totp_sealed = ?, invite_hash = ?,
+			invite_expires_at = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+			u.Name, u.Role, u.PasswordHash, u.TOTPSealed, nullString(u.InviteHash), nullMicros(u.InviteExpiresAt), u.Disabled,
+			micros(u.UpdatedAt), u.ID)
+		return updated(res, err, "update console user "+u.ID)
+	})
+}
+
+func (s *Store) ConsoleSessionCreate(ctx context.Context, cs *store.ConsoleSession) error {
+	return s.inStmt(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `INSERT INTO console_sessions (`+consoleSessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			cs.ID, cs.UserID, cs.CSRF, cs.Livemode, micros(cs.CreatedAt), micros(cs.SeenAt), micros(cs.ExpiresAt),
+			nullMicros(cs.RevokedAt)); err != nil {
+			return fmt.Errorf("create console session: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ConsoleSessionGet(ctx context.Context, id string) (*store.ConsoleSession, error) {
+	cs, err := queryOne(ctx, s.reader(), scanConsoleSession, `SELECT `+consoleSessionColumns+` FROM console_sessions WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("console session: %w", err)
+	}
+	return cs, nil
+}
+
+// ConsoleSessionTouch moves a live session's times; ErrNotFound when it is
+// revoked or gone.
+func (s *Store) ConsoleSessionTouch(ctx context.Context, id string, seen, expires time.Time) error {
+	return s.inStmt(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE console_sessions SET seen_at = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL`,
+			micros(seen), micros(expires), id)
+		return updated(res, err, "touch console session")
+	})
+}
+
+func (s *Store) ConsoleSessionSetMode(ctx context.Context, id string, livemode bool) error {
+	return s.inStmt(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE console_sessions SET livemode = ? WHERE id = ? AND revoked_at IS NULL`, livemode, id)
+		return updated(res, err, "console session mode")
+	})
+}
+
+func (s *Store) ConsoleSessionRevoke(ctx context.Context, id string, at time.Time) error {
+	return s.inStmt(ctx, func(c conn) error {
+		_, err := c.exec(ctx, `UPDATE console_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
+		return err
+	})
+}
+
+func (s *Store) ConsoleSessionRevokeUser(ctx context.Context, userID string, at time.Time) (int, error) {
+	var n int64
+	err := s.inStmt(ctx, func(c conn) error {
+		res, err := c.exec(ctx, `UPDATE console_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, micros(at), userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// idFloor is the smallest id of prefix made at or after t: ids begin with
+// their millisecond (ULID) and are never older than the time they were
+// made with (internal/id), so created_at >= t implies id >= idFloor(t), and
+// a date filter can walk the primary key instead of the whole table.
+func idFloor(prefix string, t time.Time) string {
+	var u ulid.ULID
+	if t.Before(time.UnixMilli(0)) || u.SetTime(ulid.Timestamp(t)) != nil {
+		return prefix
+	}
+	return prefix + strings.ToLower(u.String())
+}
+
+// consoleLimit bounds a console page (the export reads in pages too).
+func consoleLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 5000:
+		return 5000
+	}
+	return n
+}
+
+// keysetPage runs selectFrom with f, newest first, before or after a cursor.
+func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter, before, after string, limit int, scan func(rowScanner) (T, error)) ([]T, bool, error) {
+	limit = consoleLimit(limit)
+	order := "DESC"
+	if before != "" {
+		f.and("id < ?", before)
+	}
+	if after != "" {
+		f.and("id > ?", after)
+		order = "ASC"
+	}
+	items, err := queryAll(ctx, c, scan, selectFrom+f.where()+" ORDER BY id "+order+" LIMIT ?", append(f.args, limit+1)...)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if order == "ASC" {
+		slices.Reverse(items)
+	}
+	return items, more, nil
+}
+
+// ConsoleOrders lists orders by the console's filters.
+func (s *Store) ConsoleOrders(ctx context.Context, cf store.ConsoleOrderFilter) ([]*store.Order, bool, error) {
+	var f filter
+	if cf.MerchantID != "" {
+		f.and("merchant_id = ?", cf.MerchantID)
+	}
+	f.and("livemode = ?", cf.Livemode)
+	if cf.Status != "" {
+		f.and("status = ?", cf.Status)
+	}
+	if cf.Method != "" {
+		f.and("method = ?", cf.Method)
+	}
+	if cf.ChannelAccountID != "" {
+		f.and("channel_account_id = ?", cf.ChannelAccountID)
+	}
+	amountRange(&f, cf.AmountMin, cf.AmountMax)
+	createdRange(&f, "ord_", cf.CreatedGTE, cf.CreatedLT)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, f, cf.Before, cf.After, cf.Limit, scanOrder)
+	if err != nil {
+		return nil, false, fmt.Errorf("console orders: %w", err)
+	}
+	return items, more, nil
+}
+
+// ConsoleRefunds lists refunds by the console's filters.
+func (s *Store) ConsoleRefunds(ctx context.Context, cf store.ConsoleRefundFilter) ([]*store.Refund, bool, error) {
+	var f filter
+	if cf.MerchantID != "" {
+		f.and("merchant_id = ?", cf.MerchantID)
+	}
+	f.and("livemode = ?", cf.Livemode)
+	if cf.Status != "" {
+		f.and("status = ?", cf.Status)
+	}
+	if cf.OrderID != "" {
+		f.and("order_id = ?", cf.OrderID)
+	}
+	amountRange(&f, cf.AmountMin, cf.AmountMax)
+	createdRange(&f, "rfd_", cf.CreatedGTE, cf.CreatedLT)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+refundColumns+` FROM refunds`, f, cf.Before, cf.After, cf.Limit, scanRefund)
+	if err != nil {
+		return nil, false, fmt.Errorf("console refunds: %w", err)
+	}
+	return items, more, nil
+}
+
+func amountRange(f *filter, min, max int64) {
+	if min > 0 {
+		f.and("amount >= ?", min)
+	}
+	if max > 0 {
+		f.and("amount <= ?", max)
+	}
+}
+
+func createdRange(f *filter, prefix string, gte, lt *time.Time) {
+	if gte != nil {
+		f.and("id >= ?", idFloor(prefix, *gte))
+		f.and("created_at >= ?", micros(*gte))
+	}
+	if lt != nil {
+		f.and("created_at < ?", micros(*lt))
+	}
+}
+
+// ConsoleFindOrders finds orders by a merchant's or channel's reference or payer.
+func (s *Store) ConsoleFindOrders(ctx context.Context, merchantID, field, value string) ([]*store.Order, error) {
+	var f filter
+	switch field {
+	case "out_trade_no":
+		f.and("out_trade_no = ?", value)
+	case "channel_trade_no":
+		f.and("channel_trade_no <> ''")
+		f.and("channel_trade_no = ?", value)
+	case "payer_id":
+		// The expression is the index's, spelled as the migration spells it.
+		if s.dialect.NumberedPlaceholders {
+			f.and("(payer::jsonb ->> 'id') = ?", value)
+		} else {
+			f.and("json_extract(payer, '$.id') = ?", value)
+		}
+	default:
+		return nil, fmt.Errorf("console find orders: unknown field %q", field)
+	}
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	return queryAll(ctx, s.reader(), scanOrder, `SELECT `+orderColumns+` FROM orders`+f.where()+` ORDER BY id DESC LIMIT 50`, f.args...)
+}
+
+// ConsoleFindRefunds finds refunds by the merchant's or the channel's number.
+func (s *Store) ConsoleFindRefunds(ctx context.Context, merchantID, field, value string) ([]*store.Refund, error) {
+	var f filter
+	switch field {
+	case "out_refund_no":
+		f.and("out_refund_no = ?", value)
+	case "channel_refund_no":
+		f.and("channel_refund_no <> ''")
+		f.and("channel_refund_no = ?", value)
+	default:
+		return nil, fmt.Errorf("console find refunds: unknown field %q", field)
+	}
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	return queryAll(ctx, s.reader(), scanRefund, `SELECT `+refundColumns+` FROM refunds`+f.where()+` ORDER BY id DESC LIMIT 50`, f.args...)
+}
+
+// ConsoleFailedDeliveries lists recent failed deliveries.
+func (s *Store) ConsoleFailedDeliveries(ctx context.Context, merchantID string, livemode bool, since time.Time, limit int) ([]*store.Delivery, error) {
+	var f filter
+	f.and("status = 'failed'") // a literal, so the partial index applies
+	f.and("updated_at >= ?", micros(since))
+	f.and("livemode = ?", livemode)
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	return queryAll(ctx, s.reader(), scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries`+f.where()+` ORDER BY updated_at DESC LIMIT ?`,
+		append(f.args, consoleLimit(limit))...)
+}
+
+// ConsoleStats sums orders by UTC day, method, channel account and currency.
+func (s *Store) ConsoleStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]store.ConsoleStat, error) {
+	var f filter
+	createdRange(&f, "ord_", &from, &to)
+	f.and("livemode = ?", livemode)
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	q := fmt.Sprintf(`SELECT created_at / %d AS d, method, channel_account_id, currency, COUNT(*),
+		SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'succeeded' THEN amount ELSE 0 END)
+		FROM orders%s GROUP BY created_at / %d, method, channel_account_id, currency ORDER BY d`, day, f.where(), day)
+	return queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleStat, error) {
+		var st store.ConsoleStat
+		var d int64
+		err := r.Scan(&d, &st.Method, &st.ChannelAccountID, &st.Currency, &st.Orders, &st.Succeeded, &st.Amount)
+		st.Day = time.UnixMicro(d * day).UTC()
+		return st, err
+	}, q, f.args...)
+}
+
+// ConsoleDayCounts counts refunds or deliveries by UTC day and status.
+func (s *Store) ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]store.ConsoleDayCount, error) {
+	table, prefix, cols := "refunds", "rfd_", "currency, SUM(amount)"
+	switch what {
+	case "refunds":
+	case "deliveries":
+		table, prefix, cols = "deliveries", "dlv_", "'', 0"
+	default:
+		return nil, fmt.Errorf("console day counts: unknown %q", what)
+	}
+	var f filter
+	createdRange(&f, prefix, &from, &to)
+	f.and("livemode = ?", livemode)
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	group := fmt.Sprintf("created_at / %d, status", day)
+	if what == "refunds" {
+		group += ", currency"
+	}
+	q := fmt.Sprintf(`SELECT created_at / %d AS d, status, %s, COUNT(*) FROM %s%s GROUP BY %s ORDER BY d`, day, cols, table, f.where(), group)
+	return queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleDayCount, error) {
+		var c store.ConsoleDayCount
+		var d int64
+		err := r.Scan(&d, &c.Status, &c.Currency, &c.Amount, &c.Count)
+		c.Day = time.UnixMicro(d * day).UTC()
+		return c, err
+	}, q, f.args...)
+}
+
+func scanConsoleUser(r rowScanner) (*store.ConsoleUser, error) {
+	var u store.ConsoleUser
+	var invite sql.NullString
+	var inviteExp sql.NullInt64
+	var created, updated int64
+	if err := r.Scan(&u.ID, &u.Kind, &u.MerchantID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.TOTPSealed, &invite,
+		&inviteExp, &u.Disabled, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.InviteHash = invite.String
+	u.InviteExpiresAt = fromNullMicros(inviteExp)
+	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &u, nil
+}
+
+func scanConsoleSession(r rowScanner) (*store.ConsoleSession, error) {
+	var cs store.ConsoleSession
+	var created, seen, expires int64
+	var revoked sql.NullInt64
+	if err := r.Scan(&cs.ID, &cs.UserID, &cs.CSRF, &cs.Livemode, &created, &seen, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	cs.CreatedAt, cs.SeenAt, cs.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
+	cs.RevokedAt = fromNullMicros(revoked)
+	return &cs, nil
+}
+
+// updated turns an UPDATE that touched no row into ErrNotFound.
+func updated(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return oneRow(res, what, store.ErrNotFound)
+}
