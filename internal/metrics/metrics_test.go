@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/metrics"
 )
 
@@ -224,5 +226,30 @@ func TestRecordedFigures(t *testing.T) {
 	}
 	if strings.Contains(text, "my_secret_rule_name") {
 		t.Error("a merchant's rule name is a label value")
+	}
+}
+
+// TestConnectorKeepsCapabilities: the wrapped sandbox still has the
+// agreements and transfers capabilities, its calls are counted, and
+// channel.Unwrap reaches the sandbox itself.
+func TestConnectorKeepsCapabilities(t *testing.T) {
+	m := metrics.New()
+	sb := sandbox.New(clock.Real{})
+	c := m.Connector("cha_sbx", sb)
+	if channel.Unwrap(c) != channel.Connector(sb) {
+		t.Fatal("Unwrap does not return the sandbox")
+	}
+	if _, err := channel.AgreementsOf(c); err != nil {
+		t.Fatalf("agreements lost: %v", err)
+	}
+	tr, err := channel.TransfersOf(c)
+	if err != nil {
+		t.Fatalf("transfers lost: %v", err)
+	}
+	if _, err := tr.Transfer(context.Background(), channel.TransferRequest{TransferID: "trf_1", Amount: 100, Currency: "CNY", Account: "payee"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(exposition(t, m), `paygate_channel_calls_total{channel_account="cha_sbx",operation="transfer",outcome="ok",provider="sandbox"} 1`+"\n") {
+		t.Fatal("the transfer is not counted")
 	}
 }
