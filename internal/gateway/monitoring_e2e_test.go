@@ -27,6 +27,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gateway"
+	"github.com/paygate/paygate/internal/store/sqlstore"
 	"github.com/paygate/paygate/internal/tracing"
 )
 
@@ -136,6 +137,18 @@ func TestMonitoringMetrics(t *testing.T) {
 			t.Fatal("GET of a missing order succeeded")
 		}
 
+		// Two open discrepancies of one account and a resolved one, as a
+		// reconciliation run leaves them (no FK: the run need not exist).
+		for i, status := range []string{"open", "open", "resolved"} {
+			if _, err := e.g.Store.(*sqlstore.Store).ExecRaw(ctx, `INSERT INTO recon_discrepancies (id, run_id, channel_account_id,
+				livemode, bill_date, class, ref_kind, ref_id, merchant_id, channel_trade_no, channel_refund_no, line_no, bill_amount,
+				bill_fee, gateway_amount, currency, detail, status, action, note, resolved_by, dedupe_key, created_at, updated_at)
+				VALUES (?, 'rrn_x', 'cha_mon', false, '2026-12-01', 'amount_mismatch', 'payment', '', '', '', '', 1, 100, 0, 90, 'CNY', '',
+				?, '', '', '', ?, 0, 0)`, fmt.Sprintf("dsc_mon%d", i), status, fmt.Sprintf("mon-%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		// Never on the public port.
 		for _, p := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
 			if st, body := scrape(t, e.url+p); st != http.StatusNotFound || strings.Contains(body, "paygate_http_requests_total") {
@@ -165,6 +178,7 @@ func TestMonitoringMetrics(t *testing.T) {
 		check("paygate_orders_created_total", map[string]string{"method": "sandbox", "provider": "sandbox", "mode": "test"}, paid+open)
 		check("paygate_orders_finished_total", map[string]string{"method": "sandbox", "status": "succeeded", "mode": "test"}, paid)
 		check("paygate_risk_decisions_total", map[string]string{"decision": "allow"}, paid+open)
+		check("paygate_recon_discrepancies", map[string]string{"channel_account": "cha_mon"}, 2)
 		// The worker's first pass runs at start, beside the requests.
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			_, text := scrape(t, admin+"/metrics")

@@ -55,6 +55,7 @@ func described(t *testing.T) map[string]bool {
 	t.Helper()
 	m := metrics.New()
 	m.CollectBacklog(nil, time.Now)
+	m.CollectDiscrepancies(nil)
 	m.CollectChannelHealth(func() []metrics.ChannelHealth { return nil })
 	ch := make(chan *prometheus.Desc, 1000)
 	go func() { m.Registry.Describe(ch); close(ch) }()
@@ -115,7 +116,6 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.JobRun("x", time.Now(), time.Now(), time.Second, nil)
 	m.Settled("CNY", 5)
 	m.LedgerVerified(time.Now(), 0)
-	m.ReconDiscrepancies("cha", 1)
 }
 
 // TestHTTPRouteObserveAllocatesNothing: a request's metrics are a few
@@ -161,6 +161,12 @@ type fakeBacklog struct {
 	oldest time.Time
 }
 
+type fakeDiscrepancies map[string]int
+
+func (f fakeDiscrepancies) DiscrepanciesOpenByAccount(context.Context) (map[string]int, error) {
+	return f, nil
+}
+
 func (f fakeBacklog) DeliveriesBacklog(context.Context) (int, time.Time, error) {
 	return f.n, f.oldest, nil
 }
@@ -185,11 +191,13 @@ func TestScrapeTimeCollectors(t *testing.T) {
 	m.CollectChannelHealth(func() []metrics.ChannelHealth {
 		return []metrics.ChannelHealth{{Account: "cha_a", Breaker: "open", SuccessRate: 0.25, Samples: 8}, {Account: "cha_b", Breaker: "closed", SuccessRate: 1}}
 	})
+	m.CollectDiscrepancies(fakeDiscrepancies{"cha_a": 3})
 	text := exposition(t, m)
 	for _, want := range []string{
 		"paygate_webhook_backlog 7", "paygate_webhook_oldest_due_age_seconds 660",
 		`paygate_channel_breaker_state{channel_account="cha_a"} 2`, `paygate_channel_breaker_state{channel_account="cha_b"} 0`,
 		`paygate_channel_success_ratio{channel_account="cha_a"} 0.25`, `paygate_channel_recent_calls{channel_account="cha_a"} 8`,
+		`paygate_recon_discrepancies{channel_account="cha_a"} 3`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("metrics lack %q", want)
