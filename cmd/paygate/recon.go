@@ -59,8 +59,8 @@ failed.`,
 			defer closeStore()
 			svc.TakeOver = takeOver
 			if !quiet {
-				svc.Progress = func(r *store.ReconRun, lines int) {
-					fmt.Fprintf(c.stderr, "\r%s %s: %d lines", r.ChannelAccountID, r.BillDate, lines)
+				svc.Progress = func(r *store.ReconRun, done, total int) {
+					fmt.Fprintf(c.stderr, "\r%s %s %s", r.ChannelAccountID, r.BillDate, progressBar(done, total))
 				}
 			}
 			accounts := []string{account}
@@ -207,4 +207,14 @@ func printRuns(cmd *cobra.Command, w io.Writer, st store.Store, runs []*store.Re
 		}
 	}
 	return tw.Flush()
+}
+
+// progressBar draws "[#####     ]  52% 520000/1000000 lines".
+func progressBar(done, total int) string {
+	const width = 30
+	if total <= 0 {
+		return fmt.Sprintf("%d lines", done)
+	}
+	n := min(width, done*width/total)
+	return fmt.Sprintf("[%s%s] %3d%% %d/%d lines", strings.Repeat("#", n), strings.Repeat(" ", width-n), done*100/total, done, total)
 }

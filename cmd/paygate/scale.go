@@ -66,7 +66,7 @@ database twice fails (the seeded ids exist).`,
 			}
 			defer g.Shutdown(context.Background())
 			start := time.Now()
-			st, err := seedHistory(cmd.Context(), g, o, orders, c.stderr)
+			_, st, err := seedHistory(cmd.Context(), g, o, orders, c.stderr)
 			if err != nil {
 				return err
 			}
@@ -83,14 +83,14 @@ database twice fails (the seeded ids exist).`,
 
 // seedHistory writes orders of history into g's store, with a progress bar
 // on w.
-func seedHistory(ctx context.Context, g *gateway.Gateway, o seedOptions, orders int, w io.Writer) (*benchseed.Stats, error) {
+func seedHistory(ctx context.Context, g *gateway.Gateway, o seedOptions, orders int, w io.Writer) (benchseed.History, *benchseed.Stats, error) {
 	x, ok := g.Store.(benchseed.Execer)
 	if !ok {
-		return nil, fmt.Errorf("the store %T cannot run raw statements", g.Store)
+		return benchseed.History{}, nil, fmt.Errorf("the store %T cannot run raw statements", g.Store)
 	}
 	demo, err := gateway.FindDemoApp(ctx, g.Store)
 	if err != nil {
-		return nil, err
+		return benchseed.History{}, nil, err
 	}
 	h := benchseed.History{
 		Orders: orders, Merchants: o.merchants, Days: o.days, Chunk: o.chunk, FeeBps: 60,
@@ -98,9 +98,10 @@ func seedHistory(ctx context.Context, g *gateway.Gateway, o seedOptions, orders 
 		ChannelAccount: channelaccount.SandboxAccountID,
 	}
 	bar := newProgress(w, "seed")
+	h.End = time.Now().UTC().Truncate(24 * time.Hour)
 	st, err := benchseed.Seed(ctx, x, h, bar.update)
 	bar.done()
-	return st, err
+	return h, st, err
 }
 
 // progress is a one-line progress bar on a terminal or a log.
@@ -214,7 +215,7 @@ func (c cli) measureScale(ctx context.Context, database string, n int, o seedOpt
 	}
 	secret := g.Demo.SecretKey
 	t0 := time.Now()
-	st, err := seedHistory(ctx, g, o, n, c.stderr)
+	h, st, err := seedHistory(ctx, g, o, n, c.stderr)
 	if err != nil {
 		g.Shutdown(ctx)
 		return nil, err
@@ -243,7 +244,7 @@ func (c cli) measureScale(ctx context.Context, database string, n int, o seedOpt
 	if st.DemoOrders > 0 {
 		for range 200 {
 			i := rand.Int64N(st.DemoOrders) * 10
-			ids, outs = append(ids, benchseed.OrderID(i)), append(outs, "H"+strconv.FormatInt(i, 10))
+			ids, outs = append(ids, h.OrderID(i)), append(outs, "H"+strconv.FormatInt(i, 10))
 		}
 	} else {
 		for i := range 20 {

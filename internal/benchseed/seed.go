@@ -9,17 +9,21 @@
 // million orders take minutes, not days. The same statements run on SQLite
 // and PostgreSQL.
 //
-// Seeded ids are the object's prefix and 26 digits ("ord_000000000" and the
-// order's number), the length of a real id. Digits sort before the letters
-// of a real id made today, so seeded history sorts as older than anything
-// the gateway creates, as history would, and lists and cursors walk it in
-// creation order.
+// Seeded ids have the shape of the gateway's own (internal/id): the
+// object's prefix, the ten characters of a ULID's time (when the object was
+// made), then 15 digits of the order's number and a digit telling an
+// order's objects from its refund's where a real id has random bits. So
+// seeded history sorts and filters by time as real history does, before
+// anything the gateway creates today.
 package benchseed
 
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/store"
@@ -76,9 +80,6 @@ type Stats struct {
 // it was refunded by half), 17 and 18 it was closed, 19 it failed.
 func Kind(i int64) int64 { return (i/10 + i) % 20 }
 
-// OrderID is the id of seeded order i.
-func OrderID(i int64) string { return fmt.Sprintf("ord_000000000%017d", i) }
-
 // Seed writes h. The store must be migrated, hold the demo merchant and app
 // and no seeded history yet.
 func Seed(ctx context.Context, x Execer, h History, progress Progress) (*Stats, error) {
@@ -109,9 +110,6 @@ func Seed(ctx context.Context, x Execer, h History, progress Progress) (*Stats, 
 			progress(int(hi), int(n))
 		}
 	}
-	if err := p.exec(ctx, x, "balances", p.balances()); err != nil {
-		return nil, err
-	}
 	for _, table := range []string{"merchants", "apps", "orders", "refunds", "events", "deliveries", "delivery_attempts",
 		"ledger_entries", "ledger_lines", "account_balances"} {
 		if _, err := x.ExecRaw(ctx, `ANALYZE `+table); err != nil {
@@ -141,10 +139,11 @@ func (p *params) exec(ctx context.Context, x Execer, what string, s statement) e
 	return nil
 }
 
-// The SQL pieces every chunk's statements share; i is the order's number.
+// The SQL pieces every chunk's statements share; i is the order's number
+// and t its creation time in microseconds (rows takes lo, hi, from, step).
 const (
-	seq    = `WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < CAST(? AS BIGINT)) `
-	digits = `SUBSTR(CAST(100000000000000000 + i AS TEXT), 2)` // 17 digits of i
+	rows = `WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < CAST(? AS BIGINT)),
+		r AS (SELECT i, CAST(? AS BIGINT) + i * CAST(? AS BIGINT) AS t FROM seq) `
 	isDemo = `(i % 10 = 0)`
 	amt    = `(100 + (i * 7919) % 99900)`
 	// kind spreads the statuses over every merchant, the demo's included.
@@ -152,27 +151,61 @@ const (
 	statusOf = `CASE WHEN ` + kind + ` < 17 THEN 'succeeded' WHEN ` + kind + ` < 19 THEN 'closed' ELSE 'failed' END`
 	refunded = `(` + kind + ` = 3)`
 	hist     = `SUBSTR(CAST(100000 + (i / 10) % CAST(? AS BIGINT) AS TEXT), 2)` // the seeded merchant's number
+	// The times of an order's payment, close, refund and events after its creation.
+	paidAfter   = 5_000_000
+	closedAfter = 1_800_000_000
+	refundAfter = 3_600_000_000
 )
 
-// at is order i's creation time, in microseconds: from + i × step, where
-// step is the span over the orders (i × span would overflow a BIGINT).
-const at = `(CAST(? AS BIGINT) + i * CAST(? AS BIGINT))`
-
-func (p *params) at() []any { return []any{p.from, p.step()} }
-
-// step is the time between two orders, in microseconds.
-func (p *params) step() int64 {
-	if p.n == 0 {
-		return 0
+// ulidTime is the SQL of the ten lower-case Crockford base32 characters of a
+// ULID's time for the milliseconds ms (an SQL expression): the head of an
+// id made at that time, so that seeded ids sort and filter by time as the
+// gateway's own do (internal/id).
+func ulidTime(ms string) string {
+	var b strings.Builder
+	for k := range 10 {
+		if k > 0 {
+			b.WriteString(" || ")
+		}
+		fmt.Fprintf(&b, "SUBSTR('0123456789abcdefghjkmnpqrstvwxyz', CAST(((%s) / %d) %% 32 AS INTEGER) + 1, 1)", ms, int64(1)<<(5*(9-k)))
 	}
-	return p.span / p.n
+	return b.String()
 }
 
+// seededID is the SQL of a seeded id: prefix, the ULID time of t + after
+// microseconds, 15 digits of i and a last digit telling an order's objects
+// (0) from its refund's (1).
+func seededID(prefix string, after int64, last string) string {
+	return `'` + prefix + `' || ` + ulidTime(fmt.Sprintf("(t + %d) / 1000", after)) +
+		` || SUBSTR(CAST(1000000000000000 + i AS TEXT), 2) || '` + last + `'`
+}
+
+// OrderID is the id of seeded order i of h.
+func (h History) OrderID(i int64) string { return h.id("ord_", i, 0, "0") }
+
+// RefundID is the id of the refund of seeded order i of h (when it has one).
+func (h History) RefundID(i int64) string { return h.id("rfd_", i, refundAfter, "1") }
+
+func (h History) id(prefix string, i, after int64, last string) string {
+	var u ulid.ULID
+	u.SetTime(uint64((h.CreatedAt(i).UnixMicro() + after) / 1000))
+	return prefix + strings.ToLower(u.String()[:10]) + fmt.Sprintf("%015d", i) + last
+}
+
+// step is the time between two orders, in microseconds (i × span would
+// overflow a BIGINT).
+func (h History) step() int64 {
+	if h.Orders <= 0 {
+		return 0
+	}
+	return h.End.Sub(h.start()).Microseconds() / int64(h.Orders)
+}
+
+func (h History) start() time.Time { return h.End.AddDate(0, 0, -h.Days) }
+
 // CreatedAt is when seeded order i of h was created.
-func CreatedAt(h History, i int64) time.Time {
-	from := h.End.AddDate(0, 0, -h.Days)
-	step := (h.End.UnixMicro() - from.UnixMicro()) / int64(h.Orders)
-	return time.UnixMicro(from.UnixMicro() + i*step).UTC()
+func (h History) CreatedAt(i int64) time.Time {
+	return time.UnixMicro(h.start().UnixMicro() + i*h.step()).UTC()
 }
 
 // merchant and app take (demo id, merchants).
@@ -201,65 +234,73 @@ func (p *params) chunk(lo, hi int64) []statement {
 		}
 		return out
 	}
-	span := []any{lo, hi}
+	r := []any{lo, hi, p.from, p.h.step()}
+	h := p.h
 	var steps []statement
 	if lo == 0 {
 		steps = append(steps, statement{"apps", `INSERT INTO apps (id, merchant_id, name, livemode, require_signature, webhook_secret_sealed, created_at)
 			SELECT 'app_' || SUBSTR(id, 5), id, 'Seeded app', TRUE, FALSE, '', created_at FROM merchants WHERE id LIKE 'mch_hist%'`, nil})
 	}
+	orderID, refundID := seededID("ord_", 0, "0"), seededID("rfd_", refundAfter, "1")
+	// The chunk's objects, by id range: ids grow with i.
+	orders := []any{h.OrderID(lo), h.OrderID(hi)}
+	refunds := []any{h.RefundID(lo), h.RefundID(hi)}
+	events := `SELECT id FROM events WHERE object_id >= CAST(? AS TEXT) AND object_id < CAST(? AS TEXT)
+		OR object_id >= CAST(? AS TEXT) AND object_id < CAST(? AS TEXT)`
 	steps = append(steps,
-		statement{"orders", seq + `INSERT INTO orders (id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
+		statement{"orders", rows + `INSERT INTO orders (id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
 				status, channel, channel_trade_no, amount_refunded, failure_code, failure_message, metadata, payer, notify_url,
 				return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at, channel_account_id)
-			SELECT 'ord_000000000' || ` + digits + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `, 'H' || i, ` + amt + `, 'CNY',
+			SELECT ` + orderID + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `, 'H' || i, ` + amt + `, 'CNY',
 				'Seeded order', '', 'sandbox', ` + statusOf + `, 'sandbox', 'SB' || i,
 				CASE WHEN ` + refunded + ` THEN ` + amt + ` / 2 ELSE 0 END,
 				CASE WHEN ` + kind + ` = 19 THEN 'card_declined' ELSE '' END, CASE WHEN ` + kind + ` = 19 THEN 'The card was declined.' ELSE '' END,
-				'{}', '{}', '', '', '', ` + at + `, ` + at + `, ` + at + ` + 1800000000,
-				CASE WHEN ` + kind + ` < 17 THEN ` + at + ` + 5000000 END, CASE WHEN ` + kind + ` IN (17, 18) THEN ` + at + ` + 1800000000 END, CAST(? AS TEXT)
-			FROM seq`,
-			cat(span, who(), app(), []any{demo}, p.at(), p.at(), p.at(), p.at(), p.at(), []any{p.h.ChannelAccount})},
-		statement{"refunds", seq + `INSERT INTO refunds (id, order_id, merchant_id, app_id, livemode, out_refund_no, amount, currency, status, channel,
+				'{}', '{}', '', '', '', t, t, t + 1800000000,
+				CASE WHEN ` + kind + ` < 17 THEN t + ` + fmt.Sprint(paidAfter) + ` END,
+				CASE WHEN ` + kind + ` IN (17, 18) THEN t + ` + fmt.Sprint(closedAfter) + ` END, CAST(? AS TEXT)
+			FROM r`,
+			cat(r, who(), app(), []any{demo}, []any{h.ChannelAccount})},
+		statement{"refunds", rows + `INSERT INTO refunds (id, order_id, merchant_id, app_id, livemode, out_refund_no, amount, currency, status, channel,
 				channel_refund_no, failure_code, failure_message, reason, notify_url, metadata, request_hash, created_at, updated_at, succeeded_at)
-			SELECT 'rfd_000000000' || ` + digits + `, 'ord_000000000' || ` + digits + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
+			SELECT ` + refundID + `, ` + orderID + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
 				'HR' || i, ` + amt + ` / 2, 'CNY', 'succeeded', 'sandbox', 'SBR' || i, '', '', '', '', '{}', '',
-				` + at + ` + 3600000000, ` + at + ` + 3600000000, ` + at + ` + 3600000000
-			FROM seq WHERE ` + refunded,
-			cat(span, who(), app(), []any{demo}, p.at(), p.at(), p.at())},
+				t + ` + fmt.Sprint(refundAfter) + `, t + ` + fmt.Sprint(refundAfter) + `, t + ` + fmt.Sprint(refundAfter) + `
+			FROM r WHERE ` + refunded,
+			cat(r, who(), app(), []any{demo})},
 		// One event per order (its final status) and per refund.
-		statement{"order events", seq + `INSERT INTO events (id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at)
-			SELECT 'evt_000000000' || ` + digits + `, 'order.' || ` + statusOf + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
-				'order', 'ord_000000000' || ` + digits + `, '{}', '', ` + at + ` + 5000000
-			FROM seq`,
-			cat(span, who(), app(), []any{demo}, p.at())},
-		statement{"refund events", seq + `INSERT INTO events (id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at)
-			SELECT 'evt_000000001' || ` + digits + `, 'refund.succeeded', ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
-				'refund', 'rfd_000000000' || ` + digits + `, '{}', '', ` + at + ` + 3600000000
-			FROM seq WHERE ` + refunded,
-			cat(span, who(), app(), []any{demo}, p.at())},
+		statement{"order events", rows + `INSERT INTO events (id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at)
+			SELECT ` + seededID("evt_", paidAfter, "0") + `, 'order.' || ` + statusOf + `, ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
+				'order', ` + orderID + `, '{}', '', t + ` + fmt.Sprint(paidAfter) + `
+			FROM r`,
+			cat(r, who(), app(), []any{demo})},
+		statement{"refund events", rows + `INSERT INTO events (id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at)
+			SELECT ` + seededID("evt_", refundAfter, "1") + `, 'refund.succeeded', ` + merchantOf + `, ` + appOf + `, ` + liveOf + `,
+				'refund', ` + refundID + `, '{}', '', t + ` + fmt.Sprint(refundAfter) + `
+			FROM r WHERE ` + refunded,
+			cat(r, who(), app(), []any{demo})},
 		statement{"deliveries", `INSERT INTO deliveries (id, event_id, merchant_id, app_id, livemode, endpoint_id, url, status, attempts,
 				next_attempt_at, lease_token, lease_until, last_error, created_at, updated_at)
 			SELECT 'dlv_' || SUBSTR(id, 5), id, merchant_id, app_id, livemode, NULL, 'https://merchant.example/notify', 'succeeded', 1,
 				created_at, NULL, NULL, '', created_at, created_at + 20000
-			FROM events WHERE id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT) OR id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT)`,
-			[]any{"evt_000000000" + d17(lo), "evt_000000000" + d17(hi), "evt_000000001" + d17(lo), "evt_000000001" + d17(hi)}},
+			FROM events WHERE id IN (` + events + `)`,
+			cat(orders, refunds)},
 		statement{"delivery attempts", `INSERT INTO delivery_attempts (id, delivery_id, event_id, endpoint_id, url, attempted_at, status_code,
 				latency_us, error, response_body)
 			SELECT 'att_' || SUBSTR(id, 5), id, event_id, NULL, url, created_at + 10000, 200, 12000, '', CAST('ok' AS ` + p.blob() + `)
-			FROM deliveries WHERE id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT) OR id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT)`,
-			[]any{"dlv_000000000" + d17(lo), "dlv_000000000" + d17(hi), "dlv_000000001" + d17(lo), "dlv_000000001" + d17(hi)}},
+			FROM deliveries WHERE event_id IN (` + events + `)`,
+			cat(orders, refunds)},
 		statement{"payment entries", `INSERT INTO ledger_entries (id, kind, ref_id, created_at)
-			SELECT 'jnl_000000000' || SUBSTR(id, 14), '` + ledger.KindPayment + `', id, paid_at FROM orders
+			SELECT 'jnl_' || SUBSTR(id, 5), '` + ledger.KindPayment + `', id, paid_at FROM orders
 			WHERE id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT) AND status = 'succeeded'`,
-			[]any{OrderID(lo), OrderID(hi)}},
+			orders},
 		statement{"refund entries", `INSERT INTO ledger_entries (id, kind, ref_id, created_at)
-			SELECT 'jnl_000000001' || SUBSTR(id, 14), '` + ledger.KindRefund + `', id, succeeded_at FROM refunds
+			SELECT 'jnl_' || SUBSTR(id, 5), '` + ledger.KindRefund + `', id, succeeded_at FROM refunds
 			WHERE id >= CAST(? AS TEXT) AND id < CAST(? AS TEXT)`,
-			[]any{"rfd_000000000" + d17(lo), "rfd_000000000" + d17(hi)}},
+			refunds},
 		// A payment's lines: the channel's receivable pays the merchant's
 		// pending account the amount less the fee, and the platform the fee.
 		statement{"payment lines", `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount)
-			SELECT 'jnl_000000000' || SUBSTR(o.id, 14), x.n,
+			SELECT 'jnl_' || SUBSTR(o.id, 5), x.n,
 				CASE x.n WHEN 0 THEN CASE WHEN o.livemode THEN CAST(? AS TEXT) ELSE CAST(? AS TEXT) END
 					WHEN 1 THEN o.merchant_id || CASE WHEN o.livemode THEN CAST(? AS TEXT) ELSE CAST(? AS TEXT) END
 					ELSE CASE WHEN o.livemode THEN CAST(? AS TEXT) ELSE CAST(? AS TEXT) END END, 'CNY',
@@ -268,33 +309,30 @@ func (p *params) chunk(lo, hi int64) []statement {
 			FROM orders o CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2) AS x
 			WHERE o.id >= CAST(? AS TEXT) AND o.id < CAST(? AS TEXT) AND o.status = 'succeeded'
 				AND (x.n < 2 OR (o.amount * CAST(? AS BIGINT) + 5000) / 10000 > 0)`,
-			[]any{ledger.ChannelReceivable(p.h.ChannelAccount, live), ledger.ChannelReceivable(p.h.ChannelAccount, false),
+			cat([]any{ledger.ChannelReceivable(h.ChannelAccount, live), ledger.ChannelReceivable(h.ChannelAccount, false),
 				ledger.MerchantPending("", live), ledger.MerchantPending("", false),
-				ledger.PlatformFees(live), ledger.PlatformFees(false),
-				p.h.FeeBps, p.h.FeeBps, OrderID(lo), OrderID(hi), p.h.FeeBps}},
+				ledger.PlatformFees(live), ledger.PlatformFees(false), h.FeeBps, h.FeeBps}, orders, []any{h.FeeBps})},
 		// A refund's lines: the merchant's pending account pays it back to
 		// the channel's receivable (the platform keeps its fee).
 		statement{"refund lines", `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount)
-			SELECT 'jnl_000000001' || SUBSTR(f.id, 14), x.n,
+			SELECT 'jnl_' || SUBSTR(f.id, 5), x.n,
 				CASE x.n WHEN 0 THEN f.merchant_id || CASE WHEN f.livemode THEN CAST(? AS TEXT) ELSE CAST(? AS TEXT) END
 					ELSE CASE WHEN f.livemode THEN CAST(? AS TEXT) ELSE CAST(? AS TEXT) END END, 'CNY',
 				CASE x.n WHEN 0 THEN -f.amount ELSE f.amount END
 			FROM refunds f CROSS JOIN (SELECT 0 AS n UNION ALL SELECT 1) AS x
 			WHERE f.id >= CAST(? AS TEXT) AND f.id < CAST(? AS TEXT)`,
-			[]any{ledger.MerchantPending("", live), ledger.MerchantPending("", false),
-				ledger.ChannelReceivable(p.h.ChannelAccount, live), ledger.ChannelReceivable(p.h.ChannelAccount, false),
-				"rfd_000000000" + d17(lo), "rfd_000000000" + d17(hi)}},
+			cat([]any{ledger.MerchantPending("", live), ledger.MerchantPending("", false),
+				ledger.ChannelReceivable(h.ChannelAccount, live), ledger.ChannelReceivable(h.ChannelAccount, false)}, refunds)},
+		// The chunk's lines added to the accounts' balances (shard 0).
+		statement{"balances", `INSERT INTO account_balances (account, currency, shard, amount)
+			SELECT l.account, l.currency, 0, CAST(SUM(l.amount) AS BIGINT) FROM ledger_lines l
+			JOIN ledger_entries e ON e.id = l.entry_id
+			WHERE e.ref_id >= CAST(? AS TEXT) AND e.ref_id < CAST(? AS TEXT) OR e.ref_id >= CAST(? AS TEXT) AND e.ref_id < CAST(? AS TEXT)
+			GROUP BY l.account, l.currency
+			ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`,
+			cat(orders, refunds)},
 	)
 	return steps
-}
-
-// balances adds the seeded lines to the accounts' balances (shard 0).
-func (p *params) balances() statement {
-	return statement{"balances", `INSERT INTO account_balances (account, currency, shard, amount)
-		SELECT l.account, l.currency, 0, CAST(SUM(l.amount) AS BIGINT) FROM ledger_lines l
-		WHERE l.entry_id >= 'jnl_000000000' AND l.entry_id < 'jnl_000000002'
-		GROUP BY l.account, l.currency
-		ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`, nil}
 }
 
 // blob is the name of a byte column's type in a CAST: BLOB in SQLite,
@@ -305,8 +343,6 @@ func (p *params) blob() string {
 	}
 	return "BLOB"
 }
-
-func d17(i int64) string { return fmt.Sprintf("%017d", i) }
 
 func (p *params) stats() *Stats {
 	s := &Stats{}
@@ -330,7 +366,7 @@ func (p *params) stats() *Stats {
 		// before the last is whole in every merchant's time zone.
 		s.BusiestDemoDay = p.h.End.AddDate(0, 0, -2).Format(time.DateOnly)
 		mid := (p.n / 2) / 10 * 10 // a demo order half-way
-		s.DeepOrder = OrderID(mid)
+		s.DeepOrder = p.h.OrderID(mid)
 	}
 	return s
 }

@@ -29,9 +29,14 @@ type Transfers interface {
 }
 
 // TransfersOf returns c's transfers capability, or an error that is
-// ErrNotSupported when its channel has none.
+// ErrNotSupported when its channel has none. A wrapper that does not pass
+// the capability on (the metrics wrapper) is looked through (Unwrap): its
+// transfer calls are then not counted.
 func TransfersOf(c Connector) (Transfers, error) {
 	t, ok := c.(Transfers)
+	if !ok {
+		t, ok = Unwrap(c).(Transfers)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%s: transfers: %w", c.Name(), ErrNotSupported)
 	}

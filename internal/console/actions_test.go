@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -69,6 +70,30 @@ func TestConsoleResendAndRefund(t *testing.T) {
 			if r := op.post("/console/orders/"+o.ID+"/refund", f); r.status != want {
 				t.Errorf("refund %s: %d, want %d (%s)", amount, r.status, want, errorText(r.body))
 			}
+		}
+		// The search box finds the refund by the merchant's refund number, and the event by its id.
+		rfs, _, _ := g.Store.ConsoleRefunds(context.Background(), store.ConsoleRefundFilter{OrderID: o.ID, MerchantID: o.MerchantID})
+		if len(rfs) != 1 {
+			t.Fatalf("refunds %v", rfs)
+		}
+		for q, want := range map[string]string{"console-test-1": "/console/orders/" + o.ID + "#" + rfs[0].ID, rfs[0].ID: "/console/orders/" + o.ID + "#" + rfs[0].ID,
+			ev.ID: "/console/orders/" + o.ID + "#" + ev.ID} {
+			if r := op.get("/console/search?q=" + q); r.status != http.StatusSeeOther || r.header.Get("Location") != want {
+				t.Errorf("search %s: %d → %s, want %s", q, r.status, r.header.Get("Location"), want)
+			}
+		}
+		// The actions are in the audit log, and its chain holds.
+		for action, object := range map[string]string{"POST /console/orders/{id}/refund": o.ID, "POST /console/events/{id}/resend": ev.ID} {
+			evs, _, err := g.Store.AuditList(context.Background(), store.AuditFilter{Action: action, ObjectID: object})
+			if err != nil || len(evs) == 0 || evs[0].ActorType != "console_operator" || !strings.HasPrefix(evs[0].ActorID, "usr_") {
+				t.Errorf("audit of %s %s: %+v %v", action, object, evs, err)
+			}
+		}
+		if evs, _, _ := g.Store.AuditList(context.Background(), store.AuditFilter{Action: "POST /console/orders/{id}/refund"}); len(evs) != 2 {
+			t.Errorf("%d refund records, want 2 (the confirmed posts; not the confirmation step nor the refused amounts)", len(evs))
+		}
+		if rep, err := api.VerifyAudit(context.Background(), g.Store); err != nil || len(rep.Broken) > 0 {
+			t.Errorf("audit chain: %+v %v", rep, err)
 		}
 		// The overview's charts count the refund and the deliveries by status.
 		home := op.get("/console/?lang=en").body

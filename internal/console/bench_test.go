@@ -67,6 +67,11 @@ func BenchmarkConsole(b *testing.B) {
 		b.Fatal(err)
 	}
 	seed := seedOrders(b, st, n)
+	t0 := time.Now()
+	if err := console.Rollup(ctx, st, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("rollup of the closed days: %s", time.Since(t0).Round(time.Millisecond))
 
 	h := console.New(console.Config{Store: st, Payments: &payment.Service{Store: st, Clock: clock.Real{}},
 		Accounts: &account.Service{Store: st, Clock: clock.Real{}}, Clock: clock.Real{},

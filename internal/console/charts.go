@@ -276,30 +276,36 @@ func (c *statsCache) get(ctx context.Context, st store.Store, merchant string, l
 	if edge.Before(from) {
 		edge = from
 	}
-	old, err := c.read(ctx, st, merchant, live, from, edge, now, statsTTL)
+	old, err := c.read(ctx, st, merchant, live, from, edge, now, statsTTL, rolledUp(ctx, st, from, edge))
 	if err != nil {
 		return nil, err
 	}
-	recent, err := c.read(ctx, st, merchant, live, edge, to, now, recentTTL)
+	recent, err := c.read(ctx, st, merchant, live, edge, to, now, recentTTL, false)
 	if err != nil {
 		return nil, err
 	}
 	return append(append([]store.ConsoleStat(nil), old...), recent...), nil
 }
 
-// read returns the sums of [from, to), from the cache when younger than ttl.
-func (c *statsCache) read(ctx context.Context, st store.Store, merchant string, live bool, from, to, now time.Time, ttl time.Duration) ([]store.ConsoleStat, error) {
+// read returns the sums of [from, to), from the cache when younger than
+// ttl, else from the rollup job's daily sums when rolled (every day of the
+// range is), else from the orders.
+func (c *statsCache) read(ctx context.Context, st store.Store, merchant string, live bool, from, to, now time.Time, ttl time.Duration, rolled bool) ([]store.ConsoleStat, error) {
 	if !to.After(from) {
 		return nil, nil
 	}
-	key := fmt.Sprintf("%s|%v|%s|%s", merchant, live, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	key := fmt.Sprintf("%s|%v|%s|%s|%v", merchant, live, from.Format(time.DateOnly), to.Format(time.DateOnly), rolled)
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < ttl && !now.Before(e.at) {
 		return e.stats, nil
 	}
-	stats, err := st.ConsoleStats(ctx, merchant, live, from, to)
+	read := st.ConsoleStats
+	if rolled {
+		read = st.ConsoleRolledStats
+	}
+	stats, err := read(ctx, merchant, live, from, to)
 	if err != nil {
 		return nil, err
 	}

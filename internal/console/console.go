@@ -306,7 +306,9 @@ func (h *Handler) guard(fn handlerFunc, allow func(*principal) error) http.Handl
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if err := h.run(fn, w, r); err != nil {
 			h.renderError(w, r, err)
+			return
 		}
+		h.audit(r, p)
 	})
 }
 

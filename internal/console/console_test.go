@@ -46,6 +46,22 @@ func TestConsoleOperatorPages(t *testing.T) {
 				t.Errorf("search %s: %d → %s", q, r.status, r.header.Get("Location"))
 			}
 		}
+		// A payer's orders: two of them list, and only theirs.
+		ctx := context.Background()
+		sc := payment.Scope{MerchantID: g.Demo.App.MerchantID, AppID: g.Demo.App.ID}
+		var payers []string
+		for i := 0; i < 2; i++ {
+			po, _, err := g.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: "payer-" + string(rune('a'+i)), Amount: 100,
+				Currency: "CNY", Subject: "x", Method: "sandbox", Payer: store.Payer{ID: "wx-openid-42"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			payers = append(payers, po.ID)
+		}
+		r := op.get("/console/search?q=wx-openid-42")
+		if r.status != http.StatusOK || !strings.Contains(r.body, payers[0]) || !strings.Contains(r.body, payers[1]) || strings.Contains(r.body, o.ID) {
+			t.Errorf("search by payer id: %d", r.status)
+		}
 		page := op.get("/console/orders/" + o.ID + "?lang=en").body
 		for _, want := range []string{"Order created", "Paid", "order.succeeded", "Ledger entry payment", o.ChannelTradeNo, `id="refund-form"`} {
 			if !strings.Contains(page, want) {
@@ -54,7 +70,7 @@ func TestConsoleOperatorPages(t *testing.T) {
 		}
 		// The risk rules page tries a draft rule on the recent attempts.
 		op.get("/console/risk")
-		r := op.post("/console/risk", url.Values{"expression": {"order.amount > 1000"}, "action": {"block"}, "days": {"7"}})
+		r = op.post("/console/risk", url.Values{"expression": {"order.amount > 1000"}, "action": {"block"}, "days": {"7"}})
 		if r.status != http.StatusOK || !strings.Contains(r.body, `id="dry-run-result"`) {
 			t.Errorf("dry run: %d %s", r.status, errorText(r.body))
 		}

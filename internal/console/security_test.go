@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/paygate/paygate/internal/console"
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/store"
+	"github.com/paygate/paygate/internal/store/sqlite"
 )
 
 // consoleAt serves a second console over g's store on a clock the test
@@ -177,4 +179,35 @@ func TestConsoleRefusesForgedAndReadOnly(t *testing.T) {
 			t.Errorf("login without the form's token: %d", r.status)
 		}
 	})
+}
+
+// TestConsoleCookiesSecureBehindHTTPS: when the public URL is https (TLS
+// ends at a proxy), every cookie the console sets is Secure; over plain
+// HTTP on loopback none is (the browser would drop it).
+func TestConsoleCookiesSecureBehindHTTPS(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "paygate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, st)
+	for public, want := range map[string]bool{"https://pay.example.com": true, "": false} {
+		h := console.New(console.Config{Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, PublicURL: public,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		srv := httptest.NewServer(h)
+		res, err := http.Get(srv.URL + "/console/login?lang=zh")
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cookies := res.Header.Values("Set-Cookie")
+		if len(cookies) < 2 {
+			t.Fatalf("cookies %v", cookies)
+		}
+		for _, c := range cookies {
+			if strings.Contains(c, "; Secure") != want || !strings.Contains(c, "HttpOnly") {
+				t.Errorf("public URL %q: cookie %q", public, c)
+			}
+		}
+	}
 }

@@ -94,6 +94,12 @@ type Config struct {
 	// ReconBillReady is when channels' bills are reconciled (setting
 	// recon_bill_ready, default 10:00 the next day).
 	ReconBillReady string
+	// FXMarkupBps is the platform's markup on exchange rates (setting
+	// fx_markup_bps); FXRatesURL, when set, a CSV feed of rates loaded every
+	// FXRatesInterval (settings fx_rates_url, fx_rates_interval).
+	FXMarkupBps     int
+	FXRatesURL      string
+	FXRatesInterval time.Duration
 
 	// Version names this build on the home page (paygate version).
 	Version string

@@ -278,9 +278,13 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
-	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock}
+	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock, MarkupBps: g.Config.FXMarkupBps}
+	if g.Config.FXRatesURL != "" {
+		g.Jobs.Jobs = append(g.Jobs.Jobs, g.FX.Job(fx.HTTPProvider{URL: g.Config.FXRatesURL}, g.Config.FXRatesInterval))
+	}
 	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
 	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
+	g.Jobs.Jobs = append(g.Jobs.Jobs, console.RollupJob(g.Store, 10*time.Minute))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
 		Box: g.Box, Clock: g.Clock, Log: g.Log, Channels: g.Channels, Risk: g.Risk, Billing: g.Billing,

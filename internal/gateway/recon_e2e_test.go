@@ -3,8 +3,10 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +137,26 @@ func reconDay(t *testing.T, e *env, provider string) {
 	// The next morning, the operator reconciles the day.
 	d0, _ := time.ParseInLocation(time.DateOnly, day, shanghai)
 	e.clock.Set(d0.AddDate(0, 0, 1).Add(11 * time.Hour))
+	if provider == "wechatpay" {
+		// An uploaded bill that is not the day's, or not UTF-8, is refused
+		// and leaves nothing behind.
+		const header = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\r\n"
+		row := "`2020-01-01 10:00:00,`wx,`1,`,`,`42,`" + a.ID + ",`o,`NATIVE,`SUCCESS,`CFT,`CNY,`100.00,`0.00,`,`,`0.00,`0.00,`,`,`Tea,`,`0.60,`0.60%,`100.00,`0.00,`\r\n"
+		summary := "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n`1,`100.00,`0.00,`0.00,`0.60,`100.00,`0.00\r\n"
+		for what, bill := range map[string][]byte{
+			"another day's bill": []byte(header + row + summary),
+			"a truncated bill":   []byte(header + row),
+		} {
+			st, body := e.admin("POST", "/admin/v1/reconciliations", map[string]any{"channel_account": s.account, "date": day,
+				"bill": base64.StdEncoding.EncodeToString(bill)}, nil)
+			if st != 400 || !strings.Contains(string(body), "bill_invalid") {
+				t.Fatalf("%s: %d %s", what, st, body)
+			}
+		}
+		if st, body := e.admin("GET", "/admin/v1/reconciliations?channel_account="+s.account, nil, nil); st != 200 || strings.Contains(string(body), "rcn_") {
+			t.Fatalf("a refused bill left a run: %d %s", st, body)
+		}
+	}
 	var run recon.Run
 	if st, body := e.admin("POST", "/admin/v1/reconciliations", map[string]any{"channel_account": s.account, "date": day}, &run); st != 200 {
 		t.Fatalf("reconcile: %d %s", st, body)

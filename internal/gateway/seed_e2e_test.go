@@ -4,13 +4,17 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/benchseed"
 	"github.com/paygate/paygate/internal/channelaccount"
+	"github.com/paygate/paygate/internal/id"
 )
 
 // Seeded history (paygate bench seed) is history the gateway can live with:
@@ -55,7 +59,7 @@ func TestSeededHistory(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for i := int64(0); i < 400; i += 10 {
-			o, err := e.demo.GetOrder(ctx, benchseed.OrderID(i))
+			o, err := e.demo.GetOrder(ctx, h.OrderID(i))
 			if err != nil {
 				t.Fatalf("order %d: %v", i, err)
 			}
@@ -67,10 +71,10 @@ func TestSeededHistory(t *testing.T) {
 		if len(seen) != 3 {
 			t.Errorf("the demo's first 40 orders are %v, want every final status", seen)
 		}
-		if _, err := e.demo.GetOrder(ctx, benchseed.OrderID(1)); err == nil {
+		if _, err := e.demo.GetOrder(ctx, h.OrderID(1)); err == nil {
 			t.Error("the demo app reads another merchant's seeded order")
 		}
-		if o, err := e.demo.GetOrderByOutTradeNo(ctx, "H3990"); err != nil || o.ID != benchseed.OrderID(3990) {
+		if o, err := e.demo.GetOrderByOutTradeNo(ctx, "H3990"); err != nil || o.ID != h.OrderID(3990) {
 			t.Errorf("by out_trade_no: %v, %v", o, err)
 		}
 
@@ -83,8 +87,16 @@ func TestSeededHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := orderIDs(page.Data); len(got) != 3 || got[0] != fresh.ID || got[1] != benchseed.OrderID(3990) || got[2] != benchseed.OrderID(3980) {
+		if got := orderIDs(page.Data); len(got) != 3 || got[0] != fresh.ID || got[1] != h.OrderID(3990) || got[2] != h.OrderID(3980) {
 			t.Errorf("first page %v, want %s then the newest seeded", got, fresh.ID)
+		}
+		// Seeded ids are ids of the gateway's shape whose time is the object's.
+		for _, i := range []int64{0, 1, 1999, 3999} {
+			oid := h.OrderID(i)
+			u, err := ulid.ParseStrict(strings.ToUpper(oid[4:]))
+			if !id.Valid(id.Order, oid) || err != nil || u.Time() != uint64(h.CreatedAt(i).UnixMilli()) {
+				t.Errorf("seeded id %s of order %d: valid %v, %v, time %d, want %d", oid, i, id.Valid(id.Order, oid), err, u.Time(), h.CreatedAt(i).UnixMilli())
+			}
 		}
 		if st.DemoOrders != orders/10 {
 			t.Errorf("stats: %d demo orders, want %d", st.DemoOrders, orders/10)
@@ -114,7 +126,7 @@ func TestSeededHistory(t *testing.T) {
 		day, _ := time.ParseInLocation(time.DateOnly, st.BusiestDemoDay, shanghai)
 		var want int
 		for i := int64(0); i < orders; i += 10 {
-			paid := benchseed.CreatedAt(h, i).Add(5 * time.Second)
+			paid := h.CreatedAt(i).Add(5 * time.Second)
 			if benchseed.Kind(i) < 17 && !paid.Before(day) && paid.Before(day.AddDate(0, 0, 1)) {
 				want++
 			}
@@ -127,13 +139,13 @@ func TestSeededHistory(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		rows := strings.Count(string(body), ",ord_000000000")
+		rows := len(regexp.MustCompile(`,ord_[0-9a-z]{26},H\d+,`).FindAllIndex(body, -1))
 		if resp.StatusCode != 200 || want == 0 || rows != want {
 			t.Errorf("statement of %s: status %d, %d seeded trades, want %d", st.BusiestDemoDay, resp.StatusCode, rows, want)
 		}
 
 		// A seeded payment refunds like any other.
-		rf, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: benchseed.OrderID(10), OutRefundNo: "seeded-refund", Amount: 50})
+		rf, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: h.OrderID(10), OutRefundNo: "seeded-refund", Amount: 50})
 		if err != nil {
 			t.Fatalf("refund a seeded order: %v", err)
 		}

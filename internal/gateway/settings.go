@@ -158,6 +158,13 @@ func Settings() []Setting {
 			func(c *Config) *string { return &c.LogFormat }, validateLogFormat),
 		durationSetting("ledger_verify_interval", "1h", "how often one node verifies the ledger (paygate admin ledger verify) and exports the result as paygate_ledger_verify_* metrics",
 			func(c *Config) *time.Duration { return &c.LedgerVerifyInterval }),
+		intSetting("fx_markup_bps", "50", 1, 1000, "the platform's markup on exchange rates in FX quotes, basis points of the converted amount (its income)",
+			func(c *Config) *int { return &c.FXMarkupBps }),
+		stringSetting("fx_rates_url", "url", "", "none: rates come from the operator (admin API, paygate fx import)",
+			"a URL serving exchange rates as CSV (base,quote,rate,as_of[,source]) that the gateway loads every fx_rates_interval",
+			func(c *Config) *string { return &c.FXRatesURL }, validateRatesURL),
+		durationSetting("fx_rates_interval", "1h", "how often the rates of fx_rates_url are loaded",
+			func(c *Config) *time.Duration { return &c.FXRatesInterval }),
 	}
 }
 
@@ -172,6 +179,17 @@ func validateRedisURL(v string) error {
 	}
 	_, err := redis.ParseURL(v)
 	return err
+}
+
+func validateRatesURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an absolute http(s) URL, such as https://rates.example.com/today.csv")
+	}
+	return nil
 }
 
 func validateRefundFeePolicy(v string) error {

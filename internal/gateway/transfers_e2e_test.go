@@ -2,12 +2,18 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/gateway"
 	simalipay "github.com/paygate/paygate/internal/sim/alipay"
+	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
 
 // Transfers over HTTP on both stores: the demo merchant is funded by a
@@ -192,4 +198,75 @@ func TestTransfersThroughAlipay(t *testing.T) {
 		t.Fatalf("balance: %v %+v", err, bal)
 	}
 	e.verifyLedger()
+}
+
+// TestTransfersThroughWeChatPay: with a WeChat Pay channel account (the
+// simulator) in test mode, wechatpay transfers go to it as transfer
+// batches: accepted (processing), then paid or refused when the worker
+// asks; a refused one's money comes back.
+func TestTransfersThroughWeChatPay(t *testing.T) {
+	e := start(t, "sqlite")
+	ctx := context.Background()
+	s := e.channelAccount("wechatpay", "wechat.native")
+	o := paidOrder(t, e.demo, "wx-fund", 10000) // sandbox, fee 60
+	e.reconcile(o.ID, "payment", o.ChannelAccount, 0)
+	d, _ := time.ParseInLocation(time.DateOnly, dayIn(*o.PaidAt), shanghai)
+	e.clock.Set(d.AddDate(0, 0, 1).Add(13 * time.Hour))
+	if st, body := e.admin("POST", "/admin/v1/settlements/run", map[string]any{"date": dayIn(*o.PaidAt), "merchant_id": e.g.Demo.App.MerchantID}, nil); st != 200 {
+		t.Fatalf("settle: %d %s", st, body)
+	}
+	e.clock.Set(time.Now())
+	var ids []string
+	for i, openid := range []string{"o-payee-1", simwx.PayeeMissing} {
+		tr, err := e.demo.CreateTransfer(ctx, client.CreateTransferParams{OutTransferNo: fmt.Sprintf("W%d", i), Amount: 1000, Currency: "CNY",
+			Destination: client.TransferDestination{Method: "wechatpay", Account: openid}})
+		if err != nil || tr.Status != "processing" || tr.ChannelTransferNo == "" {
+			t.Fatalf("transfer %s: %v %+v", openid, err, tr)
+		}
+		ids = append(ids, tr.ID)
+	}
+	for range 2 { // the simulator settles a batch once asked
+		if _, err := e.g.Transfers.ResolveDue(ctx, time.Now().Add(time.Hour), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paid, _ := e.demo.GetTransfer(ctx, ids[0])
+	refused, _ := e.demo.GetTransfer(ctx, ids[1])
+	if paid.Status != "succeeded" || refused.Status != "failed" || refused.FailureCode != "payee_account_invalid" {
+		t.Fatalf("after the worker: %+v / %+v", paid, refused)
+	}
+	if got := s.sim.(*simwx.Sim).Transfers(); len(got) != 2 {
+		t.Fatalf("the simulator's batches: %v", got)
+	}
+	bal, err := e.demo.GetBalance(ctx)
+	if err != nil || bal.Available[0].Amount != 9940-1000 {
+		t.Fatalf("balance: %v %+v", err, bal)
+	}
+	e.verifyLedger()
+}
+
+// TestFXRatesFromURL: with fx_rates_url the gateway's job loads the rates a
+// URL serves, and quotes carry the configured fx_markup_bps.
+func TestFXRatesFromURL(t *testing.T) {
+	csv := fmt.Sprintf("base,quote,rate,as_of\nUSD,CNY,7.2,%s\n", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(csv)) }))
+	defer srv.Close()
+	e := startWith(t, "sqlite", func(c *gateway.Config) { c.FXRatesURL, c.FXMarkupBps = srv.URL+"/rates.csv", 100 })
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q, err := e.demo.CreateFXQuote(ctx, client.CreateFXQuoteParams{From: "USD", To: "CNY", Amount: 10000})
+		if err == nil {
+			// $100 at 7.2 = ¥720.00, less 100 bps = ¥712.80.
+			if q.MarkupBps != 100 || q.ToAmount != 71280 || q.MarkupAmount != 720 || q.RateSource != strings.TrimPrefix(srv.URL, "http://") {
+				t.Fatalf("quote = %+v", q)
+			}
+			return
+		}
+		apiErr(t, err, 409, "fx_rate_unavailable")
+		if time.Now().After(deadline) {
+			t.Fatal("the rates job did not load the URL's rates within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -2,6 +2,8 @@ package recon_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,8 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/ledger"
@@ -22,10 +27,46 @@ import (
 
 // BenchmarkReconcileDay reconciles a seeded day of N transactions (orders
 // and refunds of one WeChat Pay account) against its uploaded trade bill
-// of N lines, on SQLite: PAYGATE_RECON_BENCH_N lines (default 100000).
-// Each iteration is a fresh database. It reports lines/s and the heap's
-// peak (sampled) during the run.
+// of N lines: PAYGATE_RECON_BENCH_N lines (default 100000), on SQLite,
+// and on PostgreSQL when PAYGATE_TEST_POSTGRES is set (a schema of its
+// own, dropped after). Each iteration is a fresh database. It reports
+// lines/s, the run's CPU time and the heap's peak (sampled) during the run.
 func BenchmarkReconcileDay(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchDay(b, "") })
+	b.Run("postgres", func(b *testing.B) {
+		base := os.Getenv("PAYGATE_TEST_POSTGRES")
+		if base == "" {
+			b.Skip("PAYGATE_TEST_POSTGRES is not set")
+		}
+		benchDay(b, base)
+	})
+}
+
+// pgSchema makes a schema in the database at base and returns base with
+// its search_path; the schema is dropped when b ends.
+func pgSchema(b *testing.B, base string) string {
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("paygate_reconbench_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db, _ := sql.Open("pgx", base)
+		defer db.Close()
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+func benchDay(b *testing.B, pg string) {
 	n := 100_000
 	if v := os.Getenv("PAYGATE_RECON_BENCH_N"); v != "" {
 		n, _ = strconv.Atoi(v)
@@ -36,6 +77,9 @@ func BenchmarkReconcileDay(b *testing.B) {
 		b.StopTimer()
 		dir := b.TempDir()
 		database := "sqlite:" + filepath.Join(dir, "paygate.db")
+		if pg != "" {
+			database = pgSchema(b, pg)
+		}
 		seedSt, err := gateway.OpenStore(ctx, database)
 		if err != nil {
 			b.Fatal(err)
@@ -64,7 +108,7 @@ func BenchmarkReconcileDay(b *testing.B) {
 		}
 		f.Close()
 		svc, closeStore, err := gateway.OpenRecon(ctx, gateway.Config{Database: database, MasterKey: strings.Repeat("00", 32),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			Logger: benchLogger()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,11 +132,15 @@ func BenchmarkReconcileDay(b *testing.B) {
 				}
 			}
 		}()
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		b.StartTimer()
 		start := time.Now()
 		run, err := svc.Run(ctx, recon.RunParams{ChannelAccountID: acct.ID, Date: day, Bill: &recon.Upload{R: bill, Size: fi.Size()}})
 		elapsed := time.Since(start)
 		b.StopTimer()
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
 		close(stop)
 		bill.Close()
 		defer closeStore()
@@ -107,7 +155,17 @@ func BenchmarkReconcileDay(b *testing.B) {
 			b.Fatalf("settled cash %+v, want %d", settled, tot.Amount-tot.Fee)
 		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "lines/s")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(fi.Size())/(1<<20), "bill-MiB")
 	}
+}
+
+// benchLogger logs to stderr at debug level when PAYGATE_RECON_BENCH_LOG
+// is set (each chunk's time), and nowhere otherwise.
+func benchLogger() *slog.Logger {
+	if os.Getenv("PAYGATE_RECON_BENCH_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

@@ -51,7 +51,8 @@
 //
 // Each line ends in one class: matched; amount_mismatch (amount or
 // currency differ); status_mismatch (the gateway has the payment pending
-// or processing, or the refund pending or failed); fee_mismatch (the
+// or processing, or the refund pending or failed, or the line's channel
+// trade number is not the one the gateway recorded); fee_mismatch (the
 // channel's fee differs from the account's fee_bps, rounded half up; a
 // refund's returned fee may be a fen off); channel_only (no such
 // transaction at the gateway, another account's, or a payment the gateway
@@ -90,8 +91,11 @@
 //
 // # Limits
 //
-//   - Lines are matched by the gateway's ids; a line without them (a bill
-//     of trades not made through the gateway) is channel_only.
+//   - Lines are found by the gateway's ids (the channels' out_trade_no and
+//     out_refund_no) and checked against the channel trade number the
+//     gateway recorded; a line without the gateway's ids (a trade not made
+//     through the gateway) is channel_only: there is no lookup by channel
+//     trade number alone (orders have no index on it).
 //   - A run is one row per account and day: a rerun (a new pass) recounts
 //     the day but the discrepancies of the first pass stay, deduplicated.
 //   - A transaction that succeeded near midnight may be billed on the next

@@ -613,3 +613,79 @@ func (e *env) sandboxPaid(no string, amount int64) *store.Order {
 	}
 	return o
 }
+
+// flakyRefunds fails the first late-payment refund, as if the run died
+// between the recheck and the refund.
+type flakyRefunds struct {
+	recon.Payments
+	failed bool
+}
+
+func (f *flakyRefunds) RefundLatePayment(ctx context.Context, orderID, reason string) (*store.Refund, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, errors.New("killed")
+	}
+	return f.Payments.RefundLatePayment(ctx, orderID, reason)
+}
+
+// TestLatePaymentRefundedByTheRerun: a run that repaired a late payment
+// but did not get to refund it leaves the discrepancy open; the rerun,
+// which finds the order succeeded already, still refunds it.
+func TestLatePaymentRefundedByTheRerun(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		d := e.order("D", 8000)
+		e.ch.pay(d.ID, e.Clock.Now())
+		if _, err := e.Store.OrderTransition(ctx, store.OrderTransition{OrderID: d.ID, From: []store.OrderStatus{store.OrderPending},
+			To: store.OrderClosed, At: e.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.nextMorning()
+		e.svc.Payments = &flakyRefunds{Payments: e.Payments}
+		run := e.run(recon.RunParams{})
+		if got := counts(run); !sameCounts(got, map[string]int{recon.ChannelOnly: 1}) {
+			t.Fatalf("first run: classes %v", got)
+		}
+		if o, _ := e.Store.OrderGet(ctx, d.ID); o.Status != store.OrderSucceeded || o.AmountRefunded != 0 {
+			t.Fatalf("after the first run order D is %s with %d refunded", o.Status, o.AmountRefunded)
+		}
+		run = e.run(recon.RunParams{})
+		if got := counts(run); !sameCounts(got, map[string]int{recon.Matched: 1, recon.TallyRepaired: 1}) {
+			t.Fatalf("rerun: classes %v", got)
+		}
+		if o, _ := e.Store.OrderGet(ctx, d.ID); o.AmountRefunded != 8000 {
+			t.Fatalf("after the rerun order D has %d refunded, want 8000", o.AmountRefunded)
+		}
+		e.verify()
+	})
+}
+
+// TestTradeNumberDiffers: a line whose channel trade number is not the
+// one the gateway recorded for the order is not matched, whatever its
+// amount: a person looks.
+func TestTradeNumberDiffers(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		a := e.paid("A", 1000)
+		e.ch.edit = func(lines []channel.BillRecord) []channel.BillRecord {
+			for i := range lines {
+				if lines[i].OrderID == a.ID {
+					lines[i].ChannelTradeNo = "Tsomeoneelse"
+				}
+			}
+			return lines
+		}
+		e.nextMorning()
+		run := e.run(recon.RunParams{})
+		if got := counts(run); !sameCounts(got, map[string]int{recon.StatusMismatch: 1}) {
+			t.Fatalf("classes %v", got)
+		}
+		if _, ok := e.reconciled(a.ID); ok {
+			t.Fatal("a line of another trade number reconciled the payment")
+		}
+		ds := e.discrepancies(store.DiscrepancyFilter{RunID: run.ID, Status: store.DiscrepancyOpen})
+		if len(ds) != 1 || ds[0].ChannelTradeNo != "Tsomeoneelse" || ds[0].RefID != a.ID {
+			t.Fatalf("discrepancies %+v", ds)
+		}
+		e.verify()
+	})
+}

@@ -61,7 +61,11 @@ func (st *runState) repairOne(ctx context.Context, d *store.Discrepancy) error {
 			return nil // the channel does not confirm it: a person looks
 		}
 		action = fmt.Sprintf("rechecked with the channel: the payment succeeded (was %s)", before.Status)
-		if before.Status == store.OrderClosed || before.Status == store.OrderFailed {
+		// A channel_only payment line names an order the gateway had
+		// closed or failed when the line was read: a late payment. (Not
+		// before.Status: a run that died after the recheck finds the
+		// order succeeded already, and must still refund it.)
+		if d.Class == ChannelOnly {
 			policy, err := s.LatePayment(ctx, o.MerchantID)
 			if err != nil {
 				return err
@@ -115,6 +119,14 @@ func (st *runState) rejudge(ctx context.Context, d *store.Discrepancy, action st
 		if v.class == d.Class {
 			return nil
 		}
+		closed := *d
+		closed.Status, closed.Action, closed.ResolvedBy, closed.ResolvedAt, closed.UpdatedAt = store.DiscrepancyRepaired, action, "reconciliation", &now, now
+		if v.class == Matched && !v.reconcile {
+			// This pass matched the line already (a rerun, the payment
+			// succeeded since the discrepancy was found): what is left is
+			// to close it, the repair's side effects being done.
+			return tx.DiscrepancyClose(ctx, &closed)
+		}
 		r := *st.run
 		r.Tallies = cloneTallies(st.run.Tallies)
 		old := r.Tallies[d.Class]
@@ -127,8 +139,6 @@ func (st *runState) rejudge(ctx context.Context, d *store.Discrepancy, action st
 		nw.Amount += d.BillAmount
 		nw.Fee += d.BillFee
 		r.Tallies[v.class] = nw
-		closed := *d
-		closed.Status, closed.Action, closed.ResolvedBy, closed.ResolvedAt, closed.UpdatedAt = store.DiscrepancyRepaired, action, "reconciliation", &now, now
 		if err := tx.DiscrepancyClose(ctx, &closed); err != nil {
 			return err
 		}

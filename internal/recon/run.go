@@ -82,7 +82,8 @@ func (s *Service) runLocked(ctx context.Context, p RunParams, conn channel.Conne
 	if err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, acct, b, from, to); err != nil {
+	lines, err := s.check(ctx, acct, b, from, to)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -112,7 +113,7 @@ func (s *Service) runLocked(ctx context.Context, p RunParams, conn channel.Conne
 	if err != nil {
 		return nil, err
 	}
-	st := &runState{svc: s, acct: acct, run: run, from: from, to: to, lease: lease, seen: map[[16]byte]struct{}{}, gatewayOnly: gw, renewed: s.now()}
+	st := &runState{svc: s, acct: acct, run: run, from: from, to: to, lease: lease, seen: map[[16]byte]struct{}{}, gatewayOnly: gw, renewed: s.now(), lines: lines}
 	if err := st.finish(ctx, b); err != nil {
 		s.fail(ctx, run.ID, err)
 		return nil, err
@@ -143,7 +144,7 @@ func (s *Service) fail(ctx context.Context, runID string, cause error) {
 // malformed or truncated file, a bill of another day (no line of the
 // day) or of another channel account (its transactions are another
 // account's) is refused here.
-func (s *Service) check(ctx context.Context, acct *store.ChannelAccount, b *bill, from, to time.Time) error {
+func (s *Service) check(ctx context.Context, acct *store.ChannelAccount, b *bill, from, to time.Time) (int, error) {
 	var lines, otherDay int
 	var payments, refunds []string
 	err := b.scan(func(r channel.BillRecord) error {
@@ -160,11 +161,11 @@ func (s *Service) check(ctx context.Context, acct *store.ChannelAccount, b *bill
 		return nil
 	})
 	if err != nil {
-		return explain(acct.Provider, err)
+		return 0, explain(acct.Provider, err)
 	}
 	day := from.In(s.loc()).Format(DayLayout)
 	if lines > 0 && otherDay == lines {
-		return badBill(fmt.Sprintf("The bill is not of %s: none of its %d lines is of that day (in %s).", day, lines, s.loc()), nil)
+		return 0, badBill(fmt.Sprintf("The bill is not of %s: none of its %d lines is of that day (in %s).", day, lines, s.loc()), nil)
 	}
 	var own, foreign int
 	foreignAcct := ""
@@ -189,12 +190,12 @@ func (s *Service) check(ctx context.Context, acct *store.ChannelAccount, b *bill
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if own == 0 && foreign > 0 {
-		return badBill(fmt.Sprintf("The bill is not channel account %s's: its transactions are served by %s.", acct.ID, foreignAcct), nil)
+		return 0, badBill(fmt.Sprintf("The bill is not channel account %s's: its transactions are served by %s.", acct.ID, foreignAcct), nil)
 	}
-	return nil
+	return lines, nil
 }
 
 // runState is one run in progress on this node.
@@ -212,6 +213,8 @@ type runState struct {
 	gatewayOnly map[string]string
 	// renewed is when the lease was last renewed.
 	renewed time.Time
+	// lines is how many lines the bill has (the check counted them).
+	lines int
 }
 
 // numbered is a bill line and its number (1-based, in the records the
@@ -260,7 +263,7 @@ func (st *runState) match(ctx context.Context, b *bill) error {
 		}
 		st.svc.log().Debug("reconciliation chunk applied", "run", st.run.ID, "lines", st.run.Cursor)
 		if st.svc.Progress != nil {
-			st.svc.Progress(st.run, st.run.Cursor)
+			st.svc.Progress(st.run, st.run.Cursor, st.lines)
 		}
 		chunk = chunk[:0]
 		return ctx.Err()
@@ -374,6 +377,9 @@ func (st *runState) judge(r channel.BillRecord, t *store.ReconTxn) verdict {
 	}
 	if t.ReconciledDay != "" && t.ReconciledRun != st.run.ID {
 		return verdict{class: Duplicate, detail: fmt.Sprintf("The %s was reconciled already, on the bill of %s (%s).", noun, t.ReconciledDay, t.ReconciledRun)}
+	}
+	if r.ChannelTradeNo != "" && t.ChannelTradeNo != "" && r.ChannelTradeNo != t.ChannelTradeNo {
+		return verdict{class: StatusMismatch, detail: fmt.Sprintf("The channel's trade number is %s; the gateway's %s has %s.", r.ChannelTradeNo, noun, t.ChannelTradeNo)}
 	}
 	if r.Amount != t.Amount || (r.Currency != "" && r.Currency != t.Currency) {
 		return verdict{class: AmountMismatch, detail: fmt.Sprintf("The bill says %d %s; the gateway's %s is %d %s.", r.Amount, r.Currency, noun, t.Amount, t.Currency)}

@@ -114,8 +114,9 @@ type Service struct {
 	// Notify, when set, is called after a change that wrote events has
 	// committed. It must not block.
 	Notify func()
-	// Progress, when set, is called after each chunk with the lines done.
-	Progress func(run *store.ReconRun, lines int)
+	// Progress, when set, is called after each chunk with the lines done
+	// and the bill's lines.
+	Progress func(run *store.ReconRun, done, total int)
 }
 
 // DefaultBillReady is when a day's bill is fetched by default: 10:00 the

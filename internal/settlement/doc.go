@@ -106,6 +106,10 @@
 //     transactions a day makes a batch that holds the writer for seconds
 //     (BENCHMARKS.md has the figures); split such merchants' days finer
 //     before that matters.
+//   - Transfers (internal/transfer) spend the same available balance as
+//     payouts: both take its lock (Tx.BalanceForDebit) before they debit
+//     it, and a payout whose batch's net transfers spent is refused
+//     (409 insufficient_available).
 //   - Payouts have no failure path: a payout the bank returns is not
 //     modelled (the operator would need a reversing entry by hand), and no
 //     payout connector talks to a bank; the operator confirms each payout.

@@ -149,6 +149,14 @@ type ConsoleStore interface {
 	// ConsoleStats sums orders created in [from, to) by UTC day, method,
 	// channel account and currency.
 	ConsoleStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]ConsoleStat, error)
+	// ConsoleRollupDay writes the sums of the orders created on the UTC day
+	// that begins at day into console_daily_stats, replacing any earlier
+	// sums of it, and records the day as rolled up, in one transaction.
+	ConsoleRollupDay(ctx context.Context, day, at time.Time) error
+	// ConsoleRolledDays returns the days in [from, to) that are rolled up.
+	ConsoleRolledDays(ctx context.Context, from, to time.Time) ([]time.Time, error)
+	// ConsoleRolledStats is ConsoleStats from the rolled-up sums.
+	ConsoleRolledStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]ConsoleStat, error)
 	// ConsoleDayCounts counts refunds (what "refunds") or webhook
 	// deliveries (what "deliveries") made in [from, to) by UTC day and status.
 	ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]ConsoleDayCount, error)

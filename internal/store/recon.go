@@ -185,7 +185,9 @@ type ReconStore interface {
 // ReconTx is reconciliation's part of Tx.
 type ReconTx interface {
 	// ReconLookup returns the payments (kind payment) or refunds (kind
-	// refund) of ids that exist, by id.
+	// refund) of ids that exist, by id, with the order's channel trade
+	// number (but not the refund's number or the time, which a run does
+	// not need).
 	ReconLookup(ctx context.Context, kind string, ids []string) (map[string]*ReconTxn, error)
 	// ReconciledAdd inserts reconciled rows; ErrConflict when one exists.
 	ReconciledAdd(ctx context.Context, rows ...*Reconciled) error

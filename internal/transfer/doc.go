@@ -37,7 +37,8 @@
 // # Idempotency
 //
 // out_transfer_no is unique per app: a repeat with the same parameters
-// returns the transfer as it is (200), with others 409
+// returns the transfer (200) — after asking the channel about it, as the
+// worker would, when it is still processing — and with others 409
 // duplicate_out_transfer_no.
 //
 // # Limits
@@ -46,9 +47,10 @@
 //     destination's provider in its mode whose connector has transfers (in
 //     test mode, the sandbox when there is none); there is no routing rule
 //     for transfers.
-//   - The sandbox and Alipay implement channel.Transfers; WeChat Pay's
-//     merchant transfer (商家转账) is not built, so a live transfer to
-//     wechatpay is refused with 400 transfers_not_supported before any
+//   - The sandbox, Alipay (alipay.fund.trans.uni.transfer) and WeChat Pay
+//     (商家转账到零钱 batches of one; see the connector for its limits)
+//     implement channel.Transfers. A live transfer whose provider has no
+//     such account is refused with 400 transfers_not_supported before any
 //     money moves.
 //   - A settlement batch's payout debits the same available account; it
 //     takes the same lock and is refused (409 insufficient_available) when

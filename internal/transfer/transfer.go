@@ -155,7 +155,7 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t
 	}
 	hash := p.hash()
 	if existing, err := s.Store.TransferGetByOutTransferNo(ctx, sc.AppID, p.OutTransferNo); err == nil {
-		return s.repeat(existing, hash)
+		return s.repeat(ctx, existing, hash)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
@@ -209,7 +209,7 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t
 		if gerr != nil {
 			return nil, false, gerr
 		}
-		return s.repeat(existing, hash)
+		return s.repeat(ctx, existing, hash)
 	} else if err != nil {
 		return nil, false, err
 	}
@@ -248,9 +248,17 @@ func startEntry(t *store.Transfer, q *store.FXQuote, at time.Time) ledger.Entry 
 			ledger.MerchantPayout(t.MerchantID, t.Livemode), q.To, q.ToAmount, q.ToAmount+q.MarkupAmount)}
 }
 
-func (s *Service) repeat(existing *store.Transfer, hash string) (*store.Transfer, bool, error) {
+// repeat answers a create whose out_transfer_no exists: the transfer, for
+// the same parameters (asked about at the channel first when it is still
+// processing: a merchant repeating a request whose answer it lost is
+// waiting for the outcome), duplicate_out_transfer_no for others.
+func (s *Service) repeat(ctx context.Context, existing *store.Transfer, hash string) (*store.Transfer, bool, error) {
 	if existing.RequestHash != hash {
 		return nil, false, ErrDuplicate
+	}
+	if existing.Status == store.TransferProcessing {
+		t, err := s.Resolve(ctx, existing)
+		return t, false, err
 	}
 	return existing, false, nil
 }

@@ -36,7 +36,7 @@ var start = time.Date(2026, 3, 14, 1, 0, 0, 0, time.UTC)
 
 type env struct {
 	*paymenttest.Env
-	t       *testing.T
+	t       testing.TB
 	svc     *transfer.Service
 	fx      *fx.Service
 	settle  *settlement.Service
@@ -374,6 +374,60 @@ func TestSettlementPayoutAfterTransfers(t *testing.T) {
 		_, err = e.settle.StartPayout(ctx, list[0].ID)
 		wantCode(t, err, "insufficient_available")
 		check(t, e.available(m, false, "CNY"), 6000, "available")
+		e.verify()
+	})
+}
+
+// TestTransfersRacePayout races transfers against the payout of the
+// settlement that funded the balance: both debit available under its
+// lock, so exactly one side wins the money, and it never goes negative.
+func TestTransfersRacePayout(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		m, sc, _ := e.Merchant(t, "Market", 0)
+		e.fund(m, sc, 10000, "CNY")
+		list, _, err := e.settle.List(ctx, store.SettlementFilter{MerchantID: m.ID})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("settlements: %v %d", err, len(list))
+		}
+		var wg sync.WaitGroup
+		var payoutErr error
+		results := make([]error, 8)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, payoutErr = e.settle.StartPayout(ctx, list[0].ID)
+		}()
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, results[i] = e.svc.Create(ctx, sc, params(fmt.Sprintf("P%d", i), 2500, "o-payee"))
+			}()
+		}
+		wg.Wait()
+		paid := 0
+		for _, err := range results {
+			if err == nil {
+				paid++
+			} else if errs.Code(err) != "insufficient_balance" {
+				t.Fatalf("transfer: %v", err)
+			}
+		}
+		b := e.balance(m, false)
+		switch {
+		case payoutErr == nil:
+			// The payout took the whole 10000 first: no transfer can have.
+			check(t, paid, 0, "transfers paid beside the payout")
+			check(t, amountIn(b.InTransit, "CNY"), 10000, "in transit")
+		case errs.Code(payoutErr) == "insufficient_available":
+			check(t, paid > 0, true, "some transfer paid before the refused payout")
+			check(t, amountIn(b.Available, "CNY"), 10000-2500*int64(paid), "available")
+		default:
+			t.Fatalf("payout: %v", payoutErr)
+		}
+		if amountIn(b.Available, "CNY") < 0 {
+			t.Fatalf("available went negative: %+v", b)
+		}
 		e.verify()
 	})
 }

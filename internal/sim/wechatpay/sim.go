@@ -136,8 +136,10 @@ type Sim struct {
 	// billAmounts are bill lines altered by AlterBillAmount, by out_trade_no.
 	billAmounts map[string]int64
 	refunds     map[string]*refund
-	bills       map[string][]byte // download token → file
-	held        map[string]*notification
+	// transfers are the transfer batches made, by out_batch_no (transfers.go).
+	transfers map[string]*transferBatch
+	bills     map[string][]byte // download token → file
+	held      map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
 	contracts map[string]*contract
 	seq       int64
@@ -172,6 +174,8 @@ func (s *Sim) routes() {
 	s.mux.Handle("POST /v3/refund/domestic/refunds", s.v3(s.refund))
 	s.mux.Handle("GET /v3/refund/domestic/refunds/{no}", s.v3(s.refundQuery))
 	s.mux.Handle("GET /v3/bill/tradebill", s.v3(s.tradeBill))
+	s.mux.Handle("POST /v3/transfer/batches", s.v3(s.createTransferBatch))
+	s.mux.Handle("GET /v3/transfer/batches/out-batch-no/{batch}/details/out-detail-no/{detail}", s.v3(s.transferDetail))
 	s.mux.HandleFunc("GET /v3/billdownload/file", s.billDownload)
 	s.mux.Handle("POST /pay/micropay", s.v2(s.micropay))
 	s.mux.Handle("POST /secapi/pay/reverse", s.v2(s.reverse))

@@ -318,6 +318,81 @@ func (s *Store) ConsoleStats(ctx context.Context, merchantID string, livemode bo
 	}, q, f.args...)
 }
 
+const dayMicros = int64(24 * time.Hour / time.Microsecond)
+
+func unixDay(t time.Time) int64 { return t.UnixMicro() / dayMicros }
+
+// ConsoleRollupDay sums the orders of one UTC day into console_daily_stats.
+// The sums are read first, on the read pool, so the write transaction
+// holds only their few rows: on SQLite a long INSERT … SELECT would keep
+// every payment waiting for the writer.
+func (s *Store) ConsoleRollupDay(ctx context.Context, day, at time.Time) error {
+	d := unixDay(day)
+	from, to := time.UnixMicro(d*dayMicros).UTC(), time.UnixMicro((d+1)*dayMicros).UTC()
+	type sum struct {
+		merchant, method, channel, currency string
+		live                                bool
+		orders, succeeded, amount           int64
+	}
+	sums, err := queryAll(ctx, s.reader(), func(r rowScanner) (sum, error) {
+		var x sum
+		err := r.Scan(&x.merchant, &x.live, &x.method, &x.channel, &x.currency, &x.orders, &x.succeeded, &x.amount)
+		return x, err
+	}, `SELECT merchant_id, livemode, method, channel_account_id, currency, COUNT(*),
+		SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'succeeded' THEN amount ELSE 0 END)
+		FROM orders WHERE id >= ? AND created_at >= ? AND created_at < ?
+		GROUP BY merchant_id, livemode, method, channel_account_id, currency`, idFloor("ord_", from), micros(from), micros(to))
+	if err != nil {
+		return fmt.Errorf("roll up %s: %w", from.Format(time.DateOnly), err)
+	}
+	return s.inTx(ctx, func(tx *tx) error {
+		if _, err := tx.exec(ctx, `DELETE FROM console_daily_stats WHERE day = ?`, d); err != nil {
+			return fmt.Errorf("roll up %s: %w", from.Format(time.DateOnly), err)
+		}
+		for _, x := range sums {
+			if _, err := tx.exec(ctx, `INSERT INTO console_daily_stats (day, merchant_id, livemode, method, channel_account_id, currency,
+				orders, succeeded, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				d, x.merchant, x.live, x.method, x.channel, x.currency, x.orders, x.succeeded, x.amount); err != nil {
+				return fmt.Errorf("roll up %s: %w", from.Format(time.DateOnly), err)
+			}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM console_rollup_days WHERE day = ?`, d); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO console_rollup_days (day, rolled_at) VALUES (?, ?)`, d, micros(at))
+		return err
+	})
+}
+
+// ConsoleRolledDays lists the rolled-up days in [from, to).
+func (s *Store) ConsoleRolledDays(ctx context.Context, from, to time.Time) ([]time.Time, error) {
+	return queryAll(ctx, s.reader(), func(r rowScanner) (time.Time, error) {
+		var d int64
+		err := r.Scan(&d)
+		return time.UnixMicro(d * dayMicros).UTC(), err
+	}, `SELECT day FROM console_rollup_days WHERE day >= ? AND day < ? ORDER BY day`, unixDay(from), unixDay(to))
+}
+
+// ConsoleRolledStats reads the rolled-up sums, added up over merchants
+// when merchantID is "".
+func (s *Store) ConsoleRolledStats(ctx context.Context, merchantID string, livemode bool, from, to time.Time) ([]store.ConsoleStat, error) {
+	var f filter
+	f.and("livemode = ?", livemode)
+	f.and("day >= ?", unixDay(from))
+	f.and("day < ?", unixDay(to))
+	if merchantID != "" {
+		f.and("merchant_id = ?", merchantID)
+	}
+	return queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleStat, error) {
+		var st store.ConsoleStat
+		var d int64
+		err := r.Scan(&d, &st.Method, &st.ChannelAccountID, &st.Currency, &st.Orders, &st.Succeeded, &st.Amount)
+		st.Day = time.UnixMicro(d * dayMicros).UTC()
+		return st, err
+	}, `SELECT day, method, channel_account_id, currency, SUM(orders), SUM(succeeded), SUM(amount)
+		FROM console_daily_stats`+f.where()+` GROUP BY day, method, channel_account_id, currency ORDER BY day`, f.args...)
+}
+
 // ConsoleDayCounts counts refunds or deliveries by UTC day and status.
 func (s *Store) ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]store.ConsoleDayCount, error) {
 	table, prefix, cols := "refunds", "rfd_", "currency, SUM(amount)"

@@ -166,7 +166,7 @@ func (q txQueries) ReconRunSave(ctx context.Context, r *store.ReconRun, fromCurs
 
 // lookupBatch bounds the ids of one IN query (SQLite allows 32766
 // parameters, PostgreSQL 65535; a few hundred keep plans cheap).
-const lookupBatch = 500
+const lookupBatch = 1000
 
 func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (map[string]*store.ReconTxn, error) {
 	out := make(map[string]*store.ReconTxn, len(ids))
@@ -181,12 +181,12 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 		var query string
 		if kind == "refund" {
 			query = `SELECT f.id, f.order_id, f.merchant_id, o.channel_account_id, f.livemode, f.status, f.amount, f.currency,
-				o.channel_trade_no, f.channel_refund_no, f.succeeded_at, r.bill_date, r.run_id
+				o.channel_trade_no, r.bill_date, r.run_id
 				FROM refunds f JOIN orders o ON o.id = f.order_id LEFT JOIN reconciled r ON r.ref_id = f.id
 				WHERE f.id IN (` + placeholders(n) + `)`
 		} else {
 			query = `SELECT o.id, o.id, o.merchant_id, o.channel_account_id, o.livemode, o.status, o.amount, o.currency,
-				o.channel_trade_no, '', o.paid_at, r.bill_date, r.run_id
+				o.channel_trade_no, r.bill_date, r.run_id
 				FROM orders o LEFT JOIN reconciled r ON r.ref_id = o.id
 				WHERE o.id IN (` + placeholders(n) + `)`
 		}
@@ -196,14 +196,13 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 		}
 		for rows.Next() {
 			t := &store.ReconTxn{Kind: kind}
-			var at sql.NullInt64
 			var day, run sql.NullString
 			if err := rows.Scan(&t.ID, &t.OrderID, &t.MerchantID, &t.ChannelAccountID, &t.Livemode, &t.Status, &t.Amount, &t.Currency,
-				&t.ChannelTradeNo, &t.ChannelRefundNo, &at, &day, &run); err != nil {
+				&t.ChannelTradeNo, &day, &run); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("look up %ss: %w", kind, err)
 			}
-			t.At, t.ReconciledDay, t.ReconciledRun = fromNullMicros(at), day.String, run.String
+			t.ReconciledDay, t.ReconciledRun = day.String, run.String
 			out[t.ID] = t
 		}
 		if err := rows.Close(); err != nil {
@@ -217,7 +216,7 @@ func (q txQueries) ReconLookup(ctx context.Context, kind string, ids []string) (
 }
 
 // reconciledPerStatement is how many rows one INSERT of reconciled carries.
-const reconciledPerStatement = 100
+const reconciledPerStatement = 500
 
 func (q txQueries) ReconciledAdd(ctx context.Context, rows ...*store.Reconciled) error {
 	for len(rows) > 0 {

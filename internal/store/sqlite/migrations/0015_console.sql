@@ -44,3 +44,25 @@ CREATE INDEX refunds_out_refund_no ON refunds (out_refund_no);
 CREATE INDEX refunds_channel_refund_no ON refunds (channel_refund_no) WHERE channel_refund_no <> '';
 -- The webhooks page: recent failures.
 CREATE INDEX deliveries_failed ON deliveries (updated_at) WHERE status = 'failed';
+
+-- The overview's charts: per UTC day (unix day number), merchant, mode,
+-- method, channel account and currency, the orders created that day, how
+-- many succeeded and their amount, rolled up by the console's job once the
+-- day is over (console_rollup_days lists the days done, empty ones too), so
+-- the overview reads a few rows per day instead of every order.
+CREATE TABLE console_daily_stats (
+	day                INTEGER NOT NULL,
+	merchant_id        TEXT NOT NULL,
+	livemode           INTEGER NOT NULL,
+	method             TEXT    NOT NULL,
+	channel_account_id TEXT    NOT NULL,
+	currency           TEXT    NOT NULL,
+	orders             INTEGER NOT NULL,
+	succeeded          INTEGER NOT NULL,
+	amount             INTEGER NOT NULL,
+	PRIMARY KEY (livemode, day, merchant_id, method, channel_account_id, currency)
+);
+CREATE TABLE console_rollup_days (
+	day       INTEGER NOT NULL PRIMARY KEY,
+	rolled_at INTEGER NOT NULL
+);
