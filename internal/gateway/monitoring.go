@@ -107,6 +107,7 @@ func (g *Gateway) wireMetrics() {
 		st.ObserveCommits(m.GroupCommit)
 		m.CollectPools(st.Pools())
 		m.CollectBacklog(st, g.Clock.Now)
+		m.CollectDiscrepancies(st)
 	}
 	m.CollectChannelHealth(func() []metrics.ChannelHealth {
 		var out []metrics.ChannelHealth

@@ -27,6 +27,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gateway"
+	"github.com/paygate/paygate/internal/store/sqlstore"
 	"github.com/paygate/paygate/internal/tracing"
 )
 
@@ -136,6 +137,18 @@ func TestMonitoringMetrics(t *testing.T) {
 			t.Fatal("GET of a missing order succeeded")
 		}
 
+		// Two open discrepancies of one account and a resolved one, as a
+		// reconciliation run leaves them (no FK: the run need not exist).
+		for i, status := range []string{"open", "open", "resolved"} {
+			if _, err := e.g.Store.(*sqlstore.Store).ExecRaw(ctx, `INSERT INTO recon_discrepancies (id, run_id, channel_account_id,
+				livemode, bill_date, class, ref_kind, ref_id, merchant_id, channel_trade_no, channel_refund_no, line_no, bill_amount,
+				bill_fee, gateway_amount, currency, detail, status, action, note, resolved_by, dedupe_key, created_at, updated_at)
+				VALUES (?, 'rrn_x', 'cha_mon', false, '2026-12-01', 'amount_mismatch', 'payment', '', '', '', '', 1, 100, 0, 90, 'CNY', '',
+				?, '', '', '', ?, 0, 0)`, fmt.Sprintf("dsc_mon%d", i), status, fmt.Sprintf("mon-%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		// Never on the public port.
 		for _, p := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
 			if st, body := scrape(t, e.url+p); st != http.StatusNotFound || strings.Contains(body, "paygate_http_requests_total") {
@@ -165,6 +178,17 @@ func TestMonitoringMetrics(t *testing.T) {
 		check("paygate_orders_created_total", map[string]string{"method": "sandbox", "provider": "sandbox", "mode": "test"}, paid+open)
 		check("paygate_orders_finished_total", map[string]string{"method": "sandbox", "status": "succeeded", "mode": "test"}, paid)
 		check("paygate_risk_decisions_total", map[string]string{"decision": "allow"}, paid+open)
+		check("paygate_recon_discrepancies", map[string]string{"channel_account": "cha_mon"}, 2)
+		// The worker's first pass runs at start, beside the requests.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			_, text := scrape(t, admin+"/metrics")
+			if n, _ := sum(parseMetrics(t, text), "paygate_job_runs_total", map[string]string{"scheduled_job": "payment_worker", "outcome": "ok"}); n >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no payment worker pass is counted")
+			}
+		}
 		if n, _ := sum(all, "paygate_channel_calls_total", map[string]string{"provider": "sandbox", "operation": "pay", "outcome": "ok"}); n < paid+open {
 			t.Errorf("sandbox pay calls = %v, want at least %d", n, paid+open)
 		}
@@ -387,8 +411,8 @@ func (e *env) postJSON(t *testing.T, key, path string, body any) (int, []byte) {
 }
 
 // TestMonitoringTraceparent sends a request with a W3C traceparent: the
-// gateway's span joins the caller's trace, and the webhook it causes
-// carries a traceparent of its own delivery span.
+// gateway's span joins the caller's trace, and the webhook it causes is
+// delivered in that trace, with the delivery span's traceparent.
 func TestMonitoringTraceparent(t *testing.T) {
 	exp := installTracing(t)
 	e := startWith(t, "sqlite", func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
@@ -442,9 +466,14 @@ func TestMonitoringTraceparent(t *testing.T) {
 	h := hooks.wait(t)
 	tp := h.Get("traceparent")
 	deliver := waitSpan(t, exp, "webhook deliver")
-	want := fmt.Sprintf("00-%s-%s-01", deliver.SpanContext.TraceID(), deliver.SpanContext.SpanID())
+	want := fmt.Sprintf("00-%s-%s-01", traceID, deliver.SpanContext.SpanID())
 	if tp != want {
-		t.Fatalf("webhook traceparent = %q, want the delivery span's %q", tp, want)
+		t.Fatalf("webhook traceparent = %q, want the delivery span's %q in the caller's trace", tp, want)
+	}
+	// The delivery continues the trace of the request that wrote the event
+	// (migration 0012 keeps its traceparent with the event).
+	if got := deliver.Parent.TraceID().String(); got != traceID || !deliver.Parent.IsRemote() {
+		t.Fatalf("delivery span's parent = %s (remote %v), want a span of the caller's trace %s", got, deliver.Parent.IsRemote(), traceID)
 	}
 }
 

@@ -16,15 +16,41 @@ import (
 // Connector wraps a channel account's connector so that every call to the
 // channel is counted, timed and traced (a span "channel <operation>").
 // Callbacks (Notify) are verified locally, not calls, and pass through. A
-// connector with the agreements capability keeps it. A nil Metrics still
-// traces (tracing is off at no cost unless a provider is installed).
+// connector with the agreements or the transfers capability keeps it (and
+// its calls are counted too); channel.Unwrap reaches the connector itself
+// for any other optional method. A nil Metrics still traces (tracing is
+// off at no cost unless a provider is installed).
 func (m *Metrics) Connector(accountID string, c channel.Connector) channel.Connector {
 	ic := &instrumented{Connector: c, m: m, account: accountID, provider: c.Name()}
-	if a, ok := c.(channel.Agreements); ok {
-		return &instrumentedAgreements{instrumented: ic, ag: a}
+	ag, hasAg := c.(channel.Agreements)
+	tr, hasTr := c.(channel.Transfers)
+	switch {
+	case hasAg && hasTr:
+		return &withAgreementsTransfers{ic, agreementsPart{ic, ag}, transfersPart{ic, tr}}
+	case hasAg:
+		return &withAgreements{ic, agreementsPart{ic, ag}}
+	case hasTr:
+		return &withTransfers{ic, transfersPart{ic, tr}}
 	}
 	return ic
 }
+
+// The wrappers of connectors with optional capabilities.
+type (
+	withAgreements struct {
+		*instrumented
+		agreementsPart
+	}
+	withTransfers struct {
+		*instrumented
+		transfersPart
+	}
+	withAgreementsTransfers struct {
+		*instrumented
+		agreementsPart
+		transfersPart
+	}
+)
 
 type instrumented struct {
 	channel.Connector
@@ -125,36 +151,57 @@ func (c *instrumented) Bill(ctx context.Context, r channel.BillRequest) (*channe
 // Unwrap returns the wrapped connector (channel.Unwrap).
 func (c *instrumented) Unwrap() channel.Connector { return c.Connector }
 
-type instrumentedAgreements struct {
-	*instrumented
+// agreementsPart counts the agreements capability's calls.
+type agreementsPart struct {
+	c  *instrumented
 	ag channel.Agreements
 }
 
-func (c *instrumentedAgreements) SignAgreement(ctx context.Context, r channel.SignAgreementRequest) (*channel.SignAgreementResponse, error) {
-	ctx, end := c.call(ctx, "agreement_sign")
-	resp, err := c.ag.SignAgreement(ctx, r)
+func (p agreementsPart) SignAgreement(ctx context.Context, r channel.SignAgreementRequest) (*channel.SignAgreementResponse, error) {
+	ctx, end := p.c.call(ctx, "agreement_sign")
+	resp, err := p.ag.SignAgreement(ctx, r)
 	end(err)
 	return resp, err
 }
 
-func (c *instrumentedAgreements) QueryAgreement(ctx context.Context, r channel.AgreementRequest) (*channel.AgreementState, error) {
-	ctx, end := c.call(ctx, "agreement_query")
-	resp, err := c.ag.QueryAgreement(ctx, r)
+func (p agreementsPart) QueryAgreement(ctx context.Context, r channel.AgreementRequest) (*channel.AgreementState, error) {
+	ctx, end := p.c.call(ctx, "agreement_query")
+	resp, err := p.ag.QueryAgreement(ctx, r)
 	end(err)
 	return resp, err
 }
 
-func (c *instrumentedAgreements) TerminateAgreement(ctx context.Context, r channel.AgreementRequest) error {
-	ctx, end := c.call(ctx, "agreement_terminate")
-	err := c.ag.TerminateAgreement(ctx, r)
+func (p agreementsPart) TerminateAgreement(ctx context.Context, r channel.AgreementRequest) error {
+	ctx, end := p.c.call(ctx, "agreement_terminate")
+	err := p.ag.TerminateAgreement(ctx, r)
 	end(err)
 	return err
 }
 
-func (c *instrumentedAgreements) AgreementNotify(ctx context.Context, r channel.NotifyRequest) (*channel.AgreementNotification, error) {
-	return c.ag.AgreementNotify(ctx, r)
+func (p agreementsPart) AgreementNotify(ctx context.Context, r channel.NotifyRequest) (*channel.AgreementNotification, error) {
+	return p.ag.AgreementNotify(ctx, r)
 }
 
-func (c *instrumentedAgreements) AgreementNotifyReply(err error) channel.NotifyReply {
-	return c.ag.AgreementNotifyReply(err)
+func (p agreementsPart) AgreementNotifyReply(err error) channel.NotifyReply {
+	return p.ag.AgreementNotifyReply(err)
+}
+
+// transfersPart counts the transfers capability's calls.
+type transfersPart struct {
+	c  *instrumented
+	tr channel.Transfers
+}
+
+func (p transfersPart) Transfer(ctx context.Context, r channel.TransferRequest) (*channel.TransferResponse, error) {
+	ctx, end := p.c.call(ctx, "transfer")
+	resp, err := p.tr.Transfer(ctx, r)
+	end(err)
+	return resp, err
+}
+
+func (p transfersPart) QueryTransfer(ctx context.Context, r channel.TransferQueryRequest) (*channel.TransferResponse, error) {
+	ctx, end := p.c.call(ctx, "transfer_query")
+	resp, err := p.tr.QueryTransfer(ctx, r)
+	end(err)
+	return resp, err
 }

@@ -118,3 +118,39 @@ func (m *Metrics) CollectPools(pools map[string]*sql.DB) {
 		m.Register(collectors.NewDBStatsCollector(db, "paygate_"+name))
 	}
 }
+
+// Discrepancies is what open reconciliation discrepancies are read from
+// (sqlstore.Store).
+type Discrepancies interface {
+	DiscrepanciesOpenByAccount(ctx context.Context) (map[string]int, error)
+}
+
+var discrepanciesDesc = prometheus.NewDesc("paygate_recon_discrepancies",
+	"Reconciliation discrepancies still open (neither repaired nor resolved), by channel account; accounts with none are absent.",
+	[]string{"channel_account"}, nil)
+
+type discrepancyCollector struct{ src Discrepancies }
+
+// CollectDiscrepancies reads the open reconciliation discrepancies from
+// src at each scrape.
+func (m *Metrics) CollectDiscrepancies(src Discrepancies) {
+	if m == nil {
+		return
+	}
+	m.Register(&discrepancyCollector{src: src})
+}
+
+func (c *discrepancyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- discrepanciesDesc }
+
+func (c *discrepancyCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	open, err := c.src.DiscrepanciesOpenByAccount(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(discrepanciesDesc, err)
+		return
+	}
+	for account, n := range open {
+		ch <- prometheus.MustNewConstMetric(discrepanciesDesc, prometheus.GaugeValue, float64(n), account)
+	}
+}

@@ -61,8 +61,6 @@ type Metrics struct {
 	settlements       *prometheus.CounterVec
 	settlementAmounts *prometheus.CounterVec
 
-	reconDiscrepancies *prometheus.GaugeVec
-
 	ledgerProblems prometheus.Gauge
 	ledgerLastRun  prometheus.Gauge
 	ledgerLastOK   prometheus.Gauge
@@ -134,9 +132,6 @@ func New() *Metrics {
 	m.settlementAmounts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "paygate_settlement_net_amount_total",
 		Help: "Net amounts settled to merchants, in the currency's minor unit, by currency."}, []string{"currency"})
 
-	m.reconDiscrepancies = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "paygate_recon_discrepancies",
-		Help: "Open discrepancies the last reconciliation of the channel account's bills found."}, []string{"channel_account"})
-
 	m.ledgerProblems = prometheus.NewGauge(prometheus.GaugeOpts{Name: "paygate_ledger_verify_problems",
 		Help: "Problems the last ledger verification found (0: the ledger balances); -1 before the first run."})
 	m.ledgerProblems.Set(-1)
@@ -149,7 +144,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration, m.httpInFlight, m.ordersCreated, m.ordersFinished,
 		m.channelCalls, m.channelDuration, m.riskDecisions, m.riskRuleHits, m.webhookDeliveries, m.webhookDuration,
 		m.commitBatch, m.commitDuration, m.jobRuns, m.jobDuration, m.jobLag, m.jobLastSuccess,
-		m.settlements, m.settlementAmounts, m.reconDiscrepancies, m.ledgerProblems, m.ledgerLastRun, m.ledgerLastOK,
+		m.settlements, m.settlementAmounts, m.ledgerProblems, m.ledgerLastRun, m.ledgerLastOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		f(c)
@@ -334,13 +329,5 @@ func (m *Metrics) LedgerVerified(at time.Time, problems int) {
 		m.ledgerLastOK.Set(1)
 	} else {
 		m.ledgerLastOK.Set(0)
-	}
-}
-
-// ReconDiscrepancies sets the open discrepancies reconciliation found for
-// a channel account (for the reconciliation job to call).
-func (m *Metrics) ReconDiscrepancies(account string, open int) {
-	if m != nil {
-		m.reconDiscrepancies.WithLabelValues(account).Set(float64(open))
 	}
 }

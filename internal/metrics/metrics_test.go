@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/sandbox"
+	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/metrics"
 )
 
@@ -53,6 +55,7 @@ func described(t *testing.T) map[string]bool {
 	t.Helper()
 	m := metrics.New()
 	m.CollectBacklog(nil, time.Now)
+	m.CollectDiscrepancies(nil)
 	m.CollectChannelHealth(func() []metrics.ChannelHealth { return nil })
 	ch := make(chan *prometheus.Desc, 1000)
 	go func() { m.Registry.Describe(ch); close(ch) }()
@@ -113,7 +116,6 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.JobRun("x", time.Now(), time.Now(), time.Second, nil)
 	m.Settled("CNY", 5)
 	m.LedgerVerified(time.Now(), 0)
-	m.ReconDiscrepancies("cha", 1)
 }
 
 // TestHTTPRouteObserveAllocatesNothing: a request's metrics are a few
@@ -159,6 +161,12 @@ type fakeBacklog struct {
 	oldest time.Time
 }
 
+type fakeDiscrepancies map[string]int
+
+func (f fakeDiscrepancies) DiscrepanciesOpenByAccount(context.Context) (map[string]int, error) {
+	return f, nil
+}
+
 func (f fakeBacklog) DeliveriesBacklog(context.Context) (int, time.Time, error) {
 	return f.n, f.oldest, nil
 }
@@ -183,11 +191,13 @@ func TestScrapeTimeCollectors(t *testing.T) {
 	m.CollectChannelHealth(func() []metrics.ChannelHealth {
 		return []metrics.ChannelHealth{{Account: "cha_a", Breaker: "open", SuccessRate: 0.25, Samples: 8}, {Account: "cha_b", Breaker: "closed", SuccessRate: 1}}
 	})
+	m.CollectDiscrepancies(fakeDiscrepancies{"cha_a": 3})
 	text := exposition(t, m)
 	for _, want := range []string{
 		"paygate_webhook_backlog 7", "paygate_webhook_oldest_due_age_seconds 660",
 		`paygate_channel_breaker_state{channel_account="cha_a"} 2`, `paygate_channel_breaker_state{channel_account="cha_b"} 0`,
 		`paygate_channel_success_ratio{channel_account="cha_a"} 0.25`, `paygate_channel_recent_calls{channel_account="cha_a"} 8`,
+		`paygate_recon_discrepancies{channel_account="cha_a"} 3`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("metrics lack %q", want)
@@ -224,5 +234,30 @@ func TestRecordedFigures(t *testing.T) {
 	}
 	if strings.Contains(text, "my_secret_rule_name") {
 		t.Error("a merchant's rule name is a label value")
+	}
+}
+
+// TestConnectorKeepsCapabilities: the wrapped sandbox still has the
+// agreements and transfers capabilities, its calls are counted, and
+// channel.Unwrap reaches the sandbox itself.
+func TestConnectorKeepsCapabilities(t *testing.T) {
+	m := metrics.New()
+	sb := sandbox.New(clock.Real{})
+	c := m.Connector("cha_sbx", sb)
+	if channel.Unwrap(c) != channel.Connector(sb) {
+		t.Fatal("Unwrap does not return the sandbox")
+	}
+	if _, err := channel.AgreementsOf(c); err != nil {
+		t.Fatalf("agreements lost: %v", err)
+	}
+	tr, err := channel.TransfersOf(c)
+	if err != nil {
+		t.Fatalf("transfers lost: %v", err)
+	}
+	if _, err := tr.Transfer(context.Background(), channel.TransferRequest{TransferID: "trf_1", Amount: 100, Currency: "CNY", Account: "payee"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(exposition(t, m), `paygate_channel_calls_total{channel_account="cha_sbx",operation="transfer",outcome="ok",provider="sandbox"} 1`+"\n") {
+		t.Fatal("the transfer is not counted")
 	}
 }

@@ -237,10 +237,11 @@ func (d *Dispatcher) send(ctx context.Context, dl *store.Delivery, t target, now
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 	if tracing.Enabled() {
-		// The attempt is a span of its own (its event's request is long
-		// over); the receiver gets its traceparent.
+		// The attempt is a span in the trace of the request that wrote the
+		// event (a root span when that request was not traced); the
+		// receiver gets its traceparent, and so joins that trace too.
 		var span trace.Span
-		ctx, span = tracing.Tracer().Start(ctx, "webhook deliver", trace.WithSpanKind(trace.SpanKindClient),
+		ctx, span = tracing.Tracer().Start(tracing.WithTraceParent(ctx, dl.Event.TraceParent), "webhook deliver", trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attribute.String("paygate.event_type", dl.Event.Type)))
 		defer func() {
 			span.SetAttributes(attribute.Int("http.response.status_code", att.StatusCode))

@@ -43,13 +43,21 @@ func (w *Worker) defaults() {
 	}
 }
 
-// Run runs the jobs every Interval until ctx ends.
+// Run runs the jobs every Interval until ctx ends. Each pass is recorded
+// in the metrics as the scheduled job "payment_worker" (its lag: how late
+// it started after the interval since the last pass began).
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
 	t := time.NewTicker(w.Interval)
 	defer t.Stop()
+	var due time.Time
 	for {
+		start := time.Now()
 		w.RunOnce(ctx)
+		if ctx.Err() == nil {
+			w.Service.Metrics.JobRun("payment_worker", due, start, time.Since(start), nil)
+		}
+		due = start.Add(w.Interval)
 		select {
 		case <-ctx.Done():
 			return

@@ -205,6 +205,10 @@ type Event struct {
 	Data       json.RawMessage // the object as the API renders it, after the change
 	NotifyURL  string          // the object's own notify_url, if any
 	CreatedAt  time.Time
+	// TraceParent is the W3C traceparent of the request that wrote the
+	// event, "" when tracing was off; its deliveries continue that trace.
+	// The store fills it from the writer's context.
+	TraceParent string
 }
 
 // WebhookEndpoint is an app's URL subscribed to event types.

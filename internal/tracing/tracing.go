@@ -96,3 +96,20 @@ func TraceID(ctx context.Context) string {
 	}
 	return sc.TraceID().String()
 }
+
+// TraceParent renders ctx's span context as a traceparent header value, ""
+// when ctx has none.
+func TraceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	Propagator.Inject(ctx, c)
+	return c["traceparent"]
+}
+
+// WithTraceParent returns ctx carrying the remote span context of
+// traceparent (as Extract does from a header); ctx itself when it is "".
+func WithTraceParent(ctx context.Context, traceparent string) context.Context {
+	if traceparent == "" {
+		return ctx
+	}
+	return Propagator.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+}

@@ -6,16 +6,21 @@ import (
 	"fmt"
 
 	"github.com/paygate/paygate/internal/store"
+
+	"github.com/paygate/paygate/internal/tracing"
 )
 
-const eventColumns = `id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at`
+const eventColumns = `id, type, merchant_id, app_id, livemode, object_type, object_id, data, notify_url, created_at, traceparent`
 
 // insertEvent inserts ev; events are written only in the transaction of
 // the change they report (see writeEffects).
 func insertEvent(ctx context.Context, c conn, ev *store.Event) error {
-	if _, err := c.exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if ev.TraceParent == "" && tracing.Enabled() {
+		ev.TraceParent = tracing.TraceParent(ctx)
+	}
+	if _, err := c.exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.Type, ev.MerchantID, ev.AppID, ev.Livemode, ev.ObjectType, ev.ObjectID, rawJSON(ev.Data),
-		ev.NotifyURL, micros(ev.CreatedAt)); err != nil {
+		ev.NotifyURL, micros(ev.CreatedAt), ev.TraceParent); err != nil {
 		return fmt.Errorf("insert event %s (%s): %w", ev.ID, ev.Type, err)
 	}
 	return nil
@@ -95,7 +100,7 @@ func scanEvent(r rowScanner) (*store.Event, error) {
 	var data sql.NullString
 	var created int64
 	if err := r.Scan(&ev.ID, &ev.Type, &ev.MerchantID, &ev.AppID, &ev.Livemode, &ev.ObjectType, &ev.ObjectID, &data,
-		&ev.NotifyURL, &created); err != nil {
+		&ev.NotifyURL, &created, &ev.TraceParent); err != nil {
 		return nil, err
 	}
 	ev.Data = fromRawJSON(data)

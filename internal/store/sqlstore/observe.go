@@ -62,3 +62,26 @@ func (s *Store) traceTurn(ctx context.Context, name string) (context.Context, fu
 		span.End()
 	}
 }
+
+// DiscrepanciesOpenByAccount counts the reconciliation discrepancies still open, by
+// channel account (the recon_discrepancies_status index holds the open ones
+// together).
+func (s *Store) DiscrepanciesOpenByAccount(ctx context.Context) (map[string]int, error) {
+	type row struct {
+		account string
+		n       int
+	}
+	rows, err := queryAll(ctx, s.reader(), func(r rowScanner) (row, error) {
+		var x row
+		err := r.Scan(&x.account, &x.n)
+		return x, err
+	}, `SELECT channel_account_id, COUNT(*) FROM recon_discrepancies WHERE status = '`+store.DiscrepancyOpen+`' GROUP BY channel_account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("open discrepancies: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, x := range rows {
+		out[x.account] = x.n
+	}
+	return out, nil
+}
