@@ -647,7 +647,11 @@ func TestNotifySIGKILLDuringDelivery(t *testing.T) {
 func TestNotifyTwoProcessesOnePostgres(t *testing.T) {
 	t.Parallel()
 	database := pgSchemaURL(t)
-	flags := []string{"--notify-retry-schedule", "2s,2s,2s,2s,2s", "--notify-concurrency", "2", "--worker-interval", "1h"}
+	// Retries every 2 s for two minutes: the receiver is down while the
+	// orders are made, which takes more than ten seconds on a loaded
+	// machine, and no event may run out of attempts before it comes up.
+	schedule := strings.TrimSuffix(strings.Repeat("2s,", 60), ",")
+	flags := []string{"--notify-retry-schedule", schedule, "--notify-concurrency", "2", "--worker-interval", "1h"}
 	p1 := startProcess(t, database, flags...)
 	secret := p1.webhookSecret
 	p2 := startProcess(t, database, flags...)
