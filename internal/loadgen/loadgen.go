@@ -173,13 +173,12 @@ type op func(w *worker, ctx context.Context) (code, msg string)
 
 // worker holds one goroutine's client state.
 type worker struct {
-	r       *runner
-	id      int
-	seq     int
-	creates int        // orders the mixed scenario created (PayEvery)
-	hist    *Histogram // nil in open loop, where workers share one
-	errs    map[string]int
-	msgs    map[string]string // first message per code
+	r    *runner
+	id   int
+	seq  int
+	hist *Histogram // nil in open loop, where workers share one
+	errs map[string]int
+	msgs map[string]string // first message per code
 }
 
 type runner struct {

@@ -41,7 +41,6 @@ type fakeChannel struct {
 	mu      sync.Mutex
 	trades  map[string]*trade
 	refunds map[string]*fakeRefund
-	order   []channel.BillRecord // extra lines and alterations are applied by edit
 	edit    func([]channel.BillRecord) []channel.BillRecord
 	// refundPending makes refunds answer PROCESSING (the channel then
 	// says SUCCESS when queried).
