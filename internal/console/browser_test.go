@@ -18,30 +18,26 @@ import (
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/web/browsertest"
 )
 
 // forgive drops the problems the browser reported that contain every one
 // of parts (a page answered 404 or 403 on purpose logs a console error).
-func (b *browser) forgive(parts ...string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	kept := b.problems[:0]
-	for _, p := range b.problems {
-		all := true
+func forgive(b *browsertest.Browser, parts ...string) {
+	b.Forgive(func(p string) bool {
 		for _, s := range parts {
-			all = all && strings.Contains(p, s)
+			if !strings.Contains(p, s) {
+				return false
+			}
 		}
-		if !all {
-			kept = append(kept, p)
-		}
-	}
-	b.problems = kept
+		return true
+	})
 }
 
 // signIn fills the sign-in form and waits for the overview.
-func (b *browser) signIn(base, email string) {
-	b.t.Helper()
-	b.do(30*time.Second,
+func signIn(b *browsertest.Browser, base, email string) {
+	b.T.Helper()
+	b.Do(30*time.Second,
 		chromedp.Navigate(base+"/console/login?lang=en"),
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email),
@@ -57,7 +53,7 @@ func (b *browser) signIn(base, email string) {
 // checked; a merchant's user signs in and cannot open another merchant's
 // order by its URL; a forged CSRF token and an expired session are refused.
 func TestBrowserConsole(t *testing.T) {
-	br := newBrowser(t)
+	br := browsertest.New(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "paygate.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,37 +88,37 @@ func TestBrowserConsole(t *testing.T) {
 	base := g.URL()
 
 	t.Run("operator", func(t *testing.T) {
-		br.t = t
-		br.signIn(base, "ops@example.com")
+		br.T = t
+		signIn(br, base, "ops@example.com")
 		// Search by the channel's trade number from the box in the header.
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.SendKeys(chromedp.ID("q"), o.ChannelTradeNo),
 			chromedp.Submit(chromedp.ID("q")),
 			chromedp.WaitVisible(chromedp.ID("order-id")),
 		)
-		if got := eval[string](br, `document.getElementById('order-id').textContent`); got != o.ID {
+		if got := browsertest.Eval[string](br, `document.getElementById('order-id').textContent`); got != o.ID {
 			t.Fatalf("search by channel trade number %s opened %q, want %s", o.ChannelTradeNo, got, o.ID)
 		}
 		// The failed webhook: the merchant's server is back; resend it.
 		rc.ok.Store(true)
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.Click(chromedp.CSS(`button.resend[data-event="`+ev.ID+`"]`)),
 			chromedp.WaitVisible(chromedp.ID("flash")),
 		)
 		waitDeliveries(t, g, ev.ID, store.DeliverySucceeded)
 
 		// Refund 25.00 of 128.00, with the confirmation step.
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.SendKeys(chromedp.ID("refund-amount"), "25.00"),
 			chromedp.SendKeys(chromedp.ID("refund-reason"), "one cup spilt"),
 			chromedp.Click(chromedp.ID("refund-next")),
 			chromedp.WaitVisible(chromedp.ID("refund-confirm")),
 		)
-		if text := eval[string](br, `document.getElementById('confirm-text').textContent`); !strings.Contains(text, "25.00") {
+		if text := browsertest.Eval[string](br, `document.getElementById('confirm-text').textContent`); !strings.Contains(text, "25.00") {
 			t.Errorf("confirmation reads %q", text)
 		}
-		br.do(20*time.Second, chromedp.Click(chromedp.ID("refund-confirm")), chromedp.WaitVisible(chromedp.ID("flash")))
-		if got := eval[string](br, `document.getElementById('order-refunded').textContent`); !strings.Contains(got, "25.00") {
+		br.Do(20*time.Second, chromedp.Click(chromedp.ID("refund-confirm")), chromedp.WaitVisible(chromedp.ID("flash")))
+		if got := browsertest.Eval[string](br, `document.getElementById('order-refunded').textContent`); !strings.Contains(got, "25.00") {
 			t.Errorf("refunded reads %q", got)
 		}
 		if got, _ := g.Store.OrderGet(ctx, o.ID); got.AmountRefunded != 2500 {
@@ -130,7 +126,7 @@ func TestBrowserConsole(t *testing.T) {
 		}
 
 		// Filter the orders list, then fetch the export link the page offers.
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.Navigate(base+"/console/orders?lang=en"),
 			chromedp.WaitVisible(chromedp.ID("filters")),
 			chromedp.SetValue(chromedp.ID("f-status"), "succeeded"),
@@ -139,10 +135,10 @@ func TestBrowserConsole(t *testing.T) {
 			chromedp.Click(chromedp.ID("apply")),
 			chromedp.WaitVisible(chromedp.ID("orders")),
 		)
-		if n := eval[int](br, `document.querySelectorAll('#orders tbody tr').length`); n != len(small) {
-			t.Errorf("the filtered list shows %d orders, want %d: %s", n, len(small), eval[string](br, `document.getElementById('orders').textContent`))
+		if n := browsertest.Eval[int](br, `document.querySelectorAll('#orders tbody tr').length`); n != len(small) {
+			t.Errorf("the filtered list shows %d orders, want %d: %s", n, len(small), browsertest.Eval[string](br, `document.getElementById('orders').textContent`))
 		}
-		fetchCtx, cancel := context.WithTimeout(br.ctx, 20*time.Second)
+		fetchCtx, cancel := context.WithTimeout(br.Ctx, 20*time.Second)
 		body, err := chromedp.Run(fetchCtx, chromedp.Evaluate[string](`fetch(document.getElementById('export').href).then(r => r.text())`,
 			chromedp.EvalAwaitPromise))
 		cancel()
@@ -165,29 +161,29 @@ func TestBrowserConsole(t *testing.T) {
 		if !slices.Equal(ids, small) {
 			t.Errorf("export holds %v, want %v", ids, small)
 		}
-		br.noProblems()
+		br.NoProblems()
 	})
 
 	t.Run("merchant", func(t *testing.T) {
-		br.t = t
-		if _, err := chromedp.Call(br.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		br.T = t
+		if _, err := chromedp.Call(br.Ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 			t.Fatal(err)
 		}
-		br.signIn(base, "shop@example.com")
-		br.do(20*time.Second,
+		signIn(br, base, "shop@example.com")
+		br.Do(20*time.Second,
 			chromedp.Navigate(base+"/console/orders/"+theirs.ID+"?lang=en"),
 			chromedp.WaitVisible(chromedp.ID("error-text")),
 		)
-		if code := eval[string](br, `document.getElementById('error-text').dataset.code`); code != "not_found" {
+		if code := browsertest.Eval[string](br, `document.getElementById('error-text').dataset.code`); code != "not_found" {
 			t.Errorf("another merchant's order by URL: %q", code)
 		}
-		if strings.Contains(eval[string](br, `document.body.textContent`), "Not yours") {
+		if strings.Contains(browsertest.Eval[string](br, `document.body.textContent`), "Not yours") {
 			t.Error("the page shows another merchant's order")
 		}
-		br.forgive("404", theirs.ID)
+		forgive(br, "404", theirs.ID)
 
 		// Its own order opens; a form with a forged CSRF token is refused.
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.Navigate(base+"/console/orders/"+o.ID+"?lang=en"),
 			chromedp.WaitVisible(chromedp.ID("refund-form")),
 			chromedp.SetValue(chromedp.CSS(`#refund-form input[name="csrf"]`), "forged-token"),
@@ -195,10 +191,10 @@ func TestBrowserConsole(t *testing.T) {
 			chromedp.Click(chromedp.ID("refund-next")),
 			chromedp.WaitVisible(chromedp.ID("error-text")),
 		)
-		if code := eval[string](br, `document.getElementById('error-text').dataset.code`); code != "csrf_invalid" {
+		if code := browsertest.Eval[string](br, `document.getElementById('error-text').dataset.code`); code != "csrf_invalid" {
 			t.Errorf("forged CSRF token: %q", code)
 		}
-		br.forgive("403")
+		forgive(br, "403")
 
 		// The same session, 31 minutes idle later (a console on a clock
 		// moved on, over the same database), is over: the browser is sent
@@ -206,10 +202,10 @@ func TestBrowserConsole(t *testing.T) {
 		clk := &offsetClock{}
 		clk.d.Store(int64(31 * time.Minute))
 		later := consoleAt(t, g, clk)
-		br.do(20*time.Second,
+		br.Do(20*time.Second,
 			chromedp.Navigate(later+"/console/orders?lang=en"),
 			chromedp.WaitVisible(chromedp.ID("login-form")),
 		)
-		br.noProblems()
+		br.NoProblems()
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 	"github.com/paygate/paygate/internal/store/sqlite"
+	"github.com/paygate/paygate/internal/web/browsertest"
 )
 
 // TestConsoleScreenshots saves screenshots of the console's main pages for
@@ -27,7 +28,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	if dir == "" {
 		t.Skip("set PAYGATE_CONSOLE_SCREENSHOTS=<dir> to save screenshots of the console")
 	}
-	br := newBrowser(t)
+	br := browsertest.New(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "paygate.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,10 +78,10 @@ func TestConsoleScreenshots(t *testing.T) {
 	failing := paidOrder(t, g, "CAFE-20261202-0043", 3600)
 	waitDeliveries(t, g, eventOf(t, g, failing, "order.succeeded").ID, store.DeliveryFailed)
 
-	br.do(10*time.Second, chromedp.EmulateViewport(1360, 900))
-	br.do(20*time.Second, chromedp.Navigate(g.URL()+"/console/login?lang=en"), chromedp.WaitVisible(chromedp.ID("email")))
+	br.Do(10*time.Second, chromedp.EmulateViewport(1360, 900))
+	br.Do(20*time.Second, chromedp.Navigate(g.URL()+"/console/login?lang=en"), chromedp.WaitVisible(chromedp.ID("email")))
 	shot(t, br, dir, "console-login")
-	br.signIn(g.URL(), "ops@example.com")
+	signIn(br, g.URL(), "ops@example.com")
 	for _, p := range []struct{ name, path string }{
 		{"console-overview", "/console/?lang=en"},
 		{"console-orders", "/console/orders?lang=en"},
@@ -88,15 +89,15 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"console-webhooks", "/console/webhooks?lang=en"},
 		{"console-overview-zh", "/console/?lang=zh"},
 	} {
-		br.do(20*time.Second, chromedp.Navigate(g.URL()+p.path), chromedp.WaitVisible(chromedp.CSS("main")))
+		br.Do(20*time.Second, chromedp.Navigate(g.URL()+p.path), chromedp.WaitVisible(chromedp.CSS("main")))
 		shot(t, br, dir, p.name)
 	}
-	br.noProblems()
+	br.NoProblems()
 }
 
-func shot(t *testing.T, br *browser, dir, name string) {
+func shot(t *testing.T, br *browsertest.Browser, dir, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(br.Ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

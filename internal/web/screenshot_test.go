@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/web/browsertest"
 )
 
 // TestCashierScreenshots saves screenshots of the cashier's states at a
@@ -24,7 +25,7 @@ func TestCashierScreenshots(t *testing.T) {
 	if dir == "" {
 		t.Skip("set PAYGATE_CASHIER_SCREENSHOTS=<dir> to save screenshots of the cashier")
 	}
-	br := newBrowser(t)
+	br := browsertest.New(t)
 	b := setup(t)
 	ctx := context.Background()
 
@@ -61,11 +62,11 @@ func TestCashierScreenshots(t *testing.T) {
 		{"desktop", chromedp.EmulateViewport(1280, 860)},
 		{"phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)},
 	} {
-		br.do(10*time.Second, size.view)
+		br.Do(10*time.Second, size.view)
 		for _, p := range pages {
-			br.do(20*time.Second, chromedp.Navigate(b.url+p.path), chromedp.WaitVisible(chromedp.CSS(".card")),
+			br.Do(20*time.Second, chromedp.Navigate(b.url+p.path), chromedp.WaitVisible(chromedp.CSS(".card")),
 				chromedp.Poll[chromedp.Void](`Array.from(document.images).every(i => i.complete)`, chromedp.WithPollingTimeout(5*time.Second)))
-			shotCtx, cancel := context.WithTimeout(br.ctx, 20*time.Second)
+			shotCtx, cancel := context.WithTimeout(br.Ctx, 20*time.Second)
 			png, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(100))
 			cancel()
 			if err != nil {
@@ -78,14 +79,8 @@ func TestCashierScreenshots(t *testing.T) {
 			t.Logf("wrote %s", file)
 		}
 	}
-	br.mu.Lock()
-	kept := br.problems[:0]
-	for _, p := range br.problems {
-		if !strings.Contains(p, "404") || !strings.Contains(p, "ord_01jn0000000000000000000000") {
-			kept = append(kept, p) // the not-found page's own 404 is expected
-		}
-	}
-	br.problems = kept
-	br.mu.Unlock()
-	br.noProblems()
+	br.Forgive(func(p string) bool { // the not-found page's own 404 is expected
+		return strings.Contains(p, "404") && strings.Contains(p, "ord_01jn0000000000000000000000")
+	})
+	br.NoProblems()
 }

@@ -1,7 +1,9 @@
-package console_test
-
-// The browser harness is the cashier's (internal/web/browser_test.go): the
-// same robust start of Debian's chromium, kept in step by hand.
+// Package browsertest drives Debian's chromium headless (with chromedp) for
+// the browser tests of the cashier (internal/web) and the console
+// (internal/console): it starts the browser robustly, collects the page's
+// uncaught exceptions and console errors (a CSP violation is one), and
+// fails the test on them.
+package browsertest
 
 import (
 	"context"
@@ -34,20 +36,23 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser is one headless Chromium tab. problems collects the page's
+// Browser is one headless Chromium tab. problems collects the page's
 // uncaught exceptions and console errors (a CSP violation is one).
-type browser struct {
-	t   *testing.T
-	ctx context.Context
+type Browser struct {
+	// T is the test failures go to; a subtest sets its own.
+	T *testing.T
+	// Ctx is the tab's context, for chromedp calls of a test's own.
+	Ctx context.Context
 
 	mu       sync.Mutex
 	problems []string
 }
 
-func newBrowser(t *testing.T) *browser {
+// New starts chromium headless with one tab; it is closed when t ends.
+func New(t *testing.T) *Browser {
 	t.Helper()
 	path := chromiumPath(t)
-	b := &browser{t: t}
+	b := &Browser{T: t}
 	// A first start on a loaded machine (fonts cached, profile created) can
 	// be slow; it is tried three times, each with a fresh profile, and a
 	// failure shows what chromium printed.
@@ -56,7 +61,7 @@ func newBrowser(t *testing.T) *browser {
 		ctx, cancel, err := b.start(path, output)
 		if err == nil {
 			t.Cleanup(cancel)
-			b.ctx = ctx
+			b.Ctx = ctx
 			return b
 		}
 		cancel()
@@ -68,7 +73,7 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // start launches chromium with a fresh profile and opens about:blank.
-func (b *browser) start(path string, output *lockedBuffer) (context.Context, context.CancelFunc, error) {
+func (b *Browser) start(path string, output *lockedBuffer) (context.Context, context.CancelFunc, error) {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -76,7 +81,7 @@ func (b *browser) start(path string, output *lockedBuffer) (context.Context, con
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(b.t.TempDir()),
+		chromedp.UserDataDir(b.T.TempDir()),
 		chromedp.WindowSize(1280, 900),
 		chromedp.CombinedOutput(output),
 		chromedp.WSURLReadTimeout(60*time.Second),
@@ -120,7 +125,7 @@ func tail(s string, n int) string {
 	return s
 }
 
-func (b *browser) listen(ev any) {
+func (b *Browser) listen(ev any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch ev := ev.(type) {
@@ -133,34 +138,49 @@ func (b *browser) listen(ev any) {
 	}
 }
 
-// do runs steps within d.
-func (b *browser) do(d time.Duration, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, d)
+// Do runs steps within d.
+func (b *Browser) Do(d time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	b.T.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, d)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v", err)
+		b.T.Fatalf("browser: %v", err)
 	}
 }
 
-// eval evaluates a JavaScript expression within 10 s.
-func eval[T any](b *browser, expr string) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+// Eval evaluates a JavaScript expression within 10 s.
+func Eval[T any](b *Browser, expr string) T {
+	b.T.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
+		b.T.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
 }
 
-func (b *browser) noProblems() {
-	b.t.Helper()
+// NoProblems fails the test for each problem the page reported, and forgets them.
+func (b *Browser) NoProblems() {
+	b.T.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range b.problems {
-		b.t.Errorf("browser reported %s", p)
+		b.T.Errorf("browser reported %s", p)
 	}
 	b.problems = nil
+}
+
+// Forgive forgets the reported problems that expected says were expected
+// (a not-found page's own 404).
+func (b *Browser) Forgive(expected func(problem string) bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := b.problems[:0]
+	for _, p := range b.problems {
+		if !expected(p) {
+			kept = append(kept, p)
+		}
+	}
+	b.problems = kept
 }
