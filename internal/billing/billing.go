@@ -91,7 +91,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -99,6 +98,7 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/routing"
 	"github.com/paygate/paygate/internal/store"
@@ -158,8 +158,7 @@ func (s *Service) log() *slog.Logger {
 
 func (s *Service) holder() string {
 	if s.Holder == "" {
-		host, _ := os.Hostname()
-		s.Holder = fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
+		s.Holder = jobs.NewHolder()
 	}
 	return s.Holder
 }

@@ -103,12 +103,19 @@ type Scheduler struct {
 	Metrics *metrics.Metrics
 }
 
+// NewHolder names this process as the holder of leases: its host, its pid
+// and random bits, so that two nodes, or a process and its restart, never
+// share a name.
+func NewHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
 func (s *Scheduler) defaults() {
 	if s.Holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		rand.Read(b)
-		s.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+		s.Holder = NewHolder()
 	}
 	if s.Interval == 0 {
 		s.Interval = 30 * time.Second

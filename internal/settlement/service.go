@@ -2,17 +2,15 @@ package settlement
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -71,10 +69,7 @@ func (s *Service) log() *slog.Logger {
 
 func (s *Service) holder() string {
 	if s.Holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		rand.Read(b)
-		s.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+		s.Holder = jobs.NewHolder()
 	}
 	return s.Holder
 }
