@@ -70,7 +70,7 @@ func (s *Store) AuditAppend(ctx context.Context, e *store.AuditEvent, hash func(
 	return s.inTx(ctx, func(tx *tx) error {
 		// One lock serializes appends (PostgreSQL; SQLite has one writer),
 		// so two appends never both take the same last record as parent.
-		if err := riskLock(ctx, tx.conn, []string{"audit_events"}); err != nil {
+		if err := lockKeys(ctx, tx.conn, []string{"audit_events"}); err != nil {
 			return err
 		}
 		var seq int64

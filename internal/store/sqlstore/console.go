@@ -346,6 +346,12 @@ func (s *Store) ConsoleRollupDay(ctx context.Context, day, at time.Time) error {
 		return fmt.Errorf("roll up %s: %w", from.Format(time.DateOnly), err)
 	}
 	return s.inTx(ctx, func(tx *tx) error {
+		// Two nodes (or the job and an operator) may roll the same day at
+		// once: the day's rewrite takes a lock, or both would delete nothing
+		// and insert the same keys (PostgreSQL).
+		if err := lockKeys(ctx, tx.conn, []string{"console-rollup:" + from.Format(time.DateOnly)}); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `DELETE FROM console_daily_stats WHERE day = ?`, d); err != nil {
 			return fmt.Errorf("roll up %s: %w", from.Format(time.DateOnly), err)
 		}

@@ -571,9 +571,9 @@ func riskCount(ctx context.Context, c conn, q store.RiskCounterQuery) (store.Ris
 	return out, nil
 }
 
-// riskLock takes the dialect's lock on each key, in order (so two
+// lockKeys takes the dialect's lock on each key, in order (so two
 // transactions locking overlapping keys cannot deadlock).
-func riskLock(ctx context.Context, c conn, keys []string) error {
+func lockKeys(ctx context.Context, c conn, keys []string) error {
 	if c.d.LockKey == "" || len(keys) == 0 {
 		return nil
 	}

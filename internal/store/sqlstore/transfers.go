@@ -82,9 +82,9 @@ func (q txQueries) TransferTransition(ctx context.Context, t store.TransferTrans
 }
 
 func (q txQueries) BalanceForDebit(ctx context.Context, account, currency string) (int64, bool, error) {
-	// riskLock takes the dialect's transaction lock (none on SQLite, whose
+	// lockKeys takes the dialect's transaction lock (none on SQLite, whose
 	// write transactions are serial).
-	if err := riskLock(ctx, q.c, []string{"balance:" + account + ":" + currency}); err != nil {
+	if err := lockKeys(ctx, q.c, []string{"balance:" + account + ":" + currency}); err != nil {
 		return 0, false, fmt.Errorf("lock the balance of %s: %w", account, err)
 	}
 	var amount int64

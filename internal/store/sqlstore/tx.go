@@ -105,7 +105,7 @@ func (q txQueries) SettlementTransition(ctx context.Context, t store.SettlementT
 }
 
 func (q txQueries) RiskLock(ctx context.Context, keys []string) error {
-	return riskLock(ctx, q.c, keys)
+	return lockKeys(ctx, q.c, keys)
 }
 
 func (q txQueries) RiskCount(ctx context.Context, rq store.RiskCounterQuery) (store.RiskCounts, error) {
