@@ -133,8 +133,10 @@ func TestBrowserConsole(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("f-min"), "100"),
 			chromedp.SendKeys(chromedp.ID("f-max"), "104"),
 			chromedp.Click(chromedp.ID("apply")),
-			chromedp.WaitVisible(chromedp.ID("orders")),
 		)
+		// The unfiltered page has #orders too: wait for the filtered one.
+		waitLocation(t, br, "status=succeeded")
+		br.Do(20*time.Second, chromedp.WaitVisible(chromedp.ID("orders")))
 		if n := browsertest.Eval[int](br, `document.querySelectorAll('#orders tbody tr').length`); n != len(small) {
 			t.Errorf("the filtered list shows %d orders, want %d: %s", n, len(small), browsertest.Eval[string](br, `document.getElementById('orders').textContent`))
 		}
@@ -208,4 +210,19 @@ func TestBrowserConsole(t *testing.T) {
 		)
 		br.NoProblems()
 	})
+}
+
+// waitLocation waits until the browser's page is one whose URL contains
+// part (a form's GET has been followed).
+func waitLocation(t *testing.T, br *browsertest.Browser, part string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(br.Ctx, 2*time.Second)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		cancel()
+		if err == nil && strings.Contains(loc, part) {
+			return
+		}
+	}
+	t.Fatalf("the browser never reached a page whose URL has %q", part)
 }
