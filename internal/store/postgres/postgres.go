@@ -70,7 +70,8 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:           "FOR UPDATE SKIP LOCKED",
 		// Risk checks of one key (a payer, an IP, …) from any node take
 		// turns: a transaction-scoped advisory lock, keyed in the schema.
-		LockKey: "pg_advisory_xact_lock(hashtext(current_schema()), hashtext(?))",
+		LockKey:     "pg_advisory_xact_lock(hashtext(current_schema()), hashtext(?))",
+		WritableCTE: true,
 	}
 }
 

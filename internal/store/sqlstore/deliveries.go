@@ -229,10 +229,32 @@ func (s *Store) DeliveryRecord(ctx context.Context, r store.DeliveryResult) erro
 	}
 	args = append(args, r.DeliveryID, r.LeaseToken)
 	update := `UPDATE deliveries SET ` + strings.Join(set, ", ") + `
-		WHERE id = ? AND lease_token = ? RETURNING ` + deliveryColumns
+		WHERE id = ? AND lease_token = ?`
 	// The attempt's columns that do not depend on the delivery row.
 	attemptError, body := cleanText(a.Error), append([]byte{}, a.ResponseBody...)
 
+	if s.committer == nil && s.dialect.WritableCTE {
+		// One statement, atomic in autocommit: the update and the attempt
+		// it records, whose missing event, endpoint and URL come from the
+		// updated row. One round trip instead of four (BEGIN, UPDATE,
+		// INSERT, COMMIT).
+		res, err := conn{q: s.write, d: s.dialect}.exec(ctx, `WITH d AS (`+update+` RETURNING event_id, endpoint_id, url)
+			INSERT INTO delivery_attempts (`+attemptColumns+`)
+			SELECT ?, ?, COALESCE(NULLIF(?, ''), d.event_id), COALESCE(NULLIF(?, ''), d.endpoint_id), COALESCE(NULLIF(?, ''), d.url), ?, ?, ?, ?, ? FROM d`,
+			append(args, a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.URL, micros(a.AttemptedAt), a.StatusCode,
+				a.Latency.Microseconds(), attemptError, body)...)
+		if err != nil {
+			return fmt.Errorf("record delivery %s: %w", r.DeliveryID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if _, err := deliveryGet(ctx, conn{q: s.write, d: s.dialect}, r.DeliveryID); err != nil {
+			return fmt.Errorf("record delivery: %w", err)
+		}
+		return fmt.Errorf("record delivery %s: the lease is no longer held: %w", r.DeliveryID, store.ErrStale)
+	}
+	update += ` RETURNING ` + deliveryColumns
 	return s.inTx(ctx, func(tx *tx) error {
 		d, err := queryOne(ctx, tx.conn, scanDelivery, update, args...)
 		if errors.Is(err, store.ErrNotFound) {

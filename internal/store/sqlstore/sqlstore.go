@@ -61,6 +61,10 @@ type Dialect struct {
 	// transaction lock). Leave it empty when write transactions never run
 	// at the same time (SQLite).
 	LockKey string
+	// WritableCTE is set when a WITH clause may hold an UPDATE … RETURNING
+	// whose rows a following INSERT reads (PostgreSQL), so two dependent
+	// writes are one statement.
+	WritableCTE bool
 }
 
 // Store implements store.Store over database/sql.
