@@ -28,21 +28,27 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 	if err != nil {
 		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
 	}
+	if s.orders != nil {
+		return s.orders.insert(ctx, &orderInsert{o: o, meta: meta, payer: string(payer)})
+	}
 	return s.inStmt(ctx, func(c conn) error { return insertOrder(ctx, c, o, meta, string(payer)) })
 }
 
 // insertOrder inserts o with its metadata and payer columns, encoded.
 func insertOrder(ctx context.Context, c conn, o *store.Order, meta, payer string) error {
-	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
-		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
-		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
-		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
-		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID); err != nil {
+	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES `+valueRows(1, orderColumnCount), orderValues(o, meta, payer)...); err != nil {
 		return fmt.Errorf("create order %s: %w", o.ID, err)
 	}
 	return nil
+}
+
+// orderValues are o's values in the order of orderColumns.
+func orderValues(o *store.Order, meta, payer string) []any {
+	return []any{o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
+		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
+		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
+		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
+		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID}
 }
 
 // OrderGet returns the order with id.
