@@ -260,15 +260,20 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 	if err != nil {
 		return nil, fmt.Errorf("succeed order %s: %w", o.ID, err)
 	}
+	var q *store.FXQuote
+	if o.FXQuoteID != "" {
+		if q, err = s.orderQuote(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	at := s.now()
 	out, err := s.transition(ctx, store.OrderTransition{
 		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: tradeNo,
 		Effects: func(after *store.Order) (store.Effects, error) {
-			fee, err := fees.Fee(after.Method, after.Currency, after.Amount)
+			entry, err := paymentEntry(id.New(id.Entry, at), after, q, fees, at)
 			if err != nil {
 				return store.Effects{}, err
 			}
-			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
 			ev, err := event(notify.OrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
 			if err != nil {
 				return store.Effects{}, err

@@ -150,7 +150,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 	if err := cw.Write([]string{"type", "time", "order_id", "out_trade_no", "app_id", "method", "channel", "currency",
-		"amount", "fee", "net", "amount_refunded", "settlement_id"}); err != nil {
+		"amount", "fee", "net", "amount_refunded", "settlement_id", "presentment_currency", "presentment_amount", "fx_quote", "fx_rate"}); err != nil {
 		return err
 	}
 	var t totals
@@ -158,14 +158,15 @@ func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 		fee := tr.Amount - tr.Net
 		t.add(tr.Currency, tr.Amount, fee, tr.Net, tr.AmountRefunded)
 		return cw.Write([]string{"trade", st.time(tr.PaidAt), tr.OrderID, tr.OutTradeNo, tr.AppID, tr.Method, tr.Channel,
-			tr.Currency, itoa(tr.Amount), itoa(fee), itoa(tr.Net), itoa(tr.AmountRefunded), tr.SettlementID})
+			tr.Currency, itoa(tr.Amount), itoa(fee), itoa(tr.Net), itoa(tr.AmountRefunded), tr.SettlementID,
+			tr.PresentmentCurrency, itoa(tr.PresentmentAmount), tr.FXQuote, tr.FXRate})
 	})
 	if err != nil {
 		return err
 	}
 	return t.each(st.merchant.SettlementCurrency, 4, func(cur string, x *total) error {
 		return cw.Write([]string{"total", "", strconv.Itoa(x.count), "", "", "", "", cur,
-			itoa(x.sums[0]), itoa(x.sums[1]), itoa(x.sums[2]), itoa(x.sums[3]), ""})
+			itoa(x.sums[0]), itoa(x.sums[1]), itoa(x.sums[2]), itoa(x.sums[3]), "", "", "", "", ""})
 	})
 }
 

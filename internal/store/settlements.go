@@ -192,6 +192,13 @@ type StatementTrade struct {
 	AmountRefunded int64
 	PaidAt         time.Time
 	SettlementID   string
+	// Currency and Amount are what the trade credits the merchant; an
+	// order paid at an FX quote was paid PresentmentAmount of
+	// PresentmentCurrency (its own amount) at FXRate, the quote's mid rate.
+	PresentmentCurrency string
+	PresentmentAmount   int64
+	FXQuote             string
+	FXRate              string
 }
 
 // StatementRefund is one refund of a statement.

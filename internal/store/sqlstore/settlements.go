@@ -211,7 +211,7 @@ func paymentsIn(w store.SettlementWindow) (string, []any) {
 	q := `o.merchant_id = ? AND o.livemode = ? AND o.status = ` + sqlSucceeded + ` AND o.paid_at >= ? AND o.paid_at < ?`
 	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until)}
 	if w.Currency != "" {
-		q += ` AND o.currency = ?`
+		q += ` AND ` + orderSettleCurrency + ` = ?`
 		args = append(args, w.Currency)
 	}
 	return q, args
@@ -222,11 +222,22 @@ func refundsIn(w store.SettlementWindow) (string, []any) {
 	q := `f.merchant_id = ? AND f.livemode = ? AND f.status = ` + sqlSucceeded + ` AND f.succeeded_at >= ? AND f.succeeded_at < ?`
 	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until)}
 	if w.Currency != "" {
-		q += ` AND f.currency = ?`
+		q += ` AND ` + refundSettleCurrency + ` = ?`
 		args = append(args, w.Currency)
 	}
 	return q, args
 }
+
+// What an order o or a refund f credits or debits the merchant, in which
+// currency: its settle_amount of settle_currency when it was paid at an FX
+// quote (migration 0020), its own amount and currency otherwise. A
+// transaction settles in the batch of that currency.
+const (
+	orderSettleCurrency  = `COALESCE(o.settle_currency, o.currency)`
+	orderSettleAmount    = `COALESCE(o.settle_amount, o.amount)`
+	refundSettleCurrency = `COALESCE(f.settle_currency, f.currency)`
+	refundSettleAmount   = `COALESCE(f.settle_amount, f.amount)`
+)
 
 // Whether a transaction is settled, or reconciled, is asked per row with a
 // scalar subquery on the other table's primary key rather than NOT EXISTS:
@@ -251,8 +262,8 @@ func (s *Store) SettlementCurrencies(ctx context.Context, w store.SettlementWind
 	cs, err := queryAll(ctx, s.reader(), func(r rowScanner) (string, error) {
 		var c string
 		return c, r.Scan(&c)
-	}, `SELECT o.currency FROM orders o WHERE `+pw+paymentUnsettled+`
-		UNION SELECT f.currency FROM refunds f WHERE `+rw+refundUnsettled+`
+	}, `SELECT `+orderSettleCurrency+` FROM orders o WHERE `+pw+paymentUnsettled+`
+		UNION SELECT `+refundSettleCurrency+` FROM refunds f WHERE `+rw+refundUnsettled+`
 		UNION SELECT s.currency FROM settlements s WHERE s.merchant_id = ? AND s.livemode = ? AND `+openSettlement+`
 		ORDER BY 1`, args...)
 	if err != nil {
@@ -321,12 +332,14 @@ func (s *Store) SettlementCursorPut(ctx context.Context, c *store.SettlementCurs
 
 // StatementTrades streams the succeeded payments of q's window.
 func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn func(*store.StatementTrade) error) error {
-	rows, err := s.reader().query(ctx, `SELECT o.id, o.out_trade_no, o.app_id, o.method, o.channel, o.currency, o.amount,
-			l.amount, o.amount_refunded, o.paid_at, COALESCE(sl.settlement_id, '')
+	rows, err := s.reader().query(ctx, `SELECT o.id, o.out_trade_no, o.app_id, o.method, o.channel, `+orderSettleCurrency+`, `+orderSettleAmount+`,
+			l.amount, o.amount_refunded, o.paid_at, COALESCE(sl.settlement_id, ''),
+			o.currency, o.amount, COALESCE(o.fx_quote_id, ''), COALESCE(q.rate, '')
 		FROM orders o
 		JOIN ledger_entries e ON e.kind = `+sqlKindPayment+` AND e.ref_id = o.id
 		JOIN ledger_lines l ON l.entry_id = e.id AND l.account = ?
 		LEFT JOIN settlement_lines sl ON sl.kind = `+sqlLinePayment+` AND sl.ref_id = o.id
+		LEFT JOIN fx_quotes q ON q.id = o.fx_quote_id
 		WHERE o.merchant_id = ? AND o.livemode = ? AND o.status = `+sqlSucceeded+` AND o.paid_at >= ? AND o.paid_at < ?
 		ORDER BY o.paid_at, o.id`, q.PendingAccount, q.MerchantID, q.Livemode, micros(q.From), micros(q.Until))
 	if err != nil {
@@ -336,7 +349,7 @@ func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn 
 		var t store.StatementTrade
 		var paid int64
 		err := r.Scan(&t.OrderID, &t.OutTradeNo, &t.AppID, &t.Method, &t.Channel, &t.Currency, &t.Amount, &t.Net,
-			&t.AmountRefunded, &paid, &t.SettlementID)
+			&t.AmountRefunded, &paid, &t.SettlementID, &t.PresentmentCurrency, &t.PresentmentAmount, &t.FXQuote, &t.FXRate)
 		t.PaidAt = fromMicros(paid)
 		return &t, err
 	}, fn)
@@ -344,7 +357,7 @@ func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn 
 
 // StatementRefunds streams the succeeded refunds of q's window.
 func (s *Store) StatementRefunds(ctx context.Context, q store.StatementQuery, fn func(*store.StatementRefund) error) error {
-	rows, err := s.reader().query(ctx, `SELECT f.id, f.out_refund_no, f.order_id, f.app_id, f.currency, f.amount,
+	rows, err := s.reader().query(ctx, `SELECT f.id, f.out_refund_no, f.order_id, f.app_id, `+refundSettleCurrency+`, `+refundSettleAmount+`,
 			l.amount, f.succeeded_at, COALESCE(sl.settlement_id, '')
 		FROM refunds f
 		JOIN ledger_entries e ON e.kind = `+sqlKindRefund+` AND e.ref_id = f.id
@@ -396,9 +409,9 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 	}
 	pw, pargs := paymentsIn(w)
 	res, err := c.exec(ctx, `INSERT INTO settlement_lines (`+settlementLineColumns+`)
-		SELECT `+sqlLinePayment+`, o.id, ?, o.currency, o.amount, o.amount - l.amount, l.amount,
+		SELECT `+sqlLinePayment+`, o.id, ?, `+orderSettleCurrency+`, `+orderSettleAmount+`, `+orderSettleAmount+` - l.amount, l.amount,
 			CASE WHEN r.how = 'resolved' AND r.channel_fee = 0
-				THEN (o.amount * COALESCE(ca.fee_bps, 0) + 5000) / 10000 ELSE r.channel_fee END,
+				THEN (`+orderSettleAmount+` * COALESCE(ca.fee_bps, 0) + 5000) / 10000 ELSE r.channel_fee END,
 			o.paid_at
 		FROM orders o
 		JOIN reconciled r ON r.ref_id = o.id
@@ -416,7 +429,7 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 	}
 	rw, rargs := refundsIn(w)
 	res, err = c.exec(ctx, `INSERT INTO settlement_lines (`+settlementLineColumns+`)
-		SELECT `+sqlLineRefund+`, f.id, ?, f.currency, -f.amount, -f.amount - l.amount, l.amount, r.channel_fee, f.succeeded_at
+		SELECT `+sqlLineRefund+`, f.id, ?, `+refundSettleCurrency+`, -`+refundSettleAmount+`, -`+refundSettleAmount+` - l.amount, l.amount, r.channel_fee, f.succeeded_at
 		FROM refunds f
 		JOIN reconciled r ON r.ref_id = f.id
 		JOIN ledger_entries e ON e.kind = `+sqlKindRefund+` AND e.ref_id = f.id
@@ -445,11 +458,11 @@ func settlementWaiting(ctx context.Context, c conn, w store.SettlementWindow) (s
 		query string
 		args  []any
 	}{
-		{&out.Payments, `SELECT COUNT(*), CAST(COALESCE(SUM(o.amount), 0) AS BIGINT), MIN(o.paid_at),
+		{&out.Payments, `SELECT COUNT(*), CAST(COALESCE(SUM(` + orderSettleAmount + `), 0) AS BIGINT), MIN(o.paid_at),
 				CAST(COALESCE(SUM(CASE WHEN o.paid_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
 			FROM orders o WHERE ` + pw + paymentUnreconciled,
 			append([]any{micros(w.Recent)}, pargs...)},
-		{&out.Refunds, `SELECT COUNT(*), CAST(COALESCE(SUM(f.amount), 0) AS BIGINT), MIN(f.succeeded_at),
+		{&out.Refunds, `SELECT COUNT(*), CAST(COALESCE(SUM(` + refundSettleAmount + `), 0) AS BIGINT), MIN(f.succeeded_at),
 				CAST(COALESCE(SUM(CASE WHEN f.succeeded_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
 			FROM refunds f WHERE ` + rw + refundUnreconciled,
 			append([]any{micros(w.Recent)}, rargs...)},
