@@ -148,6 +148,15 @@ func (t *totals) each(fallback string, columns int, fn func(currency string, x *
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// presented is a trade's presentment amount column: empty unless it was
+// paid at an FX quote.
+func presented(tr *store.StatementTrade) string {
+	if tr.FXQuote == "" {
+		return ""
+	}
+	return itoa(tr.PresentmentAmount)
+}
+
 func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 	if err := cw.Write([]string{"type", "time", "order_id", "out_trade_no", "app_id", "method", "channel", "currency",
 		"amount", "fee", "net", "amount_refunded", "settlement_id", "presentment_currency", "presentment_amount", "fx_quote", "fx_rate"}); err != nil {
@@ -159,7 +168,7 @@ func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 		t.add(tr.Currency, tr.Amount, fee, tr.Net, tr.AmountRefunded)
 		return cw.Write([]string{"trade", st.time(tr.PaidAt), tr.OrderID, tr.OutTradeNo, tr.AppID, tr.Method, tr.Channel,
 			tr.Currency, itoa(tr.Amount), itoa(fee), itoa(tr.Net), itoa(tr.AmountRefunded), tr.SettlementID,
-			tr.PresentmentCurrency, itoa(tr.PresentmentAmount), tr.FXQuote, tr.FXRate})
+			tr.PresentmentCurrency, presented(tr), tr.FXQuote, tr.FXRate})
 	})
 	if err != nil {
 		return err

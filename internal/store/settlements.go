@@ -194,7 +194,8 @@ type StatementTrade struct {
 	SettlementID   string
 	// Currency and Amount are what the trade credits the merchant; an
 	// order paid at an FX quote was paid PresentmentAmount of
-	// PresentmentCurrency (its own amount) at FXRate, the quote's mid rate.
+	// PresentmentCurrency (its own amount) at FXRate, the quote's mid rate;
+	// the four are empty (0) for other orders.
 	PresentmentCurrency string
 	PresentmentAmount   int64
 	FXQuote             string

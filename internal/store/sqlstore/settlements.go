@@ -334,7 +334,8 @@ func (s *Store) SettlementCursorPut(ctx context.Context, c *store.SettlementCurs
 func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn func(*store.StatementTrade) error) error {
 	rows, err := s.reader().query(ctx, `SELECT o.id, o.out_trade_no, o.app_id, o.method, o.channel, `+orderSettleCurrency+`, `+orderSettleAmount+`,
 			l.amount, o.amount_refunded, o.paid_at, COALESCE(sl.settlement_id, ''),
-			o.currency, o.amount, COALESCE(o.fx_quote_id, ''), COALESCE(q.rate, '')
+			CASE WHEN o.fx_quote_id IS NULL THEN '' ELSE o.currency END,
+			CASE WHEN o.fx_quote_id IS NULL THEN 0 ELSE o.amount END, COALESCE(o.fx_quote_id, ''), COALESCE(q.rate, '')
 		FROM orders o
 		JOIN ledger_entries e ON e.kind = `+sqlKindPayment+` AND e.ref_id = o.id
 		JOIN ledger_lines l ON l.entry_id = e.id AND l.account = ?
