@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
@@ -137,4 +138,12 @@ func (s *Service) refundEntry(entryID string, r *store.Refund, o *store.Order, q
 	}
 	return ledger.RefundFX(entryID, r.ID, r.MerchantID, receivable(o), r.Livemode, ledger.FXPayment{
 		From: r.Currency, Amount: r.Amount, To: r.SettleCurrency, ToAmount: r.SettleAmount, Gross: gross, Fee: share}, at), nil
+}
+
+// channelInstallments is the instalment plan a channel is asked for.
+func channelInstallments(o *store.Order) *channel.Installments {
+	if o.Installments == nil {
+		return nil
+	}
+	return &channel.Installments{Count: o.Installments.Count, SellerPays: o.Installments.FeePayer == store.FeePayerMerchant}
 }

@@ -181,6 +181,12 @@ type Order struct {
 	Installments *Installments
 }
 
+// Who pays an instalment plan's fee.
+const (
+	FeePayerPayer    = "payer"
+	FeePayerMerchant = "merchant"
+)
+
 // Installments is an order's instalment plan (分期): Count instalments,
 // the fee (FeeRateBps of the amount) paid by FeePayer, "payer" or
 // "merchant".
