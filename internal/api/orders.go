@@ -95,6 +95,9 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
 		FXQuote:           str(req.FXQuote),
 	}
+	if req.Installments != nil {
+		p.Installments = &payment.InstallmentsParams{Count: req.Installments.Count, FeePayer: req.Installments.FeePayer}
+	}
 	if req.Card != nil {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}
 	}

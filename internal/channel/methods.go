@@ -69,7 +69,7 @@ func (m Method) ChargesAtOnce() bool {
 // methods is the one table of payment methods, in the order the cashier
 // offers them.
 var methods = []Method{
-	{Name: "sandbox", Family: "sandbox", Provider: "sandbox", Kind: KindRedirect, Cashier: true},
+	{Name: "sandbox", Family: "sandbox", Provider: "sandbox", Kind: KindRedirect, Cashier: true, Installments: cardInstallments},
 	{Name: "card", Family: "card", Provider: "sandbox", Kind: KindCard, Installments: cardInstallments},
 	{Name: "wechat.native", Family: "wechat", Provider: "wechatpay", Kind: KindQR, Cashier: true, Currencies: cny},
 	{Name: "wechat.h5", Family: "wechat", Provider: "wechatpay", Kind: KindRedirect, Cashier: true, Currencies: cny, Requires: []string{PayerIP}},
@@ -94,7 +94,7 @@ var methods = []Method{
 var cny = []string{"CNY"}
 
 // Instalment counts: Alipay Huabei (hb_fq_num takes 3, 6 or 12 only) and
-// the sandbox's card instalments.
+// the sandbox's (its QR and cards).
 var (
 	huabei           = []int{3, 6, 12}
 	cardInstallments = []int{3, 6, 12, 24}

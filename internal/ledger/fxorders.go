@@ -58,3 +58,22 @@ func nonZero(lines ...Line) []Line {
 	}
 	return out
 }
+
+// InstallmentFees is what the platform owes a channel account's lender for
+// instalment plans whose fee the merchant pays (花呗分期 with
+// hb_fq_seller_percent 100): the lender keeps it out of what it settles.
+func InstallmentFees(channel string, live bool) string {
+	return "channel:" + channel + ":" + mode(live) + ":installment_fees"
+}
+
+// PaymentWithInstallmentFee is Payment when the merchant pays an
+// instalment plan's fee: installmentFee also leaves the merchant's share,
+// for InstallmentFees.
+func PaymentWithInstallmentFee(id, orderID, merchantID, channel string, live bool, currency string, amount, fee, installmentFee int64, at time.Time) Entry {
+	return Entry{ID: id, Kind: KindPayment, RefID: orderID, CreatedAt: at, Lines: nonZero(
+		Line{Account: ChannelReceivable(channel, live), Currency: currency, Amount: -amount},
+		Line{Account: MerchantPending(merchantID, live), Currency: currency, Amount: amount - fee - installmentFee},
+		Line{Account: PlatformFees(live), Currency: currency, Amount: fee},
+		Line{Account: InstallmentFees(channel, live), Currency: currency, Amount: installmentFee},
+	)}
+}

@@ -90,6 +90,11 @@ func paymentEntry(entryID string, o *store.Order, q *store.FXQuote, fees settlem
 		if err != nil {
 			return ledger.Entry{}, err
 		}
+		if in := o.Installments; in != nil && in.FeePayer == store.FeePayerMerchant && in.Fee > 0 {
+			// installments.go: the lender keeps the plan's fee out of the
+			// merchant's share (never more than is left of it).
+			return ledger.PaymentWithInstallmentFee(entryID, o.ID, o.MerchantID, receivable(o), o.Livemode, o.Currency, o.Amount, fee, min(in.Fee, o.Amount-fee), at), nil
+		}
 		return ledger.Payment(entryID, o.ID, o.MerchantID, receivable(o), o.Livemode, o.Currency, o.Amount, fee, at), nil
 	}
 	fee, err := fees.Fee(o.Method, q.To, q.ToAmount)

@@ -31,6 +31,10 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if err := s.checkNotifyURL(ctx, p.NotifyURL, sc.Livemode); err != nil {
 		return nil, false, err
 	}
+	plan, err := s.installmentPlan(p)
+	if err != nil {
+		return nil, false, err
+	}
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
@@ -50,7 +54,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
-		FXQuoteID: p.FXQuote,
+		FXQuoteID: p.FXQuote, Installments: plan,
 	}
 	if p.FXQuote != "" {
 		existing, err := s.applyQuote(ctx, sc, o, now)

@@ -46,6 +46,9 @@ type Service struct {
 	// MicropayDeadline is how long a micropay order may wait for its payer
 	// to confirm (USERPAYING) before the worker reverses it. Default 60s.
 	MicropayDeadline time.Duration
+	// InstallmentFees is the fee of an instalment plan by its count, in
+	// basis points of the amount; default DefaultInstallmentFees.
+	InstallmentFees map[int]int
 	Clock            clock.Clock
 	// PublicURL is how payers reach the gateway (for cashier_url), without a trailing slash.
 	PublicURL string

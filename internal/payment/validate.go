@@ -59,6 +59,8 @@ type CreateOrderParams struct {
 	// and Currency must be the quote's amount and from, and its to the
 	// merchant's settlement currency (fxorders.go).
 	FXQuote string
+	// Installments asks to pay in instalments (installments.go).
+	Installments *InstallmentsParams
 }
 
 // Validate checks every field and returns the first problem as a 400 with param set.
