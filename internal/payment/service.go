@@ -49,7 +49,7 @@ type Service struct {
 	// InstallmentFees is the fee of an instalment plan by its count, in
 	// basis points of the amount; default DefaultInstallmentFees.
 	InstallmentFees map[int]int
-	Clock            clock.Clock
+	Clock           clock.Clock
 	// PublicURL is how payers reach the gateway (for cashier_url), without a trailing slash.
 	PublicURL string
 	// ChannelTimeout bounds each call to a channel. Default 10s.
