@@ -7,6 +7,11 @@
 // channel success that arrives for a closed order moves it to succeeded,
 // because money the payer paid must never be dropped; the merchant then
 // refunds it.
+//
+// An order may be paid at an FX quote, in another currency than the one the
+// merchant is credited in (fxorders.go; the refund policy is in package
+// fx), and in instalments (installments.go: who pays the plan's fee, and
+// where the ledger puts it).
 package payment
 
 import (
