@@ -77,3 +77,8 @@ func PaymentWithInstallmentFee(id, orderID, merchantID, channel string, live boo
 		Line{Account: InstallmentFees(channel, live), Currency: currency, Amount: installmentFee},
 	)}
 }
+
+// KindSettlementFX converts a settlement batch's net, in the merchant's
+// available account, from the batch's currency into the merchant's
+// settlement currency at the day's rate; RefID is the batch (stl_…).
+const KindSettlementFX = "settlement_fx"

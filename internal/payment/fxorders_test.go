@@ -214,3 +214,66 @@ func TestOrderWithFXQuote(t *testing.T) {
 		verifyLedger(t, env)
 	})
 }
+
+// TestSettlementConvertsAtTheDaysRate: a USD order without a quote, for a
+// merchant that settles in CNY, settles in a USD batch whose net converts
+// into CNY at the day's rate (less the markup) into the available
+// balance; the batch says which rate, and its payout is in CNY. Without a
+// rate for the pair the batch stays in USD.
+func TestSettlementConvertsAtTheDaysRate(t *testing.T) {
+	onBothStores(t, func(t *testing.T, env *paymenttest.Env) {
+		ctx := context.Background()
+		m, sc, _ := env.Merchant(t, "Importer", 60)
+		fxs := &fx.Service{Store: env.Store, Clock: env.Clock}
+		o, _, err := env.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: "U1", Amount: 10000, Currency: "USD", Subject: "Lamp", Method: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err = env.Payments.TestPay(ctx, sc, o.ID, true); err != nil || o.Status != store.OrderSucceeded {
+			t.Fatalf("pay: %v %+v", err, o)
+		}
+		reconciled(t, env, o.ID, "payment", "USD")
+		env.Clock.Set(time.Date(2026, 3, 15, 5, 0, 0, 0, time.UTC))
+		n, err := fxs.ImportRates(ctx, []fx.RateInput{{Base: "USD", Quote: "CNY", Rate: "7.1234", Source: "boc", AsOf: env.Clock.Now().Add(-time.Hour)}})
+		if err != nil || n != 1 {
+			t.Fatal(err)
+		}
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		stl := &settlement.Service{Store: env.Store, Clock: env.Clock, Log: quiet, Holder: "node-a", FX: fxs}
+		rep, err := stl.Run(ctx, settlement.RunParams{Day: "2026-03-14", MerchantID: m.ID})
+		if err != nil || len(rep.Settlements) != 1 {
+			t.Fatalf("settle: %v %+v", err, rep)
+		}
+		b := rep.Settlements[0]
+		// 9940 cents at 7.1234 less 50 bps: 70452.56 → ¥704.53; at the mid
+		// rate ¥708.07: ¥3.54 of markup.
+		if b.Currency != "USD" || b.Net != 9940 || b.FX == nil || *b.FX != (store.SettlementFX{Currency: "CNY", Net: 70453, Rate: "7.1234", RateID: b.FX.RateID, Markup: 354}) || b.FX.RateID == "" {
+			t.Fatalf("batch %+v fx %+v", b, b.FX)
+		}
+		available := ledger.MerchantAvailable(m.ID, false)
+		wantBalance(t, env, available, "USD", 0)
+		wantBalance(t, env, available, "CNY", 70453)
+		wantBalance(t, env, ledger.PlatformFXMarkup(false), "CNY", 354)
+		got, err := env.Store.SettlementGet(ctx, b.ID)
+		if err != nil || got.FX == nil || *got.FX != *b.FX {
+			t.Fatalf("stored batch: %v %+v", err, got)
+		}
+		var csv bytes.Buffer
+		statement, err := stl.Statement(ctx, sc, "2026-03-14", "settlements")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := statement.Write(ctx, &csv); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(csv.String(), "fx_conversion,2026-03-15T13:00:00+08:00,"+b.FX.RateID+",7.1234,"+b.ID+",2026-03-15,pending,CNY,70807,354,70453\n") {
+			t.Fatalf("statement:\n%s", csv.String())
+		}
+		if _, err := stl.Pay(ctx, b.ID, "BANK-1"); err != nil {
+			t.Fatal(err)
+		}
+		wantBalance(t, env, available, "CNY", 0)
+		wantBalance(t, env, ledger.PaidOut(false), "CNY", 70453)
+		verifyLedger(t, env)
+	})
+}

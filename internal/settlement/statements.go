@@ -243,6 +243,16 @@ func (st *Statement) writeSettlements(ctx context.Context, cw *csv.Writer) error
 		}); err != nil {
 			return err
 		}
+		if f := b.FX; f != nil {
+			// The batch's net, converted at the day's rate (fx.go): ref_id
+			// is the rate used and out_no the mid rate; amount is the net
+			// at the mid rate, fee the platform's markup, net what was paid
+			// into the available balance (and is paid out).
+			if err := cw.Write([]string{"fx_conversion", st.time(b.CreatedAt), f.RateID, f.Rate, b.ID, b.SettleDate, b.Status,
+				f.Currency, itoa(f.Net + f.Markup), itoa(f.Markup), itoa(f.Net)}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -23,7 +23,8 @@ import (
 const settlementColumns = `id, merchant_id, livemode, currency, day, settle_date, timezone, cutoff, status,
 	gross, refunds, fees, adjustments, reserve_held, reserve_released, net, channel_fees, payment_count, refund_count,
 	waiting_payment_count, waiting_payment_amount, waiting_refund_count, waiting_refund_amount,
-	reserve_release_date, reserve_released_by, carried_to, bank_reference, payout_started_at, paid_at, created_at, updated_at`
+	reserve_release_date, reserve_released_by, carried_to, bank_reference, payout_started_at, paid_at, created_at, updated_at,
+	fx_currency, fx_net, fx_rate, fx_rate_id, fx_markup`
 
 const settlementLineColumns = `kind, ref_id, settlement_id, currency, amount, fee, net, channel_fee, occurred_at`
 
@@ -383,12 +384,13 @@ func (s *Store) StatementRefunds(ctx context.Context, q store.StatementQuery, fn
 
 func insertSettlement(ctx context.Context, c conn, s *store.Settlement) error {
 	if _, err := c.exec(ctx, `INSERT INTO settlements (`+settlementColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.MerchantID, s.Livemode, s.Currency, s.Day, s.SettleDate, s.Timezone, micros(s.Cutoff), s.Status,
 		s.Gross, s.Refunds, s.Fees, s.Adjustments, s.ReserveHeld, s.ReserveReleased, s.Net, s.ChannelFees,
 		s.PaymentCount, s.RefundCount, s.Waiting.Payments.Count, s.Waiting.Payments.Amount,
 		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, s.ReserveReleasedBy, s.CarriedTo,
-		s.BankReference, nullMicros(s.PayoutStartedAt), nullMicros(s.PaidAt), micros(s.CreatedAt), micros(s.UpdatedAt)); err != nil {
+		s.BankReference, nullMicros(s.PayoutStartedAt), nullMicros(s.PaidAt), micros(s.CreatedAt), micros(s.UpdatedAt),
+		nil, nil, nil, nil, nil); err != nil {
 		return fmt.Errorf("create settlement %s of %s %s %s: %w", s.ID, s.MerchantID, s.Currency, s.Day, err)
 	}
 	return nil
@@ -528,14 +530,19 @@ func settlementSums(ctx context.Context, c conn, settlementID string) ([]store.S
 }
 
 func finalizeSettlement(ctx context.Context, c conn, s *store.Settlement) error {
+	var fxCurrency, fxNet, fxRate, fxRateID, fxMarkup any
+	if f := s.FX; f != nil {
+		fxCurrency, fxNet, fxRate, fxRateID, fxMarkup = f.Currency, f.Net, f.Rate, f.RateID, f.Markup
+	}
 	res, err := c.exec(ctx, `UPDATE settlements SET status = ?, gross = ?, refunds = ?, fees = ?, adjustments = ?,
 			reserve_held = ?, reserve_released = ?, net = ?, channel_fees = ?, payment_count = ?, refund_count = ?,
 			waiting_payment_count = ?, waiting_payment_amount = ?, waiting_refund_count = ?, waiting_refund_amount = ?,
-			reserve_release_date = ?, updated_at = ?
+			reserve_release_date = ?, updated_at = ?, fx_currency = ?, fx_net = ?, fx_rate = ?, fx_rate_id = ?, fx_markup = ?
 		WHERE id = ?`,
 		s.Status, s.Gross, s.Refunds, s.Fees, s.Adjustments, s.ReserveHeld, s.ReserveReleased, s.Net, s.ChannelFees,
 		s.PaymentCount, s.RefundCount, s.Waiting.Payments.Count, s.Waiting.Payments.Amount,
-		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, micros(s.UpdatedAt), s.ID)
+		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, micros(s.UpdatedAt),
+		fxCurrency, fxNet, fxRate, fxRateID, fxMarkup, s.ID)
 	if err != nil {
 		return fmt.Errorf("finalize settlement %s: %w", s.ID, err)
 	}
@@ -605,13 +612,17 @@ func transitionSettlement(ctx context.Context, c conn, t store.SettlementTransit
 func scanSettlement(r rowScanner) (*store.Settlement, error) {
 	var s store.Settlement
 	var cutoff, created, updated int64
-	var payout, paid sql.NullInt64
+	var payout, paid, fxNet, fxMarkup sql.NullInt64
+	var fxCurrency, fxRate, fxRateID sql.NullString
 	if err := r.Scan(&s.ID, &s.MerchantID, &s.Livemode, &s.Currency, &s.Day, &s.SettleDate, &s.Timezone, &cutoff, &s.Status,
 		&s.Gross, &s.Refunds, &s.Fees, &s.Adjustments, &s.ReserveHeld, &s.ReserveReleased, &s.Net, &s.ChannelFees,
 		&s.PaymentCount, &s.RefundCount, &s.Waiting.Payments.Count, &s.Waiting.Payments.Amount,
 		&s.Waiting.Refunds.Count, &s.Waiting.Refunds.Amount, &s.ReserveReleaseDate, &s.ReserveReleasedBy, &s.CarriedTo,
-		&s.BankReference, &payout, &paid, &created, &updated); err != nil {
+		&s.BankReference, &payout, &paid, &created, &updated, &fxCurrency, &fxNet, &fxRate, &fxRateID, &fxMarkup); err != nil {
 		return nil, err
+	}
+	if fxCurrency.Valid {
+		s.FX = &store.SettlementFX{Currency: fxCurrency.String, Net: fxNet.Int64, Rate: fxRate.String, RateID: fxRateID.String, Markup: fxMarkup.Int64}
 	}
 	s.Cutoff, s.CreatedAt, s.UpdatedAt = fromMicros(cutoff), fromMicros(created), fromMicros(updated)
 	s.PayoutStartedAt, s.PaidAt = fromNullMicros(payout), fromNullMicros(paid)

@@ -19,5 +19,15 @@ ALTER TABLE orders ADD COLUMN installments TEXT;
 ALTER TABLE refunds ADD COLUMN settle_currency TEXT;
 ALTER TABLE refunds ADD COLUMN settle_amount BIGINT;
 
+-- A batch in another currency than the merchant's settlement currency
+-- converts its net into it at the day's rate when it settles (no quote):
+-- fx_currency, fx_net (what reaches available), the mid rate, the rate's
+-- id and the platform's markup (in fx_currency). NULL when not converted.
+ALTER TABLE settlements ADD COLUMN fx_currency TEXT;
+ALTER TABLE settlements ADD COLUMN fx_net BIGINT;
+ALTER TABLE settlements ADD COLUMN fx_rate TEXT;
+ALTER TABLE settlements ADD COLUMN fx_rate_id TEXT;
+ALTER TABLE settlements ADD COLUMN fx_markup BIGINT;
+
 -- What a quote paid for is found by its used_by.
 CREATE INDEX fx_quotes_used_by ON fx_quotes (used_by) WHERE used_by <> '';
