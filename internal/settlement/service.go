@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/clock"
-	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/metrics"
