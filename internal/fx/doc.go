@@ -39,9 +39,11 @@
 //
 // # Limits
 //
-//   - Conversion happens only at a quote: an order in another currency
-//     without one stays in its currency end to end (settled and paid out in
-//     it); converting balances at settlement at the day's rate is not built.
+//   - An order in another currency without a quote converts when its
+//     batch settles, at the day's rate (internal/settlement, fx.go): the
+//     merchant bears the rate's move from payment to settlement, and a
+//     refund after settlement is taken in the order's currency (from a
+//     later batch's net, or carried forward), not at a locked rate.
 //   - Each refund's share rounds on its own: refunds of one order that
 //     finish out of the order they were made in may move a minor unit
 //     between the merchant and the platform's position (never out of the
