@@ -32,6 +32,13 @@ import (
 //     pending account to ledger.InstallmentFees of the channel account
 //     (money owed to the lender). A refund does not give it back (the
 //     lender's charge for the credit, as the platform keeps its own fee).
+//
+// Limits: reconciliation does not yet match a lender's deduction against
+// the installment_fees account (a bill that nets the fee shows as a
+// difference); the fee table is one per platform (Service.InstallmentFees),
+// not per merchant or channel account; the plan is chosen by the merchant
+// at create, and the cashier shows it but does not let the payer pick
+// another count; instalments and FX quotes do not combine.
 
 // InstallmentsParams ask for an instalment plan.
 type InstallmentsParams struct {
