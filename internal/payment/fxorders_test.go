@@ -3,9 +3,11 @@ package payment_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,6 +276,58 @@ func TestSettlementConvertsAtTheDaysRate(t *testing.T) {
 		}
 		wantBalance(t, env, available, "CNY", 0)
 		wantBalance(t, env, ledger.PaidOut(false), "CNY", 70453)
+		verifyLedger(t, env)
+	})
+}
+
+// TestQuotePaysForOneOrderUnderConcurrency: eight creates of different
+// orders at one quote, at once: exactly one is made, the others get
+// fx_quote_used, and the quote names the one.
+func TestQuotePaysForOneOrderUnderConcurrency(t *testing.T) {
+	onBothStores(t, func(t *testing.T, env *paymenttest.Env) {
+		ctx := context.Background()
+		_, sc, _ := env.Merchant(t, "Racer", 0)
+		fxs := &fx.Service{Store: env.Store, Clock: env.Clock}
+		if _, err := fxs.ImportRates(ctx, []fx.RateInput{{Base: "USD", Quote: "CNY", Rate: "7.1234", Source: "boc", AsOf: fxStart.Add(-time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+		q, err := fxs.CreateQuote(ctx, sc, fx.QuoteParams{From: "USD", To: "CNY", Amount: 2500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		made := make(chan string, 8)
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o, _, err := env.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: fmt.Sprintf("C%d", i), Amount: 2500, Currency: "USD",
+					Subject: "Lamp", Method: "sandbox", FXQuote: q.ID})
+				if err != nil {
+					errs <- err
+					return
+				}
+				made <- o.ID
+			}()
+		}
+		wg.Wait()
+		close(made)
+		close(errs)
+		var ids []string
+		for id := range made {
+			ids = append(ids, id)
+		}
+		if len(ids) != 1 {
+			t.Fatalf("%d orders made at one quote: %v", len(ids), ids)
+		}
+		for err := range errs {
+			wantCode(t, err, "fx_quote_used", "")
+		}
+		got, err := fxs.GetQuote(ctx, sc, q.ID)
+		if err != nil || got.UsedBy != ids[0] {
+			t.Fatalf("quote: %v %+v", err, got)
+		}
 		verifyLedger(t, env)
 	})
 }

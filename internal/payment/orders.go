@@ -57,13 +57,15 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		FXQuoteID: p.FXQuote, Installments: plan,
 	}
 	if p.FXQuote != "" {
-		existing, err := s.applyQuote(ctx, sc, o, now)
-		if err != nil {
-			return nil, false, err
+		existing, qerr := s.applyQuote(ctx, sc, o, now)
+		if qerr != nil {
+			return nil, false, qerr
 		}
 		if existing != nil {
 			return s.repeatCreate(ctx, nil, existing, hash, p)
 		}
+		// A quote taken meanwhile (a concurrent order) fails the insert:
+		// the named result err is what the caller gets.
 		orderID := o.ID
 		defer func() { err = quoteTaken(err, orderID) }()
 	}
