@@ -127,3 +127,49 @@ func TestInstallmentsOverTheAPI(t *testing.T) {
 		e.verifyLedger()
 	})
 }
+
+// TestSettlementFXOverTheAPI: a USD order without a quote for the demo
+// merchant (settling in CNY) settles in a USD batch converted at the day's
+// rate: the settlement says the rate, the balance is in CNY, the payout is
+// in CNY; the ledger verifies.
+func TestSettlementFXOverTheAPI(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		o := payNew(t, e.demo, client.CreateOrderParams{OutTradeNo: "usd-1", Amount: 10000, Currency: "USD", Subject: "Lamp", Method: "sandbox"}) // fee 60
+		e.reconcile(o.ID, "payment", o.ChannelAccount, 0)
+		d, _ := time.ParseInLocation(time.DateOnly, dayIn(*o.PaidAt), shanghai)
+		at := d.AddDate(0, 0, 1).Add(13 * time.Hour)
+		rates := map[string]any{"rates": []map[string]any{{"base": "USD", "quote": "CNY", "rate": "7.1234", "source": "boc", "as_of": at.Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+		e.clock.Set(at) // the rate is of the settlement day
+		if st, body := e.admin("POST", "/admin/v1/fx-rates", rates, nil); st != 200 {
+			t.Fatalf("import rates: %d %s", st, body)
+		}
+		if st, body := e.admin("POST", "/admin/v1/settlements/run", map[string]any{"date": dayIn(*o.PaidAt), "merchant_id": e.g.Demo.App.MerchantID}, nil); st != 200 {
+			t.Fatalf("settle: %d %s", st, body)
+		}
+		e.clock.Set(time.Now())
+		list, err := e.demo.ListSettlements(ctx, client.ListParams{})
+		if err != nil || len(list.Data) != 1 {
+			t.Fatalf("settlements: %v %+v", err, list)
+		}
+		s := list.Data[0]
+		// 9940 cents at 7.1234 less 50 bps → ¥704.53, ¥3.54 of markup.
+		if s.Currency != "USD" || s.Net != 9940 || s.FX == nil || s.FX.Currency != "CNY" || s.FX.Net != 70453 || s.FX.Rate != "7.1234" || s.FX.Markup != 354 {
+			t.Fatalf("settlement %+v fx %+v", s, s.FX)
+		}
+		bal, err := e.demo.GetBalance(ctx)
+		if err != nil || len(bal.Available) != 2 {
+			t.Fatalf("balance: %v %+v", err, bal)
+		}
+		for _, a := range bal.Available {
+			if (a.Currency == "CNY" && a.Amount != 70453) || (a.Currency == "USD" && a.Amount != 0) {
+				t.Fatalf("available %+v", bal.Available)
+			}
+		}
+		var paid client.Settlement
+		if st, body := e.admin("POST", "/admin/v1/settlements/"+s.ID+"/pay", map[string]any{"bank_reference": "BANK-FX"}, &paid); st != 200 || paid.Status != "paid" {
+			t.Fatalf("pay: %d %s", st, body)
+		}
+		e.verifyLedger()
+	})
+}
