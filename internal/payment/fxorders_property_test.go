@@ -28,7 +28,8 @@ var propRates = []fx.RateInput{
 // TestFXOrdersConserveMoney is a property test on SQLite and PostgreSQL:
 // a CNY merchant takes random payments in USD, JPY, KWD, EUR and CNY, some
 // at an FX quote (for an amount or an exact to_amount) and some without,
-// refunds random parts of them, and settles the day. After each run no
+// refunds random parts of them, and settles the day, batches in other
+// currencies converting into CNY at the day's rate. After each run no
 // currency gains or loses money over the whole ledger; the merchant's CNY
 // is exactly what the quotes credited less fees and the refunds' shares;
 // an order refunded in full gives back exactly its quote's to_amount and
@@ -37,7 +38,7 @@ func TestFXOrdersConserveMoney(t *testing.T) {
 	onBothStores(t, func(t *testing.T, env *paymenttest.Env) {
 		ctx := context.Background()
 		fxs := &fx.Service{Store: env.Store, Clock: env.Clock}
-		n := 0
+		n, converted := 0, 0
 		rapid.Check(t, func(rt *rapid.T) {
 			n++
 			day := fxStart.AddDate(0, 0, n) // each run a day of its own
@@ -76,6 +77,7 @@ func TestFXOrdersConserveMoney(t *testing.T) {
 				if o, err = env.Payments.TestPay(ctx, sc, o.ID, true); err != nil || o.Status != store.OrderSucceeded {
 					rt.Fatalf("pay: %v %+v", err, o)
 				}
+				reconciled(t, env, o.ID, "payment", cur)
 				fee := int64(0)
 				if q != nil {
 					fee = paymentFeeOf(rt, env, o)
@@ -98,6 +100,7 @@ func TestFXOrdersConserveMoney(t *testing.T) {
 					if err != nil || r.Status != store.RefundSucceeded {
 						rt.Fatalf("refund: %v %+v", err, r)
 					}
+					reconciled(t, env, r.ID, "refund", cur)
 					refunded += amount
 					switch {
 					case q != nil:
@@ -114,12 +117,25 @@ func TestFXOrdersConserveMoney(t *testing.T) {
 			if got := balanceOf(t, env, ledger.MerchantPending(m.ID, false), "CNY"); got != wantCNY {
 				rt.Fatalf("CNY pending %d, want %d", got, wantCNY)
 			}
-			// Settle the day (nothing is reconciled: the batch only says
-			// what waits), then check every currency over the whole ledger.
+			// Settle the day (everything is reconciled): batches in other
+			// currencies than CNY that pay out convert at the day's rate.
 			env.Clock.Set(day.AddDate(0, 0, 1).Add(6 * time.Hour))
-			stl := &settlement.Service{Store: env.Store, Clock: env.Clock, Holder: "node-a"}
-			if _, err := stl.Run(ctx, settlement.RunParams{Day: day.In(shanghaiZone).Format("2006-01-02"), MerchantID: m.ID}); err != nil {
+			stl := &settlement.Service{Store: env.Store, Clock: env.Clock, Holder: "node-a", FX: fxs}
+			rep, err := stl.Run(ctx, settlement.RunParams{Day: day.In(shanghaiZone).Format("2006-01-02"), MerchantID: m.ID})
+			if err != nil {
 				rt.Fatal(err)
+			}
+			for _, b := range rep.Settlements {
+				// Only a pending batch in another currency converts (one whose
+				// net is worth less than a fen stays as it is).
+				converts := b.Currency != "CNY" && b.Status == store.SettlementPending
+				if (b.FX != nil && (!converts || b.FX.Currency != "CNY" || b.FX.Net <= 0 || b.FX.Markup < 0)) ||
+					(b.FX == nil && converts && b.Net > 1000) {
+					rt.Fatalf("batch %s %s %s net %d: fx %+v", b.ID, b.Currency, b.Status, b.Net, b.FX)
+				}
+				if b.FX != nil {
+					converted++
+				}
 			}
 			all, err := env.Store.Balances(ctx, "")
 			if err != nil {
@@ -134,11 +150,14 @@ func TestFXOrdersConserveMoney(t *testing.T) {
 					rt.Fatalf("%s sums to %d over the ledger", cur, sum)
 				}
 			}
-			rep, err := env.Store.LedgerVerify(ctx)
-			if err != nil || !rep.Clean() {
-				rt.Fatalf("ledger verify: %v %+v", err, rep)
+			vrep, err := env.Store.LedgerVerify(ctx)
+			if err != nil || !vrep.Clean() {
+				rt.Fatalf("ledger verify: %v %+v", err, vrep)
 			}
 		})
+		if converted == 0 {
+			t.Fatal("no settlement batch was converted: the property never met a conversion")
+		}
 	})
 }
 
