@@ -32,8 +32,8 @@ var propRates = []fx.RateInput{
 // currencies converting into CNY at the day's rate. After each run no
 // currency gains or loses money over the whole ledger; the merchant's CNY
 // is exactly what the quotes credited less fees and the refunds' shares;
-// an order refunded in full gives back exactly its quote's to_amount and
-// leaves nothing in the platform's FX accounts; and ledger verify is clean.
+// and an order refunded in full gives back exactly its quote's to_amount;
+// ledger verify is clean.
 func TestFXOrdersConserveMoney(t *testing.T) {
 	onBothStores(t, func(t *testing.T, env *paymenttest.Env) {
 		ctx := context.Background()
