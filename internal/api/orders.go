@@ -32,6 +32,9 @@ type createOrderRequest struct {
 	AgreementID       *string `json:"agreement_id"`
 	PaymentMethod     *string `json:"payment_method"`
 	SavePaymentMethod *bool   `json:"save_payment_method"`
+	// Multi-currency and instalments (issue 18).
+	FXQuote      *string                    `json:"fx_quote"`
+	Installments *client.InstallmentsParams `json:"installments"`
 }
 
 type cardRequest struct {
@@ -90,6 +93,10 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		NotifyURL: str(req.NotifyURL), ReturnURL: str(req.ReturnURL), Metadata: req.Metadata,
 		Customer: str(req.Customer), AgreementID: str(req.AgreementID), PaymentMethod: str(req.PaymentMethod),
 		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
+		FXQuote:           str(req.FXQuote),
+	}
+	if req.Installments != nil {
+		p.Installments = &payment.InstallmentsParams{Count: req.Installments.Count, FeePayer: req.Installments.FeePayer}
 	}
 	if req.Card != nil {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}

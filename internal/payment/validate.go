@@ -55,6 +55,12 @@ type CreateOrderParams struct {
 	// SavePaymentMethod keeps the card of a card order for Customer (the
 	// merchant collected the payer's consent).
 	SavePaymentMethod bool
+	// FXQuote (fxq_…) pays the order at the quote's locked rate: Amount
+	// and Currency must be the quote's amount and from, and its to the
+	// merchant's settlement currency (fxorders.go).
+	FXQuote string
+	// Installments asks to pay in instalments (installments.go).
+	Installments *InstallmentsParams
 }
 
 // Validate checks every field and returns the first problem as a 400 with param set.
