@@ -681,4 +681,6 @@ type Store interface {
 	FXStore
 
 	ConsoleStore
+
+	SealedStore
 }
