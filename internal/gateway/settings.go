@@ -96,6 +96,9 @@ func Settings() []Setting {
 		secretSetting("master_key", "SQLite: generated into the file PATH.masterkey beside the database (mode 0600); PostgreSQL: required",
 			"32 bytes as 64 hex digits or base64, sealing secrets at rest (AES-256-GCM)",
 			func(c *Config) *string { return &c.MasterKey }, validateMasterKey),
+		secretSetting("old_master_keys", "none",
+			"former master keys, comma-separated, that still open what they sealed but never seal: give them during a master key rotation (paygate keys rotate-master), remove them after",
+			func(c *Config) *string { return &c.OldMasterKeys }, validateOldMasterKeys),
 		boolSetting("no_demo", "do not create the demo merchant on an empty database",
 			func(c *Config) *bool { return &c.NoDemo }),
 		boolSetting("hosted", "the gateway serves merchants from a machine they do not own: test-mode notifications may not go to loopback either (local development and the demo leave it off)",
@@ -445,6 +448,15 @@ func validateAdminToken(v string) error {
 func validateMasterKey(v string) error {
 	if _, err := cryptobox.ParseKey(v); err != nil {
 		return fmt.Errorf("want 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)")
+	}
+	return nil
+}
+
+func validateOldMasterKeys(v string) error {
+	for _, k := range strings.Split(v, ",") {
+		if _, err := cryptobox.ParseKey(k); err != nil {
+			return fmt.Errorf("want master keys (32 bytes as 64 hex digits or base64) separated by commas")
+		}
 	}
 	return nil
 }
