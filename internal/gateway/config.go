@@ -124,7 +124,8 @@ type Config struct {
 	// RedisURL, when set, shares the rate limits through Redis (setting redis_url).
 	RedisURL string
 	// MaxInFlight and MaxQueueTime bound the requests served at once and
-	// the wait for a slot (settings max_in_flight, max_queue_time).
+	// the wait for a slot (settings max_in_flight, default InFlightPerCPU
+	// per CPU; max_queue_time, default 25ms).
 	MaxInFlight  int
 	MaxQueueTime time.Duration
 

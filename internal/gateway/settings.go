@@ -149,9 +149,9 @@ func Settings() []Setting {
 		secretSetting("redis_url", "none: each node limits on its own",
 			"redis:// URL of a Redis the nodes share the rate limits through (while it cannot be reached, each node limits on its own)",
 			func(c *Config) *string { return &c.RedisURL }, validateRedisURL),
-		intSetting("max_in_flight", "512", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last)",
-			func(c *Config) *int { return &c.MaxInFlight }),
-		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
+		withDefaultDoc(intSetting("max_in_flight", "", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last). Past a few per CPU, more only queue inside the process and lengthen every answer",
+			func(c *Config) *int { return &c.MaxInFlight }), fmt.Sprintf("%d per CPU (GOMAXPROCS)", InFlightPerCPU)),
+		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time)",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
 		// Monitoring (monitoring.go).
 		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
@@ -327,6 +327,13 @@ func durationSetting(key, def, doc string, field func(*Config) *time.Duration) S
 		show: func(c *Config) string { return shortDuration(*field(c)) },
 		zero: func(c *Config) bool { return *field(c) == 0 },
 	}
+}
+
+// withDefaultDoc is s with its default described by doc (a default that
+// is computed, not written).
+func withDefaultDoc(s Setting, doc string) Setting {
+	s.DefaultDoc = doc
+	return s
 }
 
 func intSetting(key, def string, lo, hi int, doc string, field func(*Config) *int) Setting {
