@@ -66,8 +66,8 @@ variables.`,
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
 	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
 	f.StringVar(&o.rateLimits, "gateway-rate-limits", "", "temporary gateway: its rate_limits (e.g. create=500/s to show overload: run --rate above it); default: no limits, to measure the gateway rather than the limiter")
-	f.IntVar(&o.maxInFlight, "gateway-max-in-flight", 0, "temporary gateway: its max_in_flight (default as serve)")
-	f.DurationVar(&o.maxQueueTime, "gateway-max-queue-time", 0, "temporary gateway: its max_queue_time (default as serve)")
+	f.IntVar(&o.maxInFlight, "gateway-max-in-flight", 0, "temporary gateway: its max_in_flight (default 8192: a closed loop is never shed)")
+	f.DurationVar(&o.maxQueueTime, "gateway-max-queue-time", 0, "temporary gateway: its max_queue_time (default 1s)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
@@ -215,7 +215,12 @@ func startTempGateway(ctx context.Context, o benchOptions) (*gateway.Gateway, fu
 		return nil, nil, err
 	}
 	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = o.perTarget, o.notifyConc, o.noMetrics
-	cfg.MaxInFlight, cfg.MaxQueueTime = o.maxInFlight, o.maxQueueTime
+	if o.maxInFlight > 0 {
+		cfg.MaxInFlight = o.maxInFlight
+	}
+	if o.maxQueueTime > 0 {
+		cfg.MaxQueueTime = o.maxQueueTime
+	}
 	if o.rateLimits != "" {
 		cfg.RateLimits = o.rateLimits
 	}
@@ -244,8 +249,11 @@ func tempDatabase(ctx context.Context, database string) (gateway.Config, func(),
 	}
 	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"), Logger: quietLogger(),
 		// The benchmarks measure the gateway, not its limiter: no rate
-		// limits unless asked (bench --gateway-rate-limits shows overload).
-		RateLimits: unlimitedRates}
+		// limits unless asked (bench --gateway-rate-limits shows overload),
+		// and a bound on requests in flight above any --concurrency, so
+		// that a closed loop is queued rather than shed (bench
+		// --gateway-max-in-flight shows shedding).
+		RateLimits: unlimitedRates, MaxInFlight: 8192, MaxQueueTime: time.Second}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)
