@@ -94,7 +94,7 @@ secret and the webhook secret are sealed with the master key, and are shown
 as they are. The gateway may be running meanwhile.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := c.load(cmd, "database", "master_key", "addr", "public_url")
+			cfg, _, err := c.load(cmd, "database", "master_key", "old_master_keys", "addr", "public_url")
 			if err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ as they are. The gateway may be running meanwhile.`,
 		},
 	}
 	keys.Flags().BoolVar(&revoke, "revoke-others", false, "revoke the demo app's earlier secret keys")
-	bindSettings(keys.Flags(), "database", "master_key", "addr", "public_url")
+	bindSettings(keys.Flags(), "database", "master_key", "old_master_keys", "addr", "public_url")
 	return group("demo", "The demo merchant's test app", keys)
 }
 

@@ -66,6 +66,8 @@ variables.`,
 	f.IntVar(&o.cfg.Payers, "payers", 0, "give each order a payer (id, IP, device) drawn from this many, so risk counters see real histories; 0: no payer")
 	f.BoolVar(&o.noMetrics, "no-metrics", false, "temporary gateway: turn the Prometheus metrics off (to measure what they cost)")
 	f.StringVar(&o.rateLimits, "gateway-rate-limits", "", "temporary gateway: its rate_limits (e.g. create=500/s to show overload: run --rate above it); default: no limits, to measure the gateway rather than the limiter")
+	f.IntVar(&o.maxInFlight, "gateway-max-in-flight", 0, "temporary gateway: its max_in_flight (default 8192: a closed loop is never shed)")
+	f.DurationVar(&o.maxQueueTime, "gateway-max-queue-time", 0, "temporary gateway: its max_queue_time (default 1s)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
@@ -79,6 +81,8 @@ type benchOptions struct {
 	riskRules             int
 	noMetrics             bool
 	rateLimits            string
+	maxInFlight           int
+	maxQueueTime          time.Duration
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -97,7 +101,7 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 		return usagef("--risk-rules must be 0 to %d, and only with a temporary gateway (no --url)", len(risk.BenchmarkRules))
 	}
 	if cfg.URL == "" {
-		g, stop, err := startTempGateway(ctx, o.database, o.perTarget, o.notifyConc, o.noMetrics, o.rateLimits)
+		g, stop, err := startTempGateway(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -193,14 +197,20 @@ const unlimitedRates = "create=unlimited,read=unlimited,refund=unlimited,admin=u
 
 // startTempGateway starts a gateway on a throwaway database and returns it
 // with a function that stops it and removes the database.
-func startTempGateway(ctx context.Context, database string, perTarget, notifyConc int, noMetrics bool, rateLimits string) (*gateway.Gateway, func(), error) {
-	cfg, cleanup, err := tempDatabase(ctx, database)
+func startTempGateway(ctx context.Context, o benchOptions) (*gateway.Gateway, func(), error) {
+	cfg, cleanup, err := tempDatabase(ctx, o.database)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = perTarget, notifyConc, noMetrics
-	if rateLimits != "" {
-		cfg.RateLimits = rateLimits
+	cfg.NotifyPerTarget, cfg.NotifyConcurrency, cfg.NoMetrics = o.perTarget, o.notifyConc, o.noMetrics
+	if o.maxInFlight > 0 {
+		cfg.MaxInFlight = o.maxInFlight
+	}
+	if o.maxQueueTime > 0 {
+		cfg.MaxQueueTime = o.maxQueueTime
+	}
+	if o.rateLimits != "" {
+		cfg.RateLimits = o.rateLimits
 	}
 	g, stop, err := serveGateway(ctx, cfg)
 	if err != nil {
@@ -227,8 +237,11 @@ func tempDatabase(ctx context.Context, database string) (gateway.Config, func(),
 	}
 	cfg := gateway.Config{Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(dir, "bench.db"), Logger: quietLogger(),
 		// The benchmarks measure the gateway, not its limiter: no rate
-		// limits unless asked (bench --gateway-rate-limits shows overload).
-		RateLimits: unlimitedRates}
+		// limits unless asked (bench --gateway-rate-limits shows overload),
+		// and a bound on requests in flight above any --concurrency, so
+		// that a closed loop is queued rather than shed (bench
+		// --gateway-max-in-flight shows shedding).
+		RateLimits: unlimitedRates, MaxInFlight: 8192, MaxQueueTime: time.Second}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)

@@ -16,7 +16,7 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-var reconSettings = []string{"database", "master_key", "public_url", "refund_fee_policy", "recon_bill_ready", "log_level"}
+var reconSettings = []string{"database", "master_key", "old_master_keys", "public_url", "refund_fee_policy", "recon_bill_ready", "log_level"}
 
 func (c cli) reconCommand() *cobra.Command {
 	var day, account, billPath string

@@ -133,6 +133,19 @@ func (s *Server) audit(r *http.Request, rt route, reqID string, status int, befo
 	}
 }
 
+// AppendAudit appends e, an action taken outside the HTTP API (a command
+// of the paygate CLI), to the audit log at now; e.ID and e.CreatedAt are
+// set when empty.
+func AppendAudit(ctx context.Context, st store.Store, e *store.AuditEvent, now time.Time) error {
+	if e.ID == "" {
+		e.ID = id.New(auditPrefix, now)
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now
+	}
+	return st.AuditAppend(ctx, e, AuditHash)
+}
+
 // operatorID names the operator token in the audit log without revealing
 // it: the start of its hash.
 func operatorID(tokenHash string) string {

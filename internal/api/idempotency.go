@@ -145,6 +145,13 @@ func (s *Server) idempotent(w *bufferedWriter, r *http.Request, rt route, scope,
 // answerContext binds a kept answer to its record: the scope, the key and
 // the status it is kept with.
 func answerContext(scope, key string, status int) string {
+	return IdempotencyAnswerContext(scope, key, status)
+}
+
+// IdempotencyAnswerContext is the cryptobox.SealFor context of the answer
+// kept for Idempotency-Key key within scope (an app id, or the operator's
+// scope) with status: what a master key rotation reseals it with.
+func IdempotencyAnswerContext(scope, key string, status int) string {
 	return "idempotency\x00" + scope + "\x00" + key + "\x00" + strconv.Itoa(status)
 }
 

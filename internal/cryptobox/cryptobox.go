@@ -2,13 +2,31 @@
 // platform's private keys, channel credentials, stored answers that carry
 // them) with AES-256-GCM under the master key. A sealed value is
 // "v1.<key id>.<base64url(nonce|ciphertext)>"; the key id lets a later
-// master key rotate in while old values still open. It also derives keys
-// for other uses from the master key (DeriveKey), so that the one secret
-// the operator keeps covers them too.
+// master key rotate in while old values still open: a Box holds the
+// current master key, which seals, and any former ones, which only open.
+//
+// It also derives keys for other uses (DeriveKey: the fingerprints of
+// idempotent requests, card fingerprints), so that the one secret the
+// operator keeps covers them too. Those are kept in the database and
+// compared later, so they must not change when the master key does. They
+// are derived from the derivation root, not from the master key itself: a
+// random-looking 32-byte secret kept in the database sealed under the
+// master key (LoadRoot, RootStore). The first time a deployment loads it
+// there is none, and the root is made the current master key itself, so a
+// deployment that derived from its master key before roots existed keeps
+// every derived value. A master key rotation then only re-seals the root,
+// like any other sealed value: what was derived before it still matches
+// after it.
+//
+// Limits: a Box whose root was never loaded derives from its current
+// master key (what tests and tools without a database want); the gateway
+// always loads it. The root never changes: there is no rotation of derived
+// keys, which would orphan every fingerprint kept.
 package cryptobox
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -28,8 +46,11 @@ const KeySize = 32
 type Box struct {
 	current string
 	aeads   map[string]cipher.AEAD
-	// master is the current master key, for DeriveKey.
-	master []byte
+	// ids are the key ids, the current one first.
+	ids []string
+	// root keys DeriveKey: the loaded derivation root, or until LoadRoot
+	// the current master key.
+	root []byte
 }
 
 // New returns a Box for the given master keys; the first one seals.
@@ -51,10 +72,14 @@ func New(keys ...[]byte) (*Box, error) {
 			return nil, err
 		}
 		id := KeyID(k)
+		if _, dup := b.aeads[id]; dup {
+			continue
+		}
 		b.aeads[id] = aead
+		b.ids = append(b.ids, id)
 		if i == 0 {
 			b.current = id
-			b.master = append([]byte(nil), k...)
+			b.root = append([]byte(nil), k...)
 		}
 	}
 	return b, nil
@@ -140,15 +165,113 @@ func (b *Box) open(sealed string, ad func(keyID string) string) ([]byte, error) 
 	return pt, nil
 }
 
+// CurrentKeyID is the key id of the master key that seals.
+func (b *Box) CurrentKeyID() string { return b.current }
+
+// KeyIDs are the key ids of every master key the Box holds, the current
+// one first.
+func (b *Box) KeyIDs() []string { return append([]string(nil), b.ids...) }
+
+// SealedKeyID returns the key id a sealed value names, and false when s
+// does not have the form of a sealed value.
+func SealedKeyID(s string) (string, bool) {
+	parts := strings.SplitN(s, ".", 3)
+	if len(parts) != 3 || parts[0] != "v1" || parts[1] == "" {
+		return "", false
+	}
+	return parts[1], true
+}
+
+// Reseal opens a value made by Seal under any key the Box holds and seals
+// it again under the current key. A value already under the current key
+// is returned as it is.
+func (b *Box) Reseal(sealed string) (string, error) {
+	if id, _ := SealedKeyID(sealed); id == b.current {
+		return sealed, nil
+	}
+	pt, err := b.open(sealed, func(keyID string) string { return keyID })
+	if err != nil {
+		return "", err
+	}
+	return b.seal(pt, b.current)
+}
+
+// ResealFor is Reseal for a value made by SealFor with context.
+func (b *Box) ResealFor(context, sealed string) (string, error) {
+	if id, _ := SealedKeyID(sealed); id == b.current {
+		return sealed, nil
+	}
+	pt, err := b.OpenFor(context, sealed)
+	if err != nil {
+		return "", err
+	}
+	return b.SealFor(context, pt)
+}
+
+// RootContext is the SealFor context of the sealed derivation root: bound
+// to it, the root's place cannot be taken by another sealed value whose
+// plaintext someone knows (a merchant's own webhook secret).
+const RootContext = "paygate/derivation-root/v1"
+
+// RootStore keeps the derivation root, sealed under the master key (the
+// gateway keeps it in its settings table).
+type RootStore interface {
+	// RootGet returns the sealed root, or "" when none is stored yet.
+	RootGet(ctx context.Context) (string, error)
+	// RootInit stores sealed as the root unless one is stored, and returns
+	// the one stored: racing callers all get the winner's.
+	RootInit(ctx context.Context, sealed string) (string, error)
+}
+
+// ErrNoRootWhileRotating is returned by LoadRoot when no root is stored and
+// the Box holds several master keys: the root would have to be the master
+// key derivation used before, which the Box cannot tell.
+var ErrNoRootWhileRotating = errors.New("cryptobox: no derivation root is stored yet and several master keys are given: " +
+	"start once with only the master key used until now (this records the root), then rotate")
+
+// LoadRoot makes the root kept in st the one DeriveKey derives from. When
+// st has none, the current master key becomes the root and is stored,
+// sealed, so that keys derived before roots existed stay the same. Call it
+// before the Box is shared: it is not safe alongside DeriveKey.
+func (b *Box) LoadRoot(ctx context.Context, st RootStore) error {
+	sealed, err := st.RootGet(ctx)
+	if err != nil {
+		return fmt.Errorf("cryptobox: read derivation root: %w", err)
+	}
+	if sealed == "" {
+		if len(b.ids) > 1 {
+			return ErrNoRootWhileRotating
+		}
+		mine, err := b.SealFor(RootContext, b.root)
+		if err != nil {
+			return err
+		}
+		if sealed, err = st.RootInit(ctx, mine); err != nil {
+			return fmt.Errorf("cryptobox: store derivation root: %w", err)
+		}
+	}
+	root, err := b.OpenFor(RootContext, sealed)
+	if err != nil {
+		return fmt.Errorf("cryptobox: open derivation root: %w", err)
+	}
+	if len(root) != KeySize {
+		return fmt.Errorf("cryptobox: derivation root is %d bytes, want %d", len(root), KeySize)
+	}
+	b.root = root
+	return nil
+}
+
 // DeriveKey returns a 32-byte key for one purpose, named by label, derived
-// from the current master key with HKDF-SHA256 (RFC 5869; the label is the
-// info, there is no salt). Keys of different labels are independent, and
-// none tells anything of the master key. It is what keys the fingerprints
-// of requests that may carry card numbers: without the master key they
-// cannot be tested against guesses. A derived key changes with the master
-// key: what was keyed under the old one no longer matches.
+// from the derivation root (see the package doc) with HKDF-SHA256 (RFC
+// 5869; the label is the info, there is no salt). Keys of different labels
+// are independent, and none tells anything of the root or the master key.
+// It is what keys the fingerprints of requests that may carry card
+// numbers: without the database and the master key they cannot be tested
+// against guesses. A derived key stays the same across master key
+// rotations, once the root is loaded; before LoadRoot it is derived from
+// the current master key.
 func (b *Box) DeriveKey(label string) []byte {
-	k, err := hkdf.Key(sha256.New, b.master, nil, label, KeySize)
+	k, err := hkdf.Key(sha256.New, b.root, nil, label, KeySize)
 	if err != nil {
 		panic("cryptobox: derive key: " + err.Error()) // only for lengths HKDF cannot make
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// MasterKey seals secrets at rest (setting master_key); empty with SQLite:
 	// the key in "<database path>.masterkey", generated at first start.
 	MasterKey string
+	// OldMasterKeys are former master keys, comma-separated (setting
+	// old_master_keys; default none): values they sealed still open, new
+	// ones are sealed with MasterKey. Given during a master key rotation.
+	OldMasterKeys string
 	// NoDemo skips creating the demo merchant on an empty database (setting no_demo).
 	NoDemo bool
 	// Hosted says the gateway serves merchants from a machine they do not
@@ -120,7 +124,8 @@ type Config struct {
 	// RedisURL, when set, shares the rate limits through Redis (setting redis_url).
 	RedisURL string
 	// MaxInFlight and MaxQueueTime bound the requests served at once and
-	// the wait for a slot (settings max_in_flight, max_queue_time).
+	// the wait for a slot (settings max_in_flight, default InFlightPerCPU
+	// per CPU; max_queue_time, default 25ms).
 	MaxInFlight  int
 	MaxQueueTime time.Duration
 

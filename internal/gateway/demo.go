@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/account"
-	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
@@ -110,11 +109,7 @@ func ReissueDemoKeys(ctx context.Context, cfg Config, revokeOthers bool) (*DemoK
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	g := &Gateway{Config: cfg, Store: st}
-	key, err := g.masterKey(false)
-	if err != nil {
-		return nil, err
-	}
-	box, err := cryptobox.New(key)
+	box, err := g.openBox(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -218,11 +218,8 @@ func NewLogger(level string, w io.Writer) *slog.Logger {
 }
 
 func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
-	key, err := g.masterKey(true)
-	if err != nil {
-		return err
-	}
-	if g.Box, err = cryptobox.New(key); err != nil {
+	var err error
+	if g.Box, err = g.openBox(ctx, true); err != nil {
 		return err
 	}
 	tokenHash, err := g.operatorToken(ctx)
@@ -369,6 +366,51 @@ func (g *Gateway) publicURL() string {
 	}
 	_, port, _ := net.SplitHostPort(g.listener.Addr().String())
 	return "http://localhost:" + port
+}
+
+// openBox returns the box of the master key and the old master keys, its
+// derivation root loaded from the store (made at first start). create
+// makes the key file beside a SQLite database when it is missing.
+func (g *Gateway) openBox(ctx context.Context, create bool) (*cryptobox.Box, error) {
+	key, err := g.masterKey(create)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]byte{key}
+	if g.Config.OldMasterKeys != "" {
+		for _, v := range strings.Split(g.Config.OldMasterKeys, ",") {
+			k, err := cryptobox.ParseKey(v)
+			if err != nil {
+				return nil, fmt.Errorf("old_master_keys: %w", err)
+			}
+			keys = append(keys, k)
+		}
+	}
+	box, err := cryptobox.New(keys...)
+	if err != nil {
+		return nil, err
+	}
+	if g.Store != nil {
+		if err := box.LoadRoot(ctx, rootSetting{g.Store}); err != nil {
+			return nil, err
+		}
+	}
+	return box, nil
+}
+
+// rootSetting keeps the box's derivation root in the settings table.
+type rootSetting struct{ st store.Store }
+
+func (r rootSetting) RootGet(ctx context.Context) (string, error) {
+	v, err := r.st.SettingGet(ctx, store.DerivationRootSetting)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return v, err
+}
+
+func (r rootSetting) RootInit(ctx context.Context, sealed string) (string, error) {
+	return r.st.SettingInit(ctx, store.DerivationRootSetting, sealed)
 }
 
 // masterKey returns the configured key, or for SQLite the one in the file

@@ -77,6 +77,10 @@ func startOn(t testing.TB, st store.Store, tweak func(*gateway.Config)) *env {
 		AdminToken: adminToken, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 		Clock: fake, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		WorkerInterval: time.Hour, // tests run the worker by hand
+		// Tests of concurrency (30 racing refunds) are about the database,
+		// not load shedding, which its own tests cover: the defaults' few
+		// slots per CPU would shed them on a busy machine.
+		MaxInFlight: 256, MaxQueueTime: time.Second,
 	}
 	if tweak != nil {
 		tweak(&cfg)

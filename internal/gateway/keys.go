@@ -134,13 +134,10 @@ func openPlatformKey(box *cryptobox.Box, k *store.PlatformKey) (ed25519.PrivateK
 	return ed, nil
 }
 
-// OpenBox is the master key's box for cfg, as serve would load it (the
-// key file beside a SQLite database is not created).
-func OpenBox(cfg Config) (*cryptobox.Box, error) {
-	g := &Gateway{Config: cfg}
-	key, err := g.masterKey(false)
-	if err != nil {
-		return nil, err
-	}
-	return cryptobox.New(key)
+// OpenBox is the box of the master key and the old master keys of cfg,
+// as serve would load them (the key file beside a SQLite database is not
+// created), its derivation root loaded from st.
+func OpenBox(ctx context.Context, cfg Config, st store.Store) (*cryptobox.Box, error) {
+	g := &Gateway{Config: cfg, Store: st}
+	return g.openBox(ctx, false)
 }

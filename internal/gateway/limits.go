@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +11,14 @@ import (
 	"github.com/paygate/paygate/internal/api"
 	"github.com/paygate/paygate/internal/ratelimit"
 )
+
+// InFlightPerCPU is the default of max_in_flight per CPU the process may
+// use (GOMAXPROCS). Measured on a 2-CPU machine creating orders on SQLite
+// (BENCHMARKS.md, "Load shedding"): 16 in flight gave the most orders per
+// second with p99 near 50 ms; 32 gave fewer and twice the latency, and
+// 512, the former default, let an overload queue inside the process for
+// seconds.
+const InFlightPerCPU = 8
 
 // prepareLimits sets up the API's rate limits and load shedding: in this
 // process, or shared through Redis when redis_url is set.
@@ -43,6 +52,9 @@ func (g *Gateway) prepareLimits() error {
 			return err
 		}})
 	max := g.Config.MaxInFlight
+	if max == 0 {
+		max = InFlightPerCPU * runtime.GOMAXPROCS(0)
+	}
 	g.API.Limits = &api.Limits{Limiter: limiter, Rates: rates,
 		Shedder: ratelimit.NewShedder(max, max/4+1, g.Config.MaxQueueTime)}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/clock"
-	"github.com/paygate/paygate/internal/cryptobox"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/routing"
@@ -40,11 +39,7 @@ func OpenRecon(ctx context.Context, cfg Config) (svc *recon.Service, close func(
 	if g.Log == nil {
 		g.Log = NewLogger(cfg.LogLevel, os.Stderr)
 	}
-	key, err := g.masterKey(false)
-	if err != nil {
-		return nil, nil, err
-	}
-	if g.Box, err = cryptobox.New(key); err != nil {
+	if g.Box, err = g.openBox(ctx, false); err != nil {
 		return nil, nil, err
 	}
 	public := cfg.PublicURL

@@ -96,6 +96,9 @@ func Settings() []Setting {
 		secretSetting("master_key", "SQLite: generated into the file PATH.masterkey beside the database (mode 0600); PostgreSQL: required",
 			"32 bytes as 64 hex digits or base64, sealing secrets at rest (AES-256-GCM)",
 			func(c *Config) *string { return &c.MasterKey }, validateMasterKey),
+		secretSetting("old_master_keys", "none",
+			"former master keys, comma-separated, that still open what they sealed but never seal: give them during a master key rotation (paygate keys rotate-master), remove them after",
+			func(c *Config) *string { return &c.OldMasterKeys }, validateOldMasterKeys),
 		boolSetting("no_demo", "do not create the demo merchant on an empty database",
 			func(c *Config) *bool { return &c.NoDemo }),
 		boolSetting("hosted", "the gateway serves merchants from a machine they do not own: test-mode notifications may not go to loopback either (local development and the demo leave it off)",
@@ -146,9 +149,9 @@ func Settings() []Setting {
 		secretSetting("redis_url", "none: each node limits on its own",
 			"redis:// URL of a Redis the nodes share the rate limits through (while it cannot be reached, each node limits on its own)",
 			func(c *Config) *string { return &c.RedisURL }, validateRedisURL),
-		intSetting("max_in_flight", "512", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last)",
-			func(c *Config) *int { return &c.MaxInFlight }),
-		durationSetting("max_queue_time", "100ms", "how long a request may wait for one of the max_in_flight slots before it gets 503",
+		withDefaultDoc(intSetting("max_in_flight", "", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last). Past a few per CPU, more only queue inside the process and lengthen every answer",
+			func(c *Config) *int { return &c.MaxInFlight }), fmt.Sprintf("%d per CPU (GOMAXPROCS)", InFlightPerCPU)),
+		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time)",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
 		// Monitoring (monitoring.go).
 		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
@@ -326,6 +329,13 @@ func durationSetting(key, def, doc string, field func(*Config) *time.Duration) S
 	}
 }
 
+// withDefaultDoc is s with its default described by doc (a default that
+// is computed, not written).
+func withDefaultDoc(s Setting, doc string) Setting {
+	s.DefaultDoc = doc
+	return s
+}
+
 func intSetting(key, def string, lo, hi int, doc string, field func(*Config) *int) Setting {
 	return Setting{Key: key, Type: "int", Default: def, Doc: doc,
 		parse: func(c *Config, v string) error {
@@ -445,6 +455,15 @@ func validateAdminToken(v string) error {
 func validateMasterKey(v string) error {
 	if _, err := cryptobox.ParseKey(v); err != nil {
 		return fmt.Errorf("want 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)")
+	}
+	return nil
+}
+
+func validateOldMasterKeys(v string) error {
+	for _, k := range strings.Split(v, ",") {
+		if _, err := cryptobox.ParseKey(k); err != nil {
+			return fmt.Errorf("want master keys (32 bytes as 64 hex digits or base64) separated by commas")
+		}
 	}
 	return nil
 }

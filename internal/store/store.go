@@ -723,4 +723,6 @@ type Store interface {
 	FXStore
 
 	ConsoleStore
+
+	SealedStore
 }

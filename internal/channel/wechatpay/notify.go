@@ -112,6 +112,10 @@ func (c *Connector) refundNotification(id string, plain []byte) (*channel.Notifi
 	if err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
 	}
+	if rn.Amount.Total < 0 || rn.Amount.Refund < 0 {
+		// Found by FuzzNotify: a negative amount was read as it was.
+		return nil, fmt.Errorf("wechatpay notify %s: negative amount (total %d, refund %d): %w", id, rn.Amount.Total, rn.Amount.Refund, channel.ErrInvalidRequest)
+	}
 	return &channel.Notification{
 		Kind: channel.NotifyRefund, EventID: id, OrderID: rn.OutTradeNo, ChannelTradeNo: rn.TransactionID,
 		Amount: rn.Amount.Total, Currency: "CNY", RefundID: rn.OutRefundNo, ChannelRefundNo: rn.RefundID,

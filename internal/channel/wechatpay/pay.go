@@ -243,6 +243,9 @@ func queryResponse(t transaction) (*channel.QueryResponse, error) {
 	if !ok {
 		return nil, fmt.Errorf("wechatpay query %s: unknown trade_state %q", t.OutTradeNo, t.TradeState)
 	}
+	if t.Amount.Total < 0 {
+		return nil, fmt.Errorf("wechatpay query %s: negative amount %d: %w", t.OutTradeNo, t.Amount.Total, channel.ErrInvalidRequest)
+	}
 	q := &channel.QueryResponse{ChannelTradeNo: t.TransactionID, Status: st, Amount: t.Amount.Total, Currency: t.Amount.Currency}
 	if q.ChannelTradeNo == "" {
 		q.ChannelTradeNo = t.OutTradeNo
