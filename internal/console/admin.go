@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/errs"
@@ -13,74 +12,6 @@ import (
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
-
-// webhooksData is the webhooks page: endpoints and recent failures.
-type webhooksData struct {
-	Hours     int
-	Failures  []*store.Delivery
-	Endpoints []*store.WebhookEndpoint
-}
-
-func (h *Handler) webhooks(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	ctx := r.Context()
-	hours, _ := strconv.Atoi(r.URL.Query().Get("hours"))
-	if hours <= 0 || hours > 24*30 {
-		hours = 24
-	}
-	d := webhooksData{Hours: hours}
-	var err error
-	if d.Failures, err = h.cfg.Store.ConsoleFailedDeliveries(ctx, p.scopeMerchant(), p.Live(), h.now().Add(-time.Duration(hours)*time.Hour), 200); err != nil {
-		return err
-	}
-	if !p.Operator() {
-		apps, _, err := h.cfg.Store.AppList(ctx, p.User.MerchantID, store.ListParams{Limit: 100})
-		if err != nil {
-			return err
-		}
-		for _, a := range apps {
-			if a.Livemode != p.Live() {
-				continue
-			}
-			es, _, err := h.cfg.Store.WebhookEndpointList(ctx, a.ID, store.ListParams{Limit: 100})
-			if err != nil {
-				return err
-			}
-			d.Endpoints = append(d.Endpoints, es...)
-		}
-	}
-	return h.page(w, r, "webhooks", "Webhooks", d)
-}
-
-// resendFailed queues again every event with a failed delivery in the
-// range (the failures page's "resend all").
-func (h *Handler) resendFailed(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	ctx := r.Context()
-	hours, _ := strconv.Atoi(r.PostFormValue("hours"))
-	if hours <= 0 || hours > 24*30 {
-		return errs.InvalidParam("hours", "hours must be 1 to 720.")
-	}
-	ds, err := h.cfg.Store.ConsoleFailedDeliveries(ctx, p.scopeMerchant(), p.Live(), h.now().Add(-time.Duration(hours)*time.Hour), 5000)
-	if err != nil {
-		return err
-	}
-	done := map[string]bool{}
-	for _, d := range ds {
-		if done[d.EventID] {
-			continue
-		}
-		done[d.EventID] = true
-		if _, err := h.cfg.Store.EventRedeliver(ctx, store.Scope{MerchantID: d.MerchantID, AppID: d.AppID, Livemode: d.Livemode}, d.EventID, h.now()); err != nil {
-			return err
-		}
-	}
-	if h.cfg.Notify != nil && len(done) > 0 {
-		h.cfg.Notify()
-	}
-	h.cfg.Log.Info("console resend failed", "user", p.User.ID, "events", len(done))
-	return back(w, r, "/console/webhooks?hours="+strconv.Itoa(hours), "Events queued again.")
-}
 
 type channelView struct {
 	Account *store.ChannelAccount

@@ -160,4 +160,16 @@ type ConsoleStore interface {
 	// ConsoleDayCounts counts refunds (what "refunds") or webhook
 	// deliveries (what "deliveries") made in [from, to) by UTC day and status.
 	ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]ConsoleDayCount, error)
+	// ConsoleEndpointHealth sums the delivery attempts made to each of the
+	// webhook endpoints at or after since, by endpoint id; an endpoint
+	// without attempts is absent.
+	ConsoleEndpointHealth(ctx context.Context, endpointIDs []string, since time.Time) (map[string]EndpointHealth, error)
+}
+
+// EndpointHealth is how a webhook endpoint's recent delivery attempts went.
+type EndpointHealth struct {
+	Attempts int64
+	OK       int64         // answered 2xx
+	Latency  time.Duration // the attempts' mean
+	Last     time.Time     // the latest attempt
 }

@@ -430,6 +430,43 @@ func (s *Store) ConsoleDayCounts(ctx context.Context, what, merchantID string, l
 	}, q, f.args...)
 }
 
+// ConsoleEndpointHealth sums recent attempts per endpoint (the index
+// delivery_attempts_endpoint of migration 0019 reads only those).
+func (s *Store) ConsoleEndpointHealth(ctx context.Context, endpointIDs []string, since time.Time) (map[string]store.EndpointHealth, error) {
+	out := map[string]store.EndpointHealth{}
+	if len(endpointIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(endpointIDs)+1)
+	for _, id := range endpointIDs {
+		args = append(args, id)
+	}
+	args = append(args, micros(since))
+	type row struct {
+		id string
+		h  store.EndpointHealth
+	}
+	rows, err := queryAll(ctx, s.reader(), func(r rowScanner) (row, error) {
+		var x row
+		var latency, last int64
+		err := r.Scan(&x.id, &x.h.Attempts, &x.h.OK, &latency, &last)
+		if x.h.Attempts > 0 {
+			x.h.Latency = time.Duration(latency/x.h.Attempts) * time.Microsecond
+		}
+		x.h.Last = time.UnixMicro(last).UTC()
+		return x, err
+	}, `SELECT endpoint_id, COUNT(*), CAST(SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(latency_us) AS BIGINT), MAX(attempted_at) FROM delivery_attempts
+		WHERE endpoint_id IN (`+placeholders(len(endpointIDs))+`) AND attempted_at >= ? GROUP BY endpoint_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("console endpoint health: %w", err)
+	}
+	for _, x := range rows {
+		out[x.id] = x.h
+	}
+	return out, nil
+}
+
 func scanConsoleUser(r rowScanner) (*store.ConsoleUser, error) {
 	var u store.ConsoleUser
 	var invite sql.NullString
