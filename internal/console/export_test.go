@@ -9,3 +9,10 @@ func SetExportChunk(n int) (restore func()) {
 
 // ForgetStats empties the charts' cache, to measure a cold overview.
 func (h *Handler) ForgetStats() { h.stats.forget() }
+
+// SetPageSize lets tests page through lists of few rows.
+func SetPageSize(n int) (restore func()) {
+	old := pageSize
+	pageSize = n
+	return func() { pageSize = old }
+}

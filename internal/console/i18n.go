@@ -107,7 +107,7 @@ func (t *texts) Status(s string) string { return t.T("status:" + s) }
 // ("status:succeeded" → "succeeded", "class:channel_only" → "channel only").
 func init() {
 	for k := range zhWords {
-		for _, prefix := range []string{"status:", "class:", "action:"} {
+		for _, prefix := range []string{"status:", "class:", "action:", "sort:"} {
 			if strings.HasPrefix(k, prefix) {
 				if _, ok := enWords[k]; !ok {
 					enWords[k] = strings.ReplaceAll(strings.TrimPrefix(k, prefix), "_", " ")
@@ -119,4 +119,7 @@ func init() {
 }
 
 // enWords are the few English phrases that differ from their keys.
-var enWords = map[string]string{}
+var enWords = map[string]string{
+	"sort:newest": "newest first", "sort:oldest": "oldest first",
+	"sort:amount_desc": "amount, high to low", "sort:amount_asc": "amount, low to high",
+}

@@ -150,18 +150,41 @@ func consoleLimit(n int) int {
 	return n
 }
 
-// keysetPage runs selectFrom with f, newest first, before or after a cursor.
-func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter, before, after string, limit int, scan func(rowScanner) (T, error)) ([]T, bool, error) {
+// keysetPage runs selectFrom with f in sort's order (store.ConsoleSorts),
+// the page after the cursor before or the page before the cursor after:
+// keyset paging on (amount, id) or id, which the indexes of migrations
+// 0001, 0016 and 0019 serve in either direction.
+func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter, sort, before, after string, limit int, scan func(rowScanner) (T, error)) ([]T, bool, error) {
 	limit = consoleLimit(limit)
-	order := "DESC"
-	if before != "" {
-		f.and("id < ?", before)
-	}
+	byAmount := store.ConsoleSortByAmount(sort)
+	desc := sort != store.SortOldest && sort != store.SortAmountAsc
+	cursor, back := before, false
 	if after != "" {
-		f.and("id > ?", after)
-		order = "ASC"
+		cursor, back = after, true
 	}
-	items, err := queryAll(ctx, c, scan, selectFrom+f.where()+" ORDER BY id "+order+" LIMIT ?", append(f.args, limit+1)...)
+	if back {
+		desc = !desc // read away from the cursor, then turn the page round
+	}
+	op, dir := ">", "ASC"
+	if desc {
+		op, dir = "<", "DESC"
+	}
+	if cursor != "" {
+		amount, id, ok := store.ParseConsoleCursor(sort, cursor)
+		if !ok {
+			return nil, false, fmt.Errorf("list cursor %q is not one of sort %q", cursor, sort)
+		}
+		if byAmount {
+			f.and("(amount, id) "+op+" (?, ?)", amount, id)
+		} else {
+			f.and("id "+op+" ?", id)
+		}
+	}
+	order := " ORDER BY id " + dir
+	if byAmount {
+		order = " ORDER BY amount " + dir + ", id " + dir
+	}
+	items, err := queryAll(ctx, c, scan, selectFrom+f.where()+order+" LIMIT ?", append(f.args, limit+1)...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -169,7 +192,7 @@ func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter,
 	if more {
 		items = items[:limit]
 	}
-	if order == "ASC" {
+	if back {
 		slices.Reverse(items)
 	}
 	return items, more, nil
@@ -193,7 +216,7 @@ func (s *Store) ConsoleOrders(ctx context.Context, cf store.ConsoleOrderFilter) 
 	}
 	amountRange(&f, cf.AmountMin, cf.AmountMax)
 	createdRange(&f, "ord_", cf.CreatedGTE, cf.CreatedLT)
-	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, f, cf.Before, cf.After, cf.Limit, scanOrder)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, f, cf.Sort, cf.Before, cf.After, cf.Limit, scanOrder)
 	if err != nil {
 		return nil, false, fmt.Errorf("console orders: %w", err)
 	}
@@ -215,7 +238,7 @@ func (s *Store) ConsoleRefunds(ctx context.Context, cf store.ConsoleRefundFilter
 	}
 	amountRange(&f, cf.AmountMin, cf.AmountMax)
 	createdRange(&f, "rfd_", cf.CreatedGTE, cf.CreatedLT)
-	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+refundColumns+` FROM refunds`, f, cf.Before, cf.After, cf.Limit, scanRefund)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+refundColumns+` FROM refunds`, f, cf.Sort, cf.Before, cf.After, cf.Limit, scanRefund)
 	if err != nil {
 		return nil, false, fmt.Errorf("console refunds: %w", err)
 	}
