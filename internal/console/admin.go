@@ -8,7 +8,6 @@ import (
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
-	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -313,35 +312,4 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return back(w, r, "/console/reviews", "Decision recorded.")
-}
-
-type rulesData struct {
-	Rules      []*store.RiskRule
-	Expression string
-	Action     string
-	Days       int
-	DryRun     *risk.DryRun
-}
-
-// riskRules lists the platform's and merchants' rules; a draft rule can be
-// tried against the recent attempts (risk.TestRule, which records nothing).
-func (h *Handler) riskRules(w http.ResponseWriter, r *http.Request) error {
-	if h.cfg.Risk == nil {
-		return errNotFound
-	}
-	rules, _, err := h.cfg.Risk.ListRules(r.Context(), risk.Platform, store.RiskRuleFilter{ListParams: store.ListParams{Limit: 100}})
-	if err != nil {
-		return err
-	}
-	d := rulesData{Rules: rules, Days: 7, Action: "block"}
-	if r.Method == http.MethodPost {
-		d.Expression, d.Action = r.PostFormValue("expression"), r.PostFormValue("action")
-		if d.Days, err = atoiField(r, "days"); err != nil {
-			return err
-		}
-		if d.DryRun, err = h.cfg.Risk.TestRule(r.Context(), risk.RuleParams{Expression: &d.Expression, Action: &d.Action}, d.Days); err != nil {
-			return err
-		}
-	}
-	return h.page(w, r, "risk", "Risk rules", d)
 }

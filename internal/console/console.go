@@ -134,7 +134,7 @@ func New(cfg Config) *Handler {
 	funcs := h.funcs()
 	for _, page := range []string{"login", "message", "home", "search", "orders", "order", "refunds", "refund_confirm",
 		"webhooks", "channels", "merchants", "merchant", "users", "invite", "settlements", "reviews", "account", "risk",
-		"recon", "recon_run"} {
+		"recon", "recon_run", "risk_list"} {
 		h.pages[page] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tables.html", "templates/"+page+".html"))
 	}
 	cop := http.NewCrossOriginProtection()
@@ -193,6 +193,12 @@ func New(cfg Config) *Handler {
 	// The dry run changes nothing, so a viewer may run it too.
 	m.Handle("POST /console/risk", h.operator(h.riskRules))
 	m.Handle("POST /console/reviews/{id}/{decision}", h.operatorAdmin(h.decide))
+	m.Handle("POST /console/risk/rules", h.operatorAdmin(h.saveRule))
+	m.Handle("POST /console/risk/rules/{id}/{state}", h.operatorAdmin(h.toggleRule))
+	m.Handle("POST /console/risk/lists", h.operatorAdmin(h.createList))
+	m.Handle("GET /console/risk/lists/{id}", h.operator(h.riskList))
+	m.Handle("POST /console/risk/lists/{id}/entries", h.operatorAdmin(h.addEntries))
+	m.Handle("POST /console/risk/lists/{id}/entries/delete", h.operatorAdmin(h.deleteEntry))
 	m.Handle("GET /console/recon", h.operator(h.reconRuns))
 	m.Handle("POST /console/recon", h.operatorAdmin(h.startRecon))
 	m.Handle("GET /console/recon/{id}", h.operator(h.reconRun))
@@ -434,6 +440,7 @@ var notices = map[string]bool{
 	"Merchant created.": true, "Key revoked.": true, "Fees saved.": true, "User disabled.": true,
 	"Settlement marked as paid.": true, "Decision recorded.": true, "Two-step sign-in is on.": true,
 	"Reconciliation run.": true, "Discrepancy resolved.": true, "Endpoint enabled.": true, "Endpoint disabled.": true,
+	"Rule saved.": true, "List created.": true, "Entries added.": true, "Entry removed.": true,
 }
 
 func (h *Handler) now() time.Time { return h.cfg.Clock.Now() }

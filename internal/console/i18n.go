@@ -122,4 +122,5 @@ func init() {
 var enWords = map[string]string{
 	"sort:newest": "newest first", "sort:oldest": "oldest first",
 	"sort:amount_desc": "amount, high to low", "sort:amount_asc": "amount, low to high",
+	"scope:both": "test and live", "scope:test": "test only", "scope:live": "live only",
 }
