@@ -12,27 +12,6 @@ import (
 	"github.com/paygate/paygate/internal/store"
 )
 
-type channelView struct {
-	Account *store.ChannelAccount
-	Health  Health
-}
-
-func (h *Handler) channels(w http.ResponseWriter, r *http.Request) error {
-	as, _, err := h.cfg.Store.ChannelAccountList(r.Context(), "", store.ListParams{Limit: 100})
-	if err != nil {
-		return err
-	}
-	var vs []channelView
-	for _, a := range as {
-		v := channelView{Account: a}
-		if h.cfg.ChannelHealth != nil {
-			v.Health = h.cfg.ChannelHealth(a.ID)
-		}
-		vs = append(vs, v)
-	}
-	return h.page(w, r, "channels", "Channel accounts", vs)
-}
-
 func (h *Handler) merchants(w http.ResponseWriter, r *http.Request) error {
 	ms, _, err := h.cfg.Store.MerchantList(r.Context(), store.ListParams{Limit: 100, StartingAfter: r.URL.Query().Get("before")})
 	if err != nil {

@@ -72,6 +72,10 @@ var zhWords = map[string]string{
 	"Reconciliation run.": "对账已完成。", "Discrepancy resolved.": "差错已处理。", "Endpoint enabled.": "接收地址已启用。",
 	"Endpoint disabled.": "接收地址已停用。",
 	"Sort":               "排序", "sort:newest": "最新在前", "sort:oldest": "最早在前", "sort:amount_desc": "金额从高到低", "sort:amount_asc": "金额从低到高",
+	// Channel accounts' hourly charts.
+	"Last %d hours": "最近 %d 小时", "Success rate per hour, by channel account (UTC)": "各渠道账户每小时成功率（UTC）",
+	"Seconds from order to payment, mean per hour (UTC)": "下单到支付成功的平均秒数，按小时（UTC）",
+	"From the orders each account served, by the hour they were created. Time to payment runs from the order to the channel's confirmation (callback or query), so it includes the payer's time.": "按订单创建时间的小时统计各账户处理的订单。支付耗时为从下单到渠道确认（回调或查询）的时间，包含付款人操作的时间。",
 	// Risk rules and lists.
 	"A rule names a list in its expression, e.g. in_list('blocked_payers', payer.id).": "规则在表达式中引用名单，例如 in_list('blocked_payers', payer.id)。",
 	"Add": "添加", "Add entries": "添加条目", "Create list": "创建名单", "Create this rule": "创建此规则", "Edit": "编辑",

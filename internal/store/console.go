@@ -210,6 +210,21 @@ type ConsoleStore interface {
 	// webhook endpoints at or after since, by endpoint id; an endpoint
 	// without attempts is absent.
 	ConsoleEndpointHealth(ctx context.Context, endpointIDs []string, since time.Time) (map[string]EndpointHealth, error)
+	// ConsoleChannelHours sums the orders of the mode created in [from, to)
+	// that a channel account served, by UTC hour and channel account.
+	ConsoleChannelHours(ctx context.Context, livemode bool, from, to time.Time) ([]ConsoleChannelHour, error)
+}
+
+// ConsoleChannelHour is how one channel account's orders created in one
+// hour went.
+type ConsoleChannelHour struct {
+	Hour             time.Time // the hour's start, UTC
+	ChannelAccountID string
+	Orders           int64
+	Succeeded        int64
+	// PayMicros sums paid_at − created_at over the succeeded orders: the
+	// time from the order to the channel's confirmation (callback or query).
+	PayMicros int64
 }
 
 // EndpointHealth is how a webhook endpoint's recent delivery attempts went.

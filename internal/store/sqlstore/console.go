@@ -490,6 +490,31 @@ func (s *Store) ConsoleEndpointHealth(ctx context.Context, endpointIDs []string,
 	return out, nil
 }
 
+// ConsoleChannelHours sums orders by UTC hour and channel account; the
+// date range walks the primary key (createdRange).
+func (s *Store) ConsoleChannelHours(ctx context.Context, livemode bool, from, to time.Time) ([]store.ConsoleChannelHour, error) {
+	var f filter
+	createdRange(&f, "ord_", &from, &to)
+	f.and("livemode = ?", livemode)
+	f.and("channel_account_id <> ''")
+	const hour = int64(time.Hour / time.Microsecond)
+	q := fmt.Sprintf(`SELECT created_at / %d AS h, channel_account_id, COUNT(*),
+		CAST(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(CASE WHEN status = 'succeeded' AND paid_at IS NOT NULL THEN paid_at - created_at ELSE 0 END) AS BIGINT)
+		FROM orders%s GROUP BY created_at / %d, channel_account_id ORDER BY h`, hour, f.where(), hour)
+	hours, err := queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleChannelHour, error) {
+		var c store.ConsoleChannelHour
+		var h int64
+		err := r.Scan(&h, &c.ChannelAccountID, &c.Orders, &c.Succeeded, &c.PayMicros)
+		c.Hour = time.UnixMicro(h * hour).UTC()
+		return c, err
+	}, q, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("console channel hours: %w", err)
+	}
+	return hours, nil
+}
+
 func scanConsoleUser(r rowScanner) (*store.ConsoleUser, error) {
 	var u store.ConsoleUser
 	var invite sql.NullString
