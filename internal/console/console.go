@@ -20,16 +20,21 @@
 // only its merchant's objects: scope checks happen in each query (the
 // merchant id is a filter of the SQL, so another merchant's order is "not
 // found", never loaded and refused). The mode switch (test/live) is kept in
-// the session. Actions (refund, resend, create merchant, keys, approve a
-// review, mark a settlement paid) call the business services the API calls
-// (payment, account, notify's store calls, settlement, risk); handlers never
-// write SQL. Reads use the store's console queries (store.ConsoleStore).
+// the session. Actions (refund, resend, create merchant, keys, webhook
+// endpoints, approve a review, mark a settlement paid, resolve a
+// discrepancy, start a reconciliation, risk rules and lists) call the
+// business services the API calls (payment, account, notify.Endpoints and
+// notify's store calls, settlement, recon, risk); handlers never write SQL.
+// Reads use the store's console queries (store.ConsoleStore).
 //
-// Pages: search, orders and refunds (filters, keyset paging, streamed CSV
-// export of the whole filtered set), an order's timeline, webhook failures,
-// channel accounts, merchants and apps, settlements, the review queue and a
-// dashboard of charts drawn as SVG on the server. Every response carries a
-// strict Content-Security-Policy: no inline script or style.
+// Pages: search, orders and refunds (filters, sorting, keyset paging,
+// streamed CSV export of the whole filtered set in the same order), an
+// order's timeline, webhooks (endpoints with their delivery health,
+// failures), channel accounts with hourly charts, merchants and apps,
+// settlements, reconciliation runs and discrepancies, risk rules (with the
+// dry run before saving) and lists, the review queue and a dashboard of
+// charts drawn as SVG on the server. Every response carries a strict
+// Content-Security-Policy: no inline script or style.
 package console
 
 import (

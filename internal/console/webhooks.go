@@ -221,7 +221,9 @@ func (h *Handler) afterEndpointChange(w http.ResponseWriter, r *http.Request, p 
 	if p.Operator() {
 		q.Set("merchant", e.MerchantID)
 	}
-	r.URL.RawQuery = q.Encode()
+	u := *r.URL
+	u.Path, u.RawQuery = "/console/webhooks", q.Encode() // the page's own links (the language switch) are the page's
+	r.URL = &u
 	return h.showWebhooks(w, r, secret, e.ID)
 }
 
