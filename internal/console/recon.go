@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -128,14 +129,16 @@ func (h *Handler) reconRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 // startRecon reconciles a channel account's day now: the connector
-// downloads the bill (recon.Service.Run, as `paygate recon run` does).
-// Providers without downloadable bills answer bill_not_supported.
+// downloads the bill (recon.Service.Run, as `paygate recon run` does), and
+// the page answers when the run is done. Providers without downloadable
+// bills answer bill_not_supported. The run goes on if the browser leaves
+// (a run stopped half-way would resume at the next try, but need not stop).
 func (h *Handler) startRecon(w http.ResponseWriter, r *http.Request) error {
 	if h.cfg.Recon == nil {
 		return errNotFound
 	}
 	p := principalOf(r)
-	run, err := h.cfg.Recon.Run(r.Context(), recon.RunParams{ChannelAccountID: strings.TrimSpace(r.PostFormValue("account")),
+	run, err := h.cfg.Recon.Run(context.WithoutCancel(r.Context()), recon.RunParams{ChannelAccountID: strings.TrimSpace(r.PostFormValue("account")),
 		Date: strings.TrimSpace(r.PostFormValue("date")), StartedBy: "console:" + p.User.Email})
 	if err != nil {
 		return err
