@@ -1,9 +1,12 @@
 package console
 
 import (
+	"context"
+	"fmt"
 	"html/template"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate/internal/store"
@@ -28,6 +31,7 @@ type channelsData struct {
 // hour): the share that succeeded, and the mean time from the order to the
 // channel's confirmation of the payment (paid_at − created_at; the
 // gateway keeps no per-call latency in the database, only in its metrics).
+// The sums are cached for a minute (hoursCache).
 func (h *Handler) channels(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := principalOf(r)
@@ -49,7 +53,7 @@ func (h *Handler) channels(w http.ResponseWriter, r *http.Request) error {
 	}
 	to := h.now().UTC().Truncate(time.Hour).Add(time.Hour)
 	from := to.Add(-time.Duration(d.Hours) * time.Hour)
-	hours, err := h.cfg.Store.ConsoleChannelHours(ctx, p.Live(), from, to)
+	hours, err := h.hours.get(ctx, h.cfg.Store, p.Live(), from, to, h.now())
 	if err != nil {
 		return err
 	}
@@ -99,4 +103,38 @@ func (h *Handler) channels(w http.ResponseWriter, r *http.Request) error {
 	d.Success = drawChart(tr.T("Success rate per hour, by channel account (UTC)"), axis, success, true, "15:00", "2006-01-02 15:00")
 	d.PayTime = drawChart(tr.T("Seconds from order to payment, mean per hour (UTC)"), axis, payTime, false, "15:00", "2006-01-02 15:00")
 	return h.page(w, r, "channels", "Channel accounts", d)
+}
+
+// hoursCache keeps the channel charts' sums for recentTTL (a minute), so a
+// busy platform's page scans its last hours of orders once a minute, not
+// on every view.
+type hoursCache struct {
+	mu      sync.Mutex
+	entries map[string]hoursEntry
+}
+
+type hoursEntry struct {
+	at    time.Time
+	hours []store.ConsoleChannelHour
+}
+
+func (c *hoursCache) get(ctx context.Context, st store.Store, live bool, from, to, now time.Time) ([]store.ConsoleChannelHour, error) {
+	key := fmt.Sprintf("%v|%d|%d", live, from.Unix(), to.Unix())
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < recentTTL && !now.Before(e.at) {
+		return e.hours, nil
+	}
+	hours, err := st.ConsoleChannelHours(ctx, live, from, to)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) > 100 {
+		c.entries = map[string]hoursEntry{}
+	}
+	c.entries[key] = hoursEntry{at: now, hours: hours}
+	c.mu.Unlock()
+	return hours, nil
 }

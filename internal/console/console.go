@@ -117,6 +117,7 @@ type Handler struct {
 	limits *limiter
 	users  *Users
 	stats  statsCache
+	hours  hoursCache
 }
 
 // New returns the console. It panics if the embedded templates do not
