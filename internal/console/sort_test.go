@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"cmp"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"html"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/paygate/paygate/internal/console"
+	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -112,8 +114,29 @@ func TestConsoleSortedPaging(t *testing.T) {
 				t.Errorf("%s: %d, want 400", q, r.status)
 			}
 		}
-		if r := shop.get("/console/refunds?sort=amount_asc"); r.status != http.StatusOK {
-			t.Errorf("refunds sorted by amount: %d %s", r.status, errorText(r.body))
+		// Refunds sort the same way.
+		o := paidOrder(t, g, "sort-refunds", 1000)
+		var byAmount []string
+		for i, amount := range []int64{30, 10, 20} {
+			rf, _, err := g.Payments.CreateRefund(context.Background(), payment.Scope{MerchantID: o.MerchantID, AppID: o.AppID},
+				payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("sort-r%d", i), Amount: amount})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byAmount = append(byAmount, fmt.Sprintf("%d:%s", amount, rf.ID))
+		}
+		slices.Sort(byAmount) // 10, 20, 30 (one digit count)
+		r := shop.get("/console/refunds?sort=amount_asc")
+		var refunds []string
+		for _, m := range regexp.MustCompile(`<tr><td>(rfd_[a-z0-9]+)</td>`).FindAllStringSubmatch(r.body, -1) {
+			refunds = append(refunds, m[1])
+		}
+		var wantRefunds []string
+		for _, x := range byAmount {
+			wantRefunds = append(wantRefunds, strings.SplitN(x, ":", 2)[1])
+		}
+		if r.status != http.StatusOK || !slices.Equal(refunds, wantRefunds) {
+			t.Errorf("refunds sorted by amount: %d %v, want %v", r.status, refunds, wantRefunds)
 		}
 	})
 }
