@@ -110,8 +110,9 @@ func BenchmarkConsole(b *testing.B) {
 		{"orders-amount-desc-failed", "/console/orders?sort=amount_desc&status=failed"},
 		{"orders-amount-desc-7d", "/console/orders?sort=amount_desc&from=" + week},
 		{"orders-amount-desc-page-100", "/console/orders?sort=amount_desc&before=" + url.QueryEscape(seed.midAmount)},
+		{"channels-24h-cold", "/console/channels"},
 		{"channels-24h", "/console/channels"},
-		{"channels-48h", "/console/channels?hours=48"},
+		{"channels-48h-cold", "/console/channels?hours=48"},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
