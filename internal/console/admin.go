@@ -4,104 +4,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paygate/paygate/internal/account"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
-	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
-
-// webhooksData is the webhooks page: endpoints and recent failures.
-type webhooksData struct {
-	Hours     int
-	Failures  []*store.Delivery
-	Endpoints []*store.WebhookEndpoint
-}
-
-func (h *Handler) webhooks(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	ctx := r.Context()
-	hours, _ := strconv.Atoi(r.URL.Query().Get("hours"))
-	if hours <= 0 || hours > 24*30 {
-		hours = 24
-	}
-	d := webhooksData{Hours: hours}
-	var err error
-	if d.Failures, err = h.cfg.Store.ConsoleFailedDeliveries(ctx, p.scopeMerchant(), p.Live(), h.now().Add(-time.Duration(hours)*time.Hour), 200); err != nil {
-		return err
-	}
-	if !p.Operator() {
-		apps, _, err := h.cfg.Store.AppList(ctx, p.User.MerchantID, store.ListParams{Limit: 100})
-		if err != nil {
-			return err
-		}
-		for _, a := range apps {
-			if a.Livemode != p.Live() {
-				continue
-			}
-			es, _, err := h.cfg.Store.WebhookEndpointList(ctx, a.ID, store.ListParams{Limit: 100})
-			if err != nil {
-				return err
-			}
-			d.Endpoints = append(d.Endpoints, es...)
-		}
-	}
-	return h.page(w, r, "webhooks", "Webhooks", d)
-}
-
-// resendFailed queues again every event with a failed delivery in the
-// range (the failures page's "resend all").
-func (h *Handler) resendFailed(w http.ResponseWriter, r *http.Request) error {
-	p := principalOf(r)
-	ctx := r.Context()
-	hours, _ := strconv.Atoi(r.PostFormValue("hours"))
-	if hours <= 0 || hours > 24*30 {
-		return errs.InvalidParam("hours", "hours must be 1 to 720.")
-	}
-	ds, err := h.cfg.Store.ConsoleFailedDeliveries(ctx, p.scopeMerchant(), p.Live(), h.now().Add(-time.Duration(hours)*time.Hour), 5000)
-	if err != nil {
-		return err
-	}
-	done := map[string]bool{}
-	for _, d := range ds {
-		if done[d.EventID] {
-			continue
-		}
-		done[d.EventID] = true
-		if _, err := h.cfg.Store.EventRedeliver(ctx, store.Scope{MerchantID: d.MerchantID, AppID: d.AppID, Livemode: d.Livemode}, d.EventID, h.now()); err != nil {
-			return err
-		}
-	}
-	if h.cfg.Notify != nil && len(done) > 0 {
-		h.cfg.Notify()
-	}
-	h.cfg.Log.Info("console resend failed", "user", p.User.ID, "events", len(done))
-	return back(w, r, "/console/webhooks?hours="+strconv.Itoa(hours), "Events queued again.")
-}
-
-type channelView struct {
-	Account *store.ChannelAccount
-	Health  Health
-}
-
-func (h *Handler) channels(w http.ResponseWriter, r *http.Request) error {
-	as, _, err := h.cfg.Store.ChannelAccountList(r.Context(), "", store.ListParams{Limit: 100})
-	if err != nil {
-		return err
-	}
-	var vs []channelView
-	for _, a := range as {
-		v := channelView{Account: a}
-		if h.cfg.ChannelHealth != nil {
-			v.Health = h.cfg.ChannelHealth(a.ID)
-		}
-		vs = append(vs, v)
-	}
-	return h.page(w, r, "channels", "Channel accounts", vs)
-}
 
 func (h *Handler) merchants(w http.ResponseWriter, r *http.Request) error {
 	ms, _, err := h.cfg.Store.MerchantList(r.Context(), store.ListParams{Limit: 100, StartingAfter: r.URL.Query().Get("before")})
@@ -382,35 +291,4 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return back(w, r, "/console/reviews", "Decision recorded.")
-}
-
-type rulesData struct {
-	Rules      []*store.RiskRule
-	Expression string
-	Action     string
-	Days       int
-	DryRun     *risk.DryRun
-}
-
-// riskRules lists the platform's and merchants' rules; a draft rule can be
-// tried against the recent attempts (risk.TestRule, which records nothing).
-func (h *Handler) riskRules(w http.ResponseWriter, r *http.Request) error {
-	if h.cfg.Risk == nil {
-		return errNotFound
-	}
-	rules, _, err := h.cfg.Risk.ListRules(r.Context(), risk.Platform, store.RiskRuleFilter{ListParams: store.ListParams{Limit: 100}})
-	if err != nil {
-		return err
-	}
-	d := rulesData{Rules: rules, Days: 7, Action: "block"}
-	if r.Method == http.MethodPost {
-		d.Expression, d.Action = r.PostFormValue("expression"), r.PostFormValue("action")
-		if d.Days, err = atoiField(r, "days"); err != nil {
-			return err
-		}
-		if d.DryRun, err = h.cfg.Risk.TestRule(r.Context(), risk.RuleParams{Expression: &d.Expression, Action: &d.Action}, d.Days); err != nil {
-			return err
-		}
-	}
-	return h.page(w, r, "risk", "Risk rules", d)
 }

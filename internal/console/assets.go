@@ -80,6 +80,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"pct":       func(f float64) string { return strconvF(f) + "%" },
 		"hasPrefix": strings.HasPrefix,
 		"mul100":    func(f float64) float64 { return 100 * f },
+		"list":      func(s ...string) []string { return s },
 		// dict hands a shared table template the page's view and its rows.
 		"dict": func(v *view, rows any) tableArgs { return tableArgs{V: v, Rows: rows} },
 		"mode": func(live bool) string {

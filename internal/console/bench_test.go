@@ -105,6 +105,14 @@ func BenchmarkConsole(b *testing.B) {
 		{"search-channel-trade-no", "/console/search?q=" + seed.tradeNo},
 		{"search-payer", "/console/search?q=" + seed.payer},
 		{"webhooks", "/console/webhooks"},
+		{"orders-amount-desc", "/console/orders?sort=amount_desc"},
+		{"orders-amount-asc-one-merchant", "/console/orders?sort=amount_asc&merchant=" + seed.merchants[1]},
+		{"orders-amount-desc-failed", "/console/orders?sort=amount_desc&status=failed"},
+		{"orders-amount-desc-7d", "/console/orders?sort=amount_desc&from=" + week},
+		{"orders-amount-desc-page-100", "/console/orders?sort=amount_desc&before=" + url.QueryEscape(seed.midAmount)},
+		{"channels-24h-cold", "/console/channels"},
+		{"channels-24h", "/console/channels"},
+		{"channels-48h-cold", "/console/channels?hours=48"},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
@@ -127,6 +135,7 @@ func BenchmarkConsole(b *testing.B) {
 	for _, e := range []struct{ name, query string }{
 		{"export-alipay-7d", "?method=alipay.qr&status=succeeded&from=" + week},
 		{"export-all", ""},
+		{"export-amount-desc-7d", "?sort=amount_desc&from=" + week},
 	} {
 		b.Run(e.name, func(b *testing.B) {
 			var rows int64
@@ -189,6 +198,7 @@ type seeded struct {
 	merchants             []string
 	order, tradeNo, payer string
 	mid                   string // an id about a third of the way down the list
+	midAmount             string // the cursor 5 000 rows down the list by amount, high to low
 }
 
 // seedOrders writes n orders through the store (OrderCreate, eight at a
@@ -289,5 +299,10 @@ func seedOrders(b *testing.B, st store.Store, n int) seeded {
 		b.Fatal(err)
 	}
 	s.mid = page[len(page)-1].ID
+	if page, _, err = st.ConsoleOrders(ctx, store.ConsoleOrderFilter{Sort: store.SortAmountDesc, Limit: 5000}); err != nil {
+		b.Fatal(err)
+	}
+	last := page[len(page)-1]
+	s.midAmount = store.ConsoleCursor(store.SortAmountDesc, last.Amount, last.ID)
 	return s
 }

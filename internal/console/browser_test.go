@@ -49,9 +49,11 @@ func signIn(b *browsertest.Browser, base, email string) {
 
 // TestBrowserConsole drives the console in headless Chromium: an operator
 // signs in, finds an order by its channel trade number, resends its failed
-// webhook, refunds part of it, and exports a filtered CSV whose rows are
-// checked; a merchant's user signs in and cannot open another merchant's
-// order by its URL; a forged CSRF token and an expired session are refused.
+// webhook, refunds part of it, exports a filtered CSV whose rows are
+// checked, and resolves a reconciliation discrepancy from its run's page;
+// a merchant's user signs in, adds a webhook endpoint (its secret shown
+// once), and cannot open another merchant's order by its URL; a forged
+// CSRF token and an expired session are refused.
 func TestBrowserConsole(t *testing.T) {
 	br := browsertest.New(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "paygate.db"))
@@ -85,6 +87,7 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	addUser(t, g, store.ConsoleMerchant, o.MerchantID, "shop@example.com", store.RoleAdmin)
+	run, discs := reconciledDay(t, g, 2)
 	base := g.URL()
 
 	t.Run("operator", func(t *testing.T) {
@@ -163,6 +166,32 @@ func TestBrowserConsole(t *testing.T) {
 		if !slices.Equal(ids, small) {
 			t.Errorf("export holds %v, want %v", ids, small)
 		}
+
+		// Reconciliation: open the run from the list, resolve a discrepancy.
+		br.Do(20*time.Second,
+			chromedp.Navigate(base+"/console/recon?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("recon-runs")),
+			chromedp.Click(chromedp.CSS(`#recon-runs a[href="/console/recon/`+run.ID+`"]`)),
+			chromedp.WaitVisible(chromedp.ID("discrepancies")),
+		)
+		if got := browsertest.Eval[string](br, `document.getElementById('run-id').textContent`); got != run.ID {
+			t.Fatalf("the run's page is of %q, want %s", got, run.ID)
+		}
+		d := discs[0]
+		form := `form.resolve[data-discrepancy="` + d.ID + `"]`
+		br.Do(20*time.Second,
+			chromedp.SetValue(chromedp.CSS(form+` select[name="action"]`), "adjust"),
+			chromedp.SendKeys(chromedp.CSS(form+` input[name="note"]`), "a test line of the channel"),
+			chromedp.Click(chromedp.CSS(form+` button`)),
+		)
+		waitLocation(t, br, "done=")
+		br.Do(20*time.Second, chromedp.WaitVisible(chromedp.ID("flash")))
+		if got, _ := g.Store.DiscrepancyGet(ctx, d.ID); got.Status != store.DiscrepancyResolved || got.Action != "adjust" || got.ResolvedBy != "ops@example.com" {
+			t.Errorf("after resolving in the browser the discrepancy is %s (%s by %s)", got.Status, got.Action, got.ResolvedBy)
+		}
+		if n := browsertest.Eval[int](br, `document.querySelectorAll('form.resolve').length`); n != len(discs)-1 {
+			t.Errorf("the run's page offers %d resolve forms after resolving one, want %d", n, len(discs)-1)
+		}
 		br.NoProblems()
 	})
 
@@ -172,6 +201,39 @@ func TestBrowserConsole(t *testing.T) {
 			t.Fatal(err)
 		}
 		signIn(br, base, "shop@example.com")
+
+		// Add a webhook endpoint for one event type; its secret shows once.
+		hookURL := rc.url + "/browser"
+		br.Do(20*time.Second,
+			chromedp.Navigate(base+"/console/webhooks?lang=en"),
+			chromedp.WaitVisible(chromedp.ID("endpoint-form")),
+			chromedp.SendKeys(chromedp.ID("endpoint-url"), hookURL),
+			chromedp.SendKeys(chromedp.ID("endpoint-description"), "from the browser"),
+			chromedp.Click(chromedp.CSS(`#endpoint-form input[value="refund.succeeded"]`)),
+			chromedp.Click(chromedp.ID("endpoint-create")),
+			chromedp.WaitVisible(chromedp.ID("endpoint-secret")),
+		)
+		secret := browsertest.Eval[string](br, `document.getElementById('endpoint-secret').textContent`)
+		es, _, err := g.Store.WebhookEndpointList(ctx, g.Demo.App.ID, store.ListParams{Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var made *store.WebhookEndpoint
+		for _, e := range es {
+			if e.URL == hookURL {
+				made = e
+			}
+		}
+		if made == nil || strings.Join(made.EnabledEvents, ",") != "refund.succeeded" || made.Description != "from the browser" {
+			t.Fatalf("the endpoint made in the browser: %+v", made)
+		}
+		if plain, err := g.Box.Open(made.SecretSealed); err != nil || plain != secret {
+			t.Errorf("the secret shown (%q) is not the endpoint's: %v", secret, err)
+		}
+		if n := browsertest.Eval[int](br, `document.querySelectorAll('#endpoints tr[data-endpoint="`+made.ID+`"]').length`); n != 1 {
+			t.Errorf("the endpoints table lists the new endpoint %d times", n)
+		}
+
 		br.Do(20*time.Second,
 			chromedp.Navigate(base+"/console/orders/"+theirs.ID+"?lang=en"),
 			chromedp.WaitVisible(chromedp.ID("error-text")),

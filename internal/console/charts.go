@@ -29,6 +29,12 @@ var palette = []string{"#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#
 // lineChart draws series over days; yMax 0 scales to the data; percent
 // labels the axis 0–100 %.
 func lineChart(title string, days []time.Time, ss []series, percent bool) template.HTML {
+	return drawChart(title, days, ss, percent, "01-02", "2006-01-02")
+}
+
+// drawChart draws series over the times xs, labelled on the axis with
+// axisLayout and in each point's tooltip with pointLayout.
+func drawChart(title string, days []time.Time, ss []series, percent bool, axisLayout, pointLayout string) template.HTML {
 	const w, h, left, right, top, bottom = 640.0, 220.0, 48.0, 150.0, 24.0, 28.0
 	pw, ph := w-left-right, h-top-bottom
 	max := 0.0
@@ -65,7 +71,7 @@ func lineChart(title string, days []time.Time, ss []series, percent bool) templa
 	}
 	for i, d := range days {
 		if len(days) <= 8 || i%(len(days)/7+1) == 0 || i == len(days)-1 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="middle" fill="#6b7280">%s</text>`, x(i), h-8, d.Format("01-02"))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="middle" fill="#6b7280">%s</text>`, x(i), h-8, d.Format(axisLayout))
 		}
 	}
 	for si, s := range ss {
@@ -78,7 +84,7 @@ func lineChart(title string, days []time.Time, ss []series, percent bool) templa
 			y := top + ph - ph*v/max
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y))
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"><title>%s %s: %.1f</title></circle>`, x(i), y, color,
-				html.EscapeString(s.Name), days[i].Format("2006-01-02"), v)
+				html.EscapeString(s.Name), days[i].Format(pointLayout), v)
 		}
 		if len(pts) > 1 {
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, color, strings.Join(pts, " "))

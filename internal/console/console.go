@@ -20,16 +20,21 @@
 // only its merchant's objects: scope checks happen in each query (the
 // merchant id is a filter of the SQL, so another merchant's order is "not
 // found", never loaded and refused). The mode switch (test/live) is kept in
-// the session. Actions (refund, resend, create merchant, keys, approve a
-// review, mark a settlement paid) call the business services the API calls
-// (payment, account, notify's store calls, settlement, risk); handlers never
-// write SQL. Reads use the store's console queries (store.ConsoleStore).
+// the session. Actions (refund, resend, create merchant, keys, webhook
+// endpoints, approve a review, mark a settlement paid, resolve a
+// discrepancy, start a reconciliation, risk rules and lists) call the
+// business services the API calls (payment, account, notify.Endpoints and
+// notify's store calls, settlement, recon, risk); handlers never write SQL.
+// Reads use the store's console queries (store.ConsoleStore).
 //
-// Pages: search, orders and refunds (filters, keyset paging, streamed CSV
-// export of the whole filtered set), an order's timeline, webhook failures,
-// channel accounts, merchants and apps, settlements, the review queue and a
-// dashboard of charts drawn as SVG on the server. Every response carries a
-// strict Content-Security-Policy: no inline script or style.
+// Pages: search, orders and refunds (filters, sorting, keyset paging,
+// streamed CSV export of the whole filtered set in the same order), an
+// order's timeline, webhooks (endpoints with their delivery health,
+// failures), channel accounts with hourly charts, merchants and apps,
+// settlements, reconciliation runs and discrepancies, risk rules (with the
+// dry run before saving) and lists, the review queue and a dashboard of
+// charts drawn as SVG on the server. Every response carries a strict
+// Content-Security-Policy: no inline script or style.
 package console
 
 import (
@@ -50,7 +55,9 @@ import (
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
@@ -78,6 +85,11 @@ type Config struct {
 	// Settlements, Risk: their pages show when set.
 	Settlements *settlement.Service
 	Risk        *risk.Service
+	// Recon: the reconciliation pages show when set.
+	Recon *recon.Service
+	// Endpoints manages webhook endpoints (the API's notify.Endpoints);
+	// without it the webhooks page only lists them.
+	Endpoints *notify.Endpoints
 	// Notify wakes the webhook dispatcher after a resend.
 	Notify func()
 	// ChannelHealth reports a channel account's breaker and success rate.
@@ -105,6 +117,7 @@ type Handler struct {
 	limits *limiter
 	users  *Users
 	stats  statsCache
+	hours  hoursCache
 }
 
 // New returns the console. It panics if the embedded templates do not
@@ -126,7 +139,8 @@ func New(cfg Config) *Handler {
 		limits: newLimiter(cfg.Clock), users: &Users{Store: cfg.Store, Clock: cfg.Clock, Seal: cfg.Seal, Open: cfg.Open}}
 	funcs := h.funcs()
 	for _, page := range []string{"login", "message", "home", "search", "orders", "order", "refunds", "refund_confirm",
-		"webhooks", "channels", "merchants", "merchant", "users", "invite", "settlements", "reviews", "account", "risk"} {
+		"webhooks", "channels", "merchants", "merchant", "users", "invite", "settlements", "reviews", "account", "risk",
+		"recon", "recon_run", "risk_list"} {
 		h.pages[page] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tables.html", "templates/"+page+".html"))
 	}
 	cop := http.NewCrossOriginProtection()
@@ -163,6 +177,9 @@ func New(cfg Config) *Handler {
 	m.Handle("POST /console/events/{id}/resend", h.admin(h.resend))
 	m.Handle("GET /console/webhooks", h.signedIn(h.webhooks))
 	m.Handle("POST /console/webhooks/resend", h.admin(h.resendFailed))
+	m.Handle("POST /console/webhooks/endpoints", h.admin(h.createEndpoint))
+	m.Handle("POST /console/webhooks/endpoints/{id}/rotate", h.admin(h.rotateEndpoint))
+	m.Handle("POST /console/webhooks/endpoints/{id}/{state}", h.admin(h.setEndpointDisabled))
 	m.Handle("GET /console/users", h.signedIn(h.usersPage))
 	m.Handle("POST /console/users", h.admin(h.inviteUser))
 	m.Handle("POST /console/users/{id}/disable", h.admin(h.disableUser))
@@ -182,6 +199,16 @@ func New(cfg Config) *Handler {
 	// The dry run changes nothing, so a viewer may run it too.
 	m.Handle("POST /console/risk", h.operator(h.riskRules))
 	m.Handle("POST /console/reviews/{id}/{decision}", h.operatorAdmin(h.decide))
+	m.Handle("POST /console/risk/rules", h.operatorAdmin(h.saveRule))
+	m.Handle("POST /console/risk/rules/{id}/{state}", h.operatorAdmin(h.toggleRule))
+	m.Handle("POST /console/risk/lists", h.operatorAdmin(h.createList))
+	m.Handle("GET /console/risk/lists/{id}", h.operator(h.riskList))
+	m.Handle("POST /console/risk/lists/{id}/entries", h.operatorAdmin(h.addEntries))
+	m.Handle("POST /console/risk/lists/{id}/entries/delete", h.operatorAdmin(h.deleteEntry))
+	m.Handle("GET /console/recon", h.operator(h.reconRuns))
+	m.Handle("POST /console/recon", h.operatorAdmin(h.startRecon))
+	m.Handle("GET /console/recon/{id}", h.operator(h.reconRun))
+	m.Handle("POST /console/discrepancies/{id}/resolve", h.operatorAdmin(h.resolveDiscrepancy))
 	h.mux = m
 	h.root = cop.Handler(m)
 	return h
@@ -418,6 +445,8 @@ var notices = map[string]bool{
 	"Refund created.": true, "Event queued for delivery again.": true, "Events queued again.": true,
 	"Merchant created.": true, "Key revoked.": true, "Fees saved.": true, "User disabled.": true,
 	"Settlement marked as paid.": true, "Decision recorded.": true, "Two-step sign-in is on.": true,
+	"Reconciliation run.": true, "Discrepancy resolved.": true, "Endpoint enabled.": true, "Endpoint disabled.": true,
+	"Rule saved.": true, "List created.": true, "Entries added.": true, "Entry removed.": true,
 }
 
 func (h *Handler) now() time.Time { return h.cfg.Clock.Now() }

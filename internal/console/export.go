@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/store"
 )
 
 // exportChunk is how many rows the export reads per query: memory stays
@@ -15,8 +16,8 @@ import (
 // read transaction open for the whole download.
 var exportChunk = 1000
 
-// exportOrders streams every order of the filtered set as CSV, walking the
-// primary key in chunks (keyset paging, newest first).
+// exportOrders streams every order of the filtered set as CSV in the
+// list's sort order, in chunks (keyset paging on the sort's key and id).
 func (h *Handler) exportOrders(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	lq, err := parseList(r)
@@ -50,7 +51,8 @@ func (h *Handler) exportOrders(w http.ResponseWriter, r *http.Request) error {
 			return nil // a write error is the client gone
 		}
 		keepWriting(w)
-		f.Before = os[len(os)-1].ID
+		last := os[len(os)-1]
+		f.Before = store.ConsoleCursor(f.Sort, last.Amount, last.ID)
 	}
 }
 
@@ -85,7 +87,8 @@ func (h *Handler) exportRefunds(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		keepWriting(w)
-		f.Before = rs[len(rs)-1].ID
+		last := rs[len(rs)-1]
+		f.Before = store.ConsoleCursor(f.Sort, last.Amount, last.ID)
 	}
 }
 

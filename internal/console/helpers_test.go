@@ -26,6 +26,9 @@ import (
 
 const testPassword = "correct horse battery staple"
 
+// testMasterKey is the test gateways' master key (hex).
+const testMasterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
 // stores runs fn once on SQLite and, when PAYGATE_TEST_POSTGRES is set, once
 // on PostgreSQL.
 func stores(t *testing.T, fn func(t *testing.T, open func(t *testing.T) store.Store)) {
@@ -50,7 +53,7 @@ func startGateway(t *testing.T, st store.Store) *gateway.Gateway {
 	t.Helper()
 	g, err := gateway.OpenWith(context.Background(), gateway.Config{
 		Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(t.TempDir(), "unused.db"), AdminToken: "op_console_test",
-		MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		MasterKey: testMasterKey,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerInterval: time.Hour,
 		NotifyRetrySchedule: []time.Duration{time.Millisecond},
 	}, st, io.Discard)

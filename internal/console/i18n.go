@@ -103,12 +103,15 @@ func (t *texts) Time(at time.Time) template.HTML {
 // Status is an order, refund or delivery status in the language.
 func (t *texts) Status(s string) string { return t.T("status:" + s) }
 
-// label is the English of a status key ("status:succeeded" → "succeeded").
+// The English of a status, class or action key is the key's word
+// ("status:succeeded" → "succeeded", "class:channel_only" → "channel only").
 func init() {
 	for k := range zhWords {
-		if strings.HasPrefix(k, "status:") {
-			if _, ok := enWords[k]; !ok {
-				enWords[k] = strings.ReplaceAll(strings.TrimPrefix(k, "status:"), "_", " ")
+		for _, prefix := range []string{"status:", "class:", "action:", "sort:"} {
+			if strings.HasPrefix(k, prefix) {
+				if _, ok := enWords[k]; !ok {
+					enWords[k] = strings.ReplaceAll(strings.TrimPrefix(k, prefix), "_", " ")
+				}
 			}
 		}
 	}
@@ -116,4 +119,8 @@ func init() {
 }
 
 // enWords are the few English phrases that differ from their keys.
-var enWords = map[string]string{}
+var enWords = map[string]string{
+	"sort:newest": "newest first", "sort:oldest": "oldest first",
+	"sort:amount_desc": "amount, high to low", "sort:amount_asc": "amount, low to high",
+	"scope:both": "test and live", "scope:test": "test only", "scope:live": "live only",
+}

@@ -36,7 +36,8 @@ func TestChineseHasEveryPhrase(t *testing.T) {
 		"Review queue", "Users", "Account", "Search", "Order", "Confirm refund", "Choose a password", "Sign in",
 		"Order created", "Risk decision", "Routing decision", "Paid", "Closed", "Failed", "Webhook attempt",
 		"Refund %s requested", "Refund %s succeeded", "Refund %s failed", "Event %s", "Ledger entry %s",
-		"Secret key", "Signing secret", "Refunds per day, by status", "Webhook deliveries per day, by status", "Webhook secret", "Something went wrong. Please try again.")
+		"Secret key", "Signing secret", "Refunds per day, by status", "Webhook deliveries per day, by status", "Webhook secret", "Something went wrong. Please try again.",
+		"Reconciliation", "Risk list", "Success rate per hour, by channel account (UTC)", "Seconds from order to payment, mean per hour (UTC)")
 	for _, p := range phrases {
 		zh, ok := zhWords[p]
 		if !ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,6 +99,8 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 // listQuery is a list page's filters as the form sends them.
 type listQuery struct {
 	Merchant, Status, Method, Channel, MinAmount, MaxAmount, From, To, Before, After, OrderID string
+	// Sort is one of store.ConsoleSorts; "" is newest first.
+	Sort string
 }
 
 // parseList reads the filters; bad values are a 400 naming the field.
@@ -105,7 +108,18 @@ func parseList(r *http.Request) (listQuery, error) {
 	q := r.URL.Query()
 	lq := listQuery{Merchant: q.Get("merchant"), Status: q.Get("status"), Method: q.Get("method"), Channel: q.Get("channel"),
 		MinAmount: q.Get("min"), MaxAmount: q.Get("max"), From: q.Get("from"), To: q.Get("to"),
-		Before: q.Get("before"), After: q.Get("after"), OrderID: q.Get("order")}
+		Before: q.Get("before"), After: q.Get("after"), OrderID: q.Get("order"), Sort: q.Get("sort")}
+	if lq.Sort == store.SortNewest {
+		lq.Sort = ""
+	}
+	if lq.Sort != "" && !slices.Contains(store.ConsoleSorts, lq.Sort) {
+		return lq, errs.InvalidParam("sort", "sort must be one of "+strings.Join(store.ConsoleSorts, ", ")+".")
+	}
+	for k, v := range map[string]string{"before": lq.Before, "after": lq.After} {
+		if _, _, ok := store.ParseConsoleCursor(lq.Sort, v); v != "" && !ok {
+			return lq, errs.InvalidParam(k, "The page link is not of this sort order; start from the first page.")
+		}
+	}
 	for k, v := range map[string]string{"min": lq.MinAmount, "max": lq.MaxAmount} {
 		if v != "" {
 			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
@@ -155,7 +169,7 @@ func (p *principal) merchantFilter(lq listQuery) string {
 func (lq listQuery) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"merchant": lq.Merchant, "status": lq.Status, "method": lq.Method, "channel": lq.Channel,
-		"min": lq.MinAmount, "max": lq.MaxAmount, "from": lq.From, "to": lq.To, "order": lq.OrderID} {
+		"min": lq.MinAmount, "max": lq.MaxAmount, "from": lq.From, "to": lq.To, "order": lq.OrderID, "sort": lq.Sort} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -168,17 +182,18 @@ func (lq listQuery) orderFilter(p *principal) store.ConsoleOrderFilter {
 	from, to := lq.dates()
 	return store.ConsoleOrderFilter{MerchantID: p.merchantFilter(lq), Livemode: p.Live(), Status: lq.Status, Method: lq.Method,
 		ChannelAccountID: lq.Channel, AmountMin: min, AmountMax: max, CreatedGTE: from, CreatedLT: to,
-		Before: lq.Before, After: lq.After}
+		Sort: lq.Sort, Before: lq.Before, After: lq.After}
 }
 
 func (lq listQuery) refundFilter(p *principal) store.ConsoleRefundFilter {
 	min, max := lq.amounts()
 	from, to := lq.dates()
 	return store.ConsoleRefundFilter{MerchantID: p.merchantFilter(lq), Livemode: p.Live(), Status: lq.Status, OrderID: lq.OrderID,
-		AmountMin: min, AmountMax: max, CreatedGTE: from, CreatedLT: to, Before: lq.Before, After: lq.After}
+		AmountMin: min, AmountMax: max, CreatedGTE: from, CreatedLT: to, Sort: lq.Sort, Before: lq.Before, After: lq.After}
 }
 
-// pager holds a list's paging links.
+// pager holds a list's paging links: Newer is the previous page and Older
+// the next in the list's sort order (newest first unless sorted otherwise).
 type pager struct {
 	Newer, Older, Export string
 }
@@ -210,11 +225,13 @@ type ordersData struct {
 	Statuses []string
 	Methods  []string
 	Channels []*store.ChannelAccount
+	Sorts    []string
 }
 
 var orderStatuses = []string{"pending", "processing", "requires_review", "succeeded", "failed", "closed"}
 
-const pageSize = 50
+// pageSize is how many rows a list page shows (a variable for tests).
+var pageSize = 50
 
 func (h *Handler) orders(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
@@ -228,7 +245,7 @@ func (h *Handler) orders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := ordersData{Q: lq, Orders: os, Statuses: orderStatuses, Methods: methods}
+	d := ordersData{Q: lq, Orders: os, Statuses: orderStatuses, Methods: methods, Sorts: store.ConsoleSorts}
 	if len(os) > 0 {
 		// Paging forward (before) there are newer ones when a cursor was
 		// given; paging back (after), older ones.
@@ -236,7 +253,9 @@ func (h *Handler) orders(w http.ResponseWriter, r *http.Request) error {
 		if lq.After != "" {
 			moreOlder, moreNewer = true, more
 		}
-		d.Page = makePager("/console/orders", lq, os[0].ID, os[len(os)-1].ID, moreOlder, moreNewer)
+		first, last := os[0], os[len(os)-1]
+		d.Page = makePager("/console/orders", lq, store.ConsoleCursor(lq.Sort, first.Amount, first.ID),
+			store.ConsoleCursor(lq.Sort, last.Amount, last.ID), moreOlder, moreNewer)
 	} else {
 		d.Page = makePager("/console/orders", lq, "", "", false, false)
 	}
@@ -251,6 +270,7 @@ type refundsData struct {
 	Refunds  []*store.Refund
 	Page     pager
 	Statuses []string
+	Sorts    []string
 }
 
 func (h *Handler) refunds(w http.ResponseWriter, r *http.Request) error {
@@ -265,13 +285,15 @@ func (h *Handler) refunds(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := refundsData{Q: lq, Refunds: rs, Statuses: []string{"pending", "succeeded", "failed"}}
+	d := refundsData{Q: lq, Refunds: rs, Statuses: []string{"pending", "succeeded", "failed"}, Sorts: store.ConsoleSorts}
 	if len(rs) > 0 {
 		moreOlder, moreNewer := more, lq.Before != ""
 		if lq.After != "" {
 			moreOlder, moreNewer = true, more
 		}
-		d.Page = makePager("/console/refunds", lq, rs[0].ID, rs[len(rs)-1].ID, moreOlder, moreNewer)
+		first, last := rs[0], rs[len(rs)-1]
+		d.Page = makePager("/console/refunds", lq, store.ConsoleCursor(lq.Sort, first.Amount, first.ID),
+			store.ConsoleCursor(lq.Sort, last.Amount, last.ID), moreOlder, moreNewer)
 	} else {
 		d.Page = makePager("/console/refunds", lq, "", "", false, false)
 	}

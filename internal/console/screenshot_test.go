@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/store"
@@ -51,11 +52,11 @@ func TestConsoleScreenshots(t *testing.T) {
 		}
 		o := &store.Order{ID: id.New(id.Order, at), MerchantID: g.Demo.App.MerchantID, AppID: g.Demo.App.ID,
 			OutTradeNo: fmt.Sprintf("2026%06d", i), Amount: int64(500 + rng.IntN(30000)), Currency: "CNY", Subject: "Coffee beans 1kg",
-			Method: m, Status: store.OrderFailed, Channel: "sandbox", Metadata: map[string]string{}, RequestHash: "x",
+			Method: m, Status: store.OrderFailed, Channel: "sandbox", ChannelAccountID: channelaccount.SandboxAccountID, Metadata: map[string]string{}, RequestHash: "x",
 			CreatedAt: at, UpdatedAt: at, ExpiresAt: at.Add(2 * time.Hour)}
 		if rng.IntN(100) < rate[m]-i%5 {
 			o.Status, o.ChannelTradeNo = store.OrderSucceeded, fmt.Sprintf("4200%012d", i)
-			paid := at.Add(time.Minute)
+			paid := at.Add(time.Duration(20+rng.IntN(100)) * time.Second)
 			o.PaidAt = &paid
 		}
 		if err := st.OrderCreate(ctx, o); err != nil {
@@ -77,6 +78,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	rc.ok.Store(false)
 	failing := paidOrder(t, g, "CAFE-20261202-0043", 3600)
 	waitDeliveries(t, g, eventOf(t, g, failing, "order.succeeded").ID, store.DeliveryFailed)
+	run, _ := reconciledDay(t, g, 4)
 
 	br.Do(10*time.Second, chromedp.EmulateViewport(1360, 900))
 	br.Do(20*time.Second, chromedp.Navigate(g.URL()+"/console/login?lang=en"), chromedp.WaitVisible(chromedp.ID("email")))
@@ -86,7 +88,9 @@ func TestConsoleScreenshots(t *testing.T) {
 		{"console-overview", "/console/?lang=en"},
 		{"console-orders", "/console/orders?lang=en"},
 		{"console-order", "/console/orders/" + o.ID + "?lang=en"},
-		{"console-webhooks", "/console/webhooks?lang=en"},
+		{"console-webhooks", "/console/webhooks?merchant=" + g.Demo.App.MerchantID + "&lang=en"},
+		{"console-recon", "/console/recon/" + run.ID + "?lang=en"},
+		{"console-channels", "/console/channels?lang=en"},
 		{"console-overview-zh", "/console/?lang=zh"},
 	} {
 		br.Do(20*time.Second, chromedp.Navigate(g.URL()+p.path), chromedp.WaitVisible(chromedp.CSS("main")))

@@ -611,6 +611,7 @@ func (g *Gateway) handler() http.Handler {
 func (g *Gateway) console() *console.Handler {
 	return console.New(console.Config{
 		Store: g.Store, Payments: g.Payments, Accounts: g.API.Accounts, Settlements: g.Settlements, Risk: g.Risk,
+		Recon: g.Recon, Endpoints: g.API.Endpoints,
 		Notify: g.Notifier.Kick, Seal: g.Box.Seal, Open: g.Box.Open, Clock: g.Clock, Log: g.Log, PublicURL: g.Payments.PublicURL,
 		ChannelHealth: func(accountID string) console.Health {
 			h := g.Router.Health(accountID)

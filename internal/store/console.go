@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,11 +64,53 @@ type ConsoleOrderFilter struct {
 	AmountMax        int64 // 0: none
 	CreatedGTE       *time.Time
 	CreatedLT        *time.Time
-	// Before is the keyset cursor: ids older than it. Lists are newest first.
+	// Sort is the list's order: one of ConsoleSorts; "" is SortNewest.
+	Sort string
+	// Before is the keyset cursor of the next page (ConsoleCursor of its
+	// last row): the rows that follow it in Sort's order.
 	Before string
-	// After pages backwards: ids newer than it (the page nearest it).
+	// After pages backwards: the rows that precede the cursor in Sort's
+	// order (the page nearest it).
 	After string
 	Limit int // 1..5000
+}
+
+// Sorts of the console's order and refund lists. Amount sorts break ties
+// by id in the same direction (newest first for high to low).
+const (
+	SortNewest     = "newest"
+	SortOldest     = "oldest"
+	SortAmountDesc = "amount_desc"
+	SortAmountAsc  = "amount_asc"
+)
+
+// ConsoleSorts lists the sorts, the default first.
+var ConsoleSorts = []string{SortNewest, SortOldest, SortAmountDesc, SortAmountAsc}
+
+// ConsoleSortByAmount reports whether sort orders by amount.
+func ConsoleSortByAmount(sort string) bool { return sort == SortAmountDesc || sort == SortAmountAsc }
+
+// ConsoleCursor is the keyset cursor of a row of a list in sort order:
+// its id, or for the amount sorts its amount and id ("12800.ord_…").
+func ConsoleCursor(sort string, amount int64, id string) string {
+	if ConsoleSortByAmount(sort) {
+		return strconv.FormatInt(amount, 10) + "." + id
+	}
+	return id
+}
+
+// ParseConsoleCursor reads a ConsoleCursor of sort; ok is false when it is
+// not one.
+func ParseConsoleCursor(sort, cursor string) (amount int64, id string, ok bool) {
+	if !ConsoleSortByAmount(sort) {
+		return 0, cursor, cursor != "" && !strings.Contains(cursor, ".")
+	}
+	a, id, found := strings.Cut(cursor, ".")
+	n, err := strconv.ParseInt(a, 10, 64)
+	if !found || err != nil || n < 0 || id == "" {
+		return 0, "", false
+	}
+	return n, id, true
 }
 
 // ConsoleRefundFilter is the console's refund list.
@@ -79,9 +123,11 @@ type ConsoleRefundFilter struct {
 	AmountMax  int64
 	CreatedGTE *time.Time
 	CreatedLT  *time.Time
-	Before     string
-	After      string
-	Limit      int
+	// Sort, Before and After are as ConsoleOrderFilter's.
+	Sort   string
+	Before string
+	After  string
+	Limit  int
 }
 
 // ConsoleStat is one bucket of the console's charts: orders created on a
@@ -133,8 +179,8 @@ type ConsoleStore interface {
 	ConsoleSessionRevoke(ctx context.Context, id string, at time.Time) error
 	ConsoleSessionRevokeUser(ctx context.Context, userID string, at time.Time) (int, error)
 
-	// ConsoleOrders lists orders newest first and reports whether more
-	// follow in the direction of the page.
+	// ConsoleOrders lists orders in the filter's sort (newest first by
+	// default) and reports whether more follow in the direction of the page.
 	ConsoleOrders(ctx context.Context, f ConsoleOrderFilter) ([]*Order, bool, error)
 	ConsoleRefunds(ctx context.Context, f ConsoleRefundFilter) ([]*Refund, bool, error)
 	// ConsoleFindOrders finds orders by a reference: field is
@@ -160,4 +206,31 @@ type ConsoleStore interface {
 	// ConsoleDayCounts counts refunds (what "refunds") or webhook
 	// deliveries (what "deliveries") made in [from, to) by UTC day and status.
 	ConsoleDayCounts(ctx context.Context, what, merchantID string, livemode bool, from, to time.Time) ([]ConsoleDayCount, error)
+	// ConsoleEndpointHealth sums the delivery attempts made to each of the
+	// webhook endpoints at or after since, by endpoint id; an endpoint
+	// without attempts is absent.
+	ConsoleEndpointHealth(ctx context.Context, endpointIDs []string, since time.Time) (map[string]EndpointHealth, error)
+	// ConsoleChannelHours sums the orders of the mode created in [from, to)
+	// that a channel account served, by UTC hour and channel account.
+	ConsoleChannelHours(ctx context.Context, livemode bool, from, to time.Time) ([]ConsoleChannelHour, error)
+}
+
+// ConsoleChannelHour is how one channel account's orders created in one
+// hour went.
+type ConsoleChannelHour struct {
+	Hour             time.Time // the hour's start, UTC
+	ChannelAccountID string
+	Orders           int64
+	Succeeded        int64
+	// PayMicros sums paid_at − created_at over the succeeded orders: the
+	// time from the order to the channel's confirmation (callback or query).
+	PayMicros int64
+}
+
+// EndpointHealth is how a webhook endpoint's recent delivery attempts went.
+type EndpointHealth struct {
+	Attempts int64
+	OK       int64         // answered 2xx
+	Latency  time.Duration // the attempts' mean
+	Last     time.Time     // the latest attempt
 }

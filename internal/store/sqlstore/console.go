@@ -150,18 +150,41 @@ func consoleLimit(n int) int {
 	return n
 }
 
-// keysetPage runs selectFrom with f, newest first, before or after a cursor.
-func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter, before, after string, limit int, scan func(rowScanner) (T, error)) ([]T, bool, error) {
+// keysetPage runs selectFrom with f in sort's order (store.ConsoleSorts),
+// the page after the cursor before or the page before the cursor after:
+// keyset paging on (amount, id) or id, which the indexes of migrations
+// 0001, 0016 and 0019 serve in either direction.
+func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter, sort, before, after string, limit int, scan func(rowScanner) (T, error)) ([]T, bool, error) {
 	limit = consoleLimit(limit)
-	order := "DESC"
-	if before != "" {
-		f.and("id < ?", before)
-	}
+	byAmount := store.ConsoleSortByAmount(sort)
+	desc := sort != store.SortOldest && sort != store.SortAmountAsc
+	cursor, back := before, false
 	if after != "" {
-		f.and("id > ?", after)
-		order = "ASC"
+		cursor, back = after, true
 	}
-	items, err := queryAll(ctx, c, scan, selectFrom+f.where()+" ORDER BY id "+order+" LIMIT ?", append(f.args, limit+1)...)
+	if back {
+		desc = !desc // read away from the cursor, then turn the page round
+	}
+	op, dir := ">", "ASC"
+	if desc {
+		op, dir = "<", "DESC"
+	}
+	if cursor != "" {
+		amount, id, ok := store.ParseConsoleCursor(sort, cursor)
+		if !ok {
+			return nil, false, fmt.Errorf("list cursor %q is not one of sort %q", cursor, sort)
+		}
+		if byAmount {
+			f.and("(amount, id) "+op+" (?, ?)", amount, id)
+		} else {
+			f.and("id "+op+" ?", id)
+		}
+	}
+	order := " ORDER BY id " + dir
+	if byAmount {
+		order = " ORDER BY amount " + dir + ", id " + dir
+	}
+	items, err := queryAll(ctx, c, scan, selectFrom+f.where()+order+" LIMIT ?", append(f.args, limit+1)...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -169,7 +192,7 @@ func keysetPage[T any](ctx context.Context, c conn, selectFrom string, f filter,
 	if more {
 		items = items[:limit]
 	}
-	if order == "ASC" {
+	if back {
 		slices.Reverse(items)
 	}
 	return items, more, nil
@@ -193,7 +216,7 @@ func (s *Store) ConsoleOrders(ctx context.Context, cf store.ConsoleOrderFilter) 
 	}
 	amountRange(&f, cf.AmountMin, cf.AmountMax)
 	createdRange(&f, "ord_", cf.CreatedGTE, cf.CreatedLT)
-	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, f, cf.Before, cf.After, cf.Limit, scanOrder)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+orderColumns+` FROM orders`, f, cf.Sort, cf.Before, cf.After, cf.Limit, scanOrder)
 	if err != nil {
 		return nil, false, fmt.Errorf("console orders: %w", err)
 	}
@@ -215,7 +238,7 @@ func (s *Store) ConsoleRefunds(ctx context.Context, cf store.ConsoleRefundFilter
 	}
 	amountRange(&f, cf.AmountMin, cf.AmountMax)
 	createdRange(&f, "rfd_", cf.CreatedGTE, cf.CreatedLT)
-	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+refundColumns+` FROM refunds`, f, cf.Before, cf.After, cf.Limit, scanRefund)
+	items, more, err := keysetPage(ctx, s.reader(), `SELECT `+refundColumns+` FROM refunds`, f, cf.Sort, cf.Before, cf.After, cf.Limit, scanRefund)
 	if err != nil {
 		return nil, false, fmt.Errorf("console refunds: %w", err)
 	}
@@ -428,6 +451,68 @@ func (s *Store) ConsoleDayCounts(ctx context.Context, what, merchantID string, l
 		c.Day = time.UnixMicro(d * day).UTC()
 		return c, err
 	}, q, f.args...)
+}
+
+// ConsoleEndpointHealth sums recent attempts per endpoint (the index
+// delivery_attempts_endpoint of migration 0019 reads only those).
+func (s *Store) ConsoleEndpointHealth(ctx context.Context, endpointIDs []string, since time.Time) (map[string]store.EndpointHealth, error) {
+	out := map[string]store.EndpointHealth{}
+	if len(endpointIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(endpointIDs)+1)
+	for _, id := range endpointIDs {
+		args = append(args, id)
+	}
+	args = append(args, micros(since))
+	type row struct {
+		id string
+		h  store.EndpointHealth
+	}
+	rows, err := queryAll(ctx, s.reader(), func(r rowScanner) (row, error) {
+		var x row
+		var latency, last int64
+		err := r.Scan(&x.id, &x.h.Attempts, &x.h.OK, &latency, &last)
+		if x.h.Attempts > 0 {
+			x.h.Latency = time.Duration(latency/x.h.Attempts) * time.Microsecond
+		}
+		x.h.Last = time.UnixMicro(last).UTC()
+		return x, err
+	}, `SELECT endpoint_id, COUNT(*), CAST(SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(latency_us) AS BIGINT), MAX(attempted_at) FROM delivery_attempts
+		WHERE endpoint_id IN (`+placeholders(len(endpointIDs))+`) AND attempted_at >= ? GROUP BY endpoint_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("console endpoint health: %w", err)
+	}
+	for _, x := range rows {
+		out[x.id] = x.h
+	}
+	return out, nil
+}
+
+// ConsoleChannelHours sums orders by UTC hour and channel account; the
+// date range walks the primary key (createdRange).
+func (s *Store) ConsoleChannelHours(ctx context.Context, livemode bool, from, to time.Time) ([]store.ConsoleChannelHour, error) {
+	var f filter
+	createdRange(&f, "ord_", &from, &to)
+	f.and("livemode = ?", livemode)
+	f.and("channel_account_id <> ''")
+	const hour = int64(time.Hour / time.Microsecond)
+	q := fmt.Sprintf(`SELECT created_at / %d AS h, channel_account_id, COUNT(*),
+		CAST(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(CASE WHEN status = 'succeeded' AND paid_at IS NOT NULL THEN paid_at - created_at ELSE 0 END) AS BIGINT)
+		FROM orders%s GROUP BY created_at / %d, channel_account_id ORDER BY h`, hour, f.where(), hour)
+	hours, err := queryAll(ctx, s.reader(), func(r rowScanner) (store.ConsoleChannelHour, error) {
+		var c store.ConsoleChannelHour
+		var h int64
+		err := r.Scan(&h, &c.ChannelAccountID, &c.Orders, &c.Succeeded, &c.PayMicros)
+		c.Hour = time.UnixMicro(h * hour).UTC()
+		return c, err
+	}, q, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("console channel hours: %w", err)
+	}
+	return hours, nil
 }
 
 func scanConsoleUser(r rowScanner) (*store.ConsoleUser, error) {
