@@ -167,6 +167,9 @@ type Order struct {
 	// CustomerID is the customer (cus_…) the order is for, "" when none:
 	// the cashier offers that customer's saved cards, and to save one.
 	CustomerID string
+	// ProfitSharing keeps the order's money held for profit sharing
+	// (分账) once paid, instead of settling it (internal/profitsharing).
+	ProfitSharing bool
 }
 
 // Refund is a refund of part or all of a succeeded order.
@@ -504,6 +507,7 @@ type Tx interface {
 	ReconTx
 
 	TransferTx
+	ProfitSharingTx
 	FXTx
 }
 
@@ -678,6 +682,7 @@ type Store interface {
 	ReconStore
 
 	TransferStore
+	ProfitSharingStore
 	FXStore
 
 	ConsoleStore

@@ -15,7 +15,7 @@ import (
 const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
 	status, channel, channel_trade_no, amount_refunded, next_action, failure_code, failure_message, risk, metadata,
 	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at,
-	channel_account_id, route, sync_attempts, next_sync_at, customer_id`
+	channel_account_id, route, sync_attempts, next_sync_at, customer_id, profit_sharing`
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
@@ -34,12 +34,12 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 // insertOrder inserts o with its metadata and payer columns, encoded.
 func insertOrder(ctx context.Context, c conn, o *store.Order, meta, payer string) error {
 	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
 		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
 		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
 		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
-		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID); err != nil {
+		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID, o.ProfitSharing); err != nil {
 		return fmt.Errorf("create order %s: %w", o.ID, err)
 	}
 	return nil
@@ -266,7 +266,7 @@ func scanOrder(r rowScanner) (*store.Order, error) {
 	if err := r.Scan(&o.ID, &o.MerchantID, &o.AppID, &o.Livemode, &o.OutTradeNo, &o.Amount, &o.Currency, &o.Subject,
 		&o.Description, &o.Method, &o.Status, &o.Channel, &o.ChannelTradeNo, &o.AmountRefunded, &nextAction,
 		&o.FailureCode, &o.FailureMessage, &risk, &meta, &payer, &o.NotifyURL, &o.ReturnURL, &o.RequestHash,
-		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync, &o.CustomerID); err != nil {
+		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync, &o.CustomerID, &o.ProfitSharing); err != nil {
 		return nil, err
 	}
 	var err error
