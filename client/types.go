@@ -30,6 +30,7 @@ type Order struct {
 	NotifyURL      string            `json:"notify_url,omitempty"`
 	ReturnURL      string            `json:"return_url,omitempty"`
 	Customer       *string           `json:"customer"`
+	ProfitSharing  bool              `json:"profit_sharing"`
 	Livemode       bool              `json:"livemode"`
 	CreatedAt      time.Time         `json:"created_at"`
 	ExpiresAt      time.Time         `json:"expires_at"`
@@ -105,6 +106,9 @@ type CreateOrderParams struct {
 	PaymentMethod string `json:"payment_method,omitempty"`
 	// SavePaymentMethod keeps the card of a card order for Customer.
 	SavePaymentMethod bool `json:"save_payment_method,omitempty"`
+	// ProfitSharing holds the order's money once paid until it is shared
+	// with receivers or released (POST /v1/profit-sharing).
+	ProfitSharing bool `json:"profit_sharing,omitempty"`
 }
 
 // Refund is a refund as the API renders it.

@@ -32,6 +32,8 @@ type createOrderRequest struct {
 	AgreementID       *string `json:"agreement_id"`
 	PaymentMethod     *string `json:"payment_method"`
 	SavePaymentMethod *bool   `json:"save_payment_method"`
+	// ProfitSharing holds the money once paid for profit sharing.
+	ProfitSharing *bool `json:"profit_sharing"`
 }
 
 type cardRequest struct {
@@ -90,6 +92,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		NotifyURL: str(req.NotifyURL), ReturnURL: str(req.ReturnURL), Metadata: req.Metadata,
 		Customer: str(req.Customer), AgreementID: str(req.AgreementID), PaymentMethod: str(req.PaymentMethod),
 		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
+		ProfitSharing:     req.ProfitSharing != nil && *req.ProfitSharing,
 	}
 	if req.Card != nil {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}

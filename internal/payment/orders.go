@@ -50,6 +50,7 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
+		ProfitSharing: p.ProfitSharing,
 	}
 	// Risk control decides before routing and before any channel is asked
 	// (risk.go): a block ends here, a review creates the order waiting.

@@ -26,6 +26,7 @@ func OrderObject(o *store.Order) client.Order {
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}
+	out.ProfitSharing = o.ProfitSharing
 	if o.CustomerID != "" {
 		c := o.CustomerID
 		out.Customer = &c

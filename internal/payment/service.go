@@ -269,6 +269,9 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 				return store.Effects{}, err
 			}
 			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
+			if after.ProfitSharing { // held until shared (internal/profitsharing)
+				entry = ledger.PaymentHeld(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
+			}
 			ev, err := event(notify.OrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
 			if err != nil {
 				return store.Effects{}, err

@@ -55,6 +55,10 @@ type CreateOrderParams struct {
 	// SavePaymentMethod keeps the card of a card order for Customer (the
 	// merchant collected the payer's consent).
 	SavePaymentMethod bool
+	// ProfitSharing holds the order's money once paid until it is shared
+	// or released (internal/profitsharing). Left out of the parameters'
+	// hash when false, so hashes of orders made before it are unchanged.
+	ProfitSharing bool `json:",omitempty"`
 }
 
 // Validate checks every field and returns the first problem as a 400 with param set.

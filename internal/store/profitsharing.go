@@ -38,8 +38,6 @@ type ProfitSharingShare struct {
 	Name        string `json:"name,omitempty"`
 	Amount      int64  `json:"amount"`
 	Description string `json:"description"`
-	// Returned is what the receiver gave back (profit sharing returns).
-	Returned int64 `json:"returned,omitempty"`
 }
 
 // ProfitSharing is a split of a paid order's money among receivers
