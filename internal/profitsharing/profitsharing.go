@@ -138,15 +138,23 @@ func (p *CreateParams) validate() error {
 		case r.Receiver == "":
 			return errs.Missing(param + ".receiver")
 		case !money.ValidAmount(r.Amount):
-			return errs.InvalidParam(param+".amount", fmt.Sprintf("amount must be an integer of minor units from %d to %d.", money.MinAmount, money.MaxAmount))
+			return shareInvalid(i, "amount", fmt.Sprintf("amount must be an integer of minor units from %d to %d.", money.MinAmount, money.MaxAmount))
 		case !printable(r.Description, MaxDescription):
-			return errs.InvalidParam(param+".description", fmt.Sprintf("description must be at most %d printable characters.", MaxDescription))
+			return shareInvalid(i, "description", fmt.Sprintf("description must be at most %d printable characters.", MaxDescription))
 		case seen[r.Receiver]:
 			return ErrReceiverDuplicated
 		}
 		seen[r.Receiver] = true
 	}
 	return nil
+}
+
+// shareInvalid is the error of a receiver's field: its code is the same
+// for every receiver (receivers.amount_invalid), its param names the one.
+func shareInvalid(i int, field, msg string) *errs.Error {
+	e := errs.Invalid("receivers."+field+"_invalid", msg)
+	e.Param = fmt.Sprintf("receivers[%d].%s", i, field)
+	return e
 }
 
 // hash fingerprints the parameters, to tell a repeat from a conflict.
