@@ -157,7 +157,7 @@ func (c *Client) GetProfitSharingOrder(ctx context.Context, orderID string, opts
 	if err != nil {
 		return nil, err
 	}
-	return call[ProfitSharingOrder](ctx, c, http.MethodGet, "/v1/orders/"+seg+"/profit-sharing", nil, opts)
+	return call[ProfitSharingOrder](ctx, c, http.MethodGet, "/v1/profit-sharing/orders/"+seg, nil, opts)
 }
 
 // CreateProfitSharingReturn takes (part of) a receiver merchant's share back.
