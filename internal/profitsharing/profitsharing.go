@@ -322,8 +322,10 @@ func (s *Service) shares(ctx context.Context, sc store.Scope, o *store.Order, in
 			Amount: r.Amount, Description: r.Description})
 	}
 	if atChannel {
-		if _, err := s.channel(ctx, o.ChannelAccountID); err != nil {
+		if _, err := s.channel(ctx, o.ChannelAccountID); errors.Is(err, channel.ErrNotSupported) {
 			return nil, false, ErrNotSupported
+		} else if err != nil {
+			return nil, false, fmt.Errorf("profit sharing of order %s: %w", o.ID, err)
 		}
 	}
 	return out, atChannel, nil
