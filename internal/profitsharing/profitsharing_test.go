@@ -407,3 +407,44 @@ func TestProfitSharingNotSettledAndReleasedAfterLimit(t *testing.T) {
 		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 0, "held after the release")
 	})
 }
+
+// TestLedgerVerifyChecksSharing: the ledger check notices an order whose
+// recorded held money differs from its account, and a sharing whose
+// status its entries do not bear out.
+func TestLedgerVerifyChecksSharing(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		_, sc, _ := e.Merchant(t, "Market", 0)
+		partner, _, _ := e.Merchant(t, "Seller", 0)
+		seller := e.receiver(sc, profitsharing.TypeMerchant, partner.ID)
+		o := e.paidOrder(sc, "o1", 10000, true)
+		psh, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{share(seller.ID, 1000)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := e.Store.(rawExec)
+		for _, c := range []struct {
+			break_, undo string
+			arg          string
+			found        func(*store.VerifyReport) int
+		}{
+			{`UPDATE profit_sharing_orders SET held = held + 1 WHERE order_id = ?`, `UPDATE profit_sharing_orders SET held = held - 1 WHERE order_id = ?`, o.ID,
+				func(r *store.VerifyReport) int { return len(r.BalanceMismatches) }},
+			{`UPDATE profit_sharings SET status = 'failed' WHERE id = ?`, `UPDATE profit_sharings SET status = 'succeeded' WHERE id = ?`, psh.ID,
+				func(r *store.VerifyReport) int { return len(r.MissingEntries) }},
+		} {
+			if _, err := raw.ExecRaw(ctx, c.break_, c.arg); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := e.Store.LedgerVerify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.found(rep) != 1 || rep.Clean() {
+				t.Fatalf("after %q: %+v", c.break_, rep)
+			}
+			if _, err := raw.ExecRaw(ctx, c.undo, c.arg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

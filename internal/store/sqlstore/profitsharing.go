@@ -403,3 +403,42 @@ func verifyProfitSharing(ctx context.Context, c conn, rep *store.VerifyReport) e
 	rep.BalanceMismatches = append(rep.BalanceMismatches, bad...)
 	return nil
 }
+
+// verifyProfitSharingEntries checks every sharing against its entries: a
+// sharing with an amount has one profit_sharing entry; one made at a
+// channel has a profit_sharing_paid entry when succeeded and a
+// profit_sharing_failed one when failed (one made inside the platform
+// neither); and no such entry references a sharing that does not exist.
+func verifyProfitSharingEntries(ctx context.Context, c conn, rep *store.VerifyReport) error {
+	bad, err := queryAll(ctx, c, func(r rowScanner) (string, error) {
+		var id, status string
+		var started, paid, failed int
+		err := r.Scan(&id, &status, &started, &paid, &failed)
+		return fmt.Sprintf("profit sharing %s: %s with %d profit_sharing, %d profit_sharing_paid and %d profit_sharing_failed entries", id, status, started, paid, failed), err
+	}, `SELECT p.id, p.status,
+			COUNT(CASE WHEN e.kind = ? THEN 1 END), COUNT(CASE WHEN e.kind = ? THEN 1 END), COUNT(CASE WHEN e.kind = ? THEN 1 END)
+		FROM profit_sharings p LEFT JOIN ledger_entries e ON e.ref_id = p.id
+		GROUP BY p.id, p.status, p.amount, p.channel
+		HAVING COUNT(CASE WHEN e.kind = ? THEN 1 END) <> CASE WHEN p.amount > 0 THEN 1 ELSE 0 END
+			OR COUNT(CASE WHEN e.kind = ? THEN 1 END) <> CASE WHEN p.status = ? AND p.channel <> '' THEN 1 ELSE 0 END
+			OR COUNT(CASE WHEN e.kind = ? THEN 1 END) <> CASE WHEN p.status = ? THEN 1 ELSE 0 END
+		ORDER BY p.id`,
+		ledger.KindProfitSharing, ledger.KindProfitSharingPaid, ledger.KindProfitSharingFailed,
+		ledger.KindProfitSharing, ledger.KindProfitSharingPaid, store.ProfitSharingSucceeded, ledger.KindProfitSharingFailed, store.ProfitSharingFailed)
+	if err != nil {
+		return fmt.Errorf("check profit sharings against their entries: %w", err)
+	}
+	orphans, err := queryAll(ctx, c, func(r rowScanner) (string, error) {
+		var id, kind, ref string
+		err := r.Scan(&id, &kind, &ref)
+		return fmt.Sprintf("%s entry %s: profit sharing %s does not exist", kind, id, ref), err
+	}, `SELECT e.id, e.kind, e.ref_id FROM ledger_entries e LEFT JOIN profit_sharings p ON p.id = e.ref_id
+		WHERE e.kind IN (?, ?, ?) AND p.id IS NULL ORDER BY e.id`,
+		ledger.KindProfitSharing, ledger.KindProfitSharingPaid, ledger.KindProfitSharingFailed)
+	if err != nil {
+		return fmt.Errorf("find profit sharing entries without a sharing: %w", err)
+	}
+	rep.MissingEntries = append(rep.MissingEntries, bad...)
+	rep.MissingEntries = append(rep.MissingEntries, orphans...)
+	return nil
+}

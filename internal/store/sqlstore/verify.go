@@ -33,6 +33,7 @@ func (s *Store) LedgerVerify(ctx context.Context) (*store.VerifyReport, error) {
 		verifySettlements,
 		verifyTransfers,
 		verifyProfitSharing,
+		verifyProfitSharingEntries,
 	} {
 		if err := check(ctx, c, &rep); err != nil {
 			return nil, fmt.Errorf("verify ledger: %w", err)
