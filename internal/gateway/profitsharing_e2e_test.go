@@ -7,6 +7,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
 
 // TestProfitSharingOverTheAPI on both stores: the demo merchant takes an
@@ -123,6 +124,70 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 		apiErr(t, err, 409, "order_not_paid")
 		_, err = partner.c.GetProfitSharing(ctx, psh.ID)
 		apiErr(t, err, 404, "profit_sharing_not_found")
+		e.verifyLedger()
+	})
+}
+
+// TestProfitSharingAtWeChatPay on both stores, through the WeChat Pay
+// simulator: an order paid at WeChat with profit_sharing is shared with a
+// WeChat user (added as a receiver at WeChat, shared with
+// /v3/profitsharing/orders, processing until the worker's query says
+// SUCCESS) and with an abnormal account (CLOSED: the share is held again);
+// WeChat paid exactly the one share, and the ledger verifies.
+func TestProfitSharingAtWeChatPay(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.channelAccount("wechatpay", "wechat.native")
+		wx := s.sim.(*simwx.Sim)
+		o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "wx-psh", Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "wechat.native", ProfitSharing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wx.PayerPays(o.ID); err != nil {
+			t.Fatal(err)
+		}
+		o = waitOrder(t, e.demo, o.ID, "succeeded")
+		user, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "wechatpay_openid", Account: "o-seller-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		abnormal, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "wechatpay_openid", Account: simwx.ReceiverAbnormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sandboxHolder, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "sandbox", Account: "buyer-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "W0", Receivers: []client.ProfitSharingShare{{Receiver: sandboxHolder.ID, Amount: 1}}})
+		apiErr(t, err, 400, "receiver_channel_mismatch")
+
+		paid, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "W1", Receivers: []client.ProfitSharingShare{{Receiver: user.ID, Amount: 3000, Description: "commission"}}})
+		if err != nil || paid.Status != "processing" || paid.ChannelSharingNo == "" {
+			t.Fatalf("sharing: %v %+v", err, paid)
+		}
+		closed, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "W2", Receivers: []client.ProfitSharingShare{{Receiver: abnormal.ID, Amount: 1000}}})
+		if err != nil || closed.Status != "processing" {
+			t.Fatalf("sharing with an abnormal account: %v %+v", err, closed)
+		}
+		for i := range 2 { // the first query finds them processing
+			if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(i+1)*time.Hour), 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := e.demo.GetProfitSharing(ctx, paid.ID); err != nil || got.Status != "succeeded" {
+			t.Fatalf("paid sharing: %v %+v", err, got)
+		}
+		if got, err := e.demo.GetProfitSharing(ctx, closed.ID); err != nil || got.Status != "failed" || got.FailureCode != "receiver_invalid" {
+			t.Fatalf("closed sharing: %v %+v", err, got)
+		}
+		st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
+		if err != nil || st.Shared != 3000 || st.Available != st.Net-3000 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+		if got := wx.Shared(); len(got) != 1 || got["o-seller-1"] != 3000 {
+			t.Fatalf("WeChat's shares: %v", got)
+		}
 		e.verifyLedger()
 	})
 }
