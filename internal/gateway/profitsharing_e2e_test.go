@@ -7,6 +7,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
+	simalipay "github.com/paygate/paygate/internal/sim/alipay"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
 
@@ -187,6 +188,53 @@ func TestProfitSharingAtWeChatPay(t *testing.T) {
 		}
 		if got := wx.Shared(); len(got) != 1 || got["o-seller-1"] != 3000 {
 			t.Fatalf("WeChat's shares: %v", got)
+		}
+		e.verifyLedger()
+	})
+}
+
+// TestProfitSharingAtAlipay on both stores, through the Alipay simulator:
+// an order paid at Alipay with profit_sharing is shared with an Alipay
+// user (bound with alipay.trade.royalty.relation.bind, settled with
+// alipay.trade.order.settle, processing until the worker's query says
+// SUCCESS) and finished; Alipay paid exactly the share, and the ledger
+// verifies.
+func TestProfitSharingAtAlipay(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.channelAccount("alipay", "alipay.qr")
+		ali := s.sim.(*simalipay.Sim)
+		o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "ali-psh", Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "alipay.qr", ProfitSharing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ali.PayerPays(o.ID); err != nil {
+			t.Fatal(err)
+		}
+		o = waitOrder(t, e.demo, o.ID, "succeeded")
+		user, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "alipay_user_id", Account: "2088000000000001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		psh, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "A1", Finish: true,
+			Receivers: []client.ProfitSharingShare{{Receiver: user.ID, Amount: 3000, Description: "commission"}}})
+		if err != nil || psh.Status != "processing" || psh.ChannelSharingNo == "" {
+			t.Fatalf("sharing: %v %+v", err, psh)
+		}
+		for i := range 2 { // the first query finds it processing
+			if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(i+1)*time.Hour), 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := e.demo.GetProfitSharing(ctx, psh.ID); err != nil || got.Status != "succeeded" {
+			t.Fatalf("sharing after the queries: %v %+v", err, got)
+		}
+		st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
+		if err != nil || !st.Finished || st.Shared != 3000 || st.Released != st.Net-3000 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+		if got := ali.Royalties(); len(got) != 1 || got["2088000000000001"] != 3000 {
+			t.Fatalf("Alipay's royalties: %v", got)
 		}
 		e.verifyLedger()
 	})
