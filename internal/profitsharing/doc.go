@@ -66,13 +66,17 @@
 //
 // # Limits
 //
-//   - Only the sandbox implements channel.ProfitSharing so far: shares to
-//     WeChat Pay and Alipay account holders are refused with 400
-//     profit_sharing_not_supported (WeChat Pay v3's /v3/profitsharing and
-//     Alipay's alipay.trade.order.settle are not built yet). Shares to
-//     merchants of the platform work with any channel.
-//   - Returns from channel account holders (WeChat Pay's return-orders)
-//     are not built: 400 return_not_supported.
+//   - The sandbox, WeChat Pay (v3 /v3/profitsharing/receivers/add and
+//     /v3/profitsharing/orders, asked about with its query) and Alipay
+//     (alipay.trade.royalty.relation.bind and alipay.trade.order.settle,
+//     asked about with alipay.trade.order.settle.query) implement
+//     channel.ProfitSharing; see the connectors for their limits. Shares
+//     to merchants of the platform work with any channel.
+//   - Returns from channel account holders (WeChat Pay's return-orders,
+//     Alipay's refund_royalty_parameters) are not built: 400
+//     return_not_supported. The channels are not told of a finish (WeChat
+//     Pay's unfreeze): the release is the gateway's ledger's, and the
+//     channels unfreeze an order's rest themselves after their limit.
 //   - A sharing order's money is not reconciled before it is shared: the
 //     release and merchants' shares reach available balances without the
 //     reconciliation gate settlement has.
