@@ -176,6 +176,9 @@ type Balance struct {
 	Available []Amount `json:"available"`
 	Reserved  []Amount `json:"reserved"`
 	InTransit []Amount `json:"in_transit"`
+	// ProfitSharing is orders' money held for profit sharing, not settled
+	// until shared or released.
+	ProfitSharing []Amount `json:"profit_sharing"`
 }
 
 // PlatformKey is a public key the gateway signs responses with.

@@ -58,6 +58,9 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 		if err != nil || st.Net != 9940 || st.Available != 5940 || st.Shared != 4000 || st.Finished {
 			t.Fatalf("state: %v %+v", err, st)
 		}
+		if bal, err := e.demo.GetBalance(ctx); err != nil || len(bal.ProfitSharing) != 1 || bal.ProfitSharing[0].Amount != 5940 || len(bal.Pending) != 0 {
+			t.Fatalf("balance with held money: %v %+v", err, bal)
+		}
 
 		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000})
 		apiErr(t, err, 409, "profit_sharing_return_required")
