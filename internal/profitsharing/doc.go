@@ -79,7 +79,10 @@
 //     channels unfreeze an order's rest themselves after their limit.
 //   - A sharing order's money is not reconciled before it is shared: the
 //     release and merchants' shares reach available balances without the
-//     reconciliation gate settlement has.
+//     reconciliation gate settlement has. Reconciliation does not read
+//     the channels' profit sharing bills either: it closes a shared
+//     trade's receivable for the whole payment, so a share paid at the
+//     channel is left on the channel's receivable for a person to match.
 //   - Under the keep refund fee policy a refund's cost is its full
 //     amount, so a sharing order can be refunded only up to its net held
 //     money (amount less fee), not its whole amount.
