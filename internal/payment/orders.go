@@ -244,7 +244,8 @@ func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayReq
 		OrderID: o.ID, CreatedAt: o.CreatedAt, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
 		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
-		SaveCard: p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
+		SaveCard:      p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
+		ProfitSharing: o.ProfitSharing,
 	}
 }
 

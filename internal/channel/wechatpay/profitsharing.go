@@ -12,7 +12,8 @@ import (
 )
 
 // Profit sharing (channel.ProfitSharing): API v3's 分账 for a merchant's
-// own orders. Each receiver is first added to the merchant's receivers
+// own orders. An order created with profit_sharing is paid with
+// settle_info.profit_sharing true, so WeChat freezes its money. Each receiver is first added to the merchant's receivers
 // (POST /v3/profitsharing/receivers/add with relation_type PARTNER; WeChat
 // takes a repeat as one), then the sharing is asked for with POST
 // /v3/profitsharing/orders (out_order_no the sharing id, transaction_id the

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/wechatpay"
 	"github.com/paygate/paygate/internal/id"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
 
-// TestProfitSharing shares a paid trade through the simulator: the
+// TestProfitSharing shares a trade paid with settle_info.profit_sharing
+// through the simulator (one paid without it is refused): the
 // receivers are added, the sharing is processing until queried, then paid
 // (or closed for an abnormal account); a repeat makes no second sharing;
 // a sharing WeChat never got queries as not found; more than the trade is
@@ -23,10 +25,25 @@ func TestProfitSharing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oid := s.paid(t, 10000)
+	oid := newOrderID()
+	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sim.PayerPays(oid); err != nil {
+		t.Fatal(err)
+	}
 	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
 	if err != nil {
 		t.Fatal(err)
+	}
+	plain := s.paid(t, 500) // paid without settle_info.profit_sharing
+	pq, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.ShareProfit(ctx, channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: plain, ChannelTradeNo: pq.ChannelTradeNo, Currency: "CNY",
+		Receivers: []channel.ProfitSharingReceiver{{Type: "wechatpay_openid", Account: "o-seller-1", Amount: 100}}}); err == nil || errors.Is(err, channel.ErrUnknownOutcome) {
+		t.Fatalf("sharing a trade not frozen for it: %v", err)
 	}
 	req := func(account string, amount int64) channel.ProfitSharingRequest {
 		return channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: oid, ChannelTradeNo: q.ChannelTradeNo, Currency: "CNY", Livemode: true,

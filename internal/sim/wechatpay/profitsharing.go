@@ -11,7 +11,8 @@ import (
 // POST /v3/profitsharing/orders, GET /v3/profitsharing/orders/{no}
 // ?transaction_id=… and POST /v3/profitsharing/orders/unfreeze. A sharing
 // is made once per out_order_no (a repeat answers the first) of a paid
-// trade, never for more than the trade's amount less its refunds and
+// trade made with settle_info.profit_sharing (400 INVALID_REQUEST
+// otherwise), never for more than the trade's amount less its refunds and
 // earlier sharings (400 NOT_ENOUGH); a receiver must have been added.
 // A sharing is PROCESSING with PENDING receivers until queried once, then
 // FINISHED: each receiver SUCCESS, or CLOSED with fail_reason
@@ -95,6 +96,9 @@ func (s *Sim) createSharing(r *v3Request) (int, any) {
 	t := s.tradeByTransactionIDLocked(req.TransactionID)
 	if t == nil || !t.paid() {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
+	}
+	if !t.profitSharing {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "订单下单时未指定分账 (settle_info.profit_sharing)")
 	}
 	p := &sharing{outOrderNo: req.OutOrderNo, orderID: s.nextIDLocked("3008450740201411110007820472", 4), transactionID: req.TransactionID,
 		state: "PROCESSING", at: s.clock.Now()}
