@@ -85,3 +85,23 @@ type ProfitSharingResponse struct {
 	FailureCode      string
 	FailureMessage   string
 }
+
+// ProfitSharingFinisher is the optional capability of a channel that
+// holds a trade's money for sharing and must be told when the merchant
+// is done sharing, to release the rest (WeChat Pay's
+// /v3/profitsharing/orders/unfreeze). A channel without it releases by
+// itself or holds nothing.
+type ProfitSharingFinisher interface {
+	// FinishProfitSharing releases what is left of the trade; telling it
+	// again under the same FinishID is harmless.
+	FinishProfitSharing(ctx context.Context, r ProfitSharingFinishRequest) error
+}
+
+// ProfitSharingFinishRequest tells a channel a trade's sharing is done.
+type ProfitSharingFinishRequest struct {
+	FinishID       string // the channel's idempotency key
+	OrderID        string
+	ChannelTradeNo string
+	Description    string
+	Livemode       bool
+}

@@ -192,6 +192,16 @@ func TestProfitSharingAtWeChatPay(t *testing.T) {
 		if got := wx.Shared(); len(got) != 1 || got["o-seller-1"] != 3000 {
 			t.Fatalf("WeChat's shares: %v", got)
 		}
+		// The finish unfreezes the rest at WeChat.
+		if _, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "W3", Finish: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got := wx.Unfrozen(); len(got) != 1 || got[0] != o.ChannelTradeNo {
+			t.Fatalf("WeChat unfroze %v, want %s", got, o.ChannelTradeNo)
+		}
+		if ids, err := e.g.Store.ProfitSharingOrdersToUnfreeze(ctx, 10); err != nil || len(ids) != 0 {
+			t.Fatalf("orders left to unfreeze: %v %v", err, ids)
+		}
 		e.verifyLedger()
 	})
 }

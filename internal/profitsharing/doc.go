@@ -74,9 +74,11 @@
 //     to merchants of the platform work with any channel.
 //   - Returns from channel account holders (WeChat Pay's return-orders,
 //     Alipay's refund_royalty_parameters) are not built: 400
-//     return_not_supported. The channels are not told of a finish (WeChat
-//     Pay's unfreeze): the release is the gateway's ledger's, and the
-//     channels unfreeze an order's rest themselves after their limit.
+//     return_not_supported.
+//   - A release is told to the order's channel after it commits when the
+//     channel holds the money (channel.ProfitSharingFinisher: WeChat Pay's
+//     unfreeze); an unknown outcome is told again by the worker. A channel
+//     that refuses for good is logged, not retried.
 //   - A sharing order's money is not reconciled before it is shared: the
 //     release and merchants' shares reach available balances without the
 //     reconciliation gate settlement has. Reconciliation does not read

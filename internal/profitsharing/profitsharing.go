@@ -263,6 +263,8 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (p
 	s.notify()
 	if atChannel {
 		psh, err = s.send(ctx, psh)
+	} else if psh.Finish {
+		s.tellChannel(ctx, o.ID)
 	}
 	return psh, true, err
 }
@@ -377,7 +379,7 @@ func release(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, app
 		st.Held -= rest
 		st.Released += rest
 	}
-	st.FinishedAt, st.FinishRequested, st.UpdatedAt = &at, false, at
+	st.FinishedAt, st.FinishRequested, st.UnfreezePending, st.UpdatedAt = &at, false, true, at
 	return orderEvent(st, appID, at)
 }
 
@@ -557,6 +559,7 @@ func (s *Service) finish(ctx context.Context, psh *store.ProfitSharing, to, chan
 		return nil, err
 	}
 	s.notify()
+	s.tellChannel(ctx, out.OrderID)
 	return out, nil
 }
 
@@ -623,13 +626,70 @@ func (s *Service) releaseOrder(ctx context.Context, orderID string) error {
 	})
 	if err == nil {
 		s.notify()
+		s.tellChannel(ctx, orderID)
 	}
 	return err
 }
 
+// tellChannel tells the channel of a released order that its sharing is
+// done (channel.ProfitSharingFinisher: WeChat Pay unfreezes the rest), once:
+// an answer, or a final refusal, clears the order's UnfreezePending; an
+// unknown outcome leaves it for UnfreezeDue. A channel without the
+// capability has nothing to be told.
+func (s *Service) tellChannel(ctx context.Context, orderID string) {
+	st, err := s.Store.ProfitSharingOrderGet(ctx, orderID)
+	if err != nil || !st.UnfreezePending {
+		return
+	}
+	o, err := s.Store.OrderGet(ctx, orderID)
+	if err != nil {
+		s.log().Error("unfreeze profit sharing", "order", orderID, "err", err)
+		return
+	}
+	if conn, _, err := s.Channels.ConnectorByID(ctx, o.ChannelAccountID); err != nil {
+		s.log().Warn("unfreeze profit sharing: no connector; the worker tries again", "order", orderID, "err", err)
+		return
+	} else if f, ok := channel.Unwrap(conn).(channel.ProfitSharingFinisher); ok {
+		cctx, cancel := s.channelCtx(ctx)
+		err := f.FinishProfitSharing(cctx, channel.ProfitSharingFinishRequest{FinishID: "fin-" + o.ID, OrderID: o.ID,
+			ChannelTradeNo: o.ChannelTradeNo, Description: "profit sharing finished", Livemode: o.Livemode})
+		cancel()
+		if channel.Retryable(err) || errors.Is(err, channel.ErrUnknownOutcome) {
+			s.log().Warn("unfreeze profit sharing: outcome unknown; the worker tries again", "order", orderID, "err", err)
+			return
+		} else if err != nil {
+			s.log().Error("unfreeze profit sharing refused by the channel", "order", orderID, "err", err)
+		}
+	}
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		st, err := tx.ProfitSharingOrderLock(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		st.UnfreezePending, st.UpdatedAt = false, s.now()
+		return tx.ProfitSharingOrderPut(ctx, st)
+	})
+	if err != nil {
+		s.log().Error("unfreeze profit sharing: record", "order", orderID, "err", err)
+	}
+}
+
+// UnfreezeDue tells the channels of up to limit released orders they have
+// not been told of, and returns how many it looked at.
+func (s *Service) UnfreezeDue(ctx context.Context, limit int) (int, error) {
+	ids, err := s.Store.ProfitSharingOrdersToUnfreeze(ctx, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		s.tellChannel(ctx, id)
+	}
+	return len(ids), nil
+}
+
 // Job is the profit sharing worker for a jobs.Scheduler: every interval
-// it resolves the processing sharings that are due and finishes the
-// orders past ReleaseAfter.
+// it resolves the processing sharings that are due, finishes the orders
+// past ReleaseAfter, and tells channels of released orders they missed.
 func (s *Service) Job(interval time.Duration) jobs.Job {
 	return jobs.Job{
 		Name: "profit_sharing",
@@ -646,10 +706,17 @@ func (s *Service) Job(interval time.Duration) jobs.Job {
 			}
 			for {
 				n, err := s.ReleaseDue(ctx, now, 100)
-				if err != nil || n < 100 {
+				if err != nil {
 					return err
 				}
+				if n < 100 {
+					break
+				}
 			}
+			// Orders whose channel could not be told stay listed: one
+			// pass a run.
+			_, err := s.UnfreezeDue(ctx, 100)
+			return err
 		},
 	}
 }

@@ -185,6 +185,7 @@ func TestProfitSharingSplitsAndFinishes(t *testing.T) {
 		check(t, st.FinishedAt != nil, true, "finished")
 		check(t, st.Shared, int64(4000), "shared")
 		check(t, st.Released, int64(5900), "released")
+		check(t, st.UnfreezePending, false, "unfreeze pending (the sandbox has nothing to unfreeze)")
 		check(t, fmt.Sprint(e.eventTypes(m, psh.ID)), "[profit_sharing.created profit_sharing.succeeded]", "sharing events")
 		check(t, fmt.Sprint(e.eventTypes(m, o.ID)), "[order.succeeded profit_sharing.finished]", "order events")
 

@@ -84,6 +84,9 @@ type ProfitSharingOrder struct {
 	Shared          int64
 	Released        int64
 	FinishRequested bool // a finish waits for a processing sharing
+	// UnfreezePending: the order was released and its channel has not
+	// been told yet (channel.ProfitSharingFinisher).
+	UnfreezePending bool
 	FinishedAt      *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -166,4 +169,7 @@ type ProfitSharingStore interface {
 	// profit sharing at or before paidBefore and not finished.
 	ProfitSharingOrdersToRelease(ctx context.Context, paidBefore time.Time, limit int) ([]string, error)
 	ProfitSharingReturnGetByOutReturnNo(ctx context.Context, appID, outReturnNo string) (*ProfitSharingReturn, error)
+	// ProfitSharingOrdersToUnfreeze lists up to limit released orders
+	// whose channel has not been told.
+	ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([]string, error)
 }

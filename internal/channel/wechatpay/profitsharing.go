@@ -25,13 +25,13 @@ import (
 // the three calls, read through the request and answer models of SDKs in
 // the search corpora.
 //
+// When the gateway finishes an order it tells WeChat
+// (FinishProfitSharing: POST /v3/profitsharing/orders/unfreeze), so WeChat
+// unfreezes the rest of the trade.
+//
 // Limits: a receiver's name (which WeChat wants encrypted with its
-// platform key) is not sent; CNY only; WeChat's unfreeze
-// (/v3/profitsharing/orders/unfreeze) and returns
-// (/v3/profitsharing/return-orders) are in the simulator but the
-// connector does not call them: the gateway's finish releases the rest in
-// its own ledger, and WeChat unfreezes an order's rest by itself after 180
-// days. A sharing whose receivers partly succeed and partly close is an
+// platform key) is not sent; CNY only; returns
+// (/v3/profitsharing/return-orders) are not called. A sharing whose receivers partly succeed and partly close is an
 // unknown outcome the worker keeps asking about (the gateway's sharings are
 // all-or-nothing): a person must resolve it.
 
@@ -160,3 +160,19 @@ func sharingFailure(reason string) string {
 }
 
 var _ channel.ProfitSharing = (*Connector)(nil)
+
+// FinishProfitSharing unfreezes the rest of a trade
+// (POST /v3/profitsharing/orders/unfreeze, out_order_no the finish id).
+func (c *Connector) FinishProfitSharing(ctx context.Context, r channel.ProfitSharingFinishRequest) error {
+	if r.ChannelTradeNo == "" || r.FinishID == "" {
+		return fmt.Errorf("wechatpay unfreeze: no transaction or id: %w", channel.ErrInvalidRequest)
+	}
+	req := struct {
+		TransactionID string `json:"transaction_id"`
+		OutOrderNo    string `json:"out_order_no"`
+		Description   string `json:"description"`
+	}{r.ChannelTradeNo, r.FinishID, remark(r.Description, "解冻剩余资金")}
+	return c.v3(ctx, "unfreeze profit sharing", http.MethodPost, "/v3/profitsharing/orders/unfreeze", req, true, nil)
+}
+
+var _ channel.ProfitSharingFinisher = (*Connector)(nil)

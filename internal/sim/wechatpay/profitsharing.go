@@ -212,6 +212,20 @@ func (s *Sim) sharingView(p *sharing) map[string]any {
 		"state": p.state, "receivers": receivers}
 }
 
+// Unfrozen returns the transaction ids of the trades unfrozen, in no
+// particular order (tests check a finish reached WeChat).
+func (s *Sim) Unfrozen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.sharings {
+		if p.unfreeze {
+			out = append(out, p.transactionID)
+		}
+	}
+	return out
+}
+
 // Shared returns what each receiver account got from finished sharings,
 // by account (tests check nothing was paid twice or lost).
 func (s *Sim) Shared() map[string]int64 {

@@ -194,14 +194,14 @@ func (q txQueries) ProfitSharingProcessing(ctx context.Context, orderID string) 
 }
 
 const sharingOrderColumns = `order_id, merchant_id, livemode, currency, net, held, reserved, shared, released,
-	finish_requested, finished_at, created_at, updated_at`
+	finish_requested, finished_at, created_at, updated_at, unfreeze_pending`
 
 func scanSharingOrder(r rowScanner) (*store.ProfitSharingOrder, error) {
 	var o store.ProfitSharingOrder
 	var created, updated int64
 	var finished sql.NullInt64
 	if err := r.Scan(&o.OrderID, &o.MerchantID, &o.Livemode, &o.Currency, &o.Net, &o.Held, &o.Reserved, &o.Shared, &o.Released,
-		&o.FinishRequested, &finished, &created, &updated); err != nil {
+		&o.FinishRequested, &finished, &created, &updated, &o.UnfreezePending); err != nil {
 		return nil, err
 	}
 	o.FinishedAt, o.CreatedAt, o.UpdatedAt = fromNullMicros(finished), fromMicros(created), fromMicros(updated)
@@ -261,9 +261,9 @@ func (q txQueries) ProfitSharingOrderLock(ctx context.Context, orderID string) (
 		return nil, err
 	}
 	if _, err := q.c.exec(ctx, `INSERT INTO profit_sharing_orders (`+sharingOrderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.OrderID, o.MerchantID, o.Livemode, o.Currency, o.Net, o.Held, o.Reserved, o.Shared, o.Released,
-		o.FinishRequested, nullMicros(o.FinishedAt), micros(o.CreatedAt), micros(o.UpdatedAt)); err != nil {
+		o.FinishRequested, nullMicros(o.FinishedAt), micros(o.CreatedAt), micros(o.UpdatedAt), o.UnfreezePending); err != nil {
 		return nil, fmt.Errorf("sharing state of order %s: %w", orderID, err)
 	}
 	return o, nil
@@ -271,8 +271,8 @@ func (q txQueries) ProfitSharingOrderLock(ctx context.Context, orderID string) (
 
 func (q txQueries) ProfitSharingOrderPut(ctx context.Context, o *store.ProfitSharingOrder) error {
 	res, err := q.c.exec(ctx, `UPDATE profit_sharing_orders SET held = ?, reserved = ?, shared = ?, released = ?,
-		finish_requested = ?, finished_at = ?, updated_at = ? WHERE order_id = ?`,
-		o.Held, o.Reserved, o.Shared, o.Released, o.FinishRequested, nullMicros(o.FinishedAt), micros(o.UpdatedAt), o.OrderID)
+		finish_requested = ?, finished_at = ?, updated_at = ?, unfreeze_pending = ? WHERE order_id = ?`,
+		o.Held, o.Reserved, o.Shared, o.Released, o.FinishRequested, nullMicros(o.FinishedAt), micros(o.UpdatedAt), o.UnfreezePending, o.OrderID)
 	if err != nil {
 		return fmt.Errorf("update sharing state of order %s: %w", o.OrderID, err)
 	}
@@ -290,6 +290,18 @@ func (s *Store) ProfitSharingOrdersToRelease(ctx context.Context, paidBefore tim
 		ORDER BY o.paid_at, o.id LIMIT ?`, true, micros(paidBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sharing orders to release: %w", err)
+	}
+	return ids, nil
+}
+
+// ProfitSharingOrdersToUnfreeze lists released orders whose channel has not been told.
+func (s *Store) ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([]string, error) {
+	ids, err := queryAll(ctx, s.reader(), func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT order_id FROM profit_sharing_orders WHERE unfreeze_pending = ? ORDER BY order_id LIMIT ?`, true, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sharing orders to unfreeze: %w", err)
 	}
 	return ids, nil
 }

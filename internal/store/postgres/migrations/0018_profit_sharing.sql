@@ -38,10 +38,15 @@ CREATE TABLE profit_sharing_orders (
 	shared      BIGINT NOT NULL,
 	released    BIGINT NOT NULL,
 	finish_requested BOOLEAN NOT NULL,
+	-- The order was released and its channel has not been told yet
+	-- (WeChat Pay's unfreeze).
+	unfreeze_pending BOOLEAN NOT NULL,
 	finished_at BIGINT,
 	created_at  BIGINT NOT NULL,
 	updated_at  BIGINT NOT NULL
 );
+
+CREATE INDEX profit_sharing_orders_unfreeze ON profit_sharing_orders (order_id) WHERE unfreeze_pending;
 
 -- What each pending refund of a sharing order reserved of it.
 CREATE TABLE profit_sharing_refunds (

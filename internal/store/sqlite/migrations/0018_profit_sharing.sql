@@ -38,10 +38,15 @@ CREATE TABLE profit_sharing_orders (
 	shared      INTEGER NOT NULL,
 	released    INTEGER NOT NULL,
 	finish_requested INTEGER NOT NULL,
+	-- The order was released and its channel has not been told yet
+	-- (WeChat Pay's unfreeze).
+	unfreeze_pending INTEGER NOT NULL,
 	finished_at INTEGER,
 	created_at  INTEGER NOT NULL,
 	updated_at  INTEGER NOT NULL
 );
+
+CREATE INDEX profit_sharing_orders_unfreeze ON profit_sharing_orders (order_id) WHERE unfreeze_pending = 1;
 
 -- What each pending refund of a sharing order reserved of it.
 CREATE TABLE profit_sharing_refunds (
