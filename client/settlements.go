@@ -44,6 +44,11 @@ type Settlement struct {
 	CreatedAt          time.Time         `json:"created_at"`
 	// Lines are the batch's first lines, with expand=lines.
 	Lines *SettlementLineList `json:"lines,omitempty"`
+	// FX is the conversion of a batch in another currency than the
+	// merchant's settlement currency at the day's rate, nil when none: its
+	// net was paid into the available balance, and is paid out, as FX.Net
+	// of FX.Currency.
+	FX *SettlementFX `json:"fx"`
 
 	// The operator API's view adds the merchant, what the channels kept
 	// and the platform's margin (Fees − ChannelFees).
@@ -156,4 +161,15 @@ func (c *Client) ListSettlementLines(ctx context.Context, id string, p ListParam
 		return nil, err
 	}
 	return call[List[SettlementLine]](ctx, c, http.MethodGet, "/v1/settlements/"+seg+"/lines"+p.query(), nil, nil)
+}
+
+// SettlementFX is a settlement batch's conversion: its net converted into
+// Net of Currency at the mid Rate less the platform's markup (Markup, in
+// Currency); RateID names the rate used.
+type SettlementFX struct {
+	Currency string `json:"currency"`
+	Net      int64  `json:"net"`
+	Rate     string `json:"rate"`
+	RateID   string `json:"rate_id"`
+	Markup   int64  `json:"markup"`
 }

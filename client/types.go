@@ -36,6 +36,25 @@ type Order struct {
 	ExpiresAt      time.Time         `json:"expires_at"`
 	PaidAt         *time.Time        `json:"paid_at"`
 	ClosedAt       *time.Time        `json:"closed_at"`
+	// FXQuote is the FX quote (fxq_…) the order is paid at, nil when none;
+	// the merchant is then credited SettlementAmount of
+	// SettlementCurrency (the quote's to_amount and to).
+	FXQuote            *string `json:"fx_quote"`
+	SettlementAmount   int64   `json:"settlement_amount,omitempty"`
+	SettlementCurrency string  `json:"settlement_currency,omitempty"`
+	// Installments is the instalment plan the order asked for, nil when none.
+	Installments *Installments `json:"installments"`
+}
+
+// Installments is an order's instalment plan (分期): Count instalments
+// of InstallmentAmount (the last one takes the remainder), the fee
+// (FeeRateBps of the amount) paid by FeePayer: "payer" (on top of the
+// amount, to the lender) or "merchant" (out of the merchant's net).
+type Installments struct {
+	Count      int    `json:"count"`
+	FeePayer   string `json:"fee_payer"`
+	FeeRateBps int    `json:"fee_rate_bps"`
+	Fee        int64  `json:"fee"`
 }
 
 // NextAction tells the merchant what the payer must do next.
@@ -109,6 +128,18 @@ type CreateOrderParams struct {
 	// ProfitSharing holds the order's money once paid until it is shared
 	// with receivers or released (POST /v1/profit-sharing).
 	ProfitSharing bool `json:"profit_sharing,omitempty"`
+	// FXQuote (fxq_…) pays the order at the quote's locked rate: Amount
+	// and Currency must be the quote's amount and from.
+	FXQuote string `json:"fx_quote,omitempty"`
+	// Installments asks to pay in instalments (Alipay Huabei, sandbox cards).
+	Installments *InstallmentsParams `json:"installments,omitempty"`
+}
+
+// InstallmentsParams ask for an instalment plan: Count instalments, the
+// fee paid by FeePayer ("payer" or "merchant").
+type InstallmentsParams struct {
+	Count    int    `json:"count"`
+	FeePayer string `json:"fee_payer"`
 }
 
 // Refund is a refund as the API renders it.

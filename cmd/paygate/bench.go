@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/paygate/paygate/internal/store/postgres"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -173,18 +173,6 @@ func (c cli) bench(ctx context.Context, o benchOptions) error {
 	return nil
 }
 
-// withoutParam returns rawURL without the query parameter name.
-func withoutParam(rawURL, name string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
-	}
-	q := u.Query()
-	q.Del(name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // peakRSSMB is this process's peak resident memory (VmHWM), 0 when unknown.
 func peakRSSMB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -245,7 +233,7 @@ func tempDatabase(ctx context.Context, database string) (gateway.Config, func(),
 		b := make([]byte, 6)
 		rand.Read(b)
 		schema := "paygate_bench_" + hex.EncodeToString(b)
-		db, err := sql.Open("pgx", withoutParam(database, "pool_max_conns")) // a pool setting, not the server's
+		db, err := sql.Open("pgx", postgres.ServerURL(database)) // a pool setting, not the server's
 		if err != nil {
 			removeAll()
 			return gateway.Config{}, nil, err

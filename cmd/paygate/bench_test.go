@@ -39,6 +39,13 @@ func TestBenchExitCodes(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`create: [1-9]\d* ok, 0 failed`).MatchString(out) {
 		t.Errorf("working run: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+
+	// A cycle run splits its time into the cycle's steps.
+	whsec := regexp.MustCompile(`webhook secret +(whsec_\S+)`).FindStringSubmatch(s.banner)[1]
+	code, out, errOut = paygate(t, nil, "bench", "--url", s.url, "--key", key, "--webhook-secret", whsec, "--scenario", "cycle", "--duration", "500ms", "--concurrency", "2")
+	if code != 0 || !regexp.MustCompile(`cycle: [1-9]\d* ok, 0 failed.*p50/p99 by step: create [\d.]+/[\d.]+ms pay [\d.]+/[\d.]+ms webhook [\d.]+/[\d.]+ms`).MatchString(out) {
+		t.Errorf("cycle run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	s.stop(t)
 }
 

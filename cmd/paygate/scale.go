@@ -22,6 +22,7 @@ import (
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/loadgen"
+	"github.com/paygate/paygate/internal/store/postgres"
 )
 
 // seedOptions are the history `paygate bench seed` and `bench scale` write.
@@ -364,7 +365,7 @@ func databaseSizeMB(ctx context.Context, cfg gateway.Config) (float64, error) {
 		}
 		return float64(total) / (1 << 20), nil
 	}
-	db, err := sql.Open("pgx", withoutParam(cfg.Database, "pool_max_conns"))
+	db, err := sql.Open("pgx", postgres.ServerURL(cfg.Database))
 	if err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paygate/paygate/internal/clock"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/gateway"
 	"github.com/paygate/paygate/internal/settlement"
 )
@@ -35,7 +36,7 @@ be settled.`,
 			if day == "" {
 				return usagef("settle run: --date is required (YYYY-MM-DD)")
 			}
-			cfg, _, err := c.load(cmd, "database", "log_level")
+			cfg, _, err := c.load(cmd, "database", "log_level", "fx_markup_bps")
 			if err != nil {
 				return err
 			}
@@ -47,7 +48,10 @@ be settled.`,
 			if err := st.Migrate(cmd.Context()); err != nil {
 				return err
 			}
-			svc := &settlement.Service{Store: st, Clock: clock.Real{}, Log: gateway.NewLogger(cfg.LogLevel, c.stderr), TakeOver: takeOver}
+			// Batches in other currencies convert at the day's rate, as the
+			// gateway's settlement job converts them.
+			svc := &settlement.Service{Store: st, Clock: clock.Real{}, Log: gateway.NewLogger(cfg.LogLevel, c.stderr), TakeOver: takeOver,
+				FX: &fx.Service{Store: st, Clock: clock.Real{}, MarkupBps: cfg.FXMarkupBps}}
 			rep, err := svc.Run(cmd.Context(), settlement.RunParams{Day: day, MerchantID: merchantID})
 			if rep != nil {
 				for _, s := range rep.Settlements {

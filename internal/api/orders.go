@@ -34,6 +34,9 @@ type createOrderRequest struct {
 	SavePaymentMethod *bool   `json:"save_payment_method"`
 	// ProfitSharing holds the money once paid for profit sharing.
 	ProfitSharing *bool `json:"profit_sharing"`
+	// Multi-currency and instalments (issue 18).
+	FXQuote      *string                    `json:"fx_quote"`
+	Installments *client.InstallmentsParams `json:"installments"`
 }
 
 type cardRequest struct {
@@ -93,6 +96,10 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		Customer: str(req.Customer), AgreementID: str(req.AgreementID), PaymentMethod: str(req.PaymentMethod),
 		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
 		ProfitSharing:     req.ProfitSharing != nil && *req.ProfitSharing,
+		FXQuote:           str(req.FXQuote),
+	}
+	if req.Installments != nil {
+		p.Installments = &payment.InstallmentsParams{Count: req.Installments.Count, FeePayer: req.Installments.FeePayer}
 	}
 	if req.Card != nil {
 		p.Card = &channel.Card{Number: req.Card.Number, ExpMonth: req.Card.ExpMonth, ExpYear: req.Card.ExpYear, CVC: req.Card.CVC}

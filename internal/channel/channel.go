@@ -130,6 +130,20 @@ type PayRequest struct {
 	// sharing (WeChat Pay's settle_info.profit_sharing), for an order
 	// created with profit_sharing.
 	ProfitSharing bool
+	// SettleCurrency is the currency the merchant settles in when it is
+	// not Currency (a cross-border order): Alipay's settle_currency.
+	SettleCurrency string
+	// Installments asks the payer's lender for an instalment plan (Alipay
+	// Huabei's hb_fq_num and hb_fq_seller_percent, the sandbox's card
+	// instalments); nil: pay at once.
+	Installments *Installments
+}
+
+// Installments is an instalment plan: Count instalments, the fee paid by
+// the merchant (SellerPays) or by the payer.
+type Installments struct {
+	Count      int
+	SellerPays bool
 }
 
 // NextAction is what the payer must do; it is rendered as the order's next_action.

@@ -55,6 +55,9 @@ type Method struct {
 	// Requires names the payer fields the channel needs (PayerIP, PayerID);
 	// a create without them is refused before any channel is called.
 	Requires []string
+	// Installments are the instalment counts the method can pay in (Alipay
+	// Huabei's 3, 6 and 12; card instalments in the sandbox); nil: none.
+	Installments []int
 }
 
 // ChargesAtOnce reports whether the money moves in the create call itself
@@ -66,17 +69,17 @@ func (m Method) ChargesAtOnce() bool {
 // methods is the one table of payment methods, in the order the cashier
 // offers them.
 var methods = []Method{
-	{Name: "sandbox", Family: "sandbox", Provider: "sandbox", Kind: KindRedirect, Cashier: true},
-	{Name: "card", Family: "card", Provider: "sandbox", Kind: KindCard},
+	{Name: "sandbox", Family: "sandbox", Provider: "sandbox", Kind: KindRedirect, Cashier: true, Installments: cardInstallments},
+	{Name: "card", Family: "card", Provider: "sandbox", Kind: KindCard, Installments: cardInstallments},
 	{Name: "wechat.native", Family: "wechat", Provider: "wechatpay", Kind: KindQR, Cashier: true, Currencies: cny},
 	{Name: "wechat.h5", Family: "wechat", Provider: "wechatpay", Kind: KindRedirect, Cashier: true, Currencies: cny, Requires: []string{PayerIP}},
 	{Name: "wechat.jsapi", Family: "wechat", Provider: "wechatpay", Kind: KindSDK, Currencies: cny, Requires: []string{PayerID}},
 	{Name: "wechat.app", Family: "wechat", Provider: "wechatpay", Kind: KindSDK, Currencies: cny},
 	{Name: "wechat.micropay", Family: "wechat", Provider: "wechatpay", Kind: KindMicropay, Currencies: cny},
-	{Name: "alipay.qr", Family: "alipay", Provider: "alipay", Kind: KindQR, Cashier: true, Currencies: cny},
-	{Name: "alipay.page", Family: "alipay", Provider: "alipay", Kind: KindRedirect, Cashier: true, Currencies: cny},
-	{Name: "alipay.wap", Family: "alipay", Provider: "alipay", Kind: KindRedirect, Cashier: true, Currencies: cny},
-	{Name: "alipay.app", Family: "alipay", Provider: "alipay", Kind: KindSDK, Currencies: cny},
+	{Name: "alipay.qr", Family: "alipay", Provider: "alipay", Kind: KindQR, Cashier: true, Currencies: cny, Installments: huabei},
+	{Name: "alipay.page", Family: "alipay", Provider: "alipay", Kind: KindRedirect, Cashier: true, Currencies: cny, Installments: huabei},
+	{Name: "alipay.wap", Family: "alipay", Provider: "alipay", Kind: KindRedirect, Cashier: true, Currencies: cny, Installments: huabei},
+	{Name: "alipay.app", Family: "alipay", Provider: "alipay", Kind: KindSDK, Currencies: cny, Installments: huabei},
 	{Name: "alipay.micropay", Family: "alipay", Provider: "alipay", Kind: KindMicropay, Currencies: cny},
 	{Name: "unionpay.qr", Family: "unionpay", Provider: "unionpay", Kind: KindQR, Cashier: true, Currencies: cny},
 	{Name: "unionpay.gateway", Family: "unionpay", Provider: "unionpay", Kind: KindRedirect, Cashier: true, Currencies: cny},
@@ -89,6 +92,13 @@ var methods = []Method{
 }
 
 var cny = []string{"CNY"}
+
+// Instalment counts: Alipay Huabei (hb_fq_num takes 3, 6 or 12 only) and
+// the sandbox's (its QR and cards).
+var (
+	huabei           = []int{3, 6, 12}
+	cardInstallments = []int{3, 6, 12, 24}
+)
 
 // LookupMethod returns the method named name.
 func LookupMethod(name string) (Method, bool) {

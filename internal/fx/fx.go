@@ -71,6 +71,9 @@ type Service struct {
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
 
+// Markup is the platform's markup in basis points (MarkupBps or its default).
+func (s *Service) Markup() int { return s.markup() }
+
 func (s *Service) markup() int {
 	switch {
 	case s.MarkupBps < 0:

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/cockroachdb/apd/v3"
+
+	"github.com/paygate/paygate/internal/store"
 )
 
 // Conversion is a quote's arithmetic: Amount of From converts into
@@ -98,4 +100,19 @@ func cover(toAmount int64, from, to string, rate *apd.Decimal) (int64, error) {
 		return 0, err
 	}
 	return up.Int64()
+}
+
+// ConversionOf is the arithmetic of a stored quote, to convert parts of it
+// (refunds) at its rate with Part.
+func ConversionOf(q *store.FXQuote) (Conversion, error) {
+	rate, err := ParseRate(q.Rate)
+	if err != nil {
+		return Conversion{}, err
+	}
+	applied, err := Marked(rate, q.MarkupBps)
+	if err != nil {
+		return Conversion{}, err
+	}
+	return Conversion{From: q.From, To: q.To, Amount: q.Amount, ToAmount: q.ToAmount, Gross: q.ToAmount + q.MarkupAmount,
+		Rate: rate, Applied: applied, MarkupBps: q.MarkupBps}, nil
 }

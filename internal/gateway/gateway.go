@@ -283,6 +283,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	g.Payments.Sources, g.Payments.OrderSettled = g.Billing, g.Billing.OrderSettled
 	g.Jobs.Jobs = append(g.Jobs.Jobs, (&billing.Worker{Service: g.Billing}).Job(g.Config.WorkerInterval))
 	g.FX = &fx.Service{Store: g.Store, Clock: g.Clock, MarkupBps: g.Config.FXMarkupBps}
+	g.Settlements.FX = g.FX // batches in other currencies convert at the day's rate
 	if g.Config.FXRatesURL != "" {
 		g.Jobs.Jobs = append(g.Jobs.Jobs, g.FX.Job(fx.HTTPProvider{URL: g.Config.FXRatesURL}, g.Config.FXRatesInterval))
 	}

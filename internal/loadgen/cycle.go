@@ -101,6 +101,7 @@ func (c *cycle) wait(ctx context.Context, orderID string) arrival {
 
 // fullCycle is create → pay → ledger postings → webhook delivered and verified.
 func (w *worker) fullCycle(ctx context.Context) (string, string) {
+	t0 := time.Now()
 	code, msg, body := w.call(ctx, "POST", "/v1/orders", w.orderBody(w.r.cycle.url))
 	if code != "" {
 		return "create_" + code, msg
@@ -109,13 +110,20 @@ func (w *worker) fullCycle(ctx context.Context) (string, string) {
 		ID string `json:"id"`
 	}
 	json.Unmarshal(body, &o)
+	t1 := time.Now()
 	if code, msg, _ := w.call(ctx, "POST", "/v1/test/orders/"+o.ID+"/pay", []byte(`{"outcome":"succeeded"}`)); code != "" {
 		return "pay_" + code, msg
 	}
+	t2 := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	switch w.r.cycle.wait(wctx, o.ID) {
 	case arrived:
+		if w.phases != nil {
+			w.phases[0].Record(t1.Sub(t0))
+			w.phases[1].Record(t2.Sub(t1))
+			w.phases[2].Record(time.Since(t2))
+		}
 		return "", ""
 	case badSignature:
 		return "webhook_signature_invalid", "the webhook's signature did not verify with --webhook-secret (is it this app's whsec_ secret?)"

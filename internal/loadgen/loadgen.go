@@ -103,8 +103,22 @@ type Result struct {
 	Mean        float64 `json:"mean_ms"`
 	Concurrency int     `json:"concurrency,omitempty"`
 	Rate        int     `json:"rate,omitempty"`
-	hist        *Histogram
+	// Phases splits the successful cycles of the cycle scenario (closed
+	// loop) into their steps, to show where a cycle's time goes.
+	Phases []Phase `json:"phases,omitempty"`
+	hist   *Histogram
 }
+
+// Phase is one step of the successful cycles: its latency percentiles.
+type Phase struct {
+	Name string  `json:"name"`
+	P50  float64 `json:"p50_ms"`
+	P99  float64 `json:"p99_ms"`
+}
+
+// cyclePhases name the steps of a cycle: the create request, the pay
+// request, and the wait from the pay's answer to its webhook's arrival.
+var cyclePhases = [3]string{"create", "pay", "webhook"}
 
 // Failing reports whether the run mostly failed: no request succeeded, or
 // more than MaxFailedShare of them failed.
@@ -123,6 +137,12 @@ func (r *Result) String() string {
 	}
 	if r.OK > 0 {
 		fmt.Fprintf(&b, "; latency p50 %.2fms p90 %.2fms p99 %.2fms p99.9 %.2fms max %.2fms", r.P50, r.P90, r.P99, r.P999, r.Max)
+	}
+	for i, ph := range r.Phases {
+		if i == 0 {
+			b.WriteString("; p50/p99 by step:")
+		}
+		fmt.Fprintf(&b, " %s %.2f/%.2fms", ph.Name, ph.P50, ph.P99)
 	}
 	if len(r.Errors) > 0 {
 		keys := make([]string, 0, len(r.Errors))
@@ -177,8 +197,11 @@ type worker struct {
 	id   int
 	seq  int
 	hist *Histogram // nil in open loop, where workers share one
-	errs map[string]int
-	msgs map[string]string // first message per code
+	// phases, in the cycle scenario's closed loop, records each step of
+	// the successful cycles (cyclePhases).
+	phases *[len(cyclePhases)]Histogram
+	errs   map[string]int
+	msgs   map[string]string // first message per code
 }
 
 type runner struct {
@@ -315,6 +338,9 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 		w := &worker{r: r, id: i, errs: map[string]int{}, msgs: map[string]string{}}
 		if shared == nil {
 			w.hist = &Histogram{}
+			if r.cycle != nil {
+				w.phases = &[len(cyclePhases)]Histogram{}
+			}
 		}
 		ws[i] = w
 		wg.Add(1)
@@ -364,9 +390,15 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	if shared != nil {
 		res.hist.Merge(shared)
 	}
+	var phases [len(cyclePhases)]Histogram
 	for _, w := range ws {
 		if w.hist != nil {
 			res.hist.Merge(w.hist)
+		}
+		if w.phases != nil {
+			for i := range phases {
+				phases[i].Merge(&w.phases[i])
+			}
 		}
 		for k, v := range w.errs {
 			res.Errors[k] += v
@@ -393,6 +425,11 @@ func (r *runner) run(ctx context.Context, do op) (*Result, error) {
 	res.RPS = float64(res.OK) / elapsed.Seconds()
 	res.P50, res.P90, res.P99, res.P999 = ms(h.Quantile(.5)), ms(h.Quantile(.9)), ms(h.Quantile(.99)), ms(h.Quantile(.999))
 	res.Max, res.Mean = ms(h.Max()), ms(h.Mean())
+	for i, name := range cyclePhases {
+		if phases[i].Count() > 0 {
+			res.Phases = append(res.Phases, Phase{Name: name, P50: ms(phases[i].Quantile(.5)), P99: ms(phases[i].Quantile(.99))})
+		}
+	}
 	return res, nil
 }
 

@@ -163,8 +163,8 @@ func (c *keyCache) put(k string, v []byte) {
 	c.m[k] = v
 }
 
-// deliver makes one attempt of dl and records it.
-func (d *Dispatcher) deliver(ctx context.Context, dl *store.Delivery) {
+// attempt makes one attempt of dl and returns what record is to store.
+func (d *Dispatcher) attempt(ctx context.Context, dl *store.Delivery) store.DeliveryResult {
 	now := d.Clock.Now().UTC()
 	att := store.DeliveryAttempt{
 		ID: id.New(AttemptPrefix, now), DeliveryID: dl.ID, EventID: dl.EventID, EndpointID: dl.EndpointID,
@@ -199,6 +199,11 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *store.Delivery) {
 		}
 	}
 	d.Metrics.WebhookAttempt(outcome, att.Latency)
+	return res
+}
+
+// record stores the result of an attempt of dl.
+func (d *Dispatcher) record(ctx context.Context, dl *store.Delivery, res store.DeliveryResult) {
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	if err := d.Store.DeliveryRecord(rctx, res); errors.Is(err, store.ErrStale) {

@@ -176,10 +176,16 @@ func (p *pool) pump() {
 	}
 }
 
+// run attempts j and records it. The target's slot is freed as soon as
+// the attempt is answered: PerTarget bounds the requests a merchant's
+// server sees, and recording is the database's business, not the
+// merchant's. The attempt keeps its Concurrency slot until it is recorded,
+// which so also bounds the recordings in flight.
 func (p *pool) run(j job) {
 	defer p.wg.Done()
+	ctx := context.WithoutCancel(p.ctx)
 	start := time.Now()
-	p.d.deliver(context.WithoutCancel(p.ctx), j.d)
+	res := p.d.attempt(ctx, j.d)
 	took := time.Since(start)
 	p.attempted.Add(1)
 	p.mu.Lock()
@@ -198,10 +204,15 @@ func (p *pool) run(j job) {
 		p.queued -= len(q) - limit
 		p.queues[j.target] = q[:limit]
 	}
-	p.running--
 	if p.perTarget[j.target]--; p.perTarget[j.target] == 0 {
 		delete(p.perTarget, j.target)
 	}
+	p.mu.Unlock()
+	p.pump()
+
+	p.d.record(ctx, j.d, res)
+	p.mu.Lock()
+	p.running--
 	p.mu.Unlock()
 	p.pump()
 	select {

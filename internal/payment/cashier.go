@@ -49,7 +49,7 @@ func (s *Service) CashierMethods(ctx context.Context, o *store.Order) []string {
 	}
 	var out []string
 	for _, m := range channel.Methods() {
-		if !m.Cashier {
+		if !m.Cashier || (o.Installments != nil && !slices.Contains(m.Installments, o.Installments.Count)) {
 			continue
 		}
 		if _, err := s.route(ctx, o.MerchantID, o.Livemode, m.Name, o.Currency, o.Amount); err == nil {

@@ -31,6 +31,10 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 	if err := s.checkNotifyURL(ctx, p.NotifyURL, sc.Livemode); err != nil {
 		return nil, false, err
 	}
+	plan, err := s.installmentPlan(p)
+	if err != nil {
+		return nil, false, err
+	}
 	if p.ExpiresIn == 0 {
 		p.ExpiresIn = DefaultExpiresIn
 	}
@@ -51,6 +55,20 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
 		ProfitSharing: p.ProfitSharing,
+		FXQuoteID:     p.FXQuote, Installments: plan,
+	}
+	if p.FXQuote != "" {
+		existing, qerr := s.applyQuote(ctx, sc, o, now)
+		if qerr != nil {
+			return nil, false, qerr
+		}
+		if existing != nil {
+			return s.repeatCreate(ctx, nil, existing, hash, p)
+		}
+		// A quote taken meanwhile (a concurrent order) fails the insert:
+		// the named result err is what the caller gets.
+		orderID := o.ID
+		defer func() { err = quoteTaken(err, orderID) }()
 	}
 	// Risk control decides before routing and before any channel is asked
 	// (risk.go): a block ends here, a review creates the order waiting.
@@ -244,7 +262,8 @@ func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayReq
 		OrderID: o.ID, CreatedAt: o.CreatedAt, OutTradeNo: o.OutTradeNo, Method: o.Method, Amount: o.Amount, Currency: o.Currency,
 		Subject: o.Subject, AuthCode: p.AuthCode, Card: p.Card, PayerID: o.Payer.ID, PayerIP: o.Payer.IP,
 		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
-		SaveCard:      p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
+		SaveCard:       p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
+		SettleCurrency: o.SettleCurrency, Installments: channelInstallments(o),
 		ProfitSharing: o.ProfitSharing,
 	}
 }

@@ -62,6 +62,18 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 		Status: store.RefundPending, Channel: o.Channel, Reason: p.Reason, NotifyURL: p.NotifyURL,
 		Metadata: p.Metadata, RequestHash: hash, CreatedAt: now, UpdatedAt: now,
 	}
+	if o.FXQuoteID != "" {
+		// A refund converts at the payment's rate (fxorders.go): its share
+		// of what the merchant was credited, in the settlement currency.
+		q, err := s.orderQuote(ctx, o)
+		if err != nil {
+			return nil, false, err
+		}
+		if r.SettleAmount, _, err = refundShare(q, o.AmountRefunded, r.Amount); err != nil {
+			return nil, false, err
+		}
+		r.SettleCurrency = q.To
+	}
 	create := s.Store.RefundCreate
 	if o.ProfitSharing {
 		create = func(ctx context.Context, r *store.Refund) error { return s.createSharedRefund(ctx, o, r) }
@@ -149,6 +161,16 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 			return nil, err
 		}
 	}
+	var q *store.FXQuote
+	if to == store.RefundSucceeded && r.SettleCurrency != "" {
+		o, err := s.Store.OrderGet(ctx, r.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		if q, err = s.orderQuote(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	at := s.now()
 	out, err := s.Store.RefundTransition(ctx, store.RefundTransition{
 		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
@@ -158,11 +180,11 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 			var entries []ledger.Entry
 			if to == store.RefundSucceeded {
 				typ = notify.RefundSucceeded
-				share, err := settlement.RefundFeeShare(s.RefundFeePolicy, paymentFee, o.Amount, after.Amount)
+				entry, err := s.refundEntry(id.New(id.Entry, at), after, o, q, paymentFee, at)
 				if err != nil {
 					return store.Effects{}, err
 				}
-				entries = append(entries, ledger.RefundWithFee(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(o), after.Livemode, after.Currency, after.Amount, share, at))
+				entries = append(entries, entry)
 			}
 			ev, err := event(typ, at, Scope{MerchantID: after.MerchantID, AppID: after.AppID, Livemode: after.Livemode}, "refund", after.ID, after.NotifyURL, RefundObject(after))
 			if err != nil {

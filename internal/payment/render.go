@@ -27,6 +27,13 @@ func OrderObject(o *store.Order) client.Order {
 		out.Metadata = map[string]string{}
 	}
 	out.ProfitSharing = o.ProfitSharing
+	if o.FXQuoteID != "" {
+		q := o.FXQuoteID
+		out.FXQuote, out.SettlementAmount, out.SettlementCurrency = &q, o.SettleAmount, o.SettleCurrency
+	}
+	if in := o.Installments; in != nil {
+		out.Installments = &client.Installments{Count: in.Count, FeePayer: in.FeePayer, FeeRateBps: in.FeeRateBps, Fee: in.Fee}
+	}
 	if o.CustomerID != "" {
 		c := o.CustomerID
 		out.Customer = &c

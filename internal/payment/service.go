@@ -7,6 +7,11 @@
 // channel success that arrives for a closed order moves it to succeeded,
 // because money the payer paid must never be dropped; the merchant then
 // refunds it.
+//
+// An order may be paid at an FX quote, in another currency than the one the
+// merchant is credited in (fxorders.go; the refund policy is in package
+// fx), and in instalments (installments.go: who pays the plan's fee, and
+// where the ledger puts it).
 package payment
 
 import (
@@ -46,7 +51,10 @@ type Service struct {
 	// MicropayDeadline is how long a micropay order may wait for its payer
 	// to confirm (USERPAYING) before the worker reverses it. Default 60s.
 	MicropayDeadline time.Duration
-	Clock            clock.Clock
+	// InstallmentFees is the fee of an instalment plan by its count, in
+	// basis points of the amount; default DefaultInstallmentFees.
+	InstallmentFees map[int]int
+	Clock           clock.Clock
 	// PublicURL is how payers reach the gateway (for cashier_url), without a trailing slash.
 	PublicURL string
 	// ChannelTimeout bounds each call to a channel. Default 10s.
@@ -260,17 +268,19 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 	if err != nil {
 		return nil, fmt.Errorf("succeed order %s: %w", o.ID, err)
 	}
+	var q *store.FXQuote
+	if o.FXQuoteID != "" {
+		if q, err = s.orderQuote(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	at := s.now()
 	out, err := s.transition(ctx, store.OrderTransition{
 		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: tradeNo,
 		Effects: func(after *store.Order) (store.Effects, error) {
-			fee, err := fees.Fee(after.Method, after.Currency, after.Amount)
+			entry, err := paymentEntry(id.New(id.Entry, at), after, q, fees, at)
 			if err != nil {
 				return store.Effects{}, err
-			}
-			entry := ledger.Payment(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
-			if after.ProfitSharing { // held until shared (internal/profitsharing)
-				entry = ledger.PaymentHeld(id.New(id.Entry, at), after.ID, after.MerchantID, receivable(after), after.Livemode, after.Currency, after.Amount, fee, at)
 			}
 			ev, err := event(notify.OrderSucceeded, at, orderScope(after), "order", after.ID, after.NotifyURL, OrderObject(after))
 			if err != nil {

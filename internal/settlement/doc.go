@@ -90,9 +90,11 @@
 //
 // # Limits
 //
-//   - Settlement is per currency: there is no conversion into the
-//     merchant's settlement currency, and a fixed fee applies in that
-//     currency only.
+//   - Settlement is per currency; a pending batch in another currency than
+//     the merchant's settlement currency converts its net at the day's
+//     rate when Service.FX is set (fx.go), but its carried-forward deficits
+//     and reserves stay in its currency, and a fixed fee applies in the
+//     settlement currency only.
 //   - A transaction settles only once reconciliation writes its row: a
 //     channel account without bills (the sandbox) settles nothing until
 //     a person resolves its transactions. A transaction that never gets

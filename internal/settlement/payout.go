@@ -50,11 +50,13 @@ func (s *Service) StartPayout(ctx context.Context, settlementID string) (*store.
 func (s *Service) startPayout(ctx context.Context, tx store.Tx, st *store.Settlement, now time.Time) (*store.Settlement, error) {
 	// Transfers (internal/transfer) spend the same available balance:
 	// check it under the lock they take, so neither overdraws it.
-	available, _, err := tx.BalanceForDebit(ctx, ledger.MerchantAvailable(st.MerchantID, st.Livemode), st.Currency)
+	// A converted batch pays out its converted net (fx.go).
+	amount, currency := st.PayoutIn()
+	available, _, err := tx.BalanceForDebit(ctx, ledger.MerchantAvailable(st.MerchantID, st.Livemode), currency)
 	if err != nil {
 		return nil, err
 	}
-	if available < st.Net {
+	if available < amount {
 		return nil, ErrInsufficientAvailable
 	}
 	after, err := tx.SettlementTransition(ctx, store.SettlementTransition{
@@ -63,7 +65,7 @@ func (s *Service) startPayout(ctx context.Context, tx store.Tx, st *store.Settle
 	if err != nil {
 		return nil, err
 	}
-	e := ledger.PayoutStart(id.New(id.Entry, now), st.ID, st.MerchantID, st.Livemode, st.Currency, st.Net, now)
+	e := ledger.PayoutStart(id.New(id.Entry, now), st.ID, st.MerchantID, st.Livemode, currency, amount, now)
 	return after, tx.LedgerPost(ctx, now, e)
 }
 
@@ -110,7 +112,8 @@ func (s *Service) Pay(ctx context.Context, settlementID, bankReference string) (
 		if err != nil {
 			return nil, err
 		}
-		e := ledger.PayoutPaid(id.New(id.Entry, now), st.ID, st.MerchantID, st.Livemode, st.Currency, st.Net, now)
+		amount, currency := st.PayoutIn()
+		e := ledger.PayoutPaid(id.New(id.Entry, now), st.ID, st.MerchantID, st.Livemode, currency, amount, now)
 		if err := tx.LedgerPost(ctx, now, e); err != nil {
 			return nil, err
 		}

@@ -23,6 +23,9 @@ func Object(st *store.Settlement, operator bool) client.Settlement {
 		BankReference: optional(st.BankReference), PayoutStartedAt: utc(st.PayoutStartedAt), PaidAt: utc(st.PaidAt),
 		CreatedAt: st.CreatedAt.UTC(),
 	}
+	if f := st.FX; f != nil {
+		out.FX = &client.SettlementFX{Currency: f.Currency, Net: f.Net, Rate: f.Rate, RateID: f.RateID, Markup: f.Markup}
+	}
 	if st.Waiting.Payments.Count+st.Waiting.Refunds.Count > 0 {
 		out.Waiting.Reason = "not_reconciled"
 	}

@@ -337,7 +337,11 @@ func (s *Service) settleBatch(ctx context.Context, b batch) (*store.Settlement, 
 		Day: b.day, SettleDate: b.settleDate, Timezone: b.merchant.Timezone, Cutoff: b.window.Until,
 		Status: store.SettlementPending, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+	rate, src, err := s.dayRate(ctx, b.merchant, b.window.Currency, now)
+	if err != nil {
+		return nil, fmt.Errorf("settle %s %s %s: %w", b.merchant.ID, b.window.Currency, b.day, err)
+	}
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.SettlementCreate(ctx, stl); err != nil {
 			return err
 		}
@@ -358,11 +362,20 @@ func (s *Service) settleBatch(ctx context.Context, b batch) (*store.Settlement, 
 		if err := s.total(ctx, tx, stl, b.settings); err != nil {
 			return err
 		}
+		conversion, err := s.convert(stl, b.merchant.SettlementCurrency, rate, src, now)
+		if err != nil {
+			return err
+		}
 		if err := tx.SettlementFinalize(ctx, stl); err != nil {
 			return err
 		}
 		if e := ledger.Settlement(id.New(id.Entry, now), stl.ID, stl.MerchantID, stl.Livemode, stl.Currency, moves(stl), now); len(e.Lines) > 0 {
-			return tx.LedgerPost(ctx, now, e)
+			if err := tx.LedgerPost(ctx, now, e); err != nil {
+				return err
+			}
+		}
+		if conversion != nil { // fx.go
+			return tx.LedgerPost(ctx, now, *conversion)
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/fx"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/jobs"
 	"github.com/paygate/paygate/internal/metrics"
@@ -53,6 +54,10 @@ type Service struct {
 	// Notify, when set, is called after a change that wrote events has
 	// committed, to wake the notification dispatcher. It must not block.
 	Notify func()
+	// FX, when set, converts a batch in another currency than the
+	// merchant's settlement currency into it at the day's rate (fx.go);
+	// nil settles every currency as it is.
+	FX *fx.Service
 }
 
 // DefaultSettleAt is SettleAt's default: noon in the merchant's time zone.

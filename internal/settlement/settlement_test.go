@@ -673,7 +673,7 @@ func TestStatementsAgreeWithTheSettlement(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := none.Write(ctx, &buf); err != nil || buf.String() != "type,time,order_id,out_trade_no,app_id,method,channel,currency,amount,fee,net,amount_refunded,settlement_id\ntotal,,0,,,,,CNY,0,0,0,0,\n" {
+		if err := none.Write(ctx, &buf); err != nil || buf.String() != "type,time,order_id,out_trade_no,app_id,method,channel,currency,amount,fee,net,amount_refunded,settlement_id,presentment_currency,presentment_amount,fx_quote,fx_rate\ntotal,,0,,,,,CNY,0,0,0,0,,,,,\n" {
 			t.Fatalf("statement of a day without trades: %v\n%s", err, buf.String())
 		}
 		_, err = e.svc.Statement(ctx, sc, "2026-3-14", "trades")

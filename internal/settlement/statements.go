@@ -148,9 +148,18 @@ func (t *totals) each(fallback string, columns int, fn func(currency string, x *
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// presented is a trade's presentment amount column: empty unless it was
+// paid at an FX quote.
+func presented(tr *store.StatementTrade) string {
+	if tr.FXQuote == "" {
+		return ""
+	}
+	return itoa(tr.PresentmentAmount)
+}
+
 func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 	if err := cw.Write([]string{"type", "time", "order_id", "out_trade_no", "app_id", "method", "channel", "currency",
-		"amount", "fee", "net", "amount_refunded", "settlement_id"}); err != nil {
+		"amount", "fee", "net", "amount_refunded", "settlement_id", "presentment_currency", "presentment_amount", "fx_quote", "fx_rate"}); err != nil {
 		return err
 	}
 	var t totals
@@ -158,14 +167,15 @@ func (st *Statement) writeTrades(ctx context.Context, cw *csv.Writer) error {
 		fee := tr.Amount - tr.Net
 		t.add(tr.Currency, tr.Amount, fee, tr.Net, tr.AmountRefunded)
 		return cw.Write([]string{"trade", st.time(tr.PaidAt), tr.OrderID, tr.OutTradeNo, tr.AppID, tr.Method, tr.Channel,
-			tr.Currency, itoa(tr.Amount), itoa(fee), itoa(tr.Net), itoa(tr.AmountRefunded), tr.SettlementID})
+			tr.Currency, itoa(tr.Amount), itoa(fee), itoa(tr.Net), itoa(tr.AmountRefunded), tr.SettlementID,
+			tr.PresentmentCurrency, presented(tr), tr.FXQuote, tr.FXRate})
 	})
 	if err != nil {
 		return err
 	}
 	return t.each(st.merchant.SettlementCurrency, 4, func(cur string, x *total) error {
 		return cw.Write([]string{"total", "", strconv.Itoa(x.count), "", "", "", "", cur,
-			itoa(x.sums[0]), itoa(x.sums[1]), itoa(x.sums[2]), itoa(x.sums[3]), ""})
+			itoa(x.sums[0]), itoa(x.sums[1]), itoa(x.sums[2]), itoa(x.sums[3]), "", "", "", "", ""})
 	})
 }
 
@@ -232,6 +242,16 @@ func (st *Statement) writeSettlements(ctx context.Context, cw *csv.Writer) error
 				itoa(x.sums[0]), itoa(x.sums[1]), itoa(x.sums[2])})
 		}); err != nil {
 			return err
+		}
+		if f := b.FX; f != nil {
+			// The batch's net, converted at the day's rate (fx.go): ref_id
+			// is the rate used and out_no the mid rate; amount is the net
+			// at the mid rate, fee the platform's markup, net what was paid
+			// into the available balance (and is paid out).
+			if err := cw.Write([]string{"fx_conversion", st.time(b.CreatedAt), f.RateID, f.Rate, b.ID, b.SettleDate, b.Status,
+				f.Currency, itoa(f.Net + f.Markup), itoa(f.Markup), itoa(f.Net)}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

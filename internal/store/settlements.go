@@ -65,6 +65,30 @@ type Settlement struct {
 	PaidAt             *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	// FX is the conversion of a batch in another currency than the
+	// merchant's settlement currency, nil when it was not converted: its
+	// Net reached the available balance as FX.Net of FX.Currency, and its
+	// payout is in that currency.
+	FX *SettlementFX
+}
+
+// SettlementFX is a batch's conversion at the day's rate: Net of Currency
+// at the mid Rate (the rate RateID) less the platform's Markup.
+type SettlementFX struct {
+	Currency string
+	Net      int64
+	Rate     string
+	RateID   string
+	Markup   int64
+}
+
+// PayoutIn is what a batch pays out: its FX net when it was converted,
+// its Net in its currency otherwise.
+func (s *Settlement) PayoutIn() (int64, string) {
+	if s.FX != nil {
+		return s.FX.Net, s.FX.Currency
+	}
+	return s.Net, s.Currency
 }
 
 // Tally is a count and a sum of amounts.
@@ -192,6 +216,14 @@ type StatementTrade struct {
 	AmountRefunded int64
 	PaidAt         time.Time
 	SettlementID   string
+	// Currency and Amount are what the trade credits the merchant; an
+	// order paid at an FX quote was paid PresentmentAmount of
+	// PresentmentCurrency (its own amount) at FXRate, the quote's mid rate;
+	// the four are empty (0) for other orders.
+	PresentmentCurrency string
+	PresentmentAmount   int64
+	FXQuote             string
+	FXRate              string
 }
 
 // StatementRefund is one refund of a statement.

@@ -22,9 +22,12 @@ import (
 
 // Errors drivers return; compare with errors.Is.
 var (
-	ErrNotFound      = errors.New("store: not found")
-	ErrConflict      = errors.New("store: unique key conflict")
-	ErrStale         = errors.New("store: status changed concurrently") // CAS lost: the row is not in a From status
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: unique key conflict")
+	ErrStale    = errors.New("store: status changed concurrently") // CAS lost: the row is not in a From status
+	// ErrFXQuoteTaken: an order insert found its FX quote used or expired
+	// (it comes wrapped with ErrStale).
+	ErrFXQuoteTaken  = errors.New("store: fx quote used or expired")
 	ErrRefundExceeds = errors.New("store: refund exceeds the refundable amount")
 )
 
@@ -170,6 +173,40 @@ type Order struct {
 	// ProfitSharing keeps the order's money held for profit sharing
 	// (分账) once paid, instead of settling it (internal/profitsharing).
 	ProfitSharing bool
+	// FXQuoteID is the FX quote (fxq_…) the order is paid at, "" when none:
+	// the payer pays Amount of Currency and the merchant is credited
+	// SettleAmount of SettleCurrency (the quote's to_amount and to). Without
+	// a quote SettleCurrency is "" and SettleAmount 0 (the order's own).
+	FXQuoteID      string
+	SettleCurrency string
+	SettleAmount   int64
+	// Installments is the instalment plan the order asked for, nil when none.
+	Installments *Installments
+}
+
+// Who pays an instalment plan's fee.
+const (
+	FeePayerPayer    = "payer"
+	FeePayerMerchant = "merchant"
+)
+
+// Installments is an order's instalment plan (分期): Count instalments,
+// the fee (FeeRateBps of the amount) paid by FeePayer, "payer" or
+// "merchant".
+type Installments struct {
+	Count      int    `json:"count"`
+	FeePayer   string `json:"fee_payer"`
+	FeeRateBps int    `json:"fee_rate_bps"`
+	Fee        int64  `json:"fee"`
+}
+
+// SettledIn is what the order credits the merchant: SettleAmount of
+// SettleCurrency when it was paid at a quote, Amount of Currency otherwise.
+func (o *Order) SettledIn() (int64, string) {
+	if o.SettleCurrency != "" {
+		return o.SettleAmount, o.SettleCurrency
+	}
+	return o.Amount, o.Currency
 }
 
 // Refund is a refund of part or all of a succeeded order.
@@ -194,6 +231,11 @@ type Refund struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	SucceededAt     *time.Time
+	// SettleAmount of SettleCurrency is what a refund of an order paid at
+	// an FX quote takes back from the merchant (its share of the order's
+	// SettleAmount); "" and 0 for other refunds.
+	SettleCurrency string
+	SettleAmount   int64
 }
 
 // Event is a notification-worthy change, written in the transaction of the change.

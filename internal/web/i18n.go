@@ -24,6 +24,8 @@ type texts struct {
 	SavedCards, PayWithSaved, OrPayByCard, CardNumber, CardExpiry, CardCVC string
 	SaveCard, PayByCard, Agreement, AgreementMax, AgreementPeriod          string
 	AgreementSigned, AgreementTerminated, TestSign, TestRefuse             string
+	// An order's instalment plan (分期).
+	Plan, PlanInstallments, PlanFirst, PlanFee, PlanTotal, PlanFeePayer, PlanFeeMerchant string
 
 	// Notices explain a refused action, by error code.
 	Notices map[string]string
@@ -45,6 +47,8 @@ var english = &texts{
 	TestPay: "Pay (test)", TestFail: "Fail (test)", SecuredBy: "Secured by Paygate", QRAlt: "QR code to scan",
 	NotFound: "Order not found", NotFoundHint: "Check the link you followed, or ask the merchant for a new one.",
 	ErrorTitle: "Something went wrong", ErrorHint: "Please try again in a moment.",
+	Plan: "Instalment plan", PlanInstallments: "%d instalments of %s", PlanFirst: "First instalment",
+	PlanFee: "Instalment fee", PlanTotal: "Total to repay", PlanFeePayer: "paid by you", PlanFeeMerchant: "paid by the merchant",
 	SavedCards: "Your saved cards", PayWithSaved: "Pay with %s •••• %s", OrPayByCard: "Pay by card",
 	CardNumber: "Card number", CardExpiry: "Expiry month and year", CardCVC: "Security code",
 	SaveCard: "Save this card for future payments to this merchant", PayByCard: "Pay",
@@ -87,6 +91,8 @@ var chinese = &texts{
 	TestPay: "模拟支付成功", TestFail: "模拟支付失败", SecuredBy: "由 Paygate 提供安全支付", QRAlt: "支付二维码",
 	NotFound: "订单不存在", NotFoundHint: "请检查链接是否正确，或联系商户获取新的支付链接。",
 	ErrorTitle: "出错了", ErrorHint: "请稍后重试。",
+	Plan: "分期计划", PlanInstallments: "分 %d 期，每期 %s", PlanFirst: "首期",
+	PlanFee: "分期手续费", PlanTotal: "应还总额", PlanFeePayer: "由您承担", PlanFeeMerchant: "由商家承担",
 	SavedCards: "已保存的银行卡", PayWithSaved: "使用 %s •••• %s 支付", OrPayByCard: "银行卡支付",
 	CardNumber: "卡号", CardExpiry: "有效期（月、年）", CardCVC: "安全码",
 	SaveCard: "保存此卡，以后在该商户一键支付", PayByCard: "支付",

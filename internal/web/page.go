@@ -103,6 +103,32 @@ type cashierView struct {
 	// consent. Saved are the customer's saved cards.
 	CardForm bool
 	Saved    []savedView
+
+	// Plan is the order's instalment plan, nil when it has none: shown
+	// before the payer picks a method and pays.
+	Plan *planView
+}
+
+// planView is an instalment plan as the cashier shows it, in the order's
+// currency.
+type planView struct {
+	Each, First, Fee, Total, Rate, FeePayer string
+	Uneven                                  bool
+}
+
+// planOf renders o's instalment plan in t's language.
+func planOf(o *store.Order, t *texts) *planView {
+	p := payment.PlanOf(o)
+	if p == nil {
+		return nil
+	}
+	amount := func(n int64) string { return symbolOf(o.Currency, t) + formatNumber(n, o.Currency, t) }
+	v := &planView{Each: fmt.Sprintf(t.PlanInstallments, p.Count, amount(p.Each)), First: amount(p.First), Fee: amount(p.Fee),
+		Total: amount(p.Total), Rate: fmt.Sprintf("%d.%02d%%", p.FeeRate/100, p.FeeRate%100), FeePayer: t.PlanFeeMerchant, Uneven: p.Remainder != 0}
+	if p.PayerFee {
+		v.FeePayer = t.PlanFeePayer
+	}
+	return v
 }
 
 // savedView is a saved card offered on the cashier.
@@ -163,6 +189,7 @@ func (h *Handler) cashierView(ctx context.Context, r *http.Request, t *texts, o 
 	v.Test = !o.Livemode
 	v.Title = m.Name + " · " + t.Checkout
 	v.Payable = v.State == statePending || v.State == stateProcessing
+	v.Plan = planOf(o, t)
 	if v.Payable {
 		v.SecondsLeft = h.secondsLeft(o)
 		v.Countdown = countdown(v.SecondsLeft)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/money"
 )
 
 // tradeBiz is the biz_content of the create calls.
@@ -21,6 +23,47 @@ type tradeBiz struct {
 	Scene       string `json:"scene,omitempty"`
 	AuthCode    string `json:"auth_code,omitempty"`
 	TimeExpire  string `json:"time_expire,omitempty"`
+	// Cross-border: total_amount is in trans_currency (标价币种) when it is
+	// not CNY; settle_currency is the currency the merchant settles in.
+	TransCurrency  string `json:"trans_currency,omitempty"`
+	SettleCurrency string `json:"settle_currency,omitempty"`
+	// ExtendParams carries Huabei instalments (花呗分期).
+	ExtendParams *extendParams `json:"extend_params,omitempty"`
+}
+
+// extendParams are the Huabei instalment parameters of extend_params:
+// hb_fq_num (3, 6 or 12) and hb_fq_seller_percent (100: the seller pays
+// the fee, 0: the buyer), both strings.
+type extendParams struct {
+	HbFqNum           string `json:"hb_fq_num,omitempty"`
+	HbFqSellerPercent string `json:"hb_fq_seller_percent,omitempty"`
+}
+
+// crossBorder sets the cross-border and instalment fields of biz from r:
+// an amount in another currency than CNY is given in it (trans_currency;
+// only currencies of two decimals, as total_amount is written in yuan-like
+// units), and Huabei instalments in extend_params.
+func crossBorder(biz *tradeBiz, r channel.PayRequest) error {
+	if r.Currency != "" && r.Currency != "CNY" {
+		if e, ok := money.Exponent(r.Currency); !ok || e != 2 {
+			return fmt.Errorf("alipay: trans_currency %s: only currencies of two decimals: %w", r.Currency, channel.ErrNotSupported)
+		}
+		biz.TransCurrency = r.Currency
+	}
+	if r.SettleCurrency != "" && r.SettleCurrency != r.Currency {
+		biz.SettleCurrency = r.SettleCurrency
+	}
+	if in := r.Installments; in != nil {
+		if !slices.Contains([]int{3, 6, 12}, in.Count) {
+			return fmt.Errorf("alipay: hb_fq_num %d: Huabei takes 3, 6 or 12: %w", in.Count, channel.ErrInvalidRequest)
+		}
+		percent := "0"
+		if in.SellerPays {
+			percent = "100"
+		}
+		biz.ExtendParams = &extendParams{HbFqNum: strconv.Itoa(in.Count), HbFqSellerPercent: percent}
+	}
+	return nil
 }
 
 // outTradeNo checks an order id for Alipay's out_trade_no (at most 64
@@ -55,6 +98,12 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 		return nil, fmt.Errorf("alipay: %w: %w", err, channel.ErrInvalidRequest)
 	}
 	biz := tradeBiz{OutTradeNo: no, TotalAmount: amount, Subject: r.Subject}
+	if err := crossBorder(&biz, r); err != nil {
+		return nil, err
+	}
+	if r.Installments != nil && (r.Method == MethodMicropay || r.Method == MethodWithholding) {
+		return nil, fmt.Errorf("alipay: instalments on %s: %w", r.Method, channel.ErrNotSupported)
+	}
 	if biz.Subject == "" {
 		biz.Subject = "Order " + r.OrderID
 	}

@@ -48,6 +48,7 @@ import (
 	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/money"
 )
 
 // Name is the sandbox channel's name.
@@ -90,14 +91,16 @@ func Provider(sb *Sandbox) channel.Provider {
 
 // Sandbox is the test channel. The zero value is not usable; use New.
 type Sandbox struct {
-	clock    clock.Clock
-	mu       sync.Mutex
-	trades   map[string]channel.TradeStatus
-	amounts  map[string]int64     // trade number → amount
-	paidAt   map[string]time.Time // trade number → when paid
-	byOrder  map[string]string    // order id → trade number
-	refunded map[string]int64     // trade number → amount refunded
-	refunds  map[string]string    // refund id → trade number
+	clock   clock.Clock
+	mu      sync.Mutex
+	trades  map[string]channel.TradeStatus
+	amounts map[string]int64     // trade number → amount
+	paidAt  map[string]time.Time // trade number → when paid
+	// installments are the instalment counts of card trades paid in them.
+	installments map[string]int
+	byOrder      map[string]string // order id → trade number
+	refunded     map[string]int64  // trade number → amount refunded
+	refunds      map[string]string // refund id → trade number
 	// agreements are the agreements signed (or waiting) here, by the
 	// gateway's agreement id.
 	agreements map[string]*sbxAgreement
@@ -110,7 +113,7 @@ type Sandbox struct {
 // New returns a sandbox.
 func New(c clock.Clock) *Sandbox {
 	return &Sandbox{clock: c, trades: map[string]channel.TradeStatus{}, byOrder: map[string]string{}, refunded: map[string]int64{}, refunds: map[string]string{},
-		amounts: map[string]int64{}, paidAt: map[string]time.Time{}, agreements: map[string]*sbxAgreement{}}
+		amounts: map[string]int64{}, paidAt: map[string]time.Time{}, agreements: map[string]*sbxAgreement{}, installments: map[string]int{}}
 }
 
 // Name returns "sandbox".
@@ -141,7 +144,16 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 	if r.Livemode || !slices.Contains(Methods, r.Method) {
 		return nil, channel.ErrNotSupported
 	}
-	if m, _ := channel.LookupMethod(r.Method); m.Kind == channel.KindAgreement {
+	// Any currency of the ISO 4217 table (internal/money: JPY 0 decimals,
+	// KWD 3) is taken, in its own minor units.
+	if _, ok := money.Exponent(r.Currency); r.Currency != "" && !ok {
+		return nil, fmt.Errorf("sandbox: currency %q: %w", r.Currency, channel.ErrNotSupported)
+	}
+	m, _ := channel.LookupMethod(r.Method)
+	if r.Installments != nil && !slices.Contains(m.Installments, r.Installments.Count) {
+		return nil, fmt.Errorf("sandbox: %d instalments on %s: %w", r.Installments.Count, r.Method, channel.ErrNotSupported)
+	}
+	if m.Kind == channel.KindAgreement {
 		return s.chargeAgreement(r)
 	}
 	switch {
@@ -164,6 +176,11 @@ func (s *Sandbox) Pay(ctx context.Context, r channel.PayRequest) (*channel.PayRe
 			return &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioRefundFails, channel.TradeSuccess), Status: channel.TradeSuccess}, nil
 		}
 		resp := &channel.PayResponse{ChannelTradeNo: s.newTrade(r, scenarioPaid, channel.TradeSuccess), Status: channel.TradeSuccess}
+		if r.Installments != nil {
+			s.mu.Lock()
+			s.installments[resp.ChannelTradeNo] = r.Installments.Count
+			s.mu.Unlock()
+		}
 		if r.SaveCard {
 			resp.SavedCard = s.savedCard(r.Card)
 		}
@@ -338,4 +355,12 @@ func (s *Sandbox) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bil
 func isMicropay(method string) bool {
 	m, _ := channel.LookupMethod(method)
 	return m.Kind == channel.KindMicropay
+}
+
+// Installments returns the instalment count a card trade was paid in, 0
+// when it was paid at once.
+func (s *Sandbox) Installments(tradeNo string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.installments[tradeNo]
 }

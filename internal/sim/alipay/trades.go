@@ -49,6 +49,63 @@ type trade struct {
 	refunds   []*refund
 	// agreementNo is the agreement a withholding trade was charged on.
 	agreementNo string
+	// terms are the cross-border and instalment fields the trade was
+	// created with.
+	terms tradeTerms
+}
+
+// tradeTerms are a trade's cross-border currencies (trans_currency: the
+// currency total_amount is in, "" for CNY; settle_currency) and Huabei
+// instalments (extend_params.hb_fq_num, hb_fq_seller_percent).
+type tradeTerms struct {
+	transCurrency  string
+	settleCurrency string
+	hbFqNum        string
+	sellerPercent  string
+}
+
+// crossBorderCurrencies are the currencies this simulator takes as
+// trans_currency and settle_currency (Alipay's cross-border acquiring
+// lists these among others; CNY is the default and may be named).
+var crossBorderCurrencies = map[string]bool{"CNY": true, "USD": true, "EUR": true, "GBP": true, "HKD": true, "SGD": true,
+	"AUD": true, "CAD": true, "CHF": true, "NZD": true, "SEK": true, "DKK": true, "NOK": true}
+
+// termsOf reads and checks a create's cross-border and instalment fields.
+func termsOf(req *request) (tradeTerms, *apiError) {
+	t := tradeTerms{transCurrency: req.str("trans_currency"), settleCurrency: req.str("settle_currency")}
+	if t.transCurrency != "" && !crossBorderCurrencies[t.transCurrency] {
+		return t, business("ACQ.INVALID_PARAMETER", "参数无效: trans_currency")
+	}
+	if t.settleCurrency != "" && !crossBorderCurrencies[t.settleCurrency] {
+		return t, business("ACQ.INVALID_PARAMETER", "参数无效: settle_currency")
+	}
+	if t.transCurrency == "CNY" {
+		t.transCurrency = ""
+	}
+	ext, _ := req.biz["extend_params"].(map[string]any)
+	t.hbFqNum, _ = ext["hb_fq_num"].(string)
+	t.sellerPercent, _ = ext["hb_fq_seller_percent"].(string)
+	switch {
+	case t.hbFqNum == "" && t.sellerPercent == "":
+	case t.hbFqNum != "3" && t.hbFqNum != "6" && t.hbFqNum != "12":
+		return t, business("ACQ.INVALID_PARAMETER", "参数无效: hb_fq_num")
+	case t.sellerPercent != "0" && t.sellerPercent != "100":
+		return t, business("ACQ.INVALID_PARAMETER", "参数无效: hb_fq_seller_percent")
+	}
+	return t, nil
+}
+
+// put adds a trade's terms to an answer about it.
+func (t tradeTerms) put(out map[string]any) {
+	if t.transCurrency != "" {
+		out["trans_currency"] = t.transCurrency
+	}
+	if t.settleCurrency != "" {
+		out["settle_currency"] = t.settleCurrency
+	}
+	if t.hbFqNum != "" {
+		out["hb_fq_pay_info"] = map[string]string{"user_install_num": t.hbFqNum}
+	}
 }
 
 type refund struct {
@@ -168,9 +225,16 @@ func (s *Sim) createWaiting(req *request, kind string, exists bool) (*trade, *ap
 	if e != nil {
 		return nil, e
 	}
+	terms, e := termsOf(req)
+	if e != nil {
+		return nil, e
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.trades[no]; t != nil {
+		if t.terms != terms {
+			return nil, business("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
+		}
 		s.expire(t)
 		if _, e := existingOrder(t, total, req.str("subject")); e != nil {
 			return nil, e
@@ -182,7 +246,7 @@ func (s *Sim) createWaiting(req *request, kind string, exists bool) (*trade, *ap
 	t := &trade{
 		outTradeNo: no, kind: kind, status: waitBuyerPay, exists: exists,
 		total: total, subject: req.str("subject"), notifyURL: req.notifyURL,
-		expires: expires, createdAt: now,
+		expires: expires, createdAt: now, terms: terms,
 	}
 	if exists {
 		t.tradeNo = s.newTradeNo()
@@ -323,6 +387,7 @@ func (s *Sim) query(req *request) (map[string]any, *apiError) {
 		"trade_no": t.tradeNo, "out_trade_no": t.outTradeNo, "trade_status": t.status,
 		"total_amount": yuan(t.total), "buyer_logon_id": "159****5620",
 	}
+	t.terms.put(out)
 	if !t.paidAt.IsZero() {
 		out["send_pay_date"] = t.paidAt.In(cst).Format(timeLayout)
 		out["buyer_user_id"] = t.buyerID
@@ -613,4 +678,27 @@ func (s *Sim) serveQR(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 	}
 	_ = cashierPage.Execute(w, data)
+}
+
+// Terms are what a trade was created with beyond its amount: trans_currency
+// ("" for CNY), settle_currency, and the Huabei instalments of
+// extend_params (hb_fq_num, hb_fq_seller_percent; "" when none).
+type Terms struct {
+	TransCurrency     string
+	SettleCurrency    string
+	HbFqNum           string
+	HbFqSellerPercent string
+}
+
+// TradeTerms returns the terms of the trade of out_trade_no; ok is false
+// when there is no such trade.
+func (s *Sim) TradeTerms(outTradeNo string) (Terms, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.trades[outTradeNo]
+	if t == nil {
+		return Terms{}, false
+	}
+	return Terms{TransCurrency: t.terms.transCurrency, SettleCurrency: t.terms.settleCurrency,
+		HbFqNum: t.terms.hbFqNum, HbFqSellerPercent: t.terms.sellerPercent}, true
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -36,6 +37,9 @@ var migrations embed.FS
 const (
 	// DefaultMaxConns is the pool size unless the URL sets pool_max_conns.
 	DefaultMaxConns = 16
+	// DefaultInsertBatchWorkers is how many batched order-insert
+	// statements may run at once unless the URL sets insert_batch_workers.
+	DefaultInsertBatchWorkers = 4
 	// MaxConnLifetime is how long a connection is reused before it is
 	// replaced, so that a failover or a load balancer change is picked up.
 	MaxConnLifetime = 30 * time.Minute
@@ -66,7 +70,8 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:           "FOR UPDATE SKIP LOCKED",
 		// Risk checks of one key (a payer, an IP, …) from any node take
 		// turns: a transaction-scoped advisory lock, keyed in the schema.
-		LockKey: "pg_advisory_xact_lock(hashtext(current_schema()), hashtext(?))",
+		LockKey:     "pg_advisory_xact_lock(hashtext(current_schema()), hashtext(?))",
+		WritableCTE: true,
 	}
 }
 
@@ -95,18 +100,19 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	return OpenConfig(ctx, cfg)
 }
 
-// OpenConfig connects with a parsed pgx configuration. A pool_max_conns
-// runtime parameter sets the pool size and is not sent to the server.
+// OpenConfig connects with a parsed pgx configuration. Two runtime
+// parameters are Paygate's and are not sent to the server: pool_max_conns
+// sets the pool size, and insert_batch_workers how many statements of
+// batched order inserts may run at once (DefaultInsertBatchWorkers; 0 turns
+// batching off, see sqlstore.InsertBatching).
 func OpenConfig(ctx context.Context, cfg *pgx.ConnConfig) (*sqlstore.Store, error) {
-	maxConns := DefaultMaxConns
-	if v, ok := cfg.RuntimeParams["pool_max_conns"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("postgres: pool_max_conns %q is not a positive number", v)
-		}
-		maxConns = n
-		cfg = cfg.Copy()
-		delete(cfg.RuntimeParams, "pool_max_conns")
+	maxConns, err := ownParam(&cfg, "pool_max_conns", DefaultMaxConns, 1)
+	if err != nil {
+		return nil, err
+	}
+	batchWorkers, err := ownParam(&cfg, "insert_batch_workers", DefaultInsertBatchWorkers, 0)
+	if err != nil {
+		return nil, err
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(maxConns)
@@ -117,5 +123,55 @@ func OpenConfig(ctx context.Context, cfg *pgx.ConnConfig) (*sqlstore.Store, erro
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
-	return sqlstore.New(db, db, Dialect()), nil
+	s := sqlstore.New(db, db, Dialect())
+	if batchWorkers > 0 {
+		s.EnableInsertBatching(sqlstore.InsertBatching{Workers: min(batchWorkers, maxConns)})
+	}
+	return s, nil
+}
+
+// ownParams are the URL's runtime parameters that configure Paygate's pool
+// rather than the server session.
+var ownParams = []string{"pool_max_conns", "insert_batch_workers"}
+
+// ServerConfig returns a copy of cfg without Paygate's own parameters, for
+// connecting with another driver or pool (pgx, database/sql) directly.
+func ServerConfig(cfg *pgx.ConnConfig) *pgx.ConnConfig {
+	cfg = cfg.Copy()
+	for _, name := range ownParams {
+		delete(cfg.RuntimeParams, name)
+	}
+	return cfg
+}
+
+// ServerURL is ServerConfig for a URL: rawURL without Paygate's own
+// parameters (rawURL unchanged when it does not parse).
+func ServerURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	for _, name := range ownParams {
+		q.Del(name)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// ownParam takes the runtime parameter name out of *cfg (copying it first,
+// so the caller's configuration is left as it was) and returns its value
+// as a number of at least least, or def when it is not set.
+func ownParam(cfg **pgx.ConnConfig, name string, def, least int) (int, error) {
+	v, ok := (*cfg).RuntimeParams[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		return 0, fmt.Errorf("postgres: %s %q is not a number of at least %d", name, v, least)
+	}
+	*cfg = (*cfg).Copy()
+	delete((*cfg).RuntimeParams, name)
+	return n, nil
 }

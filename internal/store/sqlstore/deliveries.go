@@ -28,7 +28,7 @@ const deliveryColumnCount = 15
 
 const attemptColumns = `id, delivery_id, event_id, endpoint_id, url, attempted_at, status_code, latency_us, error, response_body`
 
-// fanOut inserts the deliveries ev is owed, pending and due at its
+// fanOut adds to w the insert of the deliveries ev is owed, pending and due at its
 // CreatedAt: one to its NotifyURL when it has one, then one to each enabled
 // endpoint of its app subscribed to its type. An event of a merchant with
 // no app (AppID "": a settlement's, which is the merchant's in one mode,
@@ -37,7 +37,7 @@ const attemptColumns = `id, delivery_id, event_id, endpoint_id, url, attempted_a
 // endpoints caches each app's (or merchant's) enabled endpoints for the
 // transaction, so that the hot path reads them once however many events
 // the transaction writes.
-func fanOut(ctx context.Context, c conn, ev *store.Event, endpoints map[string][]*store.WebhookEndpoint) error {
+func fanOut(ctx context.Context, c conn, w *writes, ev *store.Event, endpoints map[string][]*store.WebhookEndpoint) error {
 	key := ev.AppID
 	if key == "" {
 		key = fmt.Sprintf("merchant %s %t", ev.MerchantID, ev.Livemode)
@@ -71,7 +71,8 @@ func fanOut(ctx context.Context, c conn, ev *store.Event, endpoints map[string][
 			add(e.AppID, e.ID, e.URL)
 		}
 	}
-	return insertDeliveries(ctx, c, ds)
+	addDeliveries(w, ds)
+	return nil
 }
 
 // enabledEndpoints returns an app's endpoints that are not disabled, oldest first.
@@ -95,10 +96,10 @@ func enabledMerchantEndpoints(ctx context.Context, c conn, merchantID string, li
 	return es, nil
 }
 
-// insertDeliveries inserts ds in one statement.
-func insertDeliveries(ctx context.Context, c conn, ds []*store.Delivery) error {
+// addDeliveries adds the insert of ds, one statement, to w.
+func addDeliveries(w *writes, ds []*store.Delivery) {
 	if len(ds) == 0 {
-		return nil
+		return
 	}
 	rows := make([]string, len(ds))
 	args := make([]any, 0, len(ds)*deliveryColumnCount)
@@ -108,10 +109,8 @@ func insertDeliveries(ctx context.Context, c conn, ds []*store.Delivery) error {
 			d.Attempts, micros(d.NextAttemptAt), nullString(d.LeaseToken), nullMicros(d.LeaseUntil), cleanText(d.LastError),
 			micros(d.CreatedAt), micros(d.UpdatedAt))
 	}
-	if _, err := c.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`) VALUES `+strings.Join(rows, ", "), args...); err != nil {
-		return fmt.Errorf("insert %d deliveries of event %s: %w", len(ds), ds[0].EventID, err)
-	}
-	return nil
+	w.add(fmt.Sprintf("insert %d deliveries of event %s", len(ds), ds[0].EventID),
+		`INSERT INTO deliveries (`+deliveryColumns+`) VALUES `+strings.Join(rows, ", "), args...)
 }
 
 // DeliveriesClaim leases up to limit pending deliveries due at now whose
@@ -229,10 +228,32 @@ func (s *Store) DeliveryRecord(ctx context.Context, r store.DeliveryResult) erro
 	}
 	args = append(args, r.DeliveryID, r.LeaseToken)
 	update := `UPDATE deliveries SET ` + strings.Join(set, ", ") + `
-		WHERE id = ? AND lease_token = ? RETURNING ` + deliveryColumns
+		WHERE id = ? AND lease_token = ?`
 	// The attempt's columns that do not depend on the delivery row.
 	attemptError, body := cleanText(a.Error), append([]byte{}, a.ResponseBody...)
 
+	if s.committer == nil && s.dialect.WritableCTE {
+		// One statement, atomic in autocommit: the update and the attempt
+		// it records, whose missing event, endpoint and URL come from the
+		// updated row. One round trip instead of four (BEGIN, UPDATE,
+		// INSERT, COMMIT).
+		res, err := conn{q: s.write, d: s.dialect}.exec(ctx, `WITH d AS (`+update+` RETURNING event_id, endpoint_id, url)
+			INSERT INTO delivery_attempts (`+attemptColumns+`)
+			SELECT ?, ?, COALESCE(NULLIF(?, ''), d.event_id), COALESCE(NULLIF(?, ''), d.endpoint_id), COALESCE(NULLIF(?, ''), d.url), ?, ?, ?, ?, ? FROM d`,
+			append(args, a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.URL, micros(a.AttemptedAt), a.StatusCode,
+				a.Latency.Microseconds(), attemptError, body)...)
+		if err != nil {
+			return fmt.Errorf("record delivery %s: %w", r.DeliveryID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if _, err := deliveryGet(ctx, conn{q: s.write, d: s.dialect}, r.DeliveryID); err != nil {
+			return fmt.Errorf("record delivery: %w", err)
+		}
+		return fmt.Errorf("record delivery %s: the lease is no longer held: %w", r.DeliveryID, store.ErrStale)
+	}
+	update += ` RETURNING ` + deliveryColumns
 	return s.inTx(ctx, func(tx *tx) error {
 		d, err := queryOne(ctx, tx.conn, scanDelivery, update, args...)
 		if errors.Is(err, store.ErrNotFound) {

@@ -14,16 +14,13 @@ const eventColumns = `id, type, merchant_id, app_id, livemode, object_type, obje
 
 // insertEvent inserts ev; events are written only in the transaction of
 // the change they report (see writeEffects).
-func insertEvent(ctx context.Context, c conn, ev *store.Event) error {
+func addEvent(ctx context.Context, w *writes, ev *store.Event) {
 	if ev.TraceParent == "" && tracing.Enabled() {
 		ev.TraceParent = tracing.TraceParent(ctx)
 	}
-	if _, err := c.exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	w.add(fmt.Sprintf("insert event %s (%s)", ev.ID, ev.Type), `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ID, ev.Type, ev.MerchantID, ev.AppID, ev.Livemode, ev.ObjectType, ev.ObjectID, rawJSON(ev.Data),
-		ev.NotifyURL, micros(ev.CreatedAt), ev.TraceParent); err != nil {
-		return fmt.Errorf("insert event %s (%s): %w", ev.ID, ev.Type, err)
-	}
-	return nil
+		ev.NotifyURL, micros(ev.CreatedAt), ev.TraceParent)
 }
 
 // EventGet returns the event with id.

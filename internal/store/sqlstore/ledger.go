@@ -24,6 +24,7 @@ const balanceShards = 8
 // event without an id gets one, and without a time gets at. An entry that
 // does not validate is refused with its error.
 func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) error {
+	var w writes
 	var lines []ledger.Line
 	for i := range eff.Entries {
 		e := &eff.Entries[i]
@@ -36,14 +37,10 @@ func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) 
 		if err := e.Validate(); err != nil {
 			return err
 		}
-		if err := insertEntry(ctx, c, e); err != nil {
-			return err
-		}
+		addEntry(&w, e)
 		lines = append(lines, e.Lines...)
 	}
-	if err := addBalances(ctx, c, lines); err != nil {
-		return err
-	}
+	addBalances(&w, lines)
 	var endpoints map[string][]*store.WebhookEndpoint // per app, read once per transaction by fanOut
 	for _, ev := range eff.Events {
 		if ev.ID == "" {
@@ -52,28 +49,75 @@ func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) 
 		if ev.CreatedAt.IsZero() {
 			ev.CreatedAt = at
 		}
-		if err := insertEvent(ctx, c, ev); err != nil {
-			return err
-		}
+		addEvent(ctx, &w, ev)
 		if endpoints == nil {
 			endpoints = map[string][]*store.WebhookEndpoint{}
 		}
-		if err := fanOut(ctx, c, ev, endpoints); err != nil {
+		if err := fanOut(ctx, c, &w, ev, endpoints); err != nil {
 			return err
 		}
+	}
+	return w.exec(ctx, c)
+}
+
+// writes are INSERTs (and upserts) that depend on nothing but their own
+// arguments, gathered to be sent together: on a dialect with WritableCTE
+// as one statement (each but the last a WITH clause), so a status change's
+// entries, lines, balances, events and deliveries cost one round trip
+// rather than one each; elsewhere one after the other, in order.
+type writes struct {
+	queries []string
+	whats   []string // what each query does, for errors
+	nargs   []int    // how many of args each query takes
+	args    []any
+}
+
+func (w *writes) add(what, query string, args ...any) {
+	w.queries = append(w.queries, query)
+	w.whats = append(w.whats, what)
+	w.nargs = append(w.nargs, len(args))
+	w.args = append(w.args, args...)
+}
+
+func (w *writes) exec(ctx context.Context, c conn) error {
+	switch {
+	case len(w.queries) == 0:
+		return nil
+	case len(w.queries) == 1 || !c.d.WritableCTE:
+		args := w.args
+		for i, q := range w.queries {
+			n := w.nargs[i]
+			if _, err := c.exec(ctx, q, args[:n]...); err != nil {
+				return fmt.Errorf("%s: %w", w.whats[i], err)
+			}
+			args = args[n:]
+		}
+		return nil
+	}
+	var b strings.Builder
+	last := len(w.queries) - 1
+	for i, q := range w.queries[:last] {
+		if i == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "w%d AS (%s)", i, q)
+	}
+	b.WriteString(" ")
+	b.WriteString(w.queries[last])
+	if _, err := c.exec(ctx, b.String(), w.args...); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(w.whats, "; "), err)
 	}
 	return nil
 }
 
-// insertEntry inserts a journal entry and its lines; ErrConflict when the
-// object already has an entry of the kind.
-func insertEntry(ctx context.Context, c conn, e *ledger.Entry) error {
-	if _, err := c.exec(ctx, `INSERT INTO ledger_entries (id, kind, ref_id, created_at) VALUES (?, ?, ?, ?)`,
-		e.ID, e.Kind, e.RefID, micros(e.CreatedAt)); err != nil {
-		return fmt.Errorf("insert %s entry %s of %s: %w", e.Kind, e.ID, e.RefID, err)
-	}
+// addEntry adds the inserts of a journal entry and its lines to w.
+func addEntry(w *writes, e *ledger.Entry) {
+	w.add(fmt.Sprintf("insert %s entry %s of %s", e.Kind, e.ID, e.RefID),
+		`INSERT INTO ledger_entries (id, kind, ref_id, created_at) VALUES (?, ?, ?, ?)`, e.ID, e.Kind, e.RefID, micros(e.CreatedAt))
 	if len(e.Lines) == 0 {
-		return nil
+		return
 	}
 	// One statement for all the lines: statements, not rows, are what a
 	// write costs the single SQLite writer.
@@ -81,10 +125,8 @@ func insertEntry(ctx context.Context, c conn, e *ledger.Entry) error {
 	for i, l := range e.Lines {
 		args = append(args, e.ID, i, l.Account, l.Currency, l.Amount)
 	}
-	if _, err := c.exec(ctx, `INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount) VALUES `+valueRows(len(e.Lines), 5), args...); err != nil {
-		return fmt.Errorf("insert the %d lines of entry %s: %w", len(e.Lines), e.ID, err)
-	}
-	return nil
+	w.add(fmt.Sprintf("insert the %d lines of entry %s", len(e.Lines), e.ID),
+		`INSERT INTO ledger_lines (entry_id, line_no, account, currency, amount) VALUES `+valueRows(len(e.Lines), 5), args...)
 }
 
 // valueRows is "(?, ?), (?, ?)" for rows rows of cols columns.
@@ -98,7 +140,7 @@ func valueRows(rows, cols int) string {
 // shard rows, chosen at random, so that concurrent payments to a hot
 // account mostly lock different rows. The upserts run in account order so
 // that two transactions never lock the same two rows in opposite orders.
-func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
+func addBalances(w *writes, lines []ledger.Line) {
 	type key struct{ account, currency string }
 	sums := map[key]int64{}
 	for _, l := range lines {
@@ -114,7 +156,7 @@ func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
 		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.currency, b.currency))
 	})
 	if len(keys) == 0 {
-		return nil
+		return
 	}
 	// One upsert for all the accounts; both databases take its rows in
 	// order, so the locks are still taken in account order.
@@ -122,11 +164,9 @@ func addBalances(ctx context.Context, c conn, lines []ledger.Line) error {
 	for _, k := range keys {
 		args = append(args, k.account, k.currency, rand.IntN(balanceShards), sums[k])
 	}
-	if _, err := c.exec(ctx, `INSERT INTO account_balances (account, currency, shard, amount) VALUES `+valueRows(len(keys), 4)+`
-		ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`, args...); err != nil {
-		return fmt.Errorf("add to the balances of %d accounts: %w", len(keys), err)
-	}
-	return nil
+	w.add(fmt.Sprintf("add to the balances of %d accounts", len(keys)),
+		`INSERT INTO account_balances (account, currency, shard, amount) VALUES `+valueRows(len(keys), 4)+`
+		ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`, args...)
 }
 
 // Balances sums the shards of every account whose name starts with prefix,

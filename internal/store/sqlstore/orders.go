@@ -15,7 +15,8 @@ import (
 const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, currency, subject, description, method,
 	status, channel, channel_trade_no, amount_refunded, next_action, failure_code, failure_message, risk, metadata,
 	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at,
-	channel_account_id, route, sync_attempts, next_sync_at, customer_id, profit_sharing`
+	channel_account_id, route, sync_attempts, next_sync_at, customer_id,
+	fx_quote_id, settle_currency, settle_amount, installments, profit_sharing`
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
@@ -28,21 +29,34 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 	if err != nil {
 		return fmt.Errorf("create order %s: encode payer: %w", o.ID, err)
 	}
+	if o.FXQuoteID != "" { // two statements: the order and its quote
+		return s.inTx(ctx, func(t *tx) error { return insertOrder(ctx, t.conn, o, meta, string(payer)) })
+	}
+	if s.orders != nil {
+		return s.orders.insert(ctx, &orderInsert{o: o, meta: meta, payer: string(payer)})
+	}
 	return s.inStmt(ctx, func(c conn) error { return insertOrder(ctx, c, o, meta, string(payer)) })
 }
 
 // insertOrder inserts o with its metadata and payer columns, encoded.
 func insertOrder(ctx context.Context, c conn, o *store.Order, meta, payer string) error {
-	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
+	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES `+valueRows(1, orderColumnCount), orderValues(o, meta, payer)...); err != nil {
+		return fmt.Errorf("create order %s: %w", o.ID, err)
+	}
+	if o.FXQuoteID != "" {
+		return useQuote(ctx, c, o.FXQuoteID, o.ID, o.CreatedAt)
+	}
+	return nil
+}
+
+// orderValues are o's values in the order of orderColumns.
+func orderValues(o *store.Order, meta, payer string) []any {
+	return []any{o.ID, o.MerchantID, o.AppID, o.Livemode, o.OutTradeNo, o.Amount, o.Currency, o.Subject, o.Description, o.Method,
 		string(o.Status), o.Channel, o.ChannelTradeNo, o.AmountRefunded, rawJSON(o.NextAction), o.FailureCode, o.FailureMessage,
 		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
 		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
-		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID, o.ProfitSharing); err != nil {
-		return fmt.Errorf("create order %s: %w", o.ID, err)
-	}
-	return nil
+		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID,
+		nullString(o.FXQuoteID), nullString(o.SettleCurrency), nullInt(o.SettleAmount, o.SettleCurrency != ""), installmentsJSON(o.Installments), o.ProfitSharing}
 }
 
 // OrderGet returns the order with id.
@@ -262,11 +276,13 @@ func scanOrder(r rowScanner) (*store.Order, error) {
 	var nextAction, risk, route sql.NullString
 	var meta, payer string
 	var created, updated, expires int64
-	var paid, closed, nextSync sql.NullInt64
+	var paid, closed, nextSync, settleAmount sql.NullInt64
+	var quote, settleCurrency, installments sql.NullString
 	if err := r.Scan(&o.ID, &o.MerchantID, &o.AppID, &o.Livemode, &o.OutTradeNo, &o.Amount, &o.Currency, &o.Subject,
 		&o.Description, &o.Method, &o.Status, &o.Channel, &o.ChannelTradeNo, &o.AmountRefunded, &nextAction,
 		&o.FailureCode, &o.FailureMessage, &risk, &meta, &payer, &o.NotifyURL, &o.ReturnURL, &o.RequestHash,
-		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync, &o.CustomerID, &o.ProfitSharing); err != nil {
+		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync, &o.CustomerID,
+		&quote, &settleCurrency, &settleAmount, &installments, &o.ProfitSharing); err != nil {
 		return nil, err
 	}
 	var err error
@@ -285,5 +301,12 @@ func scanOrder(r rowScanner) (*store.Order, error) {
 	o.ClosedAt = fromNullMicros(closed)
 	o.Route = fromRawJSON(route)
 	o.NextSyncAt = fromNullMicros(nextSync)
+	o.FXQuoteID, o.SettleCurrency, o.SettleAmount = quote.String, settleCurrency.String, settleAmount.Int64
+	if installments.Valid && installments.String != "" {
+		o.Installments = new(store.Installments)
+		if err := json.Unmarshal([]byte(installments.String), o.Installments); err != nil {
+			return nil, fmt.Errorf("order %s: decode installments: %w", o.ID, err)
+		}
+	}
 	return &o, nil
 }

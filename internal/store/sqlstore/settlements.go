@@ -23,7 +23,8 @@ import (
 const settlementColumns = `id, merchant_id, livemode, currency, day, settle_date, timezone, cutoff, status,
 	gross, refunds, fees, adjustments, reserve_held, reserve_released, net, channel_fees, payment_count, refund_count,
 	waiting_payment_count, waiting_payment_amount, waiting_refund_count, waiting_refund_amount,
-	reserve_release_date, reserve_released_by, carried_to, bank_reference, payout_started_at, paid_at, created_at, updated_at`
+	reserve_release_date, reserve_released_by, carried_to, bank_reference, payout_started_at, paid_at, created_at, updated_at,
+	fx_currency, fx_net, fx_rate, fx_rate_id, fx_markup`
 
 const settlementLineColumns = `kind, ref_id, settlement_id, currency, amount, fee, net, channel_fee, occurred_at`
 
@@ -213,7 +214,7 @@ func paymentsIn(w store.SettlementWindow) (string, []any) {
 	q := `o.merchant_id = ? AND o.livemode = ? AND o.status = ` + sqlSucceeded + ` AND o.paid_at >= ? AND o.paid_at < ? AND o.profit_sharing = ?`
 	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until), false}
 	if w.Currency != "" {
-		q += ` AND o.currency = ?`
+		q += ` AND ` + orderSettleCurrency + ` = ?`
 		args = append(args, w.Currency)
 	}
 	return q, args
@@ -227,11 +228,22 @@ func refundsIn(w store.SettlementWindow) (string, []any) {
 		AND 0 = (SELECT COUNT(*) FROM profit_sharing_refunds x WHERE x.refund_id = f.id)`
 	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until)}
 	if w.Currency != "" {
-		q += ` AND f.currency = ?`
+		q += ` AND ` + refundSettleCurrency + ` = ?`
 		args = append(args, w.Currency)
 	}
 	return q, args
 }
+
+// What an order o or a refund f credits or debits the merchant, in which
+// currency: its settle_amount of settle_currency when it was paid at an FX
+// quote (migration 0020), its own amount and currency otherwise. A
+// transaction settles in the batch of that currency.
+const (
+	orderSettleCurrency  = `COALESCE(o.settle_currency, o.currency)`
+	orderSettleAmount    = `COALESCE(o.settle_amount, o.amount)`
+	refundSettleCurrency = `COALESCE(f.settle_currency, f.currency)`
+	refundSettleAmount   = `COALESCE(f.settle_amount, f.amount)`
+)
 
 // Whether a transaction is settled, or reconciled, is asked per row with a
 // scalar subquery on the other table's primary key rather than NOT EXISTS:
@@ -256,8 +268,8 @@ func (s *Store) SettlementCurrencies(ctx context.Context, w store.SettlementWind
 	cs, err := queryAll(ctx, s.reader(), func(r rowScanner) (string, error) {
 		var c string
 		return c, r.Scan(&c)
-	}, `SELECT o.currency FROM orders o WHERE `+pw+paymentUnsettled+`
-		UNION SELECT f.currency FROM refunds f WHERE `+rw+refundUnsettled+`
+	}, `SELECT `+orderSettleCurrency+` FROM orders o WHERE `+pw+paymentUnsettled+`
+		UNION SELECT `+refundSettleCurrency+` FROM refunds f WHERE `+rw+refundUnsettled+`
 		UNION SELECT s.currency FROM settlements s WHERE s.merchant_id = ? AND s.livemode = ? AND `+openSettlement+`
 		ORDER BY 1`, args...)
 	if err != nil {
@@ -326,12 +338,15 @@ func (s *Store) SettlementCursorPut(ctx context.Context, c *store.SettlementCurs
 
 // StatementTrades streams the succeeded payments of q's window.
 func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn func(*store.StatementTrade) error) error {
-	rows, err := s.reader().query(ctx, `SELECT o.id, o.out_trade_no, o.app_id, o.method, o.channel, o.currency, o.amount,
-			l.amount, o.amount_refunded, o.paid_at, COALESCE(sl.settlement_id, '')
+	rows, err := s.reader().query(ctx, `SELECT o.id, o.out_trade_no, o.app_id, o.method, o.channel, `+orderSettleCurrency+`, `+orderSettleAmount+`,
+			l.amount, o.amount_refunded, o.paid_at, COALESCE(sl.settlement_id, ''),
+			CASE WHEN o.fx_quote_id IS NULL THEN '' ELSE o.currency END,
+			CASE WHEN o.fx_quote_id IS NULL THEN 0 ELSE o.amount END, COALESCE(o.fx_quote_id, ''), COALESCE(q.rate, '')
 		FROM orders o
 		JOIN ledger_entries e ON e.kind = `+sqlKindPayment+` AND e.ref_id = o.id
 		JOIN ledger_lines l ON l.entry_id = e.id AND l.account = ?
 		LEFT JOIN settlement_lines sl ON sl.kind = `+sqlLinePayment+` AND sl.ref_id = o.id
+		LEFT JOIN fx_quotes q ON q.id = o.fx_quote_id
 		WHERE o.merchant_id = ? AND o.livemode = ? AND o.status = `+sqlSucceeded+` AND o.paid_at >= ? AND o.paid_at < ?
 		ORDER BY o.paid_at, o.id`, q.PendingAccount, q.MerchantID, q.Livemode, micros(q.From), micros(q.Until))
 	if err != nil {
@@ -341,7 +356,7 @@ func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn 
 		var t store.StatementTrade
 		var paid int64
 		err := r.Scan(&t.OrderID, &t.OutTradeNo, &t.AppID, &t.Method, &t.Channel, &t.Currency, &t.Amount, &t.Net,
-			&t.AmountRefunded, &paid, &t.SettlementID)
+			&t.AmountRefunded, &paid, &t.SettlementID, &t.PresentmentCurrency, &t.PresentmentAmount, &t.FXQuote, &t.FXRate)
 		t.PaidAt = fromMicros(paid)
 		return &t, err
 	}, fn)
@@ -349,7 +364,7 @@ func (s *Store) StatementTrades(ctx context.Context, q store.StatementQuery, fn 
 
 // StatementRefunds streams the succeeded refunds of q's window.
 func (s *Store) StatementRefunds(ctx context.Context, q store.StatementQuery, fn func(*store.StatementRefund) error) error {
-	rows, err := s.reader().query(ctx, `SELECT f.id, f.out_refund_no, f.order_id, f.app_id, f.currency, f.amount,
+	rows, err := s.reader().query(ctx, `SELECT f.id, f.out_refund_no, f.order_id, f.app_id, `+refundSettleCurrency+`, `+refundSettleAmount+`,
 			l.amount, f.succeeded_at, COALESCE(sl.settlement_id, '')
 		FROM refunds f
 		JOIN ledger_entries e ON e.kind = `+sqlKindRefund+` AND e.ref_id = f.id
@@ -374,12 +389,13 @@ func (s *Store) StatementRefunds(ctx context.Context, q store.StatementQuery, fn
 
 func insertSettlement(ctx context.Context, c conn, s *store.Settlement) error {
 	if _, err := c.exec(ctx, `INSERT INTO settlements (`+settlementColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.MerchantID, s.Livemode, s.Currency, s.Day, s.SettleDate, s.Timezone, micros(s.Cutoff), s.Status,
 		s.Gross, s.Refunds, s.Fees, s.Adjustments, s.ReserveHeld, s.ReserveReleased, s.Net, s.ChannelFees,
 		s.PaymentCount, s.RefundCount, s.Waiting.Payments.Count, s.Waiting.Payments.Amount,
 		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, s.ReserveReleasedBy, s.CarriedTo,
-		s.BankReference, nullMicros(s.PayoutStartedAt), nullMicros(s.PaidAt), micros(s.CreatedAt), micros(s.UpdatedAt)); err != nil {
+		s.BankReference, nullMicros(s.PayoutStartedAt), nullMicros(s.PaidAt), micros(s.CreatedAt), micros(s.UpdatedAt),
+		nil, nil, nil, nil, nil); err != nil {
 		return fmt.Errorf("create settlement %s of %s %s %s: %w", s.ID, s.MerchantID, s.Currency, s.Day, err)
 	}
 	return nil
@@ -401,9 +417,9 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 	}
 	pw, pargs := paymentsIn(w)
 	res, err := c.exec(ctx, `INSERT INTO settlement_lines (`+settlementLineColumns+`)
-		SELECT `+sqlLinePayment+`, o.id, ?, o.currency, o.amount, o.amount - l.amount, l.amount,
+		SELECT `+sqlLinePayment+`, o.id, ?, `+orderSettleCurrency+`, `+orderSettleAmount+`, `+orderSettleAmount+` - l.amount, l.amount,
 			CASE WHEN r.how = 'resolved' AND r.channel_fee = 0
-				THEN (o.amount * COALESCE(ca.fee_bps, 0) + 5000) / 10000 ELSE r.channel_fee END,
+				THEN (`+orderSettleAmount+` * COALESCE(ca.fee_bps, 0) + 5000) / 10000 ELSE r.channel_fee END,
 			o.paid_at
 		FROM orders o
 		JOIN reconciled r ON r.ref_id = o.id
@@ -421,7 +437,7 @@ func collectSettlement(ctx context.Context, c conn, settlementID string, w store
 	}
 	rw, rargs := refundsIn(w)
 	res, err = c.exec(ctx, `INSERT INTO settlement_lines (`+settlementLineColumns+`)
-		SELECT `+sqlLineRefund+`, f.id, ?, f.currency, -f.amount, -f.amount - l.amount, l.amount, r.channel_fee, f.succeeded_at
+		SELECT `+sqlLineRefund+`, f.id, ?, `+refundSettleCurrency+`, -`+refundSettleAmount+`, -`+refundSettleAmount+` - l.amount, l.amount, r.channel_fee, f.succeeded_at
 		FROM refunds f
 		JOIN reconciled r ON r.ref_id = f.id
 		JOIN ledger_entries e ON e.kind = `+sqlKindRefund+` AND e.ref_id = f.id
@@ -450,11 +466,11 @@ func settlementWaiting(ctx context.Context, c conn, w store.SettlementWindow) (s
 		query string
 		args  []any
 	}{
-		{&out.Payments, `SELECT COUNT(*), CAST(COALESCE(SUM(o.amount), 0) AS BIGINT), MIN(o.paid_at),
+		{&out.Payments, `SELECT COUNT(*), CAST(COALESCE(SUM(` + orderSettleAmount + `), 0) AS BIGINT), MIN(o.paid_at),
 				CAST(COALESCE(SUM(CASE WHEN o.paid_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
 			FROM orders o WHERE ` + pw + paymentUnreconciled,
 			append([]any{micros(w.Recent)}, pargs...)},
-		{&out.Refunds, `SELECT COUNT(*), CAST(COALESCE(SUM(f.amount), 0) AS BIGINT), MIN(f.succeeded_at),
+		{&out.Refunds, `SELECT COUNT(*), CAST(COALESCE(SUM(` + refundSettleAmount + `), 0) AS BIGINT), MIN(f.succeeded_at),
 				CAST(COALESCE(SUM(CASE WHEN f.succeeded_at >= ? THEN 1 ELSE 0 END), 0) AS BIGINT)
 			FROM refunds f WHERE ` + rw + refundUnreconciled,
 			append([]any{micros(w.Recent)}, rargs...)},
@@ -519,14 +535,19 @@ func settlementSums(ctx context.Context, c conn, settlementID string) ([]store.S
 }
 
 func finalizeSettlement(ctx context.Context, c conn, s *store.Settlement) error {
+	var fxCurrency, fxNet, fxRate, fxRateID, fxMarkup any
+	if f := s.FX; f != nil {
+		fxCurrency, fxNet, fxRate, fxRateID, fxMarkup = f.Currency, f.Net, f.Rate, f.RateID, f.Markup
+	}
 	res, err := c.exec(ctx, `UPDATE settlements SET status = ?, gross = ?, refunds = ?, fees = ?, adjustments = ?,
 			reserve_held = ?, reserve_released = ?, net = ?, channel_fees = ?, payment_count = ?, refund_count = ?,
 			waiting_payment_count = ?, waiting_payment_amount = ?, waiting_refund_count = ?, waiting_refund_amount = ?,
-			reserve_release_date = ?, updated_at = ?
+			reserve_release_date = ?, updated_at = ?, fx_currency = ?, fx_net = ?, fx_rate = ?, fx_rate_id = ?, fx_markup = ?
 		WHERE id = ?`,
 		s.Status, s.Gross, s.Refunds, s.Fees, s.Adjustments, s.ReserveHeld, s.ReserveReleased, s.Net, s.ChannelFees,
 		s.PaymentCount, s.RefundCount, s.Waiting.Payments.Count, s.Waiting.Payments.Amount,
-		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, micros(s.UpdatedAt), s.ID)
+		s.Waiting.Refunds.Count, s.Waiting.Refunds.Amount, s.ReserveReleaseDate, micros(s.UpdatedAt),
+		fxCurrency, fxNet, fxRate, fxRateID, fxMarkup, s.ID)
 	if err != nil {
 		return fmt.Errorf("finalize settlement %s: %w", s.ID, err)
 	}
@@ -596,13 +617,17 @@ func transitionSettlement(ctx context.Context, c conn, t store.SettlementTransit
 func scanSettlement(r rowScanner) (*store.Settlement, error) {
 	var s store.Settlement
 	var cutoff, created, updated int64
-	var payout, paid sql.NullInt64
+	var payout, paid, fxNet, fxMarkup sql.NullInt64
+	var fxCurrency, fxRate, fxRateID sql.NullString
 	if err := r.Scan(&s.ID, &s.MerchantID, &s.Livemode, &s.Currency, &s.Day, &s.SettleDate, &s.Timezone, &cutoff, &s.Status,
 		&s.Gross, &s.Refunds, &s.Fees, &s.Adjustments, &s.ReserveHeld, &s.ReserveReleased, &s.Net, &s.ChannelFees,
 		&s.PaymentCount, &s.RefundCount, &s.Waiting.Payments.Count, &s.Waiting.Payments.Amount,
 		&s.Waiting.Refunds.Count, &s.Waiting.Refunds.Amount, &s.ReserveReleaseDate, &s.ReserveReleasedBy, &s.CarriedTo,
-		&s.BankReference, &payout, &paid, &created, &updated); err != nil {
+		&s.BankReference, &payout, &paid, &created, &updated, &fxCurrency, &fxNet, &fxRate, &fxRateID, &fxMarkup); err != nil {
 		return nil, err
+	}
+	if fxCurrency.Valid {
+		s.FX = &store.SettlementFX{Currency: fxCurrency.String, Net: fxNet.Int64, Rate: fxRate.String, RateID: fxRateID.String, Markup: fxMarkup.Int64}
 	}
 	s.Cutoff, s.CreatedAt, s.UpdatedAt = fromMicros(cutoff), fromMicros(created), fromMicros(updated)
 	s.PayoutStartedAt, s.PaidAt = fromNullMicros(payout), fromNullMicros(paid)

@@ -13,7 +13,8 @@ import (
 // ledger: every batch's totals are what its lines sum to; its settlement
 // entry put its net into the merchant's available account (nothing, when
 // carried forward); it has one payout entry of its net once its payout
-// started and one payout_paid entry once paid, and none before; and every
+// started and one payout_paid entry once paid, and none before (of its
+// converted net, fx_net, when it was converted at settlement); and every
 // entry of those kinds belongs to a batch.
 func verifySettlements(ctx context.Context, c conn, rep *store.VerifyReport) error {
 	totals, err := queryAll(ctx, c, func(r rowScanner) (string, error) {
@@ -85,12 +86,12 @@ func verifySettlements(ctx context.Context, c conn, rep *store.VerifyReport) err
 			var net, entries, amount int64
 			err := r.Scan(&id, &status, &net, &entries, &amount)
 			return fmt.Sprintf("%s (%s, net %d): %d %s entries moving %d", id, status, net, entries, p.kind, amount), err
-		}, `SELECT s.id, s.status, s.net, COUNT(l.entry_id), CAST(COALESCE(SUM(l.amount), 0) AS BIGINT)
+		}, `SELECT s.id, s.status, COALESCE(s.fx_net, s.net), COUNT(l.entry_id), CAST(COALESCE(SUM(l.amount), 0) AS BIGINT)
 			FROM settlements s
 			LEFT JOIN ledger_entries e ON e.kind = ? AND e.ref_id = s.id
 			LEFT JOIN ledger_lines l ON l.entry_id = e.id AND l.amount > 0
-			GROUP BY s.id, s.status, s.net
-			HAVING (s.status IN (`+in+`) AND (COUNT(l.entry_id) <> 1 OR COALESCE(SUM(l.amount), 0) <> s.net))
+			GROUP BY s.id, s.status, s.net, s.fx_net
+			HAVING (s.status IN (`+in+`) AND (COUNT(l.entry_id) <> 1 OR COALESCE(SUM(l.amount), 0) <> COALESCE(s.fx_net, s.net)))
 				OR (s.status NOT IN (`+in+`) AND COUNT(l.entry_id) > 0)
 			ORDER BY s.id`, p.kind)
 		if err != nil {

@@ -61,6 +61,10 @@ type Dialect struct {
 	// transaction lock). Leave it empty when write transactions never run
 	// at the same time (SQLite).
 	LockKey string
+	// WritableCTE is set when a WITH clause may hold an UPDATE … RETURNING
+	// whose rows a following INSERT reads (PostgreSQL), so two dependent
+	// writes are one statement.
+	WritableCTE bool
 }
 
 // Store implements store.Store over database/sql.
@@ -68,7 +72,8 @@ type Store struct {
 	write     *sql.DB
 	read      *sql.DB
 	dialect   *Dialect
-	committer *committer // nil without group commit
+	committer *committer    // nil without group commit
+	orders    *orderBatcher // nil without insert batching
 	// Prepared statements by query, per pool, when the dialect caches them.
 	writeStmts, readStmts *stmtCache
 }
@@ -109,6 +114,10 @@ func (s *Store) EnableGroupCommit(cfg GroupCommit) error {
 
 // Close stops group commit and closes the pools.
 func (s *Store) Close() error {
+	if s.orders != nil {
+		close(s.orders.stop)
+		s.orders.wg.Wait()
+	}
 	s.writeStmts.close()
 	s.readStmts.close()
 	if s.committer != nil {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ var orderTests = []test{
 	{"Order/RoundTrip", testOrderRoundTrip},
 	{"Order/Conflict", testOrderConflict},
 	{"Order/CreateRace", testOrderCreateRace},
+	{"Order/CreateConcurrent", testOrderCreateConcurrent},
 	{"Order/Transition", testOrderTransition},
 	{"Order/TransitionRace", testOrderTransitionRace},
 	{"Order/EffectsErrorRollsBack", testOrderEffectsErrorRollsBack},
@@ -96,6 +98,62 @@ func testOrderCreateRace(t *testing.T, b *bundle) {
 	list, _, err := b.s.OrderList(b.ctx, store.OrderFilter{MerchantID: b.merchant.ID, Livemode: false})
 	b.must(err, "list orders")
 	equal(t, len(list), 1, "orders stored after the race")
+}
+
+// testOrderCreateConcurrent creates many orders at once (which PostgreSQL's
+// store writes in multi-row statements): each keeps its own fields and its
+// own result. Among them are pairs that share an out_trade_no (one of each
+// wins) and orders of an app that does not exist (refused, alone).
+func testOrderCreateConcurrent(t *testing.T, b *bundle) {
+	const distinct, dups, bad = 40, 8, 4
+	orders := make([]*store.Order, 0, distinct+dups+bad)
+	for i := range distinct {
+		orders = append(orders, b.order(t0, func(o *store.Order) {
+			o.OutTradeNo = fmt.Sprintf("MANY-%02d", i)
+			o.Amount, o.Subject = int64(100+i), fmt.Sprintf("subject %d", i)
+			o.Payer = store.Payer{ID: fmt.Sprintf("u%d", i), IP: "203.0.113.9"}
+			o.NotifyURL = fmt.Sprintf("https://shop.example/notify/%d", i)
+			o.ExpiresAt = t0.Add(time.Duration(i) * time.Minute)
+		}))
+	}
+	for i := range dups {
+		orders = append(orders, b.order(t0, func(o *store.Order) { o.OutTradeNo, o.Amount = fmt.Sprintf("MANY-%02d", i), 9999 }))
+	}
+	for range bad {
+		orders = append(orders, b.order(t0, func(o *store.Order) { o.AppID = "app_does_not_exist" }))
+	}
+	errs := race(len(orders), func(i int) error { return b.s.OrderCreate(b.ctx, orders[i]) })
+
+	for i, o := range orders[distinct+dups:] {
+		if errs[distinct+dups+i] == nil {
+			t.Errorf("order %s of an app that does not exist was created", o.ID)
+		}
+	}
+	for i := range distinct {
+		pair := [2]int{i, -1}
+		if i < dups {
+			pair[1] = distinct + i
+		}
+		won := 0
+		for _, k := range pair {
+			if k < 0 {
+				continue
+			}
+			switch err := errs[k]; {
+			case err == nil:
+				won++
+				got, gerr := b.s.OrderGet(b.ctx, orders[k].ID)
+				b.must(gerr, "read back order "+orders[k].OutTradeNo)
+				equal(t, got, orders[k], "order "+orders[k].OutTradeNo+" read back after concurrent creates")
+			case errors.Is(err, store.ErrConflict):
+			default:
+				t.Errorf("create %s: want nil or ErrConflict, got %v", orders[k].OutTradeNo, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("out_trade_no %s: %d creates succeeded, want exactly 1", orders[i].OutTradeNo, won)
+		}
+	}
 }
 
 func testOrderTransition(t *testing.T, b *bundle) {

@@ -66,6 +66,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, riskTests...)
 	tests = append(tests, accessTests...)
 	tests = append(tests, profitSharingTests...)
+	tests = append(tests, fxOrderTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

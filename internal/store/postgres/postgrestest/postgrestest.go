@@ -83,9 +83,7 @@ func OpenConfig(t testing.TB, url string) (*sqlstore.Store, *pgx.ConnConfig) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("postgrestest: migrate schema %s: %v", schema, err)
 	}
-	own := cfg.Copy()
-	delete(own.RuntimeParams, "pool_max_conns") // a pool setting of postgres.Open, not a server parameter
-	return s, own
+	return s, postgres.ServerConfig(cfg) // the pool settings are postgres.Open's, not the server's
 }
 
 func randomHex(n int) string {
