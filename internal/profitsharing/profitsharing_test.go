@@ -227,6 +227,9 @@ func TestProfitSharingBadInput(t *testing.T) {
 		wantCode(t, err, "account_invalid")
 		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: "bank", Account: "x"})
 		wantCode(t, err, "type_invalid")
+		_, _, err = e.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: "o4", Amount: 500, Currency: "CNY", Subject: "Tea", ProfitSharing: true,
+			Installments: &payment.InstallmentsParams{Count: 3, FeePayer: "payer"}})
+		wantCode(t, err, "profit_sharing_unsupported")
 		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 10000, "held")
 		check(t, e.balance(ledger.MerchantPending(m.ID, false)), 10000, "pending (the plain order)")
 	})
