@@ -30,6 +30,7 @@ type Order struct {
 	NotifyURL      string            `json:"notify_url,omitempty"`
 	ReturnURL      string            `json:"return_url,omitempty"`
 	Customer       *string           `json:"customer"`
+	ProfitSharing  bool              `json:"profit_sharing"`
 	Livemode       bool              `json:"livemode"`
 	CreatedAt      time.Time         `json:"created_at"`
 	ExpiresAt      time.Time         `json:"expires_at"`
@@ -124,6 +125,9 @@ type CreateOrderParams struct {
 	PaymentMethod string `json:"payment_method,omitempty"`
 	// SavePaymentMethod keeps the card of a card order for Customer.
 	SavePaymentMethod bool `json:"save_payment_method,omitempty"`
+	// ProfitSharing holds the order's money once paid until it is shared
+	// with receivers or released (POST /v1/profit-sharing).
+	ProfitSharing bool `json:"profit_sharing,omitempty"`
 	// FXQuote (fxq_…) pays the order at the quote's locked rate: Amount
 	// and Currency must be the quote's amount and from.
 	FXQuote string `json:"fx_quote,omitempty"`
@@ -203,6 +207,9 @@ type Balance struct {
 	Available []Amount `json:"available"`
 	Reserved  []Amount `json:"reserved"`
 	InTransit []Amount `json:"in_transit"`
+	// ProfitSharing is orders' money held for profit sharing, not settled
+	// until shared or released.
+	ProfitSharing []Amount `json:"profit_sharing"`
 }
 
 // PlatformKey is a public key the gateway signs responses with.

@@ -16,7 +16,7 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := client.Balance{Object: "balance", Livemode: sc.Livemode, Pending: amounts(b.Pending), Available: amounts(b.Available),
-		Reserved: amounts(b.Reserved), InTransit: amounts(b.InTransit)}
+		Reserved: amounts(b.Reserved), InTransit: amounts(b.InTransit), ProfitSharing: amounts(b.ProfitSharing)}
 	return writeJSON(w, http.StatusOK, out)
 }
 

@@ -32,6 +32,8 @@ type createOrderRequest struct {
 	AgreementID       *string `json:"agreement_id"`
 	PaymentMethod     *string `json:"payment_method"`
 	SavePaymentMethod *bool   `json:"save_payment_method"`
+	// ProfitSharing holds the money once paid for profit sharing.
+	ProfitSharing *bool `json:"profit_sharing"`
 	// Multi-currency and instalments (issue 18).
 	FXQuote      *string                    `json:"fx_quote"`
 	Installments *client.InstallmentsParams `json:"installments"`
@@ -93,6 +95,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 		NotifyURL: str(req.NotifyURL), ReturnURL: str(req.ReturnURL), Metadata: req.Metadata,
 		Customer: str(req.Customer), AgreementID: str(req.AgreementID), PaymentMethod: str(req.PaymentMethod),
 		SavePaymentMethod: req.SavePaymentMethod != nil && *req.SavePaymentMethod,
+		ProfitSharing:     req.ProfitSharing != nil && *req.ProfitSharing,
 		FXQuote:           str(req.FXQuote),
 	}
 	if req.Installments != nil {

@@ -46,6 +46,7 @@ import (
 	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/profitsharing"
 	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
@@ -95,6 +96,8 @@ type Server struct {
 	Limits *Limits
 	// Transfers pays merchants' money out to payees (internal/transfer).
 	Transfers *transfer.Service
+	// ProfitSharing shares orders' money (internal/profitsharing).
+	ProfitSharing *profitsharing.Service
 	// FX loads exchange rates and makes quotes (internal/fx).
 	FX *fx.Service
 	// Metrics records every request by route pattern (nil: none).
@@ -176,7 +179,7 @@ func (s *Server) build() {
 		s.customerRoutes(), s.agreementRoutes(), s.catalogRoutes(), s.subscriptionRoutes(), s.testClockRoutes(),
 		s.reconRoutes(),
 		s.limitRoutes(), s.auditRoutes(), s.oauthRoutes(),
-		s.transferRoutes(), s.fxRoutes(),
+		s.transferRoutes(), s.fxRoutes(), s.profitSharingRoutes(),
 	)
 	s.mux = http.NewServeMux()
 	s.gets = http.NewServeMux()

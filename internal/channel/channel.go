@@ -126,6 +126,10 @@ type PayRequest struct {
 	// SaveCard asks the channel to keep the card of a card payment for
 	// later charges; a connector that can answers PayResponse.SavedCard.
 	SaveCard bool
+	// ProfitSharing asks the channel to hold the trade's money for profit
+	// sharing (WeChat Pay's settle_info.profit_sharing), for an order
+	// created with profit_sharing.
+	ProfitSharing bool
 	// SettleCurrency is the currency the merchant settles in when it is
 	// not Currency (a cross-border order): Alipay's settle_currency.
 	SettleCurrency string

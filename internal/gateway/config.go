@@ -104,6 +104,11 @@ type Config struct {
 	FXMarkupBps     int
 	FXRatesURL      string
 	FXRatesInterval time.Duration
+	// ProfitSharingReleaseAfter is how long after its payment an order
+	// paid with profit sharing and never finished has its rest released
+	// to the merchant (setting profit_sharing_release_after, default
+	// 4320h: 180 days, WeChat Pay's limit).
+	ProfitSharingReleaseAfter time.Duration
 
 	// Version names this build on the home page (paygate version).
 	Version string

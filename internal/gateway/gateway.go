@@ -40,6 +40,7 @@ import (
 	"github.com/paygate/paygate/internal/metrics"
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/profitsharing"
 	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
@@ -75,6 +76,9 @@ type Gateway struct {
 	// Transfers pays merchants' money out to payees (its worker is one of
 	// Jobs' jobs).
 	Transfers *transfer.Service
+	// ProfitSharing shares orders' money with receivers (its worker is
+	// one of Jobs).
+	ProfitSharing *profitsharing.Service
 	// FX loads exchange rates and makes quotes.
 	FX *fx.Service
 	// Metrics are the Prometheus collectors (nil with Config.NoMetrics),
@@ -282,6 +286,9 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 	}
 	g.Transfers = &transfer.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick}
 	g.Jobs.Jobs = append(g.Jobs.Jobs, g.Transfers.Job(g.Config.WorkerInterval))
+	g.ProfitSharing = &profitsharing.Service{Store: g.Store, Clock: g.Clock, Channels: g.Channels, Log: g.Log, Notify: g.Notifier.Kick,
+		ReleaseAfter: g.Config.ProfitSharingReleaseAfter}
+	g.Jobs.Jobs = append(g.Jobs.Jobs, g.ProfitSharing.Job(g.Config.WorkerInterval))
 	g.Jobs.Jobs = append(g.Jobs.Jobs, console.RollupJob(g.Store, 10*time.Minute))
 	g.API = &api.Server{
 		Store: g.Store, Payments: g.Payments, Signer: signer, PlatformKeys: keys, OperatorTokenHash: tokenHash,
@@ -290,6 +297,7 @@ func (g *Gateway) prepare(ctx context.Context, out io.Writer) error {
 		Settlements:    g.Settlements,
 		Recon:          g.Recon,
 		Transfers:      g.Transfers,
+		ProfitSharing:  g.ProfitSharing,
 		FX:             g.FX,
 		Auth:           &auth.Authenticator{Store: g.Store, Unseal: g.Box.Open, Clock: g.Clock},
 		Accounts:       &account.Service{Store: g.Store, Box: g.Box, Clock: g.Clock},

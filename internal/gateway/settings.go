@@ -168,6 +168,8 @@ func Settings() []Setting {
 			func(c *Config) *string { return &c.FXRatesURL }, validateRatesURL),
 		durationSetting("fx_rates_interval", "1h", "how often the rates of fx_rates_url are loaded",
 			func(c *Config) *time.Duration { return &c.FXRatesInterval }),
+		durationSetting("profit_sharing_release_after", "4320h", "how long after its payment an order paid with profit sharing and never finished has the rest of its money released to the merchant (180 days)",
+			func(c *Config) *time.Duration { return &c.ProfitSharingReleaseAfter }),
 	}
 }
 

@@ -54,6 +54,11 @@ const (
 	Transfer = "trf_"
 	FXRate   = "fxr_"
 	FXQuote  = "fxq_"
+
+	// Profit sharing (internal/profitsharing).
+	ProfitSharingReceiver = "rcv_"
+	ProfitSharing         = "psh_"
+	ProfitSharingReturn   = "psr_"
 )
 
 // seqBits is the width of the sub-millisecond sequence at the head of an

@@ -229,12 +229,15 @@ type Amount struct {
 // MerchantBalance is what the platform holds for a merchant in one mode,
 // per currency: Pending (paid, not yet settled), Available (settled,
 // awaiting payout), Reserved (settled, held back as a rolling reserve) and
-// InTransit (a payout started, not yet confirmed by the bank).
+// InTransit (a payout started, not yet confirmed by the bank), and
+// ProfitSharing (orders' money held for profit sharing, with the shares a
+// channel is paying: MerchantSharing and MerchantSharingOut).
 type MerchantBalance struct {
-	Pending   []Amount
-	Available []Amount
-	Reserved  []Amount
-	InTransit []Amount
+	Pending       []Amount
+	Available     []Amount
+	Reserved      []Amount
+	InTransit     []Amount
+	ProfitSharing []Amount
 }
 
 // BalanceReader sums account balances by name prefix (store.Store does).
@@ -250,19 +253,26 @@ func MerchantBalances(ctx context.Context, r BalanceReader, merchantID string, l
 	if err != nil {
 		return MerchantBalance{}, fmt.Errorf("balance of %s: %w", merchantID, err)
 	}
-	out := MerchantBalance{Pending: []Amount{}, Available: []Amount{}, Reserved: []Amount{}, InTransit: []Amount{}}
+	out := MerchantBalance{Pending: []Amount{}, Available: []Amount{}, Reserved: []Amount{}, InTransit: []Amount{}, ProfitSharing: []Amount{}}
 	into := map[string]*[]Amount{
 		MerchantPending(merchantID, live):   &out.Pending,
 		MerchantAvailable(merchantID, live): &out.Available,
 		MerchantReserve(merchantID, live):   &out.Reserved,
 		MerchantPayout(merchantID, live):    &out.InTransit,
 	}
+	held := map[string]int64{}
 	for _, b := range balances {
+		if b.Account == MerchantSharing(merchantID, live) || b.Account == MerchantSharingOut(merchantID, live) {
+			held[b.Currency] += b.Amount
+		}
 		if l, ok := into[b.Account]; ok {
 			*l = append(*l, Amount{Currency: b.Currency, Amount: b.Amount})
 		}
 	}
-	for _, l := range [][]Amount{out.Pending, out.Available, out.Reserved, out.InTransit} {
+	for cur, n := range held {
+		out.ProfitSharing = append(out.ProfitSharing, Amount{Currency: cur, Amount: n})
+	}
+	for _, l := range [][]Amount{out.Pending, out.Available, out.Reserved, out.InTransit, out.ProfitSharing} {
 		slices.SortFunc(l, func(a, b Amount) int { return strings.Compare(a.Currency, b.Currency) })
 	}
 	return out, nil

@@ -35,6 +35,13 @@ const (
 	TransferCreated   = "transfer.created"
 	TransferSucceeded = "transfer.succeeded"
 	TransferFailed    = "transfer.failed"
+
+	// Profit sharing (internal/profitsharing).
+	ProfitSharingCreated   = "profit_sharing.created"
+	ProfitSharingSucceeded = "profit_sharing.succeeded"
+	ProfitSharingFailed    = "profit_sharing.failed"
+	ProfitSharingFinished  = "profit_sharing.finished"
+	ProfitSharingReturned  = "profit_sharing.returned"
 )
 
 // Audiences of event types.
@@ -81,6 +88,11 @@ var eventTypes = []EventType{
 	{TransferCreated, "transfer", AudienceMerchant, "A transfer was made: its amount left the available balance and is in transit until the channel pays it."},
 	{TransferSucceeded, "transfer", AudienceMerchant, "The channel paid a transfer to its payee."},
 	{TransferFailed, "transfer", AudienceMerchant, "The channel refused a transfer for good; its amount is back in the available balance."},
+	{ProfitSharingCreated, "profit_sharing", AudienceMerchant, "A profit sharing with receivers at a channel was made: its amount left the order's held money and is in transit until the channel pays it."},
+	{ProfitSharingSucceeded, "profit_sharing", AudienceMerchant, "Every receiver of a profit sharing got its share."},
+	{ProfitSharingFailed, "profit_sharing", AudienceMerchant, "The channel refused a profit sharing for good; its amount is held for the order again."},
+	{ProfitSharingFinished, "profit_sharing_order", AudienceMerchant, "An order's profit sharing finished (asked for, or after the release limit): what was left of it went to the available balance."},
+	{ProfitSharingReturned, "profit_sharing_return", AudienceMerchant, "A receiver merchant returned (part of) its share of a profit sharing."},
 }
 
 // EventTypes returns every event type, in the table's order.

@@ -95,6 +95,9 @@ func paymentEntry(entryID string, o *store.Order, q *store.FXQuote, fees settlem
 			// merchant's share (never more than is left of it).
 			return ledger.PaymentWithInstallmentFee(entryID, o.ID, o.MerchantID, receivable(o), o.Livemode, o.Currency, o.Amount, fee, min(in.Fee, o.Amount-fee), at), nil
 		}
+		if o.ProfitSharing { // held until shared (internal/profitsharing)
+			return ledger.PaymentHeld(entryID, o.ID, o.MerchantID, receivable(o), o.Livemode, o.Currency, o.Amount, fee, at), nil
+		}
 		return ledger.Payment(entryID, o.ID, o.MerchantID, receivable(o), o.Livemode, o.Currency, o.Amount, fee, at), nil
 	}
 	fee, err := fees.Fee(o.Method, q.To, q.ToAmount)

@@ -54,7 +54,8 @@ func (s *Service) CreateOrder(ctx context.Context, sc Scope, p CreateOrderParams
 		Description: p.Description, Method: p.Method, Status: store.OrderPending, Metadata: p.Metadata,
 		Payer: p.Payer, NotifyURL: p.NotifyURL, ReturnURL: p.ReturnURL, RequestHash: hash,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(p.ExpiresIn), Risk: noRisk, CustomerID: p.Customer,
-		FXQuoteID: p.FXQuote, Installments: plan,
+		ProfitSharing: p.ProfitSharing,
+		FXQuoteID:     p.FXQuote, Installments: plan,
 	}
 	if p.FXQuote != "" {
 		existing, qerr := s.applyQuote(ctx, sc, o, now)
@@ -263,6 +264,7 @@ func (s *Service) payRequest(o *store.Order, p CreateOrderParams) channel.PayReq
 		ExpiresAt: o.ExpiresAt, ReturnURL: s.CashierURL(o.ID), CashierURL: s.CashierURL(o.ID), Livemode: o.Livemode,
 		SaveCard:       p.SavePaymentMethod && p.Card != nil && o.CustomerID != "",
 		SettleCurrency: o.SettleCurrency, Installments: channelInstallments(o),
+		ProfitSharing: o.ProfitSharing,
 	}
 }
 

@@ -74,7 +74,13 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 		}
 		r.SettleCurrency = q.To
 	}
-	switch err := s.Store.RefundCreate(ctx, r); {
+	create := s.Store.RefundCreate
+	if o.ProfitSharing {
+		create = func(ctx context.Context, r *store.Refund) error { return s.createSharedRefund(ctx, o, r) }
+	}
+	switch err := create(ctx, r); {
+	case errors.As(err, new(*errs.Error)):
+		return nil, false, err
 	case errors.Is(err, store.ErrRefundExceeds):
 		return nil, false, errs.RefundExceedsAmount
 	case errors.Is(err, store.ErrStale):
@@ -142,6 +148,11 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 			failureCode = "refund_failed"
 		}
 		failureMsg = refundFailure(failureCode)
+	}
+	if o, err := s.Store.OrderGet(ctx, r.OrderID); err != nil {
+		return nil, err
+	} else if o.ProfitSharing {
+		return s.finishSharedRefund(ctx, r, to, channelRefundNo, failureCode, failureMsg)
 	}
 	var paymentFee int64
 	if to == store.RefundSucceeded && s.RefundFeePolicy == settlement.RefundFeeProRata {

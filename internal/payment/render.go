@@ -26,6 +26,7 @@ func OrderObject(o *store.Order) client.Order {
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}
+	out.ProfitSharing = o.ProfitSharing
 	if o.FXQuoteID != "" {
 		q := o.FXQuoteID
 		out.FXQuote, out.SettlementAmount, out.SettlementCurrency = &q, o.SettleAmount, o.SettleCurrency

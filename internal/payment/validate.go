@@ -55,6 +55,10 @@ type CreateOrderParams struct {
 	// SavePaymentMethod keeps the card of a card order for Customer (the
 	// merchant collected the payer's consent).
 	SavePaymentMethod bool
+	// ProfitSharing holds the order's money once paid until it is shared
+	// or released (internal/profitsharing). Left out of the parameters'
+	// hash when false, so hashes of orders made before it are unchanged.
+	ProfitSharing bool `json:",omitempty"`
 	// FXQuote (fxq_…) pays the order at the quote's locked rate: Amount
 	// and Currency must be the quote's amount and from, and its to the
 	// merchant's settlement currency (fxorders.go).
@@ -65,6 +69,11 @@ type CreateOrderParams struct {
 
 // Validate checks every field and returns the first problem as a 400 with param set.
 func (p *CreateOrderParams) Validate(livemode bool, now time.Time) error {
+	if p.ProfitSharing && (p.FXQuote != "" || p.Installments != nil) {
+		e := errs.Invalid("profit_sharing_unsupported", "profit_sharing cannot be combined with fx_quote or installments.")
+		e.Param = "profit_sharing"
+		return e
+	}
 	if !merchantNo.MatchString(p.OutTradeNo) {
 		return errs.InvalidParam("out_trade_no", "out_trade_no must be 1 to 64 characters of A-Z, a-z, 0-9 and _-|*.")
 	}

@@ -170,6 +170,9 @@ type Order struct {
 	// CustomerID is the customer (cus_…) the order is for, "" when none:
 	// the cashier offers that customer's saved cards, and to save one.
 	CustomerID string
+	// ProfitSharing keeps the order's money held for profit sharing
+	// (分账) once paid, instead of settling it (internal/profitsharing).
+	ProfitSharing bool
 	// FXQuoteID is the FX quote (fxq_…) the order is paid at, "" when none:
 	// the payer pays Amount of Currency and the merchant is credited
 	// SettleAmount of SettleCurrency (the quote's to_amount and to). Without
@@ -546,6 +549,7 @@ type Tx interface {
 	ReconTx
 
 	TransferTx
+	ProfitSharingTx
 	FXTx
 }
 
@@ -720,6 +724,7 @@ type Store interface {
 	ReconStore
 
 	TransferStore
+	ProfitSharingStore
 	FXStore
 
 	ConsoleStore

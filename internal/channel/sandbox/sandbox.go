@@ -106,6 +106,8 @@ type Sandbox struct {
 	agreements map[string]*sbxAgreement
 	// transfers are the transfers paid here, by transfer id (transfers.go).
 	transfers map[string]*sbxTransfer
+	// sharings are the profit sharings made here, by sharing id (profitsharing.go).
+	sharings map[string]*sbxSharing
 }
 
 // New returns a sandbox.

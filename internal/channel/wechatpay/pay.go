@@ -34,6 +34,12 @@ type createRequest struct {
 	Amount      amount     `json:"amount"`
 	Payer       *payer     `json:"payer,omitempty"`
 	SceneInfo   *sceneInfo `json:"scene_info,omitempty"`
+	// SettleInfo asks WeChat to freeze the money for profit sharing.
+	SettleInfo *settleInfo `json:"settle_info,omitempty"`
+}
+
+type settleInfo struct {
+	ProfitSharing bool `json:"profit_sharing"`
 }
 
 type payer struct {
@@ -117,6 +123,9 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 	}
 	if r.PayerIP != "" {
 		req.SceneInfo = &sceneInfo{PayerClientIP: r.PayerIP}
+	}
+	if r.ProfitSharing {
+		req.SettleInfo = &settleInfo{ProfitSharing: true}
 	}
 	switch r.Method {
 	case MethodJSAPI:

@@ -52,6 +52,9 @@ var (
 		"alipay.user.agreement.unsign":                   true,
 		"alipay.fund.trans.uni.transfer":                 true,
 		"alipay.fund.trans.common.query":                 true,
+		"alipay.trade.royalty.relation.bind":             true,
+		"alipay.trade.order.settle":                      true,
+		"alipay.trade.order.settle.query":                true,
 	}
 	// signMethod is the agreement signing a payer's browser brings.
 	signMethod  = "alipay.user.agreement.page.sign"
@@ -225,6 +228,12 @@ func (s *Sim) dispatch(req *request) (map[string]any, *apiError) {
 		return s.uniTransfer(req)
 	case "alipay.fund.trans.common.query":
 		return s.transferQuery(req)
+	case "alipay.trade.royalty.relation.bind":
+		return s.royaltyBind(req)
+	case "alipay.trade.order.settle":
+		return s.orderSettle(req)
+	case "alipay.trade.order.settle.query":
+		return s.orderSettleQuery(req)
 	}
 	return nil, invalid("isv.invalid-method", "不存在的方法名")
 }

@@ -120,6 +120,10 @@ type Sim struct {
 	held        map[string][]*notification // out_of_order_notify: payment callbacks waiting for a later one
 	agreements  map[string]*agreement      // by external_agreement_no
 	transfers   map[string]*transfer       // by out_biz_no (transfers.go)
+	// settlements are the profit sharing settlements, by out_request_no,
+	// and royaltyBound the receivers bound (royalty.go).
+	settlements  map[string]*settlement
+	royaltyBound map[string]bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -48,6 +48,7 @@ type trade struct {
 	Refunded                                               int64
 	recall                                                 bool   // the next reverse answers SYSTEMERROR, recall=Y
 	contractID, errCode, v2SignType                        string // PAP deductions
+	profitSharing                                          bool   // settle_info.profit_sharing: the money is frozen for sharing
 }
 
 func (t *trade) paid() bool { return t.State == stateSuccess || t.State == stateRefund }
@@ -131,6 +132,9 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 				Type string `json:"type"`
 			} `json:"h5_info"`
 		} `json:"scene_info"`
+		SettleInfo *struct {
+			ProfitSharing bool `json:"profit_sharing"`
+		} `json:"settle_info"`
 	}
 	if err := json.Unmarshal(r.body, &req); err != nil {
 		return paramError("请求体不是合法的JSON: " + err.Error())
@@ -179,7 +183,7 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 		t = &trade{
 			OutTradeNo: req.OutTradeNo, TradeType: tradeTypes[kind], Description: req.Description, Attach: req.Attach,
 			NotifyURL: req.NotifyURL, OpenID: openID, Total: req.Amount.Total, fingerprint: fp,
-			CreatedAt: now, ExpireAt: expire,
+			CreatedAt: now, ExpireAt: expire, profitSharing: req.SettleInfo != nil && req.SettleInfo.ProfitSharing,
 		}
 		t.setState(stateNotPay)
 		t.PrepayID = "wx" + now.In(cst).Format("02150405") + randomHex(12)

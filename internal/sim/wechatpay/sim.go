@@ -138,8 +138,12 @@ type Sim struct {
 	refunds     map[string]*refund
 	// transfers are the transfer batches made, by out_batch_no (transfers.go).
 	transfers map[string]*transferBatch
-	bills     map[string][]byte // download token → file
-	held      map[string]*notification
+	// sharings are the profit sharings made, by out_order_no, and
+	// sharingReceivers the receivers added (profitsharing.go).
+	sharings         map[string]*sharing
+	sharingReceivers map[string]bool
+	bills            map[string][]byte // download token → file
+	held             map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
 	contracts map[string]*contract
 	seq       int64
@@ -176,6 +180,10 @@ func (s *Sim) routes() {
 	s.mux.Handle("GET /v3/bill/tradebill", s.v3(s.tradeBill))
 	s.mux.Handle("POST /v3/transfer/batches", s.v3(s.createTransferBatch))
 	s.mux.Handle("GET /v3/transfer/batches/out-batch-no/{batch}/details/out-detail-no/{detail}", s.v3(s.transferDetail))
+	s.mux.Handle("POST /v3/profitsharing/receivers/add", s.v3(s.addReceiver))
+	s.mux.Handle("POST /v3/profitsharing/orders", s.v3(s.createSharing))
+	s.mux.Handle("GET /v3/profitsharing/orders/{no}", s.v3(s.querySharing))
+	s.mux.Handle("POST /v3/profitsharing/orders/unfreeze", s.v3(s.unfreezeSharing))
 	s.mux.HandleFunc("GET /v3/billdownload/file", s.billDownload)
 	s.mux.Handle("POST /pay/micropay", s.v2(s.micropay))
 	s.mux.Handle("POST /secapi/pay/reverse", s.v2(s.reverse))

@@ -57,6 +57,7 @@ type orderBatcher struct {
 	maxBatch int
 	reqs     chan *orderInsert
 	stop     chan struct{}
+	stopOnce sync.Once // Close may be called more than once (a gateway and its test harness)
 	wg       sync.WaitGroup
 	// observe, when set, is told each batch statement's size (tests).
 	observe func(rows int)

@@ -209,8 +209,10 @@ func prefixed(p, columns string) string {
 
 // paymentsIn is the WHERE clause of orders o in w (and its currency when set).
 func paymentsIn(w store.SettlementWindow) (string, []any) {
-	q := `o.merchant_id = ? AND o.livemode = ? AND o.status = ` + sqlSucceeded + ` AND o.paid_at >= ? AND o.paid_at < ?`
-	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until)}
+	// An order paid with profit sharing is not settled: its money is
+	// shared and released by internal/profitsharing.
+	q := `o.merchant_id = ? AND o.livemode = ? AND o.status = ` + sqlSucceeded + ` AND o.paid_at >= ? AND o.paid_at < ? AND o.profit_sharing = ?`
+	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until), false}
 	if w.Currency != "" {
 		q += ` AND ` + orderSettleCurrency + ` = ?`
 		args = append(args, w.Currency)
@@ -220,7 +222,10 @@ func paymentsIn(w store.SettlementWindow) (string, []any) {
 
 // refundsIn is the WHERE clause of refunds f in w (and its currency when set).
 func refundsIn(w store.SettlementWindow) (string, []any) {
-	q := `f.merchant_id = ? AND f.livemode = ? AND f.status = ` + sqlSucceeded + ` AND f.succeeded_at >= ? AND f.succeeded_at < ?`
+	// A refund of an order paid with profit sharing takes its money from
+	// the order's held money, not pending: it is not settled either.
+	q := `f.merchant_id = ? AND f.livemode = ? AND f.status = ` + sqlSucceeded + ` AND f.succeeded_at >= ? AND f.succeeded_at < ?
+		AND 0 = (SELECT COUNT(*) FROM profit_sharing_refunds x WHERE x.refund_id = f.id)`
 	args := []any{w.MerchantID, w.Livemode, micros(w.From), micros(w.Until)}
 	if w.Currency != "" {
 		q += ` AND ` + refundSettleCurrency + ` = ?`

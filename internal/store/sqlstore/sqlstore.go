@@ -115,7 +115,7 @@ func (s *Store) EnableGroupCommit(cfg GroupCommit) error {
 // Close stops group commit and closes the pools.
 func (s *Store) Close() error {
 	if s.orders != nil {
-		close(s.orders.stop)
+		s.orders.stopOnce.Do(func() { close(s.orders.stop) })
 		s.orders.wg.Wait()
 	}
 	s.writeStmts.close()

@@ -32,6 +32,8 @@ func (s *Store) LedgerVerify(ctx context.Context) (*store.VerifyReport, error) {
 		verifyObjectEntries(ledger.KindRefund, "refunds", "refund", string(store.RefundSucceeded)),
 		verifySettlements,
 		verifyTransfers,
+		verifyProfitSharing,
+		verifyProfitSharingEntries,
 	} {
 		if err := check(ctx, c, &rep); err != nil {
 			return nil, fmt.Errorf("verify ledger: %w", err)

@@ -65,6 +65,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, settlementTests...)
 	tests = append(tests, riskTests...)
 	tests = append(tests, accessTests...)
+	tests = append(tests, profitSharingTests...)
 	tests = append(tests, fxOrderTests...)
 	tests = append(tests, sealedTests...)
 	for _, tc := range tests {

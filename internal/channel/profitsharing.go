@@ -1,0 +1,107 @@
+package channel
+
+import (
+	"context"
+	"fmt"
+)
+
+// ProfitSharing is the optional capability of a connector whose channel
+// splits a paid trade's money among account holders at the channel (分账):
+// WeChat Pay v3's /v3/profitsharing/orders, Alipay's
+// alipay.trade.order.settle, the sandbox's stand-in. ProfitSharingOf says
+// ErrNotSupported for a connector without it.
+//
+// A sharing is made once per SharingID at the channel (WeChat Pay's
+// out_order_no, Alipay's out_request_no): sending it again returns the
+// state of the first, which lets the gateway resolve a lost answer by
+// asking again.
+type ProfitSharing interface {
+	// ShareProfit asks the channel to pay the receivers out of the trade.
+	// An error that is ErrUnknownOutcome means the channel may or may not
+	// have taken it; a final refusal is a *DeclineError.
+	ShareProfit(ctx context.Context, r ProfitSharingRequest) (*ProfitSharingResponse, error)
+	// QueryProfitSharing asks for a sharing's state; ErrTradeNotFound
+	// when the channel never took it.
+	QueryProfitSharing(ctx context.Context, r ProfitSharingQueryRequest) (*ProfitSharingResponse, error)
+}
+
+// ProfitSharingOf returns c's profit sharing capability, or an error that
+// is ErrNotSupported when its channel has none.
+func ProfitSharingOf(c Connector) (ProfitSharing, error) {
+	p, ok := c.(ProfitSharing)
+	if !ok {
+		p, ok = Unwrap(c).(ProfitSharing)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: profit sharing: %w", c.Name(), ErrNotSupported)
+	}
+	return p, nil
+}
+
+// ProfitSharingReceiver is one account holder's share.
+type ProfitSharingReceiver struct {
+	// Type is the receiver's kind at the channel: wechatpay_openid,
+	// wechatpay_merchant, alipay_user_id, alipay_login or sandbox.
+	Type        string
+	Account     string
+	Name        string
+	Amount      int64
+	Description string
+}
+
+// ProfitSharingRequest asks a channel to share a trade's money.
+type ProfitSharingRequest struct {
+	SharingID      string // psh_…, the channel's idempotency key
+	OrderID        string
+	ChannelTradeNo string
+	Currency       string
+	Receivers      []ProfitSharingReceiver
+	Livemode       bool
+}
+
+// ProfitSharingQueryRequest asks for a sharing's state.
+type ProfitSharingQueryRequest struct {
+	SharingID        string
+	OrderID          string
+	ChannelTradeNo   string
+	ChannelSharingNo string // "" when the create's answer was lost
+	Livemode         bool
+}
+
+// ProfitSharingStatus is a sharing's state at the channel.
+type ProfitSharingStatus string
+
+// Sharing states.
+const (
+	ProfitSharingProcessing ProfitSharingStatus = "PROCESSING"
+	ProfitSharingSuccess    ProfitSharingStatus = "SUCCESS"
+	ProfitSharingFailed     ProfitSharingStatus = "FAILED" // refused for good; FailureCode says why
+)
+
+// ProfitSharingResponse is a sharing's state at the channel.
+type ProfitSharingResponse struct {
+	ChannelSharingNo string
+	Status           ProfitSharingStatus
+	FailureCode      string
+	FailureMessage   string
+}
+
+// ProfitSharingFinisher is the optional capability of a channel that
+// holds a trade's money for sharing and must be told when the merchant
+// is done sharing, to release the rest (WeChat Pay's
+// /v3/profitsharing/orders/unfreeze). A channel without it releases by
+// itself or holds nothing.
+type ProfitSharingFinisher interface {
+	// FinishProfitSharing releases what is left of the trade; telling it
+	// again under the same FinishID is harmless.
+	FinishProfitSharing(ctx context.Context, r ProfitSharingFinishRequest) error
+}
+
+// ProfitSharingFinishRequest tells a channel a trade's sharing is done.
+type ProfitSharingFinishRequest struct {
+	FinishID       string // the channel's idempotency key
+	OrderID        string
+	ChannelTradeNo string
+	Description    string
+	Livemode       bool
+}

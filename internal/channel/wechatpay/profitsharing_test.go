@@ -1,0 +1,91 @@
+package wechatpay_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/channel/wechatpay"
+	"github.com/paygate/paygate/internal/id"
+	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
+)
+
+// TestProfitSharing shares a trade paid with settle_info.profit_sharing
+// through the simulator (one paid without it is refused): the
+// receivers are added, the sharing is processing until queried, then paid
+// (or closed for an abnormal account); a repeat makes no second sharing;
+// a sharing WeChat never got queries as not found; more than the trade is
+// refused.
+func TestProfitSharing(t *testing.T) {
+	s := newSetup(t)
+	ctx := context.Background()
+	ps, err := channel.ProfitSharingOf(s.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oid := newOrderID()
+	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sim.PayerPays(oid); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := s.paid(t, 500) // paid without settle_info.profit_sharing
+	pq, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: plain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.ShareProfit(ctx, channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: plain, ChannelTradeNo: pq.ChannelTradeNo, Currency: "CNY",
+		Receivers: []channel.ProfitSharingReceiver{{Type: "wechatpay_openid", Account: "o-seller-1", Amount: 100}}}); err == nil || errors.Is(err, channel.ErrUnknownOutcome) {
+		t.Fatalf("sharing a trade not frozen for it: %v", err)
+	}
+	req := func(account string, amount int64) channel.ProfitSharingRequest {
+		return channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: oid, ChannelTradeNo: q.ChannelTradeNo, Currency: "CNY", Livemode: true,
+			Receivers: []channel.ProfitSharingReceiver{{Type: "wechatpay_openid", Account: account, Amount: amount, Description: "commission"}}}
+	}
+	query := func(r channel.ProfitSharingRequest) (*channel.ProfitSharingResponse, error) {
+		return ps.QueryProfitSharing(ctx, channel.ProfitSharingQueryRequest{SharingID: r.SharingID, OrderID: oid, ChannelTradeNo: q.ChannelTradeNo, Livemode: true})
+	}
+
+	ok := req("o-seller-1", 3000)
+	resp, err := ps.ShareProfit(ctx, ok)
+	if err != nil || resp.Status != channel.ProfitSharingProcessing || resp.ChannelSharingNo == "" {
+		t.Fatalf("share: %v %+v", err, resp)
+	}
+	if again, err := ps.ShareProfit(ctx, ok); err != nil || again.ChannelSharingNo != resp.ChannelSharingNo {
+		t.Fatalf("repeat: %v %+v", err, again)
+	}
+	query(ok)
+	if got, err := query(ok); err != nil || got.Status != channel.ProfitSharingSuccess {
+		t.Fatalf("after the query: %v %+v", err, got)
+	}
+
+	bad := req(simwx.ReceiverAbnormal, 1000)
+	if _, err := ps.ShareProfit(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	query(bad)
+	if got, err := query(bad); err != nil || got.Status != channel.ProfitSharingFailed || got.FailureCode != "receiver_invalid" {
+		t.Fatalf("abnormal receiver: %v %+v", err, got)
+	}
+	if _, err := query(req("o-seller-2", 100)); !errors.Is(err, channel.ErrTradeNotFound) {
+		t.Fatalf("query of a sharing never made: %v", err)
+	}
+	if _, err := ps.ShareProfit(ctx, req("o-seller-3", 7001)); err == nil || errors.Is(err, channel.ErrUnknownOutcome) {
+		t.Fatalf("more than the trade has: %v", err)
+	}
+	usd := req("o-seller-1", 100)
+	usd.Currency = "USD"
+	if _, err := ps.ShareProfit(ctx, usd); !errors.Is(err, channel.ErrNotSupported) {
+		t.Fatalf("USD: %v", err)
+	}
+	if got := s.sim.Shared(); len(got) != 1 || got["o-seller-1"] != 3000 {
+		t.Fatalf("the simulator's shares: %v", got)
+	}
+}

@@ -1,0 +1,150 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/notify"
+	"github.com/paygate/paygate/internal/settlement"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Refunds of orders paid with profit sharing (internal/profitsharing).
+//
+// Such an order's money is held in the merchant's profit_sharing account
+// until it is shared or released, so its refunds take their cost (the
+// amount less the fee returned under the refund fee policy) from the
+// order's held money, never from pending: a refund is refused with 409
+// profit_sharing_return_required when what is held and not reserved by
+// other pending refunds is less than its cost. The merchant then asks its
+// receivers to give their shares back (POST /v1/profit-sharing/returns)
+// and refunds again. The cost is reserved in the refund's own transaction,
+// under the order's sharing lock that sharings take too, so a refund and a
+// sharing can never both spend the same money.
+
+// ErrSharingRefundExceeds is the error of a refund of a profit sharing
+// order whose held money does not cover it.
+func ErrSharingRefundExceeds(available, cost int64, currency string) *errs.Error {
+	return errs.Conflict("profit_sharing_return_required", fmt.Sprintf(
+		"The refund takes %s %s from the order's held money, which has %s %s left after sharing: return receivers' shares first (POST /v1/profit-sharing/returns).",
+		money.Format(cost, currency), currency, money.Format(available, currency), currency))
+}
+
+// refundCost is what a refund of amount takes from the merchant under the
+// refund fee policy: amount less the fee share it returns.
+func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) (int64, error) {
+	if s.RefundFeePolicy != settlement.RefundFeeProRata {
+		return amount, nil
+	}
+	fee, err := s.paymentFee(ctx, o.ID, o.Livemode)
+	if err != nil {
+		return 0, err
+	}
+	share, err := settlement.RefundFeeShare(s.RefundFeePolicy, fee, o.Amount, amount)
+	if err != nil {
+		return 0, err
+	}
+	return amount - share, nil
+}
+
+// createSharedRefund is Store.RefundCreate for an order paid with profit
+// sharing: it also reserves the refund's cost on the order's held money.
+func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund) error {
+	cost, err := s.refundCost(ctx, o, r.Amount)
+	if err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		st, err := tx.ProfitSharingOrderLock(ctx, o.ID)
+		if errors.Is(err, store.ErrNotFound) { // not paid (yet)
+			return fmt.Errorf("order %s: %w", o.ID, store.ErrStale)
+		} else if err != nil {
+			return err
+		}
+		// The refund's own checks come first, so that a repeated request
+		// finds its refund and an oversized one says so.
+		if err := tx.RefundCreateInTx(ctx, r); err != nil {
+			return err
+		}
+		if available := st.Held - st.Reserved; cost > available {
+			return ErrSharingRefundExceeds(available, cost, o.Currency)
+		}
+		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost); err != nil {
+			return err
+		}
+		st.Reserved += cost
+		st.UpdatedAt = r.CreatedAt
+		return tx.ProfitSharingOrderPut(ctx, st)
+	})
+}
+
+// finishSharedRefund is finishRefund for an order paid with profit
+// sharing: a refund that succeeded takes its reserved cost from the held
+// money (ledger.RefundHeld); one that failed gives its reservation back,
+// and when the order is finished already, releases it to the merchant.
+func (s *Service) finishSharedRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode, failureMsg string) (*store.Refund, error) {
+	at := s.now()
+	var out *store.Refund
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		st, err := tx.ProfitSharingOrderLock(ctx, r.OrderID)
+		if err != nil {
+			return err
+		}
+		out, err = tx.RefundTransition(ctx, store.RefundTransition{
+			RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
+			ChannelRefundNo: channelRefundNo, FailureCode: failureCode, FailureMessage: failureMsg,
+		})
+		if err != nil {
+			return err
+		}
+		cost, err := tx.ProfitSharingRefundRelease(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		st.Reserved -= cost
+		typ := notify.RefundFailed
+		var entries []ledger.Entry
+		if to == store.RefundSucceeded {
+			typ = notify.RefundSucceeded
+			o, err := tx.OrderGet(ctx, r.OrderID)
+			if err != nil {
+				return err
+			}
+			st.Held -= cost
+			entries = append(entries, ledger.RefundHeld(id.New(id.Entry, at), out.ID, out.MerchantID, receivable(o), out.Livemode, out.Currency, out.Amount, cost, at))
+		} else if st.FinishedAt != nil && st.Held > st.Reserved {
+			// The order was finished while the refund was pending: what
+			// the refund no longer needs goes to the merchant.
+			rest := st.Held - st.Reserved
+			st.Held -= rest
+			st.Released += rest
+			entries = append(entries, ledger.SharingRelease(id.New(id.Entry, at), out.ID, out.MerchantID, out.Livemode, out.Currency, rest, at))
+		}
+		st.UpdatedAt = at
+		if err := tx.ProfitSharingOrderPut(ctx, st); err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			if err := tx.LedgerPost(ctx, at, entries...); err != nil {
+				return err
+			}
+		}
+		ev, err := event(typ, at, Scope{MerchantID: out.MerchantID, AppID: out.AppID, Livemode: out.Livemode}, "refund", out.ID, out.NotifyURL, RefundObject(out))
+		if err != nil {
+			return err
+		}
+		return tx.EventAdd(ctx, at, ev)
+	})
+	if errors.Is(err, store.ErrStale) { // someone else finished it first
+		return s.Store.RefundGet(ctx, r.ID)
+	}
+	if err == nil {
+		s.notify()
+	}
+	return out, err
+}

@@ -1,0 +1,91 @@
+// Package profitsharing is profit sharing (分账): a platform merchant
+// splits the money of an order among receivers — other merchants of the
+// platform, or account holders at the order's channel — and releases the
+// rest to itself.
+//
+// # Money
+//
+// An order created with profit_sharing: true posts its payment's net
+// (amount less the fee) to the merchant's profit_sharing ledger account
+// instead of pending (ledger.PaymentHeld). Settlement collects payments
+// from pending only, and leaves such orders and their refunds out of its
+// windows, so the money is never settled or paid out while held. Each
+// order's part of the account is tracked in profit_sharing_orders: Held
+// (in the account), Reserved (of Held, by pending refunds), Shared and
+// Released; Store.LedgerVerify checks that every merchant's account holds
+// what its orders say.
+//
+// POST /v1/profit-sharing {order_id, out_order_no, receivers: [{receiver,
+// amount, description}], finish} is one transaction that takes the order's
+// sharing lock (lockKeys "profit_sharing:<order>", which refunds, returns
+// and the release take too), checks the total against Held − Reserved
+// (409 profit_sharing_exceeds_available), inserts the sharing and posts
+// its entry. Shares to merchants go straight to their available accounts
+// (the sharing is succeeded at once); shares to account holders at a
+// channel go to profit_sharing_out and the sharing is processing until the
+// channel answers: succeeded (out → the channel's receivable, which owes
+// the platform that much less, and the merchants' available), or failed
+// (the total goes back to held). finish, or a later request with no
+// receivers and finish: true, releases Held − Reserved to the merchant's
+// available account (profit_sharing.finished); when a sharing is still
+// processing the release waits for its end. Events: profit_sharing.created
+// (at a channel), .succeeded, .failed, .finished, .returned.
+//
+// An order never finished is finished by the worker (Job) ReleaseAfter
+// after its payment: by default 180 days, WeChat Pay's limit for sharing
+// an order (after which WeChat Pay unfreezes the money itself).
+//
+// # Refunds and returns (分账回退)
+//
+// A refund of a sharing order takes its cost (its amount less the fee it
+// returns under the refund fee policy) from the order's held money and is
+// refused with 409 profit_sharing_return_required when Held − Reserved
+// does not cover it: a refund never takes money that went to receivers.
+// The merchant first asks for the shares back, POST
+// /v1/profit-sharing/returns, which moves a merchant receiver's share out
+// of its available balance (under the balance lock transfers take; 409
+// receiver_balance_insufficient when it has spent it) back to the order's
+// held money (or the merchant's available balance once finished). The
+// refund does not return shares by itself: which receivers give back what
+// is the merchant's decision.
+//
+// # Unknown outcomes and crashes
+//
+// As transfers: a lost answer leaves the sharing processing and the worker
+// asks the channel (QueryProfitSharing), sending it again when the channel
+// never got it; channels make a sharing once per our id, so a repeat can
+// never pay twice. Everything a request changes commits in one
+// transaction with its entries and events.
+//
+// # Idempotency
+//
+// out_order_no is unique per app: a repeat with the same parameters
+// returns the sharing (200), others 409 duplicate_out_order_no.
+// out_return_no likewise for returns. Registering a receiver twice
+// returns the first.
+//
+// # Limits
+//
+//   - The sandbox, WeChat Pay (v3 /v3/profitsharing/receivers/add and
+//     /v3/profitsharing/orders, asked about with its query) and Alipay
+//     (alipay.trade.royalty.relation.bind and alipay.trade.order.settle,
+//     asked about with alipay.trade.order.settle.query) implement
+//     channel.ProfitSharing; see the connectors for their limits. Shares
+//     to merchants of the platform work with any channel.
+//   - Returns from channel account holders (WeChat Pay's return-orders,
+//     Alipay's refund_royalty_parameters) are not built: 400
+//     return_not_supported.
+//   - A release is told to the order's channel after it commits when the
+//     channel holds the money (channel.ProfitSharingFinisher: WeChat Pay's
+//     unfreeze); an unknown outcome is told again by the worker. A channel
+//     that refuses for good is logged, not retried.
+//   - A sharing order's money is not reconciled before it is shared: the
+//     release and merchants' shares reach available balances without the
+//     reconciliation gate settlement has. Reconciliation does not read
+//     the channels' profit sharing bills either: it closes a shared
+//     trade's receivable for the whole payment, so a share paid at the
+//     channel is left on the channel's receivable for a person to match.
+//   - Under the keep refund fee policy a refund's cost is its full
+//     amount, so a sharing order can be refunded only up to its net held
+//     money (amount less fee), not its whole amount.
+package profitsharing

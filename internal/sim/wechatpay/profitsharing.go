@@ -1,0 +1,243 @@
+package wechatpay
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+// Profit sharing (分账, API v3): POST /v3/profitsharing/receivers/add,
+// POST /v3/profitsharing/orders, GET /v3/profitsharing/orders/{no}
+// ?transaction_id=… and POST /v3/profitsharing/orders/unfreeze. A sharing
+// is made once per out_order_no (a repeat answers the first) of a paid
+// trade made with settle_info.profit_sharing (400 INVALID_REQUEST
+// otherwise), never for more than the trade's amount less its refunds and
+// earlier sharings (400 NOT_ENOUGH); a receiver must have been added.
+// A sharing is PROCESSING with PENDING receivers until queried once, then
+// FINISHED: each receiver SUCCESS, or CLOSED with fail_reason
+// ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Simplified: no
+// return orders (/v3/profitsharing/return-orders), no maximum sharing
+// ratio, no 180-day unfreeze, no name check.
+
+// ReceiverAbnormal is a receiver account whose share WeChat closes.
+const ReceiverAbnormal = "o-abnormal"
+
+var sharingNoPattern = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
+
+type sharingLine struct {
+	Type, Account, Description, Result, FailReason string
+	Amount                                         int64
+}
+
+type sharing struct {
+	outOrderNo, orderID, transactionID, state string
+	receivers                                 []sharingLine
+	unfreeze                                  bool
+	at                                        time.Time
+}
+
+func receiverKey(typ, account string) string { return typ + " " + account }
+
+func (s *Sim) addReceiver(r *v3Request) (int, any) {
+	var req struct {
+		AppID        string `json:"appid"`
+		Type         string `json:"type"`
+		Account      string `json:"account"`
+		RelationType string `json:"relation_type"`
+	}
+	if err := json.Unmarshal(r.body, &req); err != nil {
+		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	switch {
+	case req.AppID == "" || req.Type == "" || req.Account == "" || req.RelationType == "":
+		return paramError("缺少必填参数 (appid, type, account, relation_type)")
+	case req.Type != "MERCHANT_ID" && req.Type != "PERSONAL_OPENID":
+		return paramError("type 取值错误")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sharingReceivers == nil {
+		s.sharingReceivers = map[string]bool{}
+	}
+	s.sharingReceivers[receiverKey(req.Type, req.Account)] = true
+	return http.StatusOK, map[string]any{"type": req.Type, "account": req.Account, "relation_type": req.RelationType}
+}
+
+func (s *Sim) createSharing(r *v3Request) (int, any) {
+	var req struct {
+		AppID         string `json:"appid"`
+		TransactionID string `json:"transaction_id"`
+		OutOrderNo    string `json:"out_order_no"`
+		Receivers     []struct {
+			Type        string `json:"type"`
+			Account     string `json:"account"`
+			Amount      int64  `json:"amount"`
+			Description string `json:"description"`
+		} `json:"receivers"`
+		UnfreezeUnsplit *bool `json:"unfreeze_unsplit"`
+	}
+	if err := json.Unmarshal(r.body, &req); err != nil {
+		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	switch {
+	case req.TransactionID == "" || req.OutOrderNo == "" || len(req.Receivers) == 0 || req.UnfreezeUnsplit == nil:
+		return paramError("缺少必填参数 (transaction_id, out_order_no, receivers, unfreeze_unsplit)")
+	case !sharingNoPattern.MatchString(req.OutOrderNo):
+		return paramError("out_order_no 只能是数字、大小写字母_-|*@")
+	case len(req.Receivers) > 50:
+		return paramError("最多可有50个分账接收方")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.sharings[req.OutOrderNo]; ok {
+		return http.StatusOK, s.sharingView(p)
+	}
+	t := s.tradeByTransactionIDLocked(req.TransactionID)
+	if t == nil || !t.paid() {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
+	}
+	if !t.profitSharing {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "订单下单时未指定分账 (settle_info.profit_sharing)")
+	}
+	p := &sharing{outOrderNo: req.OutOrderNo, orderID: s.nextIDLocked("3008450740201411110007820472", 4), transactionID: req.TransactionID,
+		state: "PROCESSING", at: s.clock.Now()}
+	var total int64
+	for _, rc := range req.Receivers {
+		switch {
+		case rc.Amount <= 0 || rc.Description == "":
+			return paramError("分账金额必须大于0，分账描述必填")
+		case (req.AppID == "" && rc.Type == "PERSONAL_OPENID"):
+			return paramError("接收方类型包含PERSONAL_OPENID时appid必填")
+		case !s.sharingReceivers[receiverKey(rc.Type, rc.Account)]:
+			return fail(http.StatusBadRequest, "RECEIVER_INVALID", "分账接收方未添加")
+		}
+		total += rc.Amount
+		p.receivers = append(p.receivers, sharingLine{Type: rc.Type, Account: rc.Account, Description: rc.Description, Amount: rc.Amount, Result: "PENDING"})
+	}
+	if total > t.Total-t.Refunded-s.sharedLocked(req.TransactionID) {
+		return fail(http.StatusBadRequest, "NOT_ENOUGH", "分账金额不足")
+	}
+	if s.sharings == nil {
+		s.sharings = map[string]*sharing{}
+	}
+	s.sharings[p.outOrderNo] = p
+	return http.StatusOK, s.sharingView(p)
+}
+
+// sharedLocked sums the shares of a trade's sharings.
+func (s *Sim) sharedLocked(transactionID string) int64 {
+	var n int64
+	for _, p := range s.sharings {
+		if p.transactionID != transactionID {
+			continue
+		}
+		for _, rc := range p.receivers {
+			if rc.Result != "CLOSED" {
+				n += rc.Amount
+			}
+		}
+	}
+	return n
+}
+
+func (s *Sim) tradeByTransactionIDLocked(id string) *trade {
+	for _, t := range s.trades {
+		if t.TransactionID != "" && t.TransactionID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+func (s *Sim) querySharing(r *v3Request) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.sharings[r.PathValue("no")]
+	if p == nil || p.transactionID != r.URL.Query().Get("transaction_id") {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "记录不存在")
+	}
+	out := s.sharingView(p)
+	if p.state == "PROCESSING" { // finishes once asked
+		p.state = "FINISHED"
+		for i := range p.receivers {
+			if p.receivers[i].Account == ReceiverAbnormal {
+				p.receivers[i].Result, p.receivers[i].FailReason = "CLOSED", "ACCOUNT_ABNORMAL"
+			} else {
+				p.receivers[i].Result = "SUCCESS"
+			}
+		}
+	}
+	return http.StatusOK, out
+}
+
+func (s *Sim) unfreezeSharing(r *v3Request) (int, any) {
+	var req struct {
+		TransactionID string `json:"transaction_id"`
+		OutOrderNo    string `json:"out_order_no"`
+		Description   string `json:"description"`
+	}
+	if err := json.Unmarshal(r.body, &req); err != nil {
+		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	if req.TransactionID == "" || req.OutOrderNo == "" || req.Description == "" {
+		return paramError("缺少必填参数 (transaction_id, out_order_no, description)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.sharings[req.OutOrderNo]; ok {
+		return http.StatusOK, s.sharingView(p)
+	}
+	if t := s.tradeByTransactionIDLocked(req.TransactionID); t == nil || !t.paid() {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在或未支付")
+	}
+	p := &sharing{outOrderNo: req.OutOrderNo, orderID: s.nextIDLocked("3008450740201411110007820472", 4), transactionID: req.TransactionID,
+		state: "FINISHED", unfreeze: true, at: s.clock.Now()}
+	if s.sharings == nil {
+		s.sharings = map[string]*sharing{}
+	}
+	s.sharings[p.outOrderNo] = p
+	return http.StatusOK, s.sharingView(p)
+}
+
+func (s *Sim) sharingView(p *sharing) map[string]any {
+	receivers := []map[string]any{}
+	for _, rc := range p.receivers {
+		v := map[string]any{"amount": rc.Amount, "description": rc.Description, "type": rc.Type, "account": rc.Account,
+			"result": rc.Result, "fail_reason": rc.FailReason, "detail_id": p.orderID + rc.Account,
+			"create_time": p.at.In(cst).Format(time.RFC3339), "finish_time": s.clock.Now().In(cst).Format(time.RFC3339)}
+		receivers = append(receivers, v)
+	}
+	return map[string]any{"transaction_id": p.transactionID, "out_order_no": p.outOrderNo, "order_id": p.orderID,
+		"state": p.state, "receivers": receivers}
+}
+
+// Unfrozen returns the transaction ids of the trades unfrozen, in no
+// particular order (tests check a finish reached WeChat).
+func (s *Sim) Unfrozen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.sharings {
+		if p.unfreeze {
+			out = append(out, p.transactionID)
+		}
+	}
+	return out
+}
+
+// Shared returns what each receiver account got from finished sharings,
+// by account (tests check nothing was paid twice or lost).
+func (s *Sim) Shared() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for _, p := range s.sharings {
+		for _, rc := range p.receivers {
+			if rc.Result == "SUCCESS" {
+				out[rc.Account] += rc.Amount
+			}
+		}
+	}
+	return out
+}
