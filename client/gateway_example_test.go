@@ -149,6 +149,6 @@ func ExampleClient_DownloadStatement() {
 	fmt.Println(rows[0])
 	fmt.Println(rows[len(rows)-1]) // 1 trade: amount, fee, net, refunded
 	// Output:
-	// type,time,order_id,out_trade_no,app_id,method,channel,currency,amount,fee,net,amount_refunded,settlement_id
-	// total,,1,,,,,CNY,1000,6,994,0,
+	// type,time,order_id,out_trade_no,app_id,method,channel,currency,amount,fee,net,amount_refunded,settlement_id,presentment_currency,presentment_amount,fx_quote,fx_rate
+	// total,,1,,,,,CNY,1000,6,994,0,,,,,
 }
