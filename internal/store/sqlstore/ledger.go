@@ -16,7 +16,7 @@ import (
 )
 
 // balanceShards is how many rows each account's balance is spread over.
-const balanceShards = 8
+const balanceShards = 64
 
 // writeEffects writes what a status change returned from its Effects func:
 // the journal entries, the balances they move, and the events with the
@@ -57,7 +57,7 @@ func writeEffects(ctx context.Context, c conn, eff store.Effects, at time.Time) 
 			return err
 		}
 	}
-	return w.exec(ctx, c)
+	return c.laterAll(ctx, &w)
 }
 
 // writes are INSERTs (and upserts) that depend on nothing but their own
@@ -70,6 +70,9 @@ type writes struct {
 	whats   []string // what each query does, for errors
 	nargs   []int    // how many of args each query takes
 	args    []any
+	// err, in a write-behind transaction's pending writes, is the error
+	// with which they were sent, when they failed (see conn.flush).
+	err error
 }
 
 func (w *writes) add(what, query string, args ...any) {

@@ -40,8 +40,8 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 
 // insertOrder inserts o with its metadata and payer columns, encoded.
 func insertOrder(ctx context.Context, c conn, o *store.Order, meta, payer string) error {
-	if _, err := c.exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES `+valueRows(1, orderColumnCount), orderValues(o, meta, payer)...); err != nil {
-		return fmt.Errorf("create order %s: %w", o.ID, err)
+	if err := c.later(ctx, "create order "+o.ID, `INSERT INTO orders (`+orderColumns+`) VALUES `+valueRows(1, orderColumnCount), orderValues(o, meta, payer)...); err != nil {
+		return err
 	}
 	if o.FXQuoteID != "" {
 		return useQuote(ctx, c, o.FXQuoteID, o.ID, o.CreatedAt)

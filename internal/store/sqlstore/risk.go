@@ -340,28 +340,25 @@ const riskAttemptColumns = `id, kind, merchant_id, app_id, livemode, order_id, o
 	country, amount, currency, decision, score, rules, context, created_at`
 
 // merchantDayShards is how many rows share a merchant's total of a day.
-const merchantDayShards = 8
+const merchantDayShards = 64
 
 // insertRiskAttempt records a and, unless it is a blocked one, adds its
 // amount to the merchant's total of day (a payment's).
 func insertRiskAttempt(ctx context.Context, c conn, a *store.RiskAttempt, day string) error {
-	if _, err := c.exec(ctx, `INSERT INTO risk_attempts (`+riskAttemptColumns+`)
+	if err := c.later(ctx, "record risk attempt "+a.ID, `INSERT INTO risk_attempts (`+riskAttemptColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Kind, a.MerchantID, a.AppID, a.Livemode, a.OrderID, a.OutTradeNo, nullString(a.PayerID), nullString(a.IP),
 		nullString(a.DeviceID), nullString(a.CardFP), nullString(a.Country), a.Amount, a.Currency, a.Decision, a.Score,
 		string(orEmptyList(a.Rules)), string(orEmptyObject(a.Context)), micros(a.CreatedAt)); err != nil {
-		return fmt.Errorf("record risk attempt %s: %w", a.ID, err)
+		return err
 	}
 	if a.Kind != store.RiskKindPayment || a.Decision == store.RiskBlock || day == "" {
 		return nil
 	}
-	if _, err := c.exec(ctx, `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
+	return c.later(ctx, "add risk attempt "+a.ID+" to the day's total", `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
 		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (merchant_id, livemode, day, currency, shard)
 		DO UPDATE SET amount = risk_merchant_days.amount + excluded.amount, count = risk_merchant_days.count + 1`,
-		a.MerchantID, a.Livemode, day, a.Currency, rand.IntN(merchantDayShards), a.Amount); err != nil {
-		return fmt.Errorf("add risk attempt %s to the day's total: %w", a.ID, err)
-	}
-	return nil
+		a.MerchantID, a.Livemode, day, a.Currency, rand.IntN(merchantDayShards), a.Amount)
 }
 
 func orEmptyList(b json.RawMessage) json.RawMessage {

@@ -180,6 +180,9 @@ type conn struct {
 	// detach runs statements without the caller's cancellation (group
 	// commit: see detached).
 	detach bool
+	// pending, in a write-behind transaction, holds the inserts waiting
+	// for the transaction's next statement (see writebehind.go).
+	pending *writes
 }
 
 // stmt returns a prepared statement for query, or nil when c does not
@@ -195,6 +198,9 @@ func (c conn) stmt(query string) *sql.Stmt {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	if st := c.stmt(query); st != nil {
 		res, err := st.ExecContext(c.ctx(ctx), args...)
 		return res, c.d.interpret(err)
@@ -212,6 +218,9 @@ func (c conn) script(ctx context.Context, script string) error {
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	if st := c.stmt(query); st != nil {
 		rows, err := st.QueryContext(c.ctx(ctx), args...)
 		return rows, c.d.interpret(err)
@@ -221,6 +230,14 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 }
 
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := c.flush(ctx); err != nil {
+		// The transaction has failed (inWriteBehindTx reports why); a
+		// *sql.Row cannot carry an error of one's own, so the row is that
+		// of a query that cannot run.
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		return c.q.QueryRowContext(canceled, c.d.rebind(query), args...)
+	}
 	if st := c.stmt(query); st != nil {
 		return st.QueryRowContext(c.ctx(ctx), args...)
 	}
@@ -289,6 +306,9 @@ func (s *Store) inTx(ctx context.Context, fn func(*tx) error) (err error) {
 	}
 	if s.committer != nil {
 		return s.committer.do(ctx, fn)
+	}
+	if s.dialect.WritableCTE {
+		return s.inWriteBehindTx(ctx, fn)
 	}
 	t, err := s.begin(ctx)
 	if err != nil {
