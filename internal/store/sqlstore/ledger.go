@@ -70,9 +70,29 @@ type writes struct {
 	whats   []string // what each query does, for errors
 	nargs   []int    // how many of args each query takes
 	args    []any
+	// upserts names the tables the queries upsert into (INSERT … ON
+	// CONFLICT DO UPDATE): one statement may not update a row twice, so
+	// two upserts into one table never go in one statement (conn.later).
+	upserts []string
 	// err, in a write-behind transaction's pending writes, is the error
 	// with which they were sent, when they failed (see conn.flush).
 	err error
+}
+
+// addUpsert is add for an INSERT … ON CONFLICT DO UPDATE into table.
+func (w *writes) addUpsert(table, what, query string, args ...any) {
+	w.add(what, query, args...)
+	w.upserts = append(w.upserts, table)
+}
+
+// upsertsInto reports whether w upserts into any of tables.
+func (w *writes) upsertsInto(tables []string) bool {
+	for _, t := range tables {
+		if slices.Contains(w.upserts, t) {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *writes) add(what, query string, args ...any) {
@@ -110,7 +130,11 @@ func (w *writes) exec(ctx context.Context, c conn) error {
 	b.WriteString(" ")
 	b.WriteString(w.queries[last])
 	if _, err := c.exec(ctx, b.String(), w.args...); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(w.whats, "; "), err)
+		what := w.whats
+		if len(what) > 3 {
+			what = append(what[:3:3], fmt.Sprintf("%d more", len(w.whats)-3))
+		}
+		return fmt.Errorf("%s: %w", strings.Join(what, "; "), err)
 	}
 	return nil
 }
@@ -167,7 +191,7 @@ func addBalances(w *writes, lines []ledger.Line) {
 	for _, k := range keys {
 		args = append(args, k.account, k.currency, rand.IntN(balanceShards), sums[k])
 	}
-	w.add(fmt.Sprintf("add to the balances of %d accounts", len(keys)),
+	w.addUpsert("account_balances", fmt.Sprintf("add to the balances of %d accounts", len(keys)),
 		`INSERT INTO account_balances (account, currency, shard, amount) VALUES `+valueRows(len(keys), 4)+`
 		ON CONFLICT (account, currency, shard) DO UPDATE SET amount = account_balances.amount + excluded.amount`, args...)
 }

@@ -355,10 +355,12 @@ func insertRiskAttempt(ctx context.Context, c conn, a *store.RiskAttempt, day st
 	if a.Kind != store.RiskKindPayment || a.Decision == store.RiskBlock || day == "" {
 		return nil
 	}
-	return c.later(ctx, "add risk attempt "+a.ID+" to the day's total", `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
+	var w writes
+	w.addUpsert("risk_merchant_days", "add risk attempt "+a.ID+" to the day's total", `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
 		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (merchant_id, livemode, day, currency, shard)
 		DO UPDATE SET amount = risk_merchant_days.amount + excluded.amount, count = risk_merchant_days.count + 1`,
 		a.MerchantID, a.Livemode, day, a.Currency, rand.IntN(merchantDayShards), a.Amount)
+	return c.laterAll(ctx, &w)
 }
 
 func orEmptyList(b json.RawMessage) json.RawMessage {

@@ -112,9 +112,17 @@ func (c conn) later(ctx context.Context, what, query string, args ...any) error 
 	return nil
 }
 
-// laterAll is later for each of w's inserts.
+// laterAll is later for each of w's inserts. When the pending inserts
+// upsert into a table w upserts into too, they are sent first: the two
+// might update one row (a balance shard), which one statement may not.
 func (c conn) laterAll(ctx context.Context, w *writes) error {
 	if c.pending != nil {
+		if c.pending.upsertsInto(w.upserts) {
+			if err := c.flush(ctx); err != nil {
+				return err
+			}
+		}
+		c.pending.upserts = append(c.pending.upserts, w.upserts...)
 		c.pending.queries = append(c.pending.queries, w.queries...)
 		c.pending.whats = append(c.pending.whats, w.whats...)
 		c.pending.nargs = append(c.pending.nargs, w.nargs...)

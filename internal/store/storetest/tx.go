@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/paygate/paygate/internal/id"
@@ -14,6 +15,29 @@ var txTests = []test{
 	{"Tx/ComposesAndCommits", testTxComposes},
 	{"Tx/ErrorRollsBackEverything", testTxRollsBack},
 	{"Tx/RepeatedPostingConflicts", testTxRepeatedPosting},
+	{"Tx/ManyPostingsToOneAccount", testTxManyPostings},
+}
+
+// testTxManyPostings posts more entries to one pair of accounts in one
+// transaction than a balance has shards, so two of them land on one shard
+// row: the store must still add every one (PostgreSQL's write-behind
+// transactions may not send two upserts of one row in one statement).
+func testTxManyPostings(t *testing.T, b *bundle) {
+	const n = 80
+	b.must(b.s.InTx(b.ctx, func(tx store.Tx) error {
+		for i := range n {
+			e := ledger.Entry{ID: id.New(id.Entry, t0), Kind: "adjustment", RefID: fmt.Sprintf("adj_many_%d", i), CreatedAt: t0,
+				Lines: []ledger.Line{{Account: "many:a", Currency: "CNY", Amount: int64(i + 1)}, {Account: "many:b", Currency: "CNY", Amount: -int64(i + 1)}}}
+			if err := tx.LedgerPost(b.ctx, t0, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "post many entries in one transaction")
+	bals, err := b.s.Balances(b.ctx, "many:")
+	b.must(err, "balances")
+	equal(t, bals, []ledger.Balance{{Account: "many:a", Currency: "CNY", Amount: n * (n + 1) / 2}, {Account: "many:b", Currency: "CNY", Amount: -n * (n + 1) / 2}},
+		"balances after the postings")
 }
 
 // txPayment is what a use case composed of Tx queries writes for a payment:
