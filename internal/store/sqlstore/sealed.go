@@ -46,11 +46,16 @@ func (c sealedColumn) arg(v string) any {
 // notUnder is the condition, and its parameters, that selects the column's
 // sealed values not sealed under keyID.
 func (c sealedColumn) notUnder(keyID string) (string, []any) {
-	cond := c.column + ` LIKE ? AND ` + c.column + ` NOT LIKE ?`
+	// Prefixes compared with substr rather than LIKE: SQLite's LIKE on a
+	// BLOB that is not UTF-8 differs between its builds (the pure-Go one
+	// matched nothing), while substr counts bytes of a BLOB and characters
+	// of TEXT, the same for these ASCII prefixes, in both databases.
+	sealed, under := "v1.", "v1."+keyID+"."
+	cond := `substr(` + c.column + `, 1, ?) = ? AND substr(` + c.column + `, 1, ?) <> ?`
 	if c.where != "" {
 		cond += ` AND ` + c.where
 	}
-	return cond, []any{c.arg("v1.%"), c.arg("v1." + keyID + ".%")}
+	return cond, []any{len(sealed), c.arg(sealed), len(under), c.arg(under)}
 }
 
 func findSealedColumn(name string) (sealedColumn, error) {
