@@ -137,3 +137,19 @@ func TestLongJobKeepsItsLease(t *testing.T) {
 		}
 	})
 }
+
+// TestQueryBackoff: the delays never shrink and settle at an hour, also for
+// attempts past the schedule and a negative count.
+func TestQueryBackoff(t *testing.T) {
+	prev := time.Duration(0)
+	for n := range 12 {
+		d := jobs.QueryBackoff(n)
+		if d < prev || d <= 0 || d > time.Hour {
+			t.Fatalf("jobs.QueryBackoff(%d) = %v after %v", n, d, prev)
+		}
+		prev = d
+	}
+	if jobs.QueryBackoff(100) != time.Hour || jobs.QueryBackoff(-1) != time.Hour {
+		t.Fatalf("past the schedule: %v, %v", jobs.QueryBackoff(100), jobs.QueryBackoff(-1))
+	}
+}

@@ -190,7 +190,7 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (p
 		ID: id.New(id.ProfitSharing, now), MerchantID: sc.MerchantID, AppID: sc.AppID, Livemode: sc.Livemode,
 		OrderID: o.ID, OutOrderNo: p.OutOrderNo, Currency: o.Currency, Receivers: shares, Finish: p.Finish,
 		Status: store.ProfitSharingSucceeded, RequestHash: h,
-		NextQueryAt: now.Add(backoff(0)), CreatedAt: now, UpdatedAt: now,
+		NextQueryAt: now.Add(jobs.QueryBackoff(0)), CreatedAt: now, UpdatedAt: now,
 	}
 	for _, sh := range shares {
 		psh.Amount += sh.Amount
@@ -468,16 +468,6 @@ func (s *Service) record(ctx context.Context, psh *store.ProfitSharing, resp *ch
 	return s.later(ctx, psh, resp.ChannelSharingNo)
 }
 
-// backoff is how long after its attempts-th fruitless try a sharing is
-// asked about again (as transfers).
-func backoff(attempts int) time.Duration {
-	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute}
-	if attempts < len(steps) {
-		return steps[attempts]
-	}
-	return time.Hour
-}
-
 // later records a try that learnt nothing.
 func (s *Service) later(ctx context.Context, psh *store.ProfitSharing, channelNo string) (*store.ProfitSharing, error) {
 	now := s.now()
@@ -486,7 +476,7 @@ func (s *Service) later(ctx context.Context, psh *store.ProfitSharing, channelNo
 		var err error
 		out, err = tx.ProfitSharingTransition(ctx, store.ProfitSharingTransition{
 			ID: psh.ID, To: store.ProfitSharingProcessing, At: now, ChannelSharingNo: channelNo,
-			QueryAttempts: psh.QueryAttempts + 1, NextQueryAt: now.Add(backoff(psh.QueryAttempts + 1)),
+			QueryAttempts: psh.QueryAttempts + 1, NextQueryAt: now.Add(jobs.QueryBackoff(psh.QueryAttempts + 1)),
 		})
 		return err
 	})

@@ -171,7 +171,7 @@ func (s *Service) Create(ctx context.Context, sc store.Scope, p CreateParams) (t
 		Description: p.Description, Channel: acct.Provider, ChannelAccountID: acct.ID, RequestHash: hash,
 		// The request itself asks the channel; the worker only steps in
 		// if it has not finished the transfer a minute later.
-		NextQueryAt: now.Add(backoff(0)), CreatedAt: now, UpdatedAt: now,
+		NextQueryAt: now.Add(jobs.QueryBackoff(0)), CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		t.SourceAmount, t.SourceCurrency, t.FXQuoteID = p.Amount, p.Currency, ""
@@ -383,16 +383,6 @@ func (s *Service) record(ctx context.Context, t *store.Transfer, resp *channel.T
 	return s.later(ctx, t, resp.ChannelTransferNo)
 }
 
-// backoff is how long after its attempts-th fruitless try a transfer is
-// asked about again.
-func backoff(attempts int) time.Duration {
-	steps := []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute}
-	if attempts < len(steps) {
-		return steps[attempts]
-	}
-	return time.Hour
-}
-
 // later records a try that learnt nothing.
 func (s *Service) later(ctx context.Context, t *store.Transfer, channelNo string) (*store.Transfer, error) {
 	now := s.now()
@@ -401,7 +391,7 @@ func (s *Service) later(ctx context.Context, t *store.Transfer, channelNo string
 		var err error
 		out, err = tx.TransferTransition(ctx, store.TransferTransition{
 			TransferID: t.ID, To: store.TransferProcessing, At: now, ChannelTransferNo: channelNo,
-			QueryAttempts: t.QueryAttempts + 1, NextQueryAt: now.Add(backoff(t.QueryAttempts + 1)),
+			QueryAttempts: t.QueryAttempts + 1, NextQueryAt: now.Add(jobs.QueryBackoff(t.QueryAttempts + 1)),
 		})
 		return err
 	})
