@@ -161,7 +161,8 @@ func reconDay(t *testing.T, e *env, provider string) {
 	if st, body := e.admin("POST", "/admin/v1/reconciliations", map[string]any{"channel_account": s.account, "date": day}, &run); st != 200 {
 		t.Fatalf("reconcile: %d %s", st, body)
 	}
-	s.sim.SetFault(sim.FaultNone, 0) // lost notifications of r2 and d: lost until now
+	s.sim.SetFault(sim.FaultNone, 0) // the notifications of r2 and d were lost until now
+
 	repaired, matched := 1, 4 // a, r1, d (repaired), and r2 (repaired) where there is one
 	if r2 == nil {
 		matched = 3
