@@ -68,6 +68,7 @@ variables.`,
 	f.StringVar(&o.rateLimits, "gateway-rate-limits", "", "temporary gateway: its rate_limits (e.g. create=500/s to show overload: run --rate above it); default: no limits, to measure the gateway rather than the limiter")
 	f.IntVar(&o.maxInFlight, "gateway-max-in-flight", 0, "temporary gateway: its max_in_flight (default 8192: a closed loop is never shed)")
 	f.DurationVar(&o.maxQueueTime, "gateway-max-queue-time", 0, "temporary gateway: its max_queue_time (default 1s)")
+	f.DurationVar(&o.shedTarget, "gateway-shed-latency-target", 0, "temporary gateway: its shed_latency_target (default off, so that a closed loop is never shed)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (gateway and load) to this file")
 	cmd.AddCommand(c.benchSeedCommand(), c.benchScaleCommand(), c.benchSoakCommand())
 	return cmd
@@ -83,6 +84,7 @@ type benchOptions struct {
 	rateLimits            string
 	maxInFlight           int
 	maxQueueTime          time.Duration
+	shedTarget            time.Duration
 }
 
 // bench runs the load generator against a gateway: the one at --url, or one
@@ -209,6 +211,9 @@ func startTempGateway(ctx context.Context, o benchOptions) (*gateway.Gateway, fu
 	if o.maxQueueTime > 0 {
 		cfg.MaxQueueTime = o.maxQueueTime
 	}
+	if o.shedTarget != 0 {
+		cfg.ShedLatencyTarget = o.shedTarget
+	}
 	if o.rateLimits != "" {
 		cfg.RateLimits = o.rateLimits
 	}
@@ -241,7 +246,7 @@ func tempDatabase(ctx context.Context, database string) (gateway.Config, func(),
 		// and a bound on requests in flight above any --concurrency, so
 		// that a closed loop is queued rather than shed (bench
 		// --gateway-max-in-flight shows shedding).
-		RateLimits: unlimitedRates, MaxInFlight: 8192, MaxQueueTime: time.Second}
+		RateLimits: unlimitedRates, MaxInFlight: 8192, MaxQueueTime: time.Second, ShedLatencyTarget: -1}
 	if strings.HasPrefix(database, "postgres") {
 		b := make([]byte, 6)
 		rand.Read(b)

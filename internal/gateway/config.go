@@ -133,6 +133,10 @@ type Config struct {
 	// per CPU; max_queue_time, default 25ms).
 	MaxInFlight  int
 	MaxQueueTime time.Duration
+	// ShedLatencyTarget is the scheduling latency past which the shedder
+	// admits fewer (setting shed_latency_target; ratelimit.Adapter);
+	// negative: off.
+	ShedLatencyTarget time.Duration
 
 	// AdminAddr is the operator listener's address (setting admin_addr):
 	// /metrics and /debug/pprof/. Empty or "off": none (serve sets

@@ -113,6 +113,9 @@ type Gateway struct {
 	stopErr  error
 	// closers are closed last at shutdown (the Redis client).
 	closers []func() error
+	// background are what Serve runs beside the server until it stops
+	// (the shedder's Adapter).
+	background []func(context.Context)
 }
 
 // OpenStore opens the store named by a --database value.
@@ -574,6 +577,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	if !g.Config.NotifyManual {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); g.Notifier.Run(ctx) }()
+	}
+	for _, run := range g.background {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); run(ctx) }()
 	}
 	g.server = &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}

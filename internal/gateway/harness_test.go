@@ -80,7 +80,7 @@ func startOn(t testing.TB, st store.Store, tweak func(*gateway.Config)) *env {
 		// Tests of concurrency (30 racing refunds) are about the database,
 		// not load shedding, which its own tests cover: the defaults' few
 		// slots per CPU would shed them on a busy machine.
-		MaxInFlight: 256, MaxQueueTime: time.Second,
+		MaxInFlight: 256, MaxQueueTime: time.Second, ShedLatencyTarget: -1,
 	}
 	if tweak != nil {
 		tweak(&cfg)

@@ -55,7 +55,12 @@ func (g *Gateway) prepareLimits() error {
 	if max == 0 {
 		max = InFlightPerCPU * runtime.GOMAXPROCS(0)
 	}
-	g.API.Limits = &api.Limits{Limiter: limiter, Rates: rates,
-		Shedder: ratelimit.NewShedder(max, max/4+1, g.Config.MaxQueueTime)}
+	shedder := ratelimit.NewShedder(max, max/4+1, g.Config.MaxQueueTime)
+	g.API.Limits = &api.Limits{Limiter: limiter, Rates: rates, Shedder: shedder}
+	if t := g.Config.ShedLatencyTarget; t > 0 {
+		g.background = append(g.background, func(ctx context.Context) {
+			shedder.Adapt(ctx, ratelimit.Adapter{Target: t, Min: min(runtime.GOMAXPROCS(0), max)})
+		})
+	}
 	return nil
 }

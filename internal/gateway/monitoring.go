@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -116,6 +117,18 @@ func (g *Gateway) wireMetrics() {
 		})
 		return out
 	})
+	if l := g.API.Limits; l != nil && l.Shedder != nil {
+		sh := l.Shedder
+		m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paygate_shed_bound",
+			Help: "Requests this node admits at once now: max_in_flight, less what shed_latency_target took away."},
+			func() float64 { return float64(sh.Bound()) }))
+		m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paygate_shed_in_flight",
+			Help: "Requests admitted by the shedder and not finished."},
+			func() float64 { return float64(sh.InFlight()) }))
+		m.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "paygate_shed_refused_total",
+			Help: "Requests refused with 503 overloaded by this node."},
+			func() float64 { return float64(sh.Shed()) }))
+	}
 	if g.Config.LedgerVerifyInterval > 0 {
 		g.Jobs.Jobs = append(g.Jobs.Jobs, jobs.Job{Name: "ledger_verify", Next: jobs.Every(g.Config.LedgerVerifyInterval),
 			Run: g.verifyLedger})

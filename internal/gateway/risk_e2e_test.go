@@ -536,7 +536,7 @@ func startSecond(t *testing.T, st store.Store) *env {
 		Addr: "127.0.0.1:0", Database: "sqlite:" + filepath.Join(t.TempDir(), "unused.db"),
 		AdminToken: adminToken, MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 		Clock: fake, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerInterval: time.Hour,
-		MaxInFlight: 256, MaxQueueTime: time.Second, // as the harness: these tests are not about shedding
+		MaxInFlight: 256, MaxQueueTime: time.Second, ShedLatencyTarget: -1, // as the harness: these tests are not about shedding
 	}
 	g, err := gateway.OpenWith(context.Background(), cfg, st, io.Discard)
 	if err != nil {

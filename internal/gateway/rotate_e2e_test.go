@@ -66,7 +66,7 @@ func serveKeys(t *testing.T, st store.Store, master, old, demoKey string, fake *
 	g, err := gateway.OpenWith(context.Background(), gateway.Config{
 		Addr: "127.0.0.1:0", AdminToken: adminToken, MasterKey: master, OldMasterKeys: old, Clock: fake,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)), WorkerInterval: time.Hour,
-		MaxInFlight: 256, MaxQueueTime: time.Second, // as the harness: not a test of shedding
+		MaxInFlight: 256, MaxQueueTime: time.Second, ShedLatencyTarget: -1, // as the harness: not a test of shedding
 	}, st, io.Discard)
 	if err != nil {
 		t.Fatalf("open gateway: %v", err)

@@ -153,6 +153,8 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxInFlight }), fmt.Sprintf("%d per CPU (GOMAXPROCS)", InFlightPerCPU)),
 		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time)",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
+		offDurationSetting("shed_latency_target", "10ms", "when the 99th percentile of the time the process's goroutines wait for a CPU passes this, the shedder admits a quarter fewer requests (down to 1), and one more each 100 ms once it is back under half; so that an overload waits as refusals, not in socket buffers before the shedder (off: the bound stays max_in_flight)",
+			func(c *Config) *time.Duration { return &c.ShedLatencyTarget }),
 		// Monitoring (monitoring.go).
 		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",
 			"operator listener serving /metrics (Prometheus) and /debug/pprof/; never the public port",
@@ -333,6 +335,26 @@ func durationSetting(key, def, doc string, field func(*Config) *time.Duration) S
 
 // withDefaultDoc is s with its default described by doc (a default that
 // is computed, not written).
+// offDurationSetting is a duration that "off" turns off (stored as -1).
+func offDurationSetting(key, def, doc string, field func(*Config) *time.Duration) Setting {
+	s := durationSetting(key, def, doc, field)
+	parse := s.parse
+	s.parse = func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "off" {
+			*field(c) = -1
+			return nil
+		}
+		return parse(c, v)
+	}
+	s.show = func(c *Config) string {
+		if *field(c) < 0 {
+			return "off"
+		}
+		return shortDuration(*field(c))
+	}
+	return s
+}
+
 func withDefaultDoc(s Setting, doc string) Setting {
 	s.DefaultDoc = doc
 	return s

@@ -58,7 +58,8 @@ func TestLoadPrecedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "paygate.yaml")
 	os.WriteFile(file, []byte("addr: 127.0.0.1:7001\nnotify_timeout: 7s\nnotify_concurrency: 7\nno_demo: true\nnotify_retry_schedule: [1s, 2m]\n"), 0o600)
 	flags := map[string]string{"config": file, "addr": "127.0.0.1:7003"}
-	env := map[string]string{"PAYGATE_ADDR": "127.0.0.1:7002", "PAYGATE_NOTIFY_TIMEOUT": "8s", "PAYGATE_LOG_LEVEL": ""}
+	env := map[string]string{"PAYGATE_ADDR": "127.0.0.1:7002", "PAYGATE_NOTIFY_TIMEOUT": "8s", "PAYGATE_LOG_LEVEL": "",
+		"PAYGATE_SHED_LATENCY_TARGET": "off"}
 	c, src, err := Load(Inputs{Flag: lookup(flags), Env: lookup(env)})
 	if err != nil {
 		t.Fatal(err)
@@ -74,12 +75,17 @@ func TestLoadPrecedence(t *testing.T) {
 		{"notify_retry_schedule", "1s,2m", SourceFile},
 		{"log_level", "info", ""}, // set to "" in the environment: unset
 		{"database", "sqlite:paygate.db", ""},
+		{"shed_latency_target", "off", SourceEnv},
+		{"max_queue_time", "25ms", ""},
 	}
 	for _, w := range want {
 		s, _ := SettingByKey(w.key)
 		if got := s.show(&c); got != w.value || src[w.key] != w.from {
 			t.Errorf("%s = %q from %q, want %q from %q", w.key, got, src[w.key], w.value, w.from)
 		}
+	}
+	if c.ShedLatencyTarget >= 0 {
+		t.Errorf("shed_latency_target off: %v, want negative", c.ShedLatencyTarget)
 	}
 	// PAYGATE_CONFIG names the file when --config does not.
 	c, _, err = Load(Inputs{Env: lookup(map[string]string{"PAYGATE_CONFIG": file})})
@@ -110,6 +116,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"int with a letter O", nil, map[string]string{"PAYGATE_NOTIFY_CONCURRENCY": "3O"}, []string{"notify_concurrency", "PAYGATE_NOTIFY_CONCURRENCY", `"3O"`}},
 		{"worker interval", nil, map[string]string{"PAYGATE_WORKER_INTERVAL": "fast"}, []string{"worker_interval", `"fast"`, "duration"}},
 		{"zero duration", map[string]string{"notify-timeout": "0s"}, nil, []string{"notify_timeout", "positive"}},
+		{"shed target neither off nor a duration", map[string]string{"shed-latency-target": "never"}, nil, []string{"shed_latency_target", `"never"`, "duration"}},
 		{"schedule", nil, map[string]string{"PAYGATE_NOTIFY_RETRY_SCHEDULE": "15s,soon"}, []string{"notify_retry_schedule", `"soon"`}},
 		{"database", map[string]string{"database": "mysql://x"}, nil, []string{"database", "sqlite:<path> or a postgres:// URL"}},
 		{"public url", map[string]string{"public-url": "pay.example.com"}, nil, []string{"public_url", "absolute http(s) URL"}},

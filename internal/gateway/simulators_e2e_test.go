@@ -83,7 +83,7 @@ func TestDemoSimulatorsRestart(t *testing.T) {
 			Addr: "127.0.0.1:0", AdminToken: adminToken, Simulators: true, Clock: clock.NewFake(time.Now()),
 			MasterKey: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 			Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerInterval: time.Hour,
-			MaxInFlight: 256, MaxQueueTime: time.Second, // as the harness: not a test of shedding
+			MaxInFlight: 256, MaxQueueTime: time.Second, ShedLatencyTarget: -1, // as the harness: not a test of shedding
 		}, st, io.Discard)
 		if err != nil {
 			t.Fatal(err)

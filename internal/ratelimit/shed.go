@@ -16,6 +16,8 @@ type Shedder struct {
 	queue   time.Duration
 	waiting atomic.Int64
 	shed    atomic.Int64
+	// withheld is how many slots an Adapter holds (adapt.go).
+	withheld atomic.Int64
 }
 
 // NewShedder admits max requests at once, and reserve priority requests
@@ -28,7 +30,7 @@ func NewShedder(max, reserve int, queue time.Duration) *Shedder {
 func (s *Shedder) Shed() int64 { return s.shed.Load() }
 
 // InFlight is the number of requests admitted and not yet released.
-func (s *Shedder) InFlight() int { return len(s.slots) + len(s.reserve) }
+func (s *Shedder) InFlight() int { return len(s.slots) + len(s.reserve) - int(s.withheld.Load()) }
 
 // Acquire admits a request, or refuses it with ErrShed (or ctx's error
 // when the client leaves while waiting). release must be called once the
@@ -37,7 +39,7 @@ func (s *Shedder) Acquire(ctx context.Context, priority bool) (release func(), e
 	if r, ok := s.try(priority); ok {
 		return r, nil
 	}
-	if s.queue <= 0 || s.waiting.Add(1) > int64(cap(s.slots)) {
+	if s.queue <= 0 || s.waiting.Add(1) > int64(s.Bound()) {
 		if s.queue > 0 {
 			s.waiting.Add(-1)
 		}
