@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -36,7 +39,11 @@ Every --every it prints: successful requests per second, failures, p50
 and p99 latency of that window; the process's resident memory, Go heap
 in use and goroutines (the process holds the gateway and the load); the
 database's size and its write-ahead log; the webhook backlog (deliveries
-pending) and the age of the oldest one that is due. Lines that stay flat
+pending) and the age of the oldest one that is due. The heap is given
+twice: in use at the moment (it saws with the collector) and live after
+the last collection (what a leak grows). --heap-profiles DIR writes a
+heap profile at every line, to compare two minutes with
+go tool pprof -base DIR/heap-001.pb.gz DIR/heap-030.pb.gz. Lines that stay flat
 are the expected result; memory, goroutines, p99 or a backlog that grow
 minute after minute are a leak or a falling-behind to look into.`,
 		Args: usageArgs(cobra.NoArgs),
@@ -49,6 +56,7 @@ minute after minute are a leak or a falling-behind to look into.`,
 	f.IntVar(&o.rate, "rate", 0, "requests per second; 0: half the rate a 10 s closed-loop run reaches")
 	f.Float64Var(&o.failShare, "fail-share", 0.1, "share of webhooks the receiver answers 500")
 	f.BoolVar(&o.asJSON, "json", false, "print each line as a JSON object")
+	f.StringVar(&o.heapProfiles, "heap-profiles", "", "write a heap profile to this directory at every line (heap-001.pb.gz, …)")
 	return cmd
 }
 
@@ -56,6 +64,7 @@ type soakOptions struct {
 	database        string
 	duration, every time.Duration
 	rate            int
+	heapProfiles    string
 	failShare       float64
 	asJSON          bool
 }
@@ -69,6 +78,7 @@ type soakLine struct {
 	P99         float64 `json:"p99_ms"`
 	RSSMB       float64 `json:"rss_mb"`
 	HeapMB      float64 `json:"heap_mb"`
+	LiveMB      float64 `json:"live_heap_mb"`
 	Goroutines  int     `json:"goroutines"`
 	DatabaseMB  float64 `json:"database_mb"`
 	WALMB       float64 `json:"wal_mb"`
@@ -114,15 +124,20 @@ func (c cli) soak(ctx context.Context, o soakOptions) error {
 	lc.OnWindow = func(w loadgen.Window) {
 		line := c.soakSample(ctx, g, cfg, w, o.every)
 		line.Webhooks = received.Load()
+		if o.heapProfiles != "" {
+			if err := writeHeapProfile(filepath.Join(o.heapProfiles, fmt.Sprintf("heap-%03d.pb.gz", int(line.Minute*60/o.every.Seconds()+0.5)))); err != nil {
+				fmt.Fprintln(c.stderr, "soak: heap profile:", err)
+			}
+		}
 		if o.asJSON {
 			json.NewEncoder(c.stdout).Encode(line)
 			return
 		}
 		if w.Elapsed <= o.every+time.Second {
-			fmt.Fprintln(c.stdout, "minute   ok/s  failed  p50 ms  p99 ms  rss MB  heap MB  goroutines  db MB  wal MB  backlog  oldest due s  webhooks")
+			fmt.Fprintln(c.stdout, "minute   ok/s  failed  p50 ms  p99 ms  rss MB  heap MB  live MB  goroutines  db MB  wal MB  backlog  oldest due s  webhooks")
 		}
-		fmt.Fprintf(c.stdout, "%6.1f %6.0f %7d %7.2f %7.2f %7.0f %8.1f %11d %6.0f %7.1f %8d %13.1f %9d\n",
-			line.Minute, line.OKPerSecond, line.Failed, line.P50, line.P99, line.RSSMB, line.HeapMB, line.Goroutines,
+		fmt.Fprintf(c.stdout, "%6.1f %6.0f %7d %7.2f %7.2f %7.0f %8.1f %8.1f %11d %6.0f %7.1f %8d %13.1f %9d\n",
+			line.Minute, line.OKPerSecond, line.Failed, line.P50, line.P99, line.RSSMB, line.HeapMB, line.LiveMB, line.Goroutines,
 			line.DatabaseMB, line.WALMB, line.Backlog, line.OldestDueS, line.Webhooks)
 	}
 	res, err := loadgen.Run(ctx, lc)
@@ -143,6 +158,11 @@ func (c cli) soakSample(ctx context.Context, g *gateway.Gateway, cfg gateway.Con
 	line := soakLine{Minute: w.Elapsed.Minutes(), OKPerSecond: float64(w.OK) / every.Seconds(), Failed: w.Failed,
 		P50: w.P50, P99: w.P99, RSSMB: procStatusMB("VmRSS:"), HeapMB: float64(mem.HeapInuse) / (1 << 20),
 		Goroutines: runtime.NumGoroutine(), Backlog: -1, OldestDueS: -1, WALMB: -1}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() == metrics.KindUint64 {
+		line.LiveMB = float64(live[0].Value.Uint64()) / (1 << 20)
+	}
 	line.DatabaseMB, _ = databaseSizeMB(ctx, cfg)
 	q, ok := g.Store.(interface {
 		QueryRawInt64(ctx context.Context, query string, args ...any) (int64, error)
@@ -168,6 +188,23 @@ func (c cli) soakSample(ctx context.Context, g *gateway.Gateway, cfg gateway.Con
 		line.WALMB = float64(n) / (1 << 20) // the server's whole WAL directory (superuser or pg_monitor)
 	}
 	return line
+}
+
+// writeHeapProfile writes the heap profile (as of the last collection)
+// to path, making its directory.
+func writeHeapProfile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // procStatusMB reads a memory line of /proc/self/status in MB, 0 when unknown.
