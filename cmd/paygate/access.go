@@ -85,6 +85,12 @@ without a restart.`,
 				return fmt.Errorf("rotate platform key: %w", err)
 			}
 			fmt.Fprintln(c.stdout, msg)
+			if err := api.AppendAudit(cmd.Context(), st, &store.AuditEvent{
+				ActorType: "cli", ActorID: cliActor(), Action: "paygate keys rotate-platform",
+				ObjectType: "platform_key", After: mustJSON(map[string]any{"result": msg}),
+			}, time.Now()); err != nil {
+				fmt.Fprintf(c.stderr, "audit: append failed (the rotation stands): %v\n", err)
+			}
 			return nil
 		},
 	}
@@ -161,6 +167,15 @@ database, which is only resealed. The rotation is recorded in the audit log.`,
 				return exitError{exitFailed}
 			}
 			fmt.Fprintf(c.stdout, "rotate-master: ok, %d values resealed, none left under another key; remove old_master_keys and restart the nodes\n", rep.Resealed())
+			if path, ok := gateway.MasterKeyFile(cfg.Database); ok {
+				replaced, err := gateway.ReplaceMasterKeyFile(path, cfg.MasterKey)
+				if err != nil {
+					return fmt.Errorf("the rotation is complete, but %s still holds the former key: %w", path, err)
+				}
+				if replaced {
+					fmt.Fprintf(c.stdout, "%s now holds the new key: a node started without master_key reads it\n", path)
+				}
+			}
 			return nil
 		},
 	}

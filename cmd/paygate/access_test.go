@@ -46,7 +46,8 @@ func TestAuditVerifyExitCodes(t *testing.T) {
 
 // TestKeysRotateMaster runs `paygate keys rotate-master` on a database a
 // gateway made with the key file beside it: with the former key given it
-// reseals everything and records the rotation in the audit log; a later
+// reseals everything, records the rotation in the audit log and writes the
+// new key into the file; a later
 // rotation to a third key without the second one given cannot open what
 // the second sealed (the derivation root first), and exits 1 saying so.
 func TestKeysRotateMaster(t *testing.T) {
@@ -74,8 +75,20 @@ func TestKeysRotateMaster(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "rotate-master: ok") || !strings.Contains(out, "platform_keys.private_sealed") {
 		t.Fatalf("rotate-master exited %d:\n%s%s", code, out, errOut)
 	}
-	if code, out, _ := paygate(t, nil, "audit", "verify", "--database", "sqlite:"+db); code != 0 || !strings.Contains(out, "records: 1,") {
-		t.Fatalf("audit verify after the rotation: exit %d, output %q", code, out)
+	// The key file beside the database now holds the new key: a command
+	// given no key opens the platform's private key with it, and its run is
+	// audited too.
+	if b, err := os.ReadFile(db + ".masterkey"); err != nil || strings.TrimSpace(string(b)) != newKey {
+		t.Fatalf("key file after the rotation: %q %v, want the new key", b, err)
+	}
+	if fi, err := os.Stat(db + ".masterkey"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", fi.Mode(), err)
+	}
+	if code, out, errOut := paygate(t, nil, "keys", "rotate-platform", "--database", "sqlite:"+db); code != 0 || !strings.Contains(out, "published as next") {
+		t.Fatalf("rotate-platform with the rewritten key file: exit %d, output %q %q", code, out, errOut)
+	}
+	if code, out, _ := paygate(t, nil, "audit", "verify", "--database", "sqlite:"+db); code != 0 || !strings.Contains(out, "records: 2,") {
+		t.Fatalf("audit verify after the rotations: exit %d, output %q", code, out)
 	}
 	// A value under a key nobody gives cannot be resealed: the run says so.
 	st, err = sqlite.Open(db)

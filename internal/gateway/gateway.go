@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -433,7 +434,7 @@ func (g *Gateway) masterKey(create bool) ([]byte, error) {
 	if !strings.HasPrefix(g.Config.Database, "sqlite:") {
 		return nil, errors.New("PAYGATE_MASTER_KEY is required with PostgreSQL (64 hex digits; e.g. `openssl rand -hex 32`)")
 	}
-	path := strings.TrimPrefix(g.Config.Database, "sqlite:") + ".masterkey"
+	path, _ := MasterKeyFile(g.Config.Database)
 	if b, err := os.ReadFile(path); err == nil {
 		return cryptobox.ParseKey(string(b))
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -461,6 +462,56 @@ func (g *Gateway) masterKey(create bool) ([]byte, error) {
 		return nil, err
 	}
 	return k, f.Sync()
+}
+
+// MasterKeyFile is where a SQLite database keeps its master key when
+// master_key is not set: PATH.masterkey. ok is false for PostgreSQL.
+func MasterKeyFile(database string) (path string, ok bool) {
+	p, ok := strings.CutPrefix(database, "sqlite:")
+	if !ok {
+		return "", false
+	}
+	return p + ".masterkey", true
+}
+
+// ReplaceMasterKeyFile writes key (64 hex digits) to the key file at path
+// once a rotation to it is complete, so that a node started without
+// master_key opens the database with the new key. A missing file (the key
+// was always given) or one that already holds key is left alone. The new
+// file is written beside it, synced, and renamed over it (mode 0600), so a
+// crash leaves one key or the other, never half a file.
+func ReplaceMasterKeyFile(path, key string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	k, err := cryptobox.ParseKey(key)
+	if err != nil {
+		return false, err
+	}
+	if old, err := cryptobox.ParseKey(string(b)); err == nil && bytes.Equal(old, k) {
+		return false, nil
+	}
+	tmp := path + ".new"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return false, err
+	}
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return false, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return false, err
+	}
+	if err := f.Close(); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, path)
 }
 
 // operatorToken returns the hash of the operator token: the configured one,
