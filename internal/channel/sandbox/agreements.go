@@ -248,6 +248,7 @@ func (s *Sandbox) repeatedCharge(r channel.PayRequest) (*channel.PayResponse, bo
 func (s *Sandbox) chargedOnce(r channel.PayRequest) *channel.PayResponse {
 	no := chargeNo(r.OrderID)
 	s.mu.Lock()
+	s.rememberTrade(no, r.OrderID)
 	s.trades[no] = channel.TradeSuccess
 	s.amounts[no] = r.Amount
 	s.paidAt[no] = s.clock.Now()

@@ -32,9 +32,10 @@
 // succeeds again, with the same trade number: no money moves in the
 // sandbox, and the gateway's order records it once).
 //
-// Trades live in memory; the trade number also encodes the card's scenario,
-// so a query after a restart (or on another node) still gets the right answer
-// for trades that were never paid or closed by hand.
+// Trades live in memory, the most recent MaxTrades of them (memory.go); the
+// trade number also encodes the card's scenario, so a query after a restart
+// (or on another node, or once the trade is forgotten) still gets the right
+// answer for trades that were never paid or closed by hand.
 package sandbox
 
 import (
@@ -108,6 +109,11 @@ type Sandbox struct {
 	transfers map[string]*sbxTransfer
 	// sharings are the profit sharings made here, by sharing id (profitsharing.go).
 	sharings map[string]*sbxSharing
+
+	// MaxTrades and MaxRefunds bound what the sandbox remembers (memory.go;
+	// the package's defaults when zero). Set them before use.
+	MaxTrades, MaxRefunds   int
+	tradeOrder, refundOrder fifo
 }
 
 // New returns a sandbox.
@@ -128,6 +134,7 @@ func (s *Sandbox) newTrade(r channel.PayRequest, scenario string, st channel.Tra
 	orderID := r.OrderID
 	no := "sbx" + scenario + "_" + id.New("", s.clock.Now())
 	s.mu.Lock()
+	s.rememberTrade(no, orderID)
 	s.trades[no] = st
 	s.amounts[no] = r.Amount
 	if st == channel.TradeSuccess {
@@ -219,6 +226,7 @@ func (s *Sandbox) PayerActs(tradeNo string, paid bool) error {
 	case channel.TradeClosed, channel.TradePayError:
 		return channel.ErrInvalidRequest
 	}
+	s.rememberTrade(tradeNo, "")
 	if paid {
 		s.trades[tradeNo] = channel.TradeSuccess
 		s.paidAt[tradeNo] = s.clock.Now()
@@ -280,6 +288,7 @@ func (s *Sandbox) Close(ctx context.Context, r channel.CloseRequest) error {
 	if st == channel.TradeSuccess {
 		return channel.ErrAlreadyPaid
 	}
+	s.rememberTrade(r.ChannelTradeNo, "")
 	s.trades[r.ChannelTradeNo] = channel.TradeClosed
 	return nil
 }
@@ -294,8 +303,11 @@ func (s *Sandbox) Refund(ctx context.Context, r channel.RefundRequest) (*channel
 		if left := r.Total - s.refunded[r.ChannelTradeNo]; r.Total > 0 && r.Amount > left {
 			return nil, fmt.Errorf("refund %d of trade %s with %d left: %w", r.Amount, r.ChannelTradeNo, left, channel.ErrInvalidRequest)
 		}
-		s.refunded[r.ChannelTradeNo] += r.Amount
+		if _, remembered := s.trades[r.ChannelTradeNo]; remembered {
+			s.refunded[r.ChannelTradeNo] += r.Amount
+		}
 		s.refunds[r.RefundID] = r.ChannelTradeNo
+		s.rememberRefund(r.RefundID)
 	}
 	return s.refundAnswer(r.RefundID, r.ChannelTradeNo), nil
 }
@@ -333,6 +345,7 @@ func (s *Sandbox) Reverse(ctx context.Context, r channel.CloseRequest) error {
 			return channel.ErrTradeNotFound
 		}
 	}
+	s.rememberTrade(r.ChannelTradeNo, "")
 	s.trades[r.ChannelTradeNo] = channel.TradeRevoked
 	return nil
 }
