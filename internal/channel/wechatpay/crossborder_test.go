@@ -3,6 +3,7 @@ package wechatpay_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -224,3 +225,29 @@ func newSetupSharing(t *testing.T, st *setup) channel.Connector {
 	}
 	return conn
 }
+
+// TestGlobalDefaultHost: a global account left at the provider's default
+// base URL (the domestic host, as the admin API fills it in) calls the
+// global host; a simulator's address is kept.
+func TestGlobalDefaultHost(t *testing.T) {
+	st := globalSetup(t)
+	var hosts []string
+	a := st.acct
+	a.BaseURL = wechatpay.DefaultBaseURL
+	a.HTTPClient = &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		hosts = append(hosts, r.URL.Host)
+		return nil, errors.New("offline")
+	})}
+	conn, err := wechatpay.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Query(context.Background(), channel.QueryRequest{OrderID: "ord_x"})
+	if len(hosts) != 1 || "https://"+hosts[0] != wechatpay.DefaultGlobalBaseURL {
+		t.Fatalf("called %v, want %s", hosts, wechatpay.DefaultGlobalBaseURL)
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -72,8 +72,8 @@ const Name = "wechatpay"
 const DefaultBaseURL = "https://api.mch.weixin.qq.com"
 
 // DefaultGlobalBaseURL is WeChat Pay Global's production API host (the
-// Hong Kong access point its documents name), the default of a global
-// account.
+// Hong Kong access point its documents name): a global account's host
+// when its base_url is empty or DefaultBaseURL.
 const DefaultGlobalBaseURL = "https://apihk.mch.weixin.qq.com"
 
 // Methods WeChat Pay serves.
@@ -156,9 +156,12 @@ func New(a channel.Account) (channel.Connector, error) {
 	}
 	if c.baseURL == "" {
 		c.baseURL = DefaultBaseURL
-		if c.global {
-			c.baseURL = DefaultGlobalBaseURL
-		}
+	}
+	if c.global && c.baseURL == DefaultBaseURL {
+		// An account left at the provider's default host (the domestic
+		// one, which the admin API fills in) goes to the global host; any
+		// other base_url (another access point, a simulator) is kept.
+		c.baseURL = DefaultGlobalBaseURL
 	}
 	for _, k := range []string{"mchid", "appid", "serial_no", "platform_serial", "platform_public_key"} {
 		if a.Config[k] == "" {
