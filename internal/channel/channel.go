@@ -184,6 +184,15 @@ type QueryResponse struct {
 	FailureCode    string
 	FailureMessage string
 	PaidAt         time.Time
+	// PayerAmount and PayerCurrency are what the payer paid when the
+	// channel converted the order's currency (a cross-border trade: WeChat
+	// Pay Global's payer_total and payer_currency), and ExchangeRate the
+	// channel's rate as a decimal (units of PayerCurrency per unit of
+	// Currency); zero and "" when the channel did not convert or has not
+	// said. Reported, not stored by the gateway.
+	PayerAmount   int64
+	PayerCurrency string
+	ExchangeRate  string
 }
 
 // CloseRequest asks the channel to close an unpaid trade (Close), or to
@@ -228,6 +237,11 @@ type RefundResponse struct {
 	ChannelRefundNo string
 	Status          RefundStatus
 	FailureCode     string
+	// PayerAmount and PayerCurrency are what goes back to the payer when
+	// the channel converts (a cross-border refund: payer_refund and
+	// payer_currency); zero and "" otherwise.
+	PayerAmount   int64
+	PayerCurrency string
 }
 
 // Notification is what a channel's callback says, verified and decrypted.
@@ -244,6 +258,10 @@ type Notification struct {
 	Currency       string
 	PaidAt         time.Time
 	FailureCode    string // a failed payment's decline code, when the channel gave one
+	// PayerAmount, PayerCurrency and ExchangeRate: as in QueryResponse.
+	PayerAmount   int64
+	PayerCurrency string
+	ExchangeRate  string
 
 	RefundID        string
 	ChannelRefundNo string

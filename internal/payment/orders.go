@@ -126,6 +126,9 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 	// A repeated create is caught by the insert's unique key, not by a read
 	// first: repeats are rare, and the read would cost every create.
 	resp, conn, err := s.payAt(ctx, rt, s.payRequest(o, p))
+	if refused := channelRefusal(o, err); refused != nil {
+		return nil, false, refused
+	}
 	if err != nil {
 		return nil, false, errs.Channel("channel_unavailable", "The payment channel could not take the order; retry the same request.", fmt.Errorf("pay order %s: %w", o.ID, err))
 	}
@@ -222,6 +225,8 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 		// in processing until a query tells (see Worker).
 		s.log().Warn("channel outcome unknown; order stays processing", "order", o.ID, "channel", o.Channel, "channel_account", o.ChannelAccountID, "err", err)
 		return s.orCurrent(ctx, o.ID)(s.transition(ctx, store.OrderTransition{OrderID: o.ID, From: []store.OrderStatus{store.OrderPending}, To: store.OrderProcessing, At: s.now()}))
+	case channelRefusal(o, err) != nil:
+		return nil, channelRefusal(o, err)
 	case err != nil:
 		// Nothing happened at the channel; the order stays pending and a
 		// repeat of the same create tries again.
@@ -559,4 +564,18 @@ func (s *Service) reverseUnconfirmed(ctx context.Context, o *store.Order) (*stor
 		return out, nil
 	}
 	return out, err
+}
+
+// channelRefusal is the merchant's error when the channel account the
+// order was routed to cannot take it at all (channel.ErrNotSupported: a
+// domestic WeChat Pay account given a USD order, say): method_unsupported,
+// as when no account is routed, since repeating the request cannot help.
+// nil for any other error.
+func channelRefusal(o *store.Order, err error) error {
+	if err == nil || !errors.Is(err, channel.ErrNotSupported) {
+		return nil
+	}
+	e := errs.Invalid("method_unsupported", fmt.Sprintf("No channel takes this %s payment of %d %s for this merchant.", o.Method, o.Amount, o.Currency))
+	e.Param = "method"
+	return e.Wrap(fmt.Errorf("pay order %s: %w", o.ID, err))
 }

@@ -35,6 +35,9 @@ const maxBill = 64 << 20
 // Rows of trades reversed after payment (REVOKED) net to zero and are left
 // out of Records (they stay in Raw).
 func (c *Connector) Bill(ctx context.Context, r channel.BillRequest) (*channel.Bill, error) {
+	if err := c.notGlobal("bill"); err != nil {
+		return nil, err
+	}
 	var resp struct {
 		HashType    string `json:"hash_type"`
 		HashValue   string `json:"hash_value"`

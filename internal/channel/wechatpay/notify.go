@@ -75,8 +75,14 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 	}
 	switch n.EventType {
 	case "TRANSACTION.SUCCESS":
+		if c.global {
+			return c.globalPaymentNotification(n.ID, plain)
+		}
 		return c.paymentNotification(n.ID, plain)
 	case "REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED":
+		if c.global {
+			return c.globalRefundNotification(n.ID, plain)
+		}
 		return c.refundNotification(n.ID, plain)
 	}
 	return nil, fmt.Errorf("wechatpay notify %s: event %q: %w", n.ID, n.EventType, channel.ErrNotSupported)

@@ -62,6 +62,9 @@ var papayDeclines = map[string]string{
 
 // papay reports whether the account can sign and charge 委托代扣 contracts.
 func (c *Connector) papay() error {
+	if err := c.notGlobal("papay"); err != nil {
+		return err
+	}
 	if c.planID == "" || c.apiV2Key == "" {
 		return fmt.Errorf("wechatpay: the account has no papay_plan_id or api_v2_key: %w", channel.ErrNotSupported)
 	}

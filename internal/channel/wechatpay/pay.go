@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -83,7 +82,8 @@ var createPaths = map[string]string{
 	MethodH5:     "/v3/pay/transactions/h5",
 }
 
-// Pay creates a trade. Native answers a QR code (qr_code), JSAPI and App
+// Pay creates a trade (on a global account, through the /v3/global/ API,
+// global.go). Native answers a QR code (qr_code), JSAPI and App
 // the parameters the WeChat client needs (sdk_params, signed with the
 // merchant key), H5 a redirect; micropay charges the payment code at once
 // (see micropay).
@@ -95,8 +95,8 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 	if currency == "" {
 		currency = "CNY"
 	}
-	if !slices.Contains(c.currencies, currency) {
-		return nil, fmt.Errorf("wechatpay: currency %q: %w", currency, channel.ErrNotSupported)
+	if err := c.takes(currency); err != nil {
+		return nil, err
 	}
 	if r.Amount <= 0 || r.OrderID == "" {
 		return nil, fmt.Errorf("wechatpay: order %q amount %d: %w", r.OrderID, r.Amount, channel.ErrInvalidRequest)
@@ -139,8 +139,16 @@ func (c *Connector) Pay(ctx context.Context, r channel.PayRequest) (*channel.Pay
 		}
 		req.SceneInfo.H5Info = &h5Info{Type: "Wap"}
 	}
+	var body any = req
+	path := createPaths[r.Method]
+	if c.global {
+		if r.ProfitSharing {
+			return nil, fmt.Errorf("wechatpay: profit sharing of a cross-border trade: %w", channel.ErrNotSupported)
+		}
+		body, path = c.globalCreate(req, r.Method), globalCreatePaths[r.Method]
+	}
 	var resp createResponse
-	if err := c.v3(ctx, "create "+r.Method, http.MethodPost, createPaths[r.Method], req, false, &resp); err != nil {
+	if err := c.v3(ctx, "create "+r.Method, http.MethodPost, path, body, false, &resp); err != nil {
 		return nil, err
 	}
 	out := &channel.PayResponse{ChannelTradeNo: r.OrderID, Status: channel.TradeNotPay}
@@ -224,6 +232,9 @@ func (c *Connector) Query(ctx context.Context, r channel.QueryRequest) (*channel
 	if r.Method == MethodPapay {
 		return c.papQuery(ctx, r)
 	}
+	if c.global {
+		return c.globalQuery(ctx, r)
+	}
 	var t transaction
 	uri := "/v3/pay/transactions/out-trade-no/" + url.PathEscape(r.OrderID) + "?mchid=" + url.QueryEscape(c.mchID)
 	if err := c.v3(ctx, "query", http.MethodGet, uri, nil, false, &t); err != nil {
@@ -279,6 +290,9 @@ func (c *Connector) Close(ctx context.Context, r channel.CloseRequest) error {
 		return fmt.Errorf("wechatpay close: no order id: %w", channel.ErrInvalidRequest)
 	}
 	uri := "/v3/pay/transactions/out-trade-no/" + url.PathEscape(r.OrderID) + "/close"
+	if c.global {
+		uri = "/v3/global/transactions/out-trade-no/" + url.PathEscape(r.OrderID) + "/close"
+	}
 	return c.v3(ctx, "close", http.MethodPost, uri, map[string]string{"mchid": c.mchID}, false, nil)
 }
 

@@ -70,6 +70,9 @@ type sharingAnswer struct {
 
 // ShareProfit adds the receivers and asks WeChat to share the trade.
 func (c *Connector) ShareProfit(ctx context.Context, r channel.ProfitSharingRequest) (*channel.ProfitSharingResponse, error) {
+	if err := c.notGlobal("profit sharing"); err != nil {
+		return nil, err
+	}
 	switch {
 	case r.Currency != "CNY":
 		return nil, fmt.Errorf("wechatpay profit sharing: currency %q: %w", r.Currency, channel.ErrNotSupported)

@@ -36,13 +36,17 @@ type refund struct {
 	Amount        refundAmount `json:"amount"`
 }
 
-// Refund asks WeChat to refund part of a trade. WeChat accepts a refund as
+// Refund asks WeChat to refund part of a trade, in the trade's currency
+// (CNY only on a domestic account; global.go for a global one). WeChat accepts a refund as
 // PROCESSING and settles it later (REFUND.SUCCESS notification, or
 // RefundQuery); repeating a refund with the same out_refund_no is safe.
 func (c *Connector) Refund(ctx context.Context, r channel.RefundRequest) (*channel.RefundResponse, error) {
 	currency := r.Currency
 	if currency == "" {
 		currency = "CNY"
+	}
+	if err := c.takes(currency); err != nil {
+		return nil, fmt.Errorf("wechatpay refund %s: %w", r.RefundID, err)
 	}
 	if r.Amount <= 0 || r.Total <= 0 || r.Amount > r.Total || r.RefundID == "" || r.OrderID == "" {
 		return nil, fmt.Errorf("wechatpay refund %s: amount %d of %d: %w", r.RefundID, r.Amount, r.Total, channel.ErrInvalidRequest)
@@ -54,6 +58,9 @@ func (c *Connector) Refund(ctx context.Context, r channel.RefundRequest) (*chann
 	req := refundRequest{
 		OutTradeNo: r.OrderID, OutRefundNo: r.RefundID, Reason: truncate(r.Reason, 80), NotifyURL: notify,
 		Amount: refundAmount{Refund: r.Amount, Total: r.Total, Currency: currency},
+	}
+	if c.global {
+		return c.globalRefund(ctx, r, req)
 	}
 	var resp refund
 	if err := c.v3(ctx, "refund", http.MethodPost, "/v3/refund/domestic/refunds", req, true, &resp); err != nil {
@@ -73,6 +80,9 @@ func (c *Connector) Refund(ctx context.Context, r channel.RefundRequest) (*chann
 func (c *Connector) RefundQuery(ctx context.Context, r channel.RefundQueryRequest) (*channel.RefundResponse, error) {
 	if r.RefundID == "" {
 		return nil, fmt.Errorf("wechatpay refund query: no refund id: %w", channel.ErrInvalidRequest)
+	}
+	if c.global {
+		return c.globalRefundQuery(ctx, r)
 	}
 	var resp refund
 	uri := "/v3/refund/domestic/refunds/" + url.PathEscape(r.RefundID)

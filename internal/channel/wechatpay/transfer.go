@@ -68,6 +68,9 @@ func remark(s, fallback string) string {
 
 // Transfer asks WeChat to pay an openid (a batch of one).
 func (c *Connector) Transfer(ctx context.Context, r channel.TransferRequest) (*channel.TransferResponse, error) {
+	if err := c.notGlobal("transfer"); err != nil {
+		return nil, err
+	}
 	switch {
 	case r.Currency != "CNY":
 		return nil, fmt.Errorf("wechatpay transfer: currency %q: %w", r.Currency, channel.ErrNotSupported)

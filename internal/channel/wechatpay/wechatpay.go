@@ -34,6 +34,17 @@
 // templates before each deduction; deductions are queried with the v2
 // /pay/orderquery, where ACCEPT means not settled yet.
 //
+// Cross-border (境外/跨境, global.go): an account whose Config has
+// global "true" is a WeChat Pay Global merchant (the overseas merchant
+// platform, host apihk.mch.weixin.qq.com) and speaks the /v3/global/ API
+// in its direct (普通) mode: orders priced in a foreign currency, the payer
+// paying in CNY at WeChat's rate. Such an account needs Config
+// merchant_category_code (its MCC); it serves native, jsapi, app and h5,
+// refunds, queries and closes, never micropay, papay, profit sharing,
+// transfers or bills (the global API's micropay, profit sharing and
+// statements are not built). A domestic account (no global) takes CNY only
+// and refuses any other currency before calling WeChat.
+//
 // Limits: one platform key per account (a response signed under another
 // serial is refused, so a key rotation means updating the account first);
 // the production reverse (/secapi/pay/reverse) needs the merchant's client
@@ -60,6 +71,11 @@ const Name = "wechatpay"
 // DefaultBaseURL is WeChat Pay's production API host.
 const DefaultBaseURL = "https://api.mch.weixin.qq.com"
 
+// DefaultGlobalBaseURL is WeChat Pay Global's production API host (the
+// Hong Kong access point its documents name): a global account's host
+// when its base_url is empty or DefaultBaseURL.
+const DefaultGlobalBaseURL = "https://apihk.mch.weixin.qq.com"
+
 // Methods WeChat Pay serves.
 const (
 	MethodNative   = "wechat.native"
@@ -78,7 +94,7 @@ var Provider = channel.Provider{
 	Methods:         Methods,
 	Config:          []string{"mchid", "appid", "serial_no", "platform_serial", "platform_public_key"},
 	Secrets:         []string{"private_key", "api_v3_key"},
-	OptionalConfig:  []string{"papay_plan_id"},
+	OptionalConfig:  []string{"papay_plan_id", "global", "merchant_category_code"},
 	OptionalSecrets: []string{"api_v2_key"},
 	DefaultBaseURL:  DefaultBaseURL,
 	New:             New,
@@ -102,10 +118,13 @@ type Connector struct {
 	// where contract and deduction notifications go.
 	planID             string
 	agreementNotifyURL string
-	methods            []string
-	currencies         []string
-	http               *http.Client
-	clock              clock.Clock
+	// global: a WeChat Pay Global account (global.go), with its MCC.
+	global     bool
+	mcc        string
+	methods    []string
+	currencies []string
+	http       *http.Client
+	clock      clock.Clock
 }
 
 // New checks a WeChat Pay account (every key present and parsable) and
@@ -125,8 +144,24 @@ func New(a channel.Account) (channel.Connector, error) {
 		http:               a.HTTPClient,
 		clock:              a.Clock,
 	}
+	switch a.Config["global"] {
+	case "", "false":
+	case "true":
+		c.global, c.mcc = true, a.Config["merchant_category_code"]
+		if !validMCC(c.mcc) {
+			return nil, fmt.Errorf("wechatpay account: a global account needs config merchant_category_code (4 digits), has %q", c.mcc)
+		}
+	default:
+		return nil, fmt.Errorf("wechatpay account: config global must be true or false, is %q", a.Config["global"])
+	}
 	if c.baseURL == "" {
 		c.baseURL = DefaultBaseURL
+	}
+	if c.global && c.baseURL == DefaultBaseURL {
+		// An account left at the provider's default host (the domestic
+		// one, which the admin API fills in) goes to the global host; any
+		// other base_url (another access point, a simulator) is kept.
+		c.baseURL = DefaultGlobalBaseURL
 	}
 	for _, k := range []string{"mchid", "appid", "serial_no", "platform_serial", "platform_public_key"} {
 		if a.Config[k] == "" {
@@ -151,6 +186,12 @@ func New(a channel.Account) (channel.Connector, error) {
 		if len(a.Methods) > 0 && !slices.Contains(a.Methods, m) {
 			continue
 		}
+		if c.global && (m == MethodMicropay || m == MethodPapay) {
+			if len(a.Methods) > 0 {
+				return nil, fmt.Errorf("wechatpay account: a global account does not serve %s", m)
+			}
+			continue
+		}
 		if m == MethodMicropay && c.apiV2Key == "" {
 			if len(a.Methods) > 0 {
 				return nil, errors.New("wechatpay account: secret api_v2_key is missing (needed for wechat.micropay)")
@@ -168,8 +209,8 @@ func New(a channel.Account) (channel.Connector, error) {
 	if len(c.methods) == 0 {
 		return nil, fmt.Errorf("wechatpay account: none of its methods %v is a WeChat Pay method", a.Methods)
 	}
-	if len(c.currencies) == 0 {
-		c.currencies = channel.DefaultCurrencies(Name)
+	if err := c.checkCurrencies(); err != nil {
+		return nil, err
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 10 * time.Second}
@@ -183,12 +224,13 @@ func New(a channel.Account) (channel.Connector, error) {
 // Name returns "wechatpay".
 func (c *Connector) Name() string { return Name }
 
-// Capabilities reports the account's methods and currencies; reverse only
-// when the account serves micropay.
+// Capabilities reports the account's methods and currencies (none listed
+// for a global account without currencies: any ISO 4217 currency); reverse
+// only when the account serves micropay; bills only for a domestic account.
 func (c *Connector) Capabilities() channel.Capabilities {
 	return channel.Capabilities{
 		Methods: c.methods, Currencies: c.currencies,
-		Refund: true, Close: true, Reverse: c.serves(MethodMicropay), Query: true, Bill: true, Notify: true,
+		Refund: true, Close: true, Reverse: c.serves(MethodMicropay), Query: true, Bill: !c.global, Notify: true,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate/internal/channel"
@@ -46,9 +47,10 @@ type trade struct {
 	fingerprint                                            string // the create's parameters, for repeats
 	CreatedAt, PaidAt, ExpireAt                            time.Time
 	Refunded                                               int64
-	recall                                                 bool   // the next reverse answers SYSTEMERROR, recall=Y
-	contractID, errCode, v2SignType                        string // PAP deductions
-	profitSharing                                          bool   // settle_info.profit_sharing: the money is frozen for sharing
+	recall                                                 bool         // the next reverse answers SYSTEMERROR, recall=Y
+	contractID, errCode, v2SignType                        string       // PAP deductions
+	profitSharing                                          bool         // settle_info.profit_sharing: the money is frozen for sharing
+	global                                                 *globalTerms // a cross-border trade (global.go); nil: domestic
 }
 
 func (t *trade) paid() bool { return t.State == stateSuccess || t.State == stateRefund }
@@ -135,9 +137,20 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 		SettleInfo *struct {
 			ProfitSharing bool `json:"profit_sharing"`
 		} `json:"settle_info"`
+		TradeType            string `json:"trade_type"`
+		MerchantCategoryCode string `json:"merchant_category_code"`
 	}
 	if err := json.Unmarshal(r.body, &req); err != nil {
 		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	global := strings.HasPrefix(r.URL.Path, "/v3/global/")
+	var terms *globalTerms
+	if global && req.Amount != nil {
+		var st int
+		var body any
+		if terms, st, body = s.globalCreateTerms(kind, req.TradeType, req.MerchantCategoryCode, req.Amount.Currency, req.SettleInfo != nil); terms == nil {
+			return st, body
+		}
 	}
 	switch {
 	case req.AppID == "" || req.MchID == "" || req.Description == "" || req.OutTradeNo == "" || req.NotifyURL == "" || req.Amount == nil:
@@ -150,7 +163,7 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 		return paramError("out_trade_no 格式错误")
 	case req.Amount.Total <= 0:
 		return paramError("amount.total 必须大于0")
-	case req.Amount.Currency != "" && req.Amount.Currency != "CNY":
+	case !global && req.Amount.Currency != "" && req.Amount.Currency != "CNY":
 		return paramError("amount.currency 仅支持 CNY")
 	case len(req.Description) > 127 || len(req.Attach) > 128:
 		return paramError("description 或 attach 过长")
@@ -173,7 +186,7 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 	if req.Payer != nil {
 		openID = req.Payer.OpenID
 	}
-	fp := fmt.Sprintf("%s|%s|%d|%s|%s|%s", kind, req.Description, req.Amount.Total, req.NotifyURL, openID, req.Attach)
+	fp := fmt.Sprintf("%s|%s|%d|%s|%s|%s|%s", kind, req.Description, req.Amount.Total, req.NotifyURL, openID, req.Attach, req.Amount.Currency)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -184,6 +197,7 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 			OutTradeNo: req.OutTradeNo, TradeType: tradeTypes[kind], Description: req.Description, Attach: req.Attach,
 			NotifyURL: req.NotifyURL, OpenID: openID, Total: req.Amount.Total, fingerprint: fp,
 			CreatedAt: now, ExpireAt: expire, profitSharing: req.SettleInfo != nil && req.SettleInfo.ProfitSharing,
+			global: terms,
 		}
 		t.setState(stateNotPay)
 		t.PrepayID = "wx" + now.In(cst).Format("02150405") + randomHex(12)
@@ -194,6 +208,8 @@ func (s *Sim) create(r *v3Request, kind string) (int, any) {
 			t.H5URL = "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=" + t.PrepayID + "&package=" + randomHex(5)
 		}
 		s.trades[t.OutTradeNo] = t
+	case (t.global != nil) != global:
+		return fail(http.StatusForbidden, "OUT_TRADE_NO_USED", "商户订单号重复")
 	case t.paid():
 		return fail(http.StatusBadRequest, "ORDERPAID", "该订单已支付")
 	case t.State == stateClosed || t.State == stateRevoked:
@@ -273,10 +289,10 @@ func (s *Sim) queryByOutTradeNo(r *v3Request) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tradeLocked(r.PathValue("no"))
-	if t == nil {
+	if t == nil || !sameAPI(r, t) {
 		return fail(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")
 	}
-	return http.StatusOK, t.view()
+	return http.StatusOK, t.anyView()
 }
 
 // queryByTransactionID serves GET /v3/pay/transactions/id/{id}?mchid=.
@@ -287,8 +303,8 @@ func (s *Sim) queryByTransactionID(r *v3Request) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.trades {
-		if t.TransactionID != "" && t.TransactionID == r.PathValue("id") {
-			return http.StatusOK, t.view()
+		if t.TransactionID != "" && t.TransactionID == r.PathValue("id") && sameAPI(r, t) {
+			return http.StatusOK, t.anyView()
 		}
 	}
 	return fail(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")
@@ -309,7 +325,7 @@ func (s *Sim) close(r *v3Request) (int, any) {
 	defer s.mu.Unlock()
 	t := s.tradeLocked(r.PathValue("no"))
 	switch {
-	case t == nil:
+	case t == nil || !sameAPI(r, t):
 		return fail(http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在")
 	case t.paid():
 		return fail(http.StatusBadRequest, "ORDERPAID", "订单已支付")
@@ -363,6 +379,9 @@ func (s *Sim) payLocked(t *trade) {
 	t.setState(stateSuccess)
 	t.TransactionID = s.nextIDLocked("4200", 16)
 	t.PaidAt = s.clock.Now()
+	if t.global != nil {
+		t.global.PayerTotal = convert(t.Total, t.global.Currency, t.global.Rate)
+	}
 	if t.OpenID == "" {
 		t.OpenID = "oUpF8uMuAJO_M2pxb1Q9zN" + randomHex(3)
 	}

@@ -82,7 +82,7 @@ func (s *Sim) billFile(day time.Time, billType string) []byte {
 	s.mu.Lock()
 	if billType != "REFUND" {
 		for _, t := range s.trades {
-			if !in(t.PaidAt) {
+			if !in(t.PaidAt) || t.global != nil { // global trades: their statements are not simulated
 				continue
 			}
 			state := stateSuccess
@@ -100,7 +100,7 @@ func (s *Sim) billFile(day time.Time, billType string) []byte {
 	}
 	if billType != "SUCCESS" {
 		for _, rf := range s.refunds {
-			if !in(rf.CreatedAt) {
+			if !in(rf.CreatedAt) || rf.trade.global != nil {
 				continue
 			}
 			f := -fee(rf.Amount)

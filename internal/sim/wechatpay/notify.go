@@ -75,7 +75,7 @@ func (s *Sim) paymentNotificationLocked(t *trade) *notification {
 	if t.NotifyURL == "" {
 		return nil
 	}
-	n := s.newNotificationLocked(t.NotifyURL, "TRANSACTION.SUCCESS", "支付成功", "transaction", t.view())
+	n := s.newNotificationLocked(t.NotifyURL, "TRANSACTION.SUCCESS", "支付成功", "transaction", t.anyView())
 	n.outTradeNo, n.payment = t.OutTradeNo, true
 	return n
 }
@@ -87,11 +87,16 @@ func (s *Sim) refundNotificationLocked(rf *refund) *notification {
 		return nil
 	}
 	summary := map[string]string{"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}[rf.Status]
+	amount := map[string]any{"total": rf.trade.Total, "refund": rf.Amount, "payer_total": rf.trade.Total, "payer_refund": rf.Amount}
+	if g := rf.trade.global; g != nil {
+		amount = map[string]any{"total": rf.trade.Total, "refund": rf.Amount, "currency": g.Currency,
+			"payer_total": g.PayerTotal, "payer_refund": rf.payerRefund, "payer_currency": "CNY"}
+	}
 	resource := map[string]any{
 		"mchid": MchID, "out_trade_no": rf.trade.OutTradeNo, "transaction_id": rf.trade.TransactionID,
 		"out_refund_no": rf.OutRefundNo, "refund_id": rf.RefundID, "refund_status": rf.Status,
 		"user_received_account": "支付用户零钱",
-		"amount":                map[string]int64{"total": rf.trade.Total, "refund": rf.Amount, "payer_total": rf.trade.Total, "payer_refund": rf.Amount},
+		"amount":                amount,
 	}
 	if !rf.SuccessAt.IsZero() {
 		resource["success_time"] = rf.SuccessAt.In(cst).Format(time.RFC3339)

@@ -16,6 +16,7 @@ type refund struct {
 	trade                                            *trade
 	Amount                                           int64
 	fingerprint                                      string
+	payerRefund                                      int64 // a global refund: what goes back to the payer, in CNY
 	CreatedAt, SuccessAt                             time.Time
 }
 
@@ -102,7 +103,7 @@ func (s *Sim) refund(r *v3Request) (int, any) {
 			}
 		}
 	}
-	if t == nil || (req.TransactionID != "" && t.TransactionID != req.TransactionID) {
+	if t == nil || t.global != nil || (req.TransactionID != "" && t.TransactionID != req.TransactionID) {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在")
 	}
 	fp := fmt.Sprintf("%s|%d|%d", t.OutTradeNo, req.Amount.Refund, req.Amount.Total)
@@ -149,7 +150,7 @@ func (s *Sim) refundQuery(r *v3Request) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rf := s.refunds[r.PathValue("no")]
-	if rf == nil {
+	if rf == nil || rf.trade.global != nil {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "退款单不存在")
 	}
 	return http.StatusOK, rf.view()

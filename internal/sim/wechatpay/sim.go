@@ -8,7 +8,9 @@
 // POST /v3/refund/domestic/refunds and GET …/refunds/{out_refund_no};
 // GET /v3/bill/tradebill and its download URL (/v3/billdownload/file);
 // POST /pay/micropay, /secapi/pay/reverse and /pay/orderquery (v2);
-// and the /_sim/ control API of package sim.
+// and the /_sim/ control API of package sim. Cross-border: WeChat Pay
+// Global's /v3/global/ transactions and refunds, in foreign currencies
+// converted to CNY at test rates (global.go).
 //
 // Faithful: the request signature is checked as WeChat does (scheme, mchid,
 // merchant serial, timestamp within 5 minutes, SHA256withRSA over
@@ -148,6 +150,8 @@ type Sim struct {
 	contracts map[string]*contract
 	seq       int64
 	faults    sim.Faults
+	// rates are the global API's rates to CNY × 10^8, by currency (global.go).
+	rates map[string]int64
 }
 
 // New returns a simulator. Close it to stop its notification sender.
@@ -160,7 +164,7 @@ func New(o sim.Options) (*Sim, error) {
 	s := &Sim{
 		opts: o, clock: o.Clock, log: o.Logger, http: o.HTTPClient,
 		trades: map[string]*trade{}, refunds: map[string]*refund{}, bills: map[string][]byte{}, held: map[string]*notification{},
-		contracts: map[string]*contract{},
+		contracts: map[string]*contract{}, rates: defaultRates(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
@@ -178,6 +182,7 @@ func (s *Sim) routes() {
 	s.mux.Handle("POST /v3/refund/domestic/refunds", s.v3(s.refund))
 	s.mux.Handle("GET /v3/refund/domestic/refunds/{no}", s.v3(s.refundQuery))
 	s.mux.Handle("GET /v3/bill/tradebill", s.v3(s.tradeBill))
+	s.globalRoutes()
 	s.mux.Handle("POST /v3/transfer/batches", s.v3(s.createTransferBatch))
 	s.mux.Handle("GET /v3/transfer/batches/out-batch-no/{batch}/details/out-detail-no/{detail}", s.v3(s.transferDetail))
 	s.mux.Handle("POST /v3/profitsharing/receivers/add", s.v3(s.addReceiver))
