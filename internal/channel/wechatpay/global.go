@@ -230,22 +230,7 @@ func validMCC(s string) bool { return len(s) == 4 && digits(s) }
 
 // globalPaymentNotification reads a global TRANSACTION.SUCCESS resource.
 func (c *Connector) globalPaymentNotification(id string, plain []byte) (*channel.Notification, error) {
-	var t globalTransaction
-	if err := readNotice(plain, &t); err != nil {
-		return nil, fmt.Errorf("wechatpay notify %s: transaction: %w: %w", id, channel.ErrBadSignature, err)
-	}
-	if t.MchID != c.mchID {
-		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, t.MchID, channel.ErrBadSignature)
-	}
-	q, err := globalQueryResponse(t)
-	if err != nil {
-		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
-	}
-	return &channel.Notification{
-		Kind: channel.NotifyPayment, EventID: id, OrderID: t.OutTradeNo, ChannelTradeNo: q.ChannelTradeNo,
-		Status: q.Status, Amount: q.Amount, Currency: q.Currency, PaidAt: q.PaidAt,
-		PayerAmount: q.PayerAmount, PayerCurrency: q.PayerCurrency, ExchangeRate: q.ExchangeRate,
-	}, nil
+	return readPayment(c, id, plain, func(t *globalTransaction) (string, string) { return t.MchID, t.OutTradeNo }, globalQueryResponse)
 }
 
 // globalRefundRequest is the body of POST /v3/global/refunds.

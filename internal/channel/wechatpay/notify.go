@@ -89,20 +89,29 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 }
 
 func (c *Connector) paymentNotification(id string, plain []byte) (*channel.Notification, error) {
-	var t transaction
+	return readPayment(c, id, plain, func(t *transaction) (string, string) { return t.MchID, t.OutTradeNo }, queryResponse)
+}
+
+// readPayment reads a TRANSACTION.SUCCESS resource of type T (a domestic
+// or a global trade): it must be for this merchant and read as a query
+// answer does.
+func readPayment[T any](c *Connector, id string, plain []byte, who func(*T) (mchID, outTradeNo string), read func(T) (*channel.QueryResponse, error)) (*channel.Notification, error) {
+	var t T
 	if err := readNotice(plain, &t); err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: transaction: %w: %w", id, channel.ErrBadSignature, err)
 	}
-	if t.MchID != c.mchID {
-		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, t.MchID, channel.ErrBadSignature)
+	mchID, outTradeNo := who(&t)
+	if mchID != c.mchID {
+		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, mchID, channel.ErrBadSignature)
 	}
-	q, err := queryResponse(t)
+	q, err := read(t)
 	if err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
 	}
 	return &channel.Notification{
-		Kind: channel.NotifyPayment, EventID: id, OrderID: t.OutTradeNo, ChannelTradeNo: q.ChannelTradeNo,
+		Kind: channel.NotifyPayment, EventID: id, OrderID: outTradeNo, ChannelTradeNo: q.ChannelTradeNo,
 		Status: q.Status, Amount: q.Amount, Currency: q.Currency, PaidAt: q.PaidAt,
+		PayerAmount: q.PayerAmount, PayerCurrency: q.PayerCurrency, ExchangeRate: q.ExchangeRate,
 	}, nil
 }
 
