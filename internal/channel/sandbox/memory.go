@@ -8,7 +8,8 @@ package sandbox
 // soak found it (paygate bench soak --heap-profiles): with every trade kept,
 // the sandbox's maps were the live heap's steady growth, about 180 bytes a
 // trade, some 90 MB an hour at the soak's rate. The sandbox keeps
-// the MaxTrades most recent trades and MaxRefunds most recent refunds and
+// the MaxTrades most recent trades and MaxRefunds most recent refunds (about
+// 25 MB) and
 // forgets older ones first, which is what a restart does to all of them:
 // a forgotten trade is answered from the scenario its number encodes (paid,
 // or waiting for the payer), a refund of it is no longer checked against
@@ -16,10 +17,11 @@ package sandbox
 // forgotten refund is ErrTradeNotFound to RefundQuery (the gateway sends
 // it again under the same id).
 
-// Default bounds; about 40 MB of trades and 6 MB of refunds.
+// Default bounds. Measured: 100,000 trades held about 47 MB of heap once
+// the maps had churned (500,000 trades through them), and no more after.
 const (
-	MaxTrades  = 100_000
-	MaxRefunds = 50_000
+	MaxTrades  = 50_000
+	MaxRefunds = 20_000
 )
 
 // fifo is a queue of keys in the order they were remembered.
