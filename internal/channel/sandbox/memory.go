@@ -5,16 +5,15 @@ package sandbox
 // A gateway runs test-mode payments through the sandbox for as long as it
 // runs, so what the sandbox remembers of each trade (its status, amount,
 // payment time, instalments, order, refunds) must not grow with them. The
-// soak found it (paygate bench soak --heap-profiles): with every trade kept,
-// the sandbox's maps were the live heap's steady growth, about 180 bytes a
-// trade, some 90 MB an hour at the soak's rate. The sandbox keeps
-// the MaxTrades most recent trades and MaxRefunds most recent refunds (about
-// 25 MB) and
-// forgets older ones first, which is what a restart does to all of them:
-// a forgotten trade is answered from the scenario its number encodes (paid,
-// or waiting for the payer), a refund of it is no longer checked against
-// what was refunded before (the gateway checks that itself), and a
-// forgotten refund is ErrTradeNotFound to RefundQuery (the gateway sends
+// soak found it (paygate bench soak --heap-profiles): with every trade
+// kept, the sandbox's maps were the live heap's steady growth, some 300 to
+// 500 bytes a trade. The sandbox keeps the MaxTrades most recent trades and
+// MaxRefunds most recent refunds (about 25 MB) and forgets older ones
+// first, which is what a restart does to all of them: a forgotten trade is
+// answered from the scenario its number encodes (paid, or waiting for the
+// payer), a refund of it is no longer checked against what was refunded
+// before (the gateway checks that itself), and a forgotten refund is
+// ErrTradeNotFound to RefundQuery (the gateway sends
 // it again under the same id).
 
 // Default bounds. Measured: 100,000 trades held about 47 MB of heap once
