@@ -29,8 +29,8 @@ import (
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/notify"
 
-	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/channel"
+	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
