@@ -57,4 +57,3 @@ func roundHalfEven(x *big.Rat) int64 {
 	}
 	return q.Int64()
 }
-
