@@ -44,6 +44,20 @@ type Order struct {
 	SettlementCurrency string  `json:"settlement_currency,omitempty"`
 	// Installments is the instalment plan the order asked for, nil when none.
 	Installments *Installments `json:"installments"`
+	// PayerAmount is what the payer paid when the channel converted the
+	// order's currency (a cross-border trade), at the channel's rate;
+	// absent when the channel did not convert or has not said.
+	PayerAmount *PayerAmount `json:"payer_amount,omitempty"`
+}
+
+// PayerAmount is what the payer paid (or got back, on a refund) in the
+// channel's currency: Amount in minor units of Currency, and for an order
+// the channel's ExchangeRate, a decimal string of Currency units per unit
+// of the order's currency ("7.1234").
+type PayerAmount struct {
+	Amount       int64  `json:"amount"`
+	Currency     string `json:"currency"`
+	ExchangeRate string `json:"exchange_rate,omitempty"`
 }
 
 // Installments is an order's instalment plan (分期): Count instalments
@@ -159,6 +173,9 @@ type Refund struct {
 	Livemode        bool              `json:"livemode"`
 	CreatedAt       time.Time         `json:"created_at"`
 	SucceededAt     *time.Time        `json:"succeeded_at"`
+	// PayerAmount is what went back to the payer when the channel
+	// converted the refund (a cross-border trade); absent otherwise.
+	PayerAmount *PayerAmount `json:"payer_amount,omitempty"`
 }
 
 // CreateRefundParams are the parameters of POST /v1/refunds. Give OrderID or OutTradeNo.

@@ -189,7 +189,8 @@ type QueryResponse struct {
 	// Pay Global's payer_total and payer_currency), and ExchangeRate the
 	// channel's rate as a decimal (units of PayerCurrency per unit of
 	// Currency); zero and "" when the channel did not convert or has not
-	// said. Reported, not stored by the gateway.
+	// said. The gateway stores them with the order's move to succeeded
+	// (Alipay: pay_amount, pay_currency and trans_pay_rate).
 	PayerAmount   int64
 	PayerCurrency string
 	ExchangeRate  string

@@ -2,11 +2,13 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/sim"
 	simwx "github.com/paygate/paygate/internal/sim/wechatpay"
 )
 
@@ -17,7 +19,10 @@ import (
 // own currency, a partial refund goes through the global refund API and
 // succeeds; a domestic account refuses a USD order (400
 // method_unsupported, not 502: repeating it cannot help); the ledger
-// verifies.
+// verifies. The order (and its order.succeeded event) shows payer_amount,
+// what the payer paid in CNY and the channel's rate, whether the
+// notification or a query (the notification dropped) paid it; the refund
+// shows what went back to the payer in CNY.
 func TestWeChatPayCrossBorderOverTheAPI(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -41,24 +46,51 @@ func TestWeChatPayCrossBorderOverTheAPI(t *testing.T) {
 		apiErr(t, err, 400, "method_unsupported")
 
 		for _, c := range []struct {
-			currency             string
-			amount, refund, paid int64
-		}{{"USD", 1999, 500, 14240}, {"JPY", 1000, 300, 4765}} {
-			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "wxg-" + c.currency, Amount: c.amount, Currency: c.currency, Subject: "Lamp", Method: "wechat.native"})
+			name, currency                    string
+			amount, refund, paid, payerRefund int64
+			rate                              string
+			query                             bool // the notification is dropped: a query pays the order
+		}{
+			{"USD", "USD", 1999, 500, 14240, 3562, "7.1234", false},
+			{"JPY", "JPY", 1000, 300, 4765, 1430, "0.04765432", false},
+			{"USD-query", "USD", 2500, 2500, 17808, 17808, "7.1234", true},
+		} {
+			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "wxg-" + c.name, Amount: c.amount, Currency: c.currency, Subject: "Lamp", Method: "wechat.native"})
 			if err != nil || o.NextAction == nil || o.NextAction.QRCode == "" {
-				t.Fatalf("create %s: %v %+v", c.currency, err, o)
+				t.Fatalf("create %s: %v %+v", c.name, err, o)
+			}
+			if c.query {
+				s.SetFault(sim.FaultDropNotify, 0)
 			}
 			if err := s.PayerPays(o.ID); err != nil {
 				t.Fatal(err)
 			}
+			if c.query {
+				time.Sleep(100 * time.Millisecond)
+				if got, err := e.demo.GetOrder(ctx, o.ID); err != nil || got.Status == "succeeded" {
+					t.Fatalf("order %s paid with its notification dropped: %v %+v", o.ID, err, got)
+				}
+				s.SetFault(sim.FaultNone, 0)
+				if o, err = e.demo.SyncOrder(ctx, o.ID); err != nil {
+					t.Fatalf("sync: %v", err)
+				}
+			}
 			o = waitOrder(t, e.demo, o.ID, "succeeded")
+			wantPayerAmount(t, o.PayerAmount, c.paid, "CNY", c.rate)
+			var paidEvent struct { // the signed webhook payload's data
+				Object client.Order `json:"object"`
+			}
+			if ev := e.eventOf(e.demo, o.ID, "order.succeeded"); json.Unmarshal(ev.Data, &paidEvent) != nil {
+				t.Fatalf("no order.succeeded event for %s", o.ID)
+			}
+			wantPayerAmount(t, paidEvent.Object.PayerAmount, c.paid, "CNY", c.rate)
 			if o.Amount != c.amount || o.Currency != c.currency {
 				t.Fatalf("paid order %+v", o)
 			}
 			if fen, _, ok := s.PayerTotal(o.ID); !ok || fen != c.paid {
 				t.Fatalf("the payer paid %d fen, want %d", fen, c.paid)
 			}
-			r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r-" + c.currency, Amount: c.refund})
+			r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r-" + c.name, Amount: c.refund})
 			if err != nil {
 				t.Fatalf("refund: %v", err)
 			}
@@ -77,7 +109,16 @@ func TestWeChatPayCrossBorderOverTheAPI(t *testing.T) {
 			if r.Currency != c.currency || r.Amount != c.refund {
 				t.Fatalf("refund %+v", r)
 			}
+			wantPayerAmount(t, r.PayerAmount, c.payerRefund, "CNY", "")
 		}
 		e.verifyLedger()
 	})
+}
+
+// wantPayerAmount fails t unless got is amount of currency at rate.
+func wantPayerAmount(t *testing.T, got *client.PayerAmount, amount int64, currency, rate string) {
+	t.Helper()
+	if got == nil || got.Amount != amount || got.Currency != currency || got.ExchangeRate != rate {
+		t.Fatalf("payer_amount %+v, want %d %s at %q", got, amount, currency, rate)
+	}
 }

@@ -71,7 +71,8 @@ func (s *Service) paymentCallback(ctx context.Context, acct *store.ChannelAccoun
 	if n.Status.Paid() && (n.Amount != o.Amount || (n.Currency != "" && n.Currency != o.Currency)) {
 		return fmt.Errorf("%w: order %s is %d %s, the channel says %d %s were paid", errMismatch, o.ID, o.Amount, o.Currency, n.Amount, n.Currency)
 	}
-	q := &channel.QueryResponse{ChannelTradeNo: n.ChannelTradeNo, Status: n.Status, Amount: n.Amount, Currency: n.Currency, PaidAt: n.PaidAt}
+	q := &channel.QueryResponse{ChannelTradeNo: n.ChannelTradeNo, Status: n.Status, Amount: n.Amount, Currency: n.Currency, PaidAt: n.PaidAt,
+		PayerAmount: n.PayerAmount, PayerCurrency: n.PayerCurrency, ExchangeRate: n.ExchangeRate}
 	if n.Status.Paid() {
 		q.Status = channel.TradeSuccess
 	}
@@ -105,7 +106,7 @@ func (s *Service) refundCallback(ctx context.Context, acct *store.ChannelAccount
 	}
 	switch n.RefundStatus {
 	case channel.RefundSuccess:
-		_, err = s.finishRefund(ctx, r, store.RefundSucceeded, n.ChannelRefundNo, "")
+		_, err = s.finishRefundPaid(ctx, r, n.ChannelRefundNo, n.PayerAmount, n.PayerCurrency)
 	case channel.RefundAbnormal:
 		_, err = s.finishRefund(ctx, r, store.RefundFailed, n.ChannelRefundNo, "refund_failed")
 	}

@@ -169,7 +169,7 @@ func (s *Service) createAwaitingPayer(ctx context.Context, rt *routed, o *store.
 		return nil, false, fmt.Errorf("create order: %w", err)
 	}
 	if resp.Status == channel.TradeSuccess { // paid before we even answered
-		o, err = s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		o, err = s.succeed(ctx, o, &channel.QueryResponse{ChannelTradeNo: resp.ChannelTradeNo}, store.OrderPending)
 		return o, true, err
 	}
 	return o, true, nil
@@ -234,7 +234,7 @@ func (s *Service) pay(ctx context.Context, rt *routed, o *store.Order, p CreateO
 	}
 	switch resp.Status {
 	case channel.TradeSuccess:
-		paid, err := s.succeed(ctx, o, resp.ChannelTradeNo, store.OrderPending)
+		paid, err := s.succeed(ctx, o, &channel.QueryResponse{ChannelTradeNo: resp.ChannelTradeNo}, store.OrderPending)
 		if err == nil && resp.SavedCard != nil {
 			s.saveCard(ctx, paid, p.Card, resp.SavedCard)
 		}
@@ -296,7 +296,7 @@ func (s *Service) apply(ctx context.Context, o *store.Order, q *channel.QueryRes
 	case channel.TradeSuccess, channel.TradeRefunded:
 		// A closed order the channel says is paid is moved to succeeded:
 		// the payer's money is real and the merchant must see it to refund it.
-		return s.succeed(ctx, o, q.ChannelTradeNo, store.OrderPending, store.OrderProcessing, store.OrderClosed)
+		return s.succeed(ctx, o, q, store.OrderPending, store.OrderProcessing, store.OrderClosed)
 	case channel.TradePayError:
 		code := q.FailureCode
 		if code == "" {

@@ -130,7 +130,7 @@ func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.
 	}
 	switch resp.Status {
 	case channel.RefundSuccess:
-		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "")
+		return s.finishRefundPaid(ctx, r, resp.ChannelRefundNo, resp.PayerAmount, resp.PayerCurrency)
 	case channel.RefundAbnormal:
 		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode)
 	}
@@ -142,6 +142,21 @@ func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.
 // refund without a code is refund_failed; its message is the fixed sentence
 // of failures.go.
 func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode string) (*store.Refund, error) {
+	return s.finishRefundAs(ctx, r, to, channelRefundNo, failureCode, 0, "")
+}
+
+// finishRefundPaid moves a pending refund to succeeded as finishRefund
+// does, storing with it what went back to the payer when the channel
+// converted (payerAmount of payerCurrency; 0 and "" when it did not say).
+func (s *Service) finishRefundPaid(ctx context.Context, r *store.Refund, channelRefundNo string, payerAmount int64, payerCurrency string) (*store.Refund, error) {
+	if payerCurrency == r.Currency || payerAmount <= 0 { // not converted, or not said
+		payerAmount, payerCurrency = 0, ""
+	}
+	return s.finishRefundAs(ctx, r, store.RefundSucceeded, channelRefundNo, "", payerAmount, payerCurrency)
+}
+
+// finishRefundAs is finishRefund with the payer's amount of a converted refund.
+func (s *Service) finishRefundAs(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode string, payerAmount int64, payerCurrency string) (*store.Refund, error) {
 	failureMsg := ""
 	if to == store.RefundFailed {
 		if failureCode == "" {
@@ -175,6 +190,7 @@ func (s *Service) finishRefund(ctx context.Context, r *store.Refund, to store.Re
 	out, err := s.Store.RefundTransition(ctx, store.RefundTransition{
 		RefundID: r.ID, From: []store.RefundStatus{store.RefundPending}, To: to, At: at,
 		ChannelRefundNo: channelRefundNo, FailureCode: failureCode, FailureMessage: failureMsg,
+		PayerAmount: payerAmount, PayerCurrency: payerCurrency,
 		Effects: func(after *store.Refund, o *store.Order) (store.Effects, error) {
 			typ := notify.RefundFailed
 			var entries []ledger.Entry
@@ -279,7 +295,7 @@ func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refu
 	}
 	switch resp.Status {
 	case channel.RefundSuccess:
-		return s.finishRefund(ctx, r, store.RefundSucceeded, resp.ChannelRefundNo, "")
+		return s.finishRefundPaid(ctx, r, resp.ChannelRefundNo, resp.PayerAmount, resp.PayerCurrency)
 	case channel.RefundAbnormal:
 		return s.finishRefund(ctx, r, store.RefundFailed, resp.ChannelRefundNo, resp.FailureCode)
 	}

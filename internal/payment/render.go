@@ -34,6 +34,9 @@ func OrderObject(o *store.Order) client.Order {
 	if in := o.Installments; in != nil {
 		out.Installments = &client.Installments{Count: in.Count, FeePayer: in.FeePayer, FeeRateBps: in.FeeRateBps, Fee: in.Fee}
 	}
+	if o.PayerCurrency != "" {
+		out.PayerAmount = &client.PayerAmount{Amount: o.PayerAmount, Currency: o.PayerCurrency, ExchangeRate: o.ExchangeRate}
+	}
 	if o.CustomerID != "" {
 		c := o.CustomerID
 		out.Customer = &c
@@ -72,6 +75,9 @@ func RefundObject(r *store.Refund) client.Refund {
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
+	}
+	if r.PayerCurrency != "" {
+		out.PayerAmount = &client.PayerAmount{Amount: r.PayerAmount, Currency: r.PayerCurrency}
 	}
 	return out
 }

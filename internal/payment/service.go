@@ -29,6 +29,7 @@ import (
 	"github.com/paygate/paygate/internal/channelaccount"
 	"github.com/paygate/paygate/internal/notify"
 
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/clock"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
@@ -258,8 +259,10 @@ func (s *Service) checkNotifyURL(ctx context.Context, url string, live bool) err
 
 // succeed moves o to succeeded from any of from, with its payment entry and
 // order.succeeded event in the same transaction. When the order is already
-// succeeded it returns it unchanged: channels repeat themselves.
-func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, from ...store.OrderStatus) (*store.Order, error) {
+// succeeded it returns it unchanged: channels repeat themselves. q is the
+// channel's answer: its trade number, and what the payer paid when the
+// channel converted, are stored with the change.
+func (s *Service) succeed(ctx context.Context, o *store.Order, q *channel.QueryResponse, from ...store.OrderStatus) (*store.Order, error) {
 	m, err := s.Store.MerchantGet(ctx, o.MerchantID)
 	if err != nil {
 		return nil, fmt.Errorf("succeed order %s: merchant: %w", o.ID, err)
@@ -268,17 +271,17 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 	if err != nil {
 		return nil, fmt.Errorf("succeed order %s: %w", o.ID, err)
 	}
-	var q *store.FXQuote
+	var fxq *store.FXQuote
 	if o.FXQuoteID != "" {
-		if q, err = s.orderQuote(ctx, o); err != nil {
+		if fxq, err = s.orderQuote(ctx, o); err != nil {
 			return nil, err
 		}
 	}
 	at := s.now()
-	out, err := s.transition(ctx, store.OrderTransition{
-		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: tradeNo,
+	t := store.OrderTransition{
+		OrderID: o.ID, From: from, To: store.OrderSucceeded, At: at, ChannelTradeNo: q.ChannelTradeNo,
 		Effects: func(after *store.Order) (store.Effects, error) {
-			entry, err := paymentEntry(id.New(id.Entry, at), after, q, fees, at)
+			entry, err := paymentEntry(id.New(id.Entry, at), after, fxq, fees, at)
 			if err != nil {
 				return store.Effects{}, err
 			}
@@ -288,7 +291,11 @@ func (s *Service) succeed(ctx context.Context, o *store.Order, tradeNo string, f
 			}
 			return store.Effects{Entries: []ledger.Entry{entry}, Events: []*store.Event{ev}}, nil
 		},
-	})
+	}
+	if q.PayerCurrency != "" && q.PayerCurrency != o.Currency && q.PayerAmount > 0 { // the channel converted
+		t.PayerAmount, t.PayerCurrency, t.ExchangeRate = q.PayerAmount, q.PayerCurrency, q.ExchangeRate
+	}
+	out, err := s.transition(ctx, t)
 	if errors.Is(err, store.ErrStale) {
 		cur, gerr := s.Store.OrderGet(ctx, o.ID)
 		if gerr != nil {

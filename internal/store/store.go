@@ -182,6 +182,14 @@ type Order struct {
 	SettleAmount   int64
 	// Installments is the instalment plan the order asked for, nil when none.
 	Installments *Installments
+	// PayerAmount of PayerCurrency is what the payer paid when the channel
+	// converted Amount of Currency (a cross-border trade), at the channel's
+	// ExchangeRate (a decimal: units of PayerCurrency per unit of
+	// Currency). Stored with the order's move to succeeded; 0 and "" when
+	// the channel did not convert or did not say.
+	PayerAmount   int64
+	PayerCurrency string
+	ExchangeRate  string
 }
 
 // Who pays an instalment plan's fee.
@@ -236,6 +244,10 @@ type Refund struct {
 	// SettleAmount); "" and 0 for other refunds.
 	SettleCurrency string
 	SettleAmount   int64
+	// PayerAmount of PayerCurrency is what went back to the payer when the
+	// channel converted the refund (a cross-border trade); 0 and "" otherwise.
+	PayerAmount   int64
+	PayerCurrency string
 }
 
 // Event is a notification-worthy change, written in the transaction of the change.
@@ -365,6 +377,11 @@ type OrderTransition struct {
 	NextAction       json.RawMessage
 	FailureCode      string
 	FailureMessage   string
+	// PayerAmount, PayerCurrency and ExchangeRate are stored when
+	// PayerCurrency is set (the channel converted: see Order).
+	PayerAmount   int64
+	PayerCurrency string
+	ExchangeRate  string
 	// Effects, when set, is called inside the transaction with the order as
 	// it is after the change; what it returns commits with the change.
 	Effects func(*Order) (Effects, error)
@@ -381,7 +398,11 @@ type RefundTransition struct {
 	ChannelRefundNo string
 	FailureCode     string
 	FailureMessage  string
-	Effects         func(*Refund, *Order) (Effects, error)
+	// PayerAmount and PayerCurrency are stored when PayerCurrency is set
+	// (the channel converted the refund: see Refund).
+	PayerAmount   int64
+	PayerCurrency string
+	Effects       func(*Refund, *Order) (Effects, error)
 }
 
 // ListParams are Stripe-style cursor pagination and creation-time filters.

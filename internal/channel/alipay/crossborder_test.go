@@ -91,3 +91,40 @@ func TestCrossBorderAndHuabei(t *testing.T) {
 		t.Fatalf("JPY: %v, want ErrNotSupported", err)
 	}
 }
+
+// TestCrossBorderPayerAmount: a paid USD trade's query answer gives the
+// order's currency (trans_currency) and what the payer paid in CNY
+// (pay_currency, pay_amount) at trans_pay_rate; a CNY trade's gives none.
+func TestCrossBorderPayerAmount(t *testing.T) {
+	st := crossBorderSetup(t)
+	ctx := context.Background()
+	now := time.Now()
+	for _, c := range []struct {
+		currency string
+		amount   int64
+		want     channel.QueryResponse
+	}{
+		{"USD", 1999, channel.QueryResponse{Currency: "USD", PayerAmount: 14240, PayerCurrency: "CNY", ExchangeRate: "7.1234"}},
+		{"CNY", 1999, channel.QueryResponse{Currency: "CNY"}},
+	} {
+		r := channel.PayRequest{OrderID: id.New(id.Order, now), CreatedAt: now, Subject: "Lamp", ExpiresAt: now.Add(time.Hour),
+			Method: alipay.MethodQR, Amount: c.amount, Currency: c.currency}
+		if _, err := st.conn.Pay(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.sim.Scan(r.OrderID); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.sim.PayerPays(r.OrderID); err != nil {
+			t.Fatal(err)
+		}
+		q, err := st.conn.Query(ctx, channel.QueryRequest{OrderID: r.OrderID, CreatedAt: now, Method: alipay.MethodQR})
+		if err != nil || q.Status != channel.TradeSuccess || q.Amount != c.amount {
+			t.Fatalf("query %s: %v %+v", c.currency, err, q)
+		}
+		if q.Currency != c.want.Currency || q.PayerAmount != c.want.PayerAmount || q.PayerCurrency != c.want.PayerCurrency || q.ExchangeRate != c.want.ExchangeRate {
+			t.Fatalf("query %s: %+v, want %+v", c.currency, q, c.want)
+		}
+		now = now.Add(time.Second)
+	}
+}

@@ -95,6 +95,10 @@ func (c *Connector) tradeNotification(params map[string]string) (*channel.Notifi
 	}
 
 	n.Kind = channel.NotifyPayment
+	pt := payTerms{TransCurrency: params["trans_currency"], PayCurrency: params["pay_currency"], PayAmount: params["pay_amount"], TransPayRate: params["trans_pay_rate"]}
+	if err := pt.fillNotification(n); err != nil {
+		return nil, fmt.Errorf("alipay callback for %s: %w: %w", no, err, channel.ErrInvalidRequest)
+	}
 	switch params["trade_status"] {
 	case "TRADE_SUCCESS", "TRADE_FINISHED":
 		n.Status = channel.TradeSuccess

@@ -253,6 +253,7 @@ func (c *Connector) Query(ctx context.Context, r channel.QueryRequest) (*channel
 		TradeStatus string `json:"trade_status"`
 		TotalAmount string `json:"total_amount"`
 		SendPayDate string `json:"send_pay_date"`
+		payTerms
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, fmt.Errorf("alipay query %s: decode answer: %w: %w", no, err, channel.ErrUnavailable)
@@ -280,6 +281,9 @@ func (c *Connector) Query(ctx context.Context, r channel.QueryRequest) (*channel
 		if q.PaidAt, err = parseTime(out.SendPayDate); err != nil {
 			return nil, fmt.Errorf("alipay query %s: send_pay_date: %w: %w", no, err, channel.ErrUnavailable)
 		}
+	}
+	if err := out.payTerms.fillQuery(q); err != nil {
+		return nil, fmt.Errorf("alipay query %s: %w: %w", no, err, channel.ErrUnavailable)
 	}
 	return q, nil
 }

@@ -53,6 +53,7 @@ func (s *Sim) notify(t *trade, r *refund) {
 		p["point_amount"] = "0.00"
 		p["gmt_payment"] = t.paidAt.In(cst).Format(timeLayout)
 		p["fund_bill_list"] = `[{"amount":"` + yuan(t.total) + `","fundChannel":"ALIPAYACCOUNT"}]`
+		t.terms.putPay(t.total, func(k, v string) { p[k] = v })
 	}
 	if t.status == tradeClosed {
 		p["gmt_close"] = t.closedAt.In(cst).Format(timeLayout)

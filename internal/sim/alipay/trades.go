@@ -393,6 +393,7 @@ func (s *Sim) query(req *request) (map[string]any, *apiError) {
 		out["buyer_user_id"] = t.buyerID
 		out["receipt_amount"], out["buyer_pay_amount"], out["invoice_amount"] = yuan(t.total), yuan(t.total), yuan(t.total)
 		out["point_amount"] = "0.00"
+		t.terms.putPay(t.total, func(k, v string) { out[k] = v })
 	}
 	return out, nil
 }

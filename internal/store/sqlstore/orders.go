@@ -16,7 +16,8 @@ const orderColumns = `id, merchant_id, app_id, livemode, out_trade_no, amount, c
 	status, channel, channel_trade_no, amount_refunded, next_action, failure_code, failure_message, risk, metadata,
 	payer, notify_url, return_url, request_hash, created_at, updated_at, expires_at, paid_at, closed_at,
 	channel_account_id, route, sync_attempts, next_sync_at, customer_id,
-	fx_quote_id, settle_currency, settle_amount, installments, profit_sharing`
+	fx_quote_id, settle_currency, settle_amount, installments, profit_sharing,
+	payer_amount, payer_currency, exchange_rate`
 
 // OrderCreate inserts o; ErrConflict when (AppID, OutTradeNo) or the id exists.
 func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
@@ -56,7 +57,8 @@ func orderValues(o *store.Order, meta, payer string) []any {
 		rawJSON(o.Risk), meta, payer, o.NotifyURL, o.ReturnURL, o.RequestHash,
 		micros(o.CreatedAt), micros(o.UpdatedAt), micros(o.ExpiresAt), nullMicros(o.PaidAt), nullMicros(o.ClosedAt),
 		o.ChannelAccountID, rawJSON(o.Route), o.SyncAttempts, nullMicros(o.NextSyncAt), o.CustomerID,
-		nullString(o.FXQuoteID), nullString(o.SettleCurrency), nullInt(o.SettleAmount, o.SettleCurrency != ""), installmentsJSON(o.Installments), o.ProfitSharing}
+		nullString(o.FXQuoteID), nullString(o.SettleCurrency), nullInt(o.SettleAmount, o.SettleCurrency != ""), installmentsJSON(o.Installments), o.ProfitSharing,
+		o.PayerAmount, o.PayerCurrency, o.ExchangeRate}
 }
 
 // OrderGet returns the order with id.
@@ -168,6 +170,12 @@ func orderStatusUpdate(t store.OrderTransition) (query string, args []any) {
 			set = append(set, f.col+" = ?")
 			args = append(args, f.val)
 		}
+	}
+	if t.PayerCurrency != "" {
+		// What the payer paid in the channel's currency, and at what rate,
+		// are stored together.
+		set = append(set, "payer_amount = ?", "payer_currency = ?", "exchange_rate = ?")
+		args = append(args, t.PayerAmount, t.PayerCurrency, t.ExchangeRate)
 	}
 	if t.Channel != "" {
 		// Routing picks the channel, the account and the decision together:
@@ -282,7 +290,8 @@ func scanOrder(r rowScanner) (*store.Order, error) {
 		&o.Description, &o.Method, &o.Status, &o.Channel, &o.ChannelTradeNo, &o.AmountRefunded, &nextAction,
 		&o.FailureCode, &o.FailureMessage, &risk, &meta, &payer, &o.NotifyURL, &o.ReturnURL, &o.RequestHash,
 		&created, &updated, &expires, &paid, &closed, &o.ChannelAccountID, &route, &o.SyncAttempts, &nextSync, &o.CustomerID,
-		&quote, &settleCurrency, &settleAmount, &installments, &o.ProfitSharing); err != nil {
+		&quote, &settleCurrency, &settleAmount, &installments, &o.ProfitSharing,
+		&o.PayerAmount, &o.PayerCurrency, &o.ExchangeRate); err != nil {
 		return nil, err
 	}
 	var err error

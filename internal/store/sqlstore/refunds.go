@@ -14,7 +14,7 @@ import (
 
 const refundColumns = `id, order_id, merchant_id, app_id, livemode, out_refund_no, amount, currency, status, channel,
 	channel_refund_no, failure_code, failure_message, reason, notify_url, metadata, request_hash, created_at, updated_at,
-	succeeded_at, settle_currency, settle_amount`
+	succeeded_at, settle_currency, settle_amount, payer_amount, payer_currency`
 
 // RefundCreate reserves r.Amount on its order and inserts r in one
 // transaction. The reservation is a guarded UPDATE, so concurrent refunds
@@ -77,11 +77,12 @@ func reserveRefund(ctx context.Context, c conn, r *store.Refund) error {
 // insertRefund inserts r with its metadata column, encoded.
 func insertRefund(ctx context.Context, c conn, r *store.Refund, meta string) error {
 	if _, err := c.exec(ctx, `INSERT INTO refunds (`+refundColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.OrderID, r.MerchantID, r.AppID, r.Livemode, r.OutRefundNo, r.Amount, r.Currency, string(r.Status),
 		r.Channel, r.ChannelRefundNo, r.FailureCode, r.FailureMessage, r.Reason, r.NotifyURL, meta, r.RequestHash,
 		micros(r.CreatedAt), micros(r.UpdatedAt), nullMicros(r.SucceededAt),
-		nullString(r.SettleCurrency), nullInt(r.SettleAmount, r.SettleCurrency != "")); err != nil {
+		nullString(r.SettleCurrency), nullInt(r.SettleAmount, r.SettleCurrency != ""),
+		r.PayerAmount, r.PayerCurrency); err != nil {
 		return fmt.Errorf("create refund %s: %w", r.ID, err)
 	}
 	return nil
@@ -221,6 +222,10 @@ func refundStatusUpdate(t store.RefundTransition) refundUpdate {
 				args = append(args, f.val)
 			}
 		}
+		if t.PayerCurrency != "" {
+			set = append(set, "payer_amount = ?", "payer_currency = ?")
+			args = append(args, t.PayerAmount, t.PayerCurrency)
+		}
 		if t.To == store.RefundSucceeded {
 			set = append(set, "succeeded_at = ?")
 			args = append(args, micros(t.At))
@@ -288,7 +293,8 @@ func scanRefund(r rowScanner) (*store.Refund, error) {
 	var settleCurrency sql.NullString
 	if err := r.Scan(&x.ID, &x.OrderID, &x.MerchantID, &x.AppID, &x.Livemode, &x.OutRefundNo, &x.Amount, &x.Currency,
 		&x.Status, &x.Channel, &x.ChannelRefundNo, &x.FailureCode, &x.FailureMessage, &x.Reason, &x.NotifyURL, &meta,
-		&x.RequestHash, &created, &updated, &succeeded, &settleCurrency, &settleAmount); err != nil {
+		&x.RequestHash, &created, &updated, &succeeded, &settleCurrency, &settleAmount,
+		&x.PayerAmount, &x.PayerCurrency); err != nil {
 		return nil, err
 	}
 	var err error

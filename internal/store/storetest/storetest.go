@@ -67,6 +67,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests = append(tests, accessTests...)
 	tests = append(tests, profitSharingTests...)
 	tests = append(tests, fxOrderTests...)
+	tests = append(tests, payerAmountTests...)
 	tests = append(tests, sealedTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
