@@ -76,7 +76,8 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	}
 	create := s.Store.RefundCreate
 	if o.ProfitSharing {
-		create = func(ctx context.Context, r *store.Refund) error { return s.createSharedRefund(ctx, o, r) }
+		reverse := p.ReverseShares == nil || *p.ReverseShares
+		create = func(ctx context.Context, r *store.Refund) error { return s.createSharedRefund(ctx, o, r, reverse) }
 	}
 	switch err := create(ctx, r); {
 	case errors.As(err, new(*errs.Error)):

@@ -10,6 +10,7 @@ import (
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/money"
 	"github.com/paygate/paygate/internal/notify"
+	"github.com/paygate/paygate/internal/profitsharing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -19,19 +20,30 @@ import (
 // Such an order's money is held in the merchant's profit_sharing account
 // until it is shared or released, so its refunds take their cost (the
 // amount less the fee returned under the refund fee policy) from the
-// order's held money, never from pending: a refund is refused with 409
-// profit_sharing_return_required when what is held and not reserved by
-// other pending refunds is less than its cost. The merchant then asks its
-// receivers to give their shares back (POST /v1/profit-sharing/returns)
-// and refunds again. The cost is reserved in the refund's own transaction,
-// under the order's sharing lock that sharings take too, so a refund and a
-// sharing can never both spend the same money.
+// order's held money, never from pending. When what is held and not
+// reserved by other pending refunds is less than the cost, the refund
+// takes the difference back from the receivers of the order's sharings
+// in its own transaction (profitsharing.ReturnForRefund: in proportion to
+// what each received, out of merchant receivers' available balances), as
+// Stripe's reverse_transfer does on a Connect refund; 409
+// receiver_balance_insufficient when a receiver has spent its share,
+// refund_exceeds_returnable when the shares left do not cover it either,
+// channel_return_not_supported when an account holder at a channel would
+// have to give money back. With reverse_shares: false it is refused with
+// 409 profit_sharing_return_required instead, and the merchant asks for
+// the shares it chooses (POST /v1/profit-sharing/returns). The returns and
+// the cost's reservation commit together, under the order's sharing lock
+// that sharings take too, so a refund and a sharing can never both spend
+// the same money and concurrent refunds never take back more than was
+// shared. A refund that then fails at the channel leaves the returned
+// money held on the order (to share again or release), as a return asked
+// for by itself would.
 
 // ErrSharingRefundExceeds is the error of a refund of a profit sharing
 // order whose held money does not cover it.
 func ErrSharingRefundExceeds(available, cost int64, currency string) *errs.Error {
 	return errs.Conflict("profit_sharing_return_required", fmt.Sprintf(
-		"The refund takes %s %s from the order's held money, which has %s %s left after sharing: return receivers' shares first (POST /v1/profit-sharing/returns).",
+		"The refund takes %s %s from the order's held money, which has %s %s left after sharing: return receivers' shares first (POST /v1/profit-sharing/returns), or let the refund take them back (reverse_shares).",
 		money.Format(cost, currency), currency, money.Format(available, currency), currency))
 }
 
@@ -53,13 +65,16 @@ func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) 
 }
 
 // createSharedRefund is Store.RefundCreate for an order paid with profit
-// sharing: it also reserves the refund's cost on the order's held money.
-func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund) error {
+// sharing: it also reserves the refund's cost on the order's held money,
+// taking receivers' shares back first when reverse allows and it must.
+func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool) error {
 	cost, err := s.refundCost(ctx, o, r.Amount)
 	if err != nil {
 		return err
 	}
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
+	returned := false
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		returned = false
 		st, err := tx.ProfitSharingOrderLock(ctx, o.ID)
 		if errors.Is(err, store.ErrNotFound) { // not paid (yet)
 			return fmt.Errorf("order %s: %w", o.ID, store.ErrStale)
@@ -72,7 +87,14 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 			return err
 		}
 		if available := st.Held - st.Reserved; cost > available {
-			return ErrSharingRefundExceeds(available, cost, o.Currency)
+			if !reverse {
+				return ErrSharingRefundExceeds(available, cost, o.Currency)
+			}
+			returns, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, r.CreatedAt)
+			if err != nil {
+				return err
+			}
+			returned = len(returns) > 0
 		}
 		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost); err != nil {
 			return err
@@ -81,6 +103,10 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 		st.UpdatedAt = r.CreatedAt
 		return tx.ProfitSharingOrderPut(ctx, st)
 	})
+	if err == nil && returned {
+		s.notify() // the returns' events
+	}
+	return err
 }
 
 // finishSharedRefund is finishRefund for an order paid with profit

@@ -324,6 +324,12 @@ type CreateRefundParams struct {
 	Reason      string
 	NotifyURL   string
 	Metadata    map[string]string
+	// ReverseShares, for an order paid with profit sharing, says whether
+	// the refund may take receivers' shares back when the order's held
+	// money does not cover it (nil: yes; see sharedrefunds.go). Left out
+	// of the parameters' hash when nil, so that the hashes of refunds made
+	// before it existed still match.
+	ReverseShares *bool `json:",omitempty"`
 }
 
 // Validate checks every field.

@@ -40,7 +40,7 @@ func OrderObject(st *store.ProfitSharingOrder) client.ProfitSharingOrder {
 func ReturnObject(r *store.ProfitSharingReturn) client.ProfitSharingReturn {
 	return client.ProfitSharingReturn{ID: r.ID, Object: "profit_sharing_return", ProfitSharing: r.ProfitSharingID, Order: r.OrderID,
 		OutReturnNo: r.OutReturnNo, Receiver: r.ReceiverID, Amount: r.Amount, Currency: r.Currency, Description: r.Description,
-		Status: "succeeded", Livemode: r.Livemode, CreatedAt: r.CreatedAt}
+		Status: "succeeded", Refund: r.RefundID, Livemode: r.Livemode, CreatedAt: r.CreatedAt}
 }
 
 func newEvent(typ, merchantID, appID string, live bool, objectType, objectID string, object any, at time.Time) (*store.Event, error) {

@@ -235,6 +235,10 @@ func TestProfitSharingBadInput(t *testing.T) {
 	})
 }
 
+// keepShares is reverse_shares: false, for refunds that must not take
+// receivers' shares back (reverse_test.go tests those that do).
+var keepShares = false
+
 // TestConcurrentSharingsAndRefundsNeverExceed races 16 sharings and 16
 // refunds of 1000 each against an order holding 10000: exactly ten pass,
 // the rest are refused, and the held money ends at zero, never below.
@@ -254,7 +258,7 @@ func TestConcurrentSharingsAndRefundsNeverExceed(t *testing.T) {
 				if i%2 == 0 {
 					_, _, results[i] = e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: fmt.Sprintf("s%d", i), Receivers: []profitsharing.ShareParams{share(seller.ID, 1000)}})
 				} else {
-					_, _, results[i] = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("r%d", i), Amount: 1000})
+					_, _, results[i] = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("r%d", i), Amount: 1000, ReverseShares: &keepShares})
 				}
 			}()
 		}
@@ -293,7 +297,7 @@ func TestRefundOfSharedOrderAfterReturn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r1", Amount: 5000})
+		_, _, err = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r1", Amount: 5000, ReverseShares: &keepShares})
 		wantCode(t, err, "profit_sharing_return_required")
 
 		ret := profitsharing.ReturnParams{ProfitSharing: psh.ID, OutReturnNo: "rt1", Receiver: seller.ID, Amount: 3000, Description: "refund"}

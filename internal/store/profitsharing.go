@@ -108,6 +108,9 @@ type ProfitSharingReturn struct {
 	Description     string
 	RequestHash     string
 	CreatedAt       time.Time
+	// RefundID is the refund that took the return in its own transaction
+	// (re_…), "" for a return asked for by itself.
+	RefundID string
 }
 
 // ProfitSharingTransition is a compare-and-set change of a processing
@@ -141,6 +144,9 @@ type ProfitSharingTx interface {
 	// ProfitSharingProcessing says whether the order has a processing sharing.
 	ProfitSharingProcessing(ctx context.Context, orderID string) (bool, error)
 	ProfitSharingReturnCreate(ctx context.Context, r *ProfitSharingReturn) error
+	// ProfitSharingsSucceeded lists an order's succeeded sharings, oldest
+	// first (what a refund may take back).
+	ProfitSharingsSucceeded(ctx context.Context, orderID string) ([]*ProfitSharing, error)
 	// ProfitSharingReturned sums the returns of one receiver's share.
 	ProfitSharingReturned(ctx context.Context, sharingID, receiverID string) (int64, error)
 	// ProfitSharingRefundHold records what a pending refund reserved of
@@ -169,6 +175,8 @@ type ProfitSharingStore interface {
 	// profit sharing at or before paidBefore and not finished.
 	ProfitSharingOrdersToRelease(ctx context.Context, paidBefore time.Time, limit int) ([]string, error)
 	ProfitSharingReturnGetByOutReturnNo(ctx context.Context, appID, outReturnNo string) (*ProfitSharingReturn, error)
+	// ProfitSharingReturnsOfRefund lists the returns a refund took.
+	ProfitSharingReturnsOfRefund(ctx context.Context, refundID string) ([]*ProfitSharingReturn, error)
 	// ProfitSharingOrdersToUnfreeze lists up to limit released orders
 	// whose channel has not been told.
 	ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([]string, error)

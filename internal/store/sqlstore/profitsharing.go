@@ -307,13 +307,13 @@ func (s *Store) ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([
 }
 
 const sharingReturnColumns = `id, merchant_id, app_id, livemode, profit_sharing_id, order_id, out_return_no, receiver_id,
-	amount, currency, description, request_hash, created_at`
+	amount, currency, description, request_hash, created_at, refund_id`
 
 func scanSharingReturn(r rowScanner) (*store.ProfitSharingReturn, error) {
 	var v store.ProfitSharingReturn
 	var created int64
 	if err := r.Scan(&v.ID, &v.MerchantID, &v.AppID, &v.Livemode, &v.ProfitSharingID, &v.OrderID, &v.OutReturnNo, &v.ReceiverID,
-		&v.Amount, &v.Currency, &v.Description, &v.RequestHash, &created); err != nil {
+		&v.Amount, &v.Currency, &v.Description, &v.RequestHash, &created, &v.RefundID); err != nil {
 		return nil, err
 	}
 	v.CreatedAt = fromMicros(created)
@@ -322,9 +322,9 @@ func scanSharingReturn(r rowScanner) (*store.ProfitSharingReturn, error) {
 
 func (q txQueries) ProfitSharingReturnCreate(ctx context.Context, r *store.ProfitSharingReturn) error {
 	if _, err := q.c.exec(ctx, `INSERT INTO profit_sharing_returns (`+sharingReturnColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.MerchantID, r.AppID, r.Livemode, r.ProfitSharingID, r.OrderID, r.OutReturnNo, r.ReceiverID,
-		r.Amount, r.Currency, r.Description, r.RequestHash, micros(r.CreatedAt)); err != nil {
+		r.Amount, r.Currency, r.Description, r.RequestHash, micros(r.CreatedAt), r.RefundID); err != nil {
 		return fmt.Errorf("create profit sharing return %s: %w", r.ID, err)
 	}
 	return nil
@@ -337,6 +337,28 @@ func (q txQueries) ProfitSharingReturned(ctx context.Context, sharingID, receive
 		return 0, fmt.Errorf("returns of %s by %s: %w", sharingID, receiverID, err)
 	}
 	return n, nil
+}
+
+// ProfitSharingsSucceeded lists an order's succeeded sharings, oldest
+// first.
+func (q txQueries) ProfitSharingsSucceeded(ctx context.Context, orderID string) ([]*store.ProfitSharing, error) {
+	ps, err := queryAll(ctx, q.c, scanSharing, `SELECT `+sharingColumns+` FROM profit_sharings
+		WHERE order_id = ? AND status = ? ORDER BY id`, orderID, store.ProfitSharingSucceeded)
+	if err != nil {
+		return nil, fmt.Errorf("succeeded sharings of order %s: %w", orderID, err)
+	}
+	return ps, nil
+}
+
+// ProfitSharingReturnsOfRefund lists the returns a refund took, oldest
+// first.
+func (s *Store) ProfitSharingReturnsOfRefund(ctx context.Context, refundID string) ([]*store.ProfitSharingReturn, error) {
+	rs, err := queryAll(ctx, s.reader(), scanSharingReturn, `SELECT `+sharingReturnColumns+` FROM profit_sharing_returns
+		WHERE refund_id = ? ORDER BY id`, refundID)
+	if err != nil {
+		return nil, fmt.Errorf("profit sharing returns of refund %s: %w", refundID, err)
+	}
+	return rs, nil
 }
 
 // ProfitSharingReturnGetByOutReturnNo returns the app's return with the merchant's number.

@@ -1,0 +1,208 @@
+package profitsharing
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/paygate/paygate/internal/errs"
+	"github.com/paygate/paygate/internal/id"
+	"github.com/paygate/paygate/internal/ledger"
+	"github.com/paygate/paygate/internal/money"
+	"github.com/paygate/paygate/internal/store"
+)
+
+// Returns a refund takes by itself (分账回退 on refund), as Stripe's
+// reverse_transfer on a Connect refund: when a refund of a shared order
+// costs more than the order's held money not reserved by other refunds,
+// the refund's own transaction takes the difference back from the
+// receivers of the order's succeeded sharings, in proportion to what each
+// received, and then reserves its cost as any refund does.
+
+// ErrReturnableShort is the error of a refund whose cost the order's held
+// money and every share still to return together do not cover (the rest
+// was released to the merchant, or returned already).
+func ErrReturnableShort(cost, held, returnable int64, currency string) *errs.Error {
+	return errs.Conflict("refund_exceeds_returnable", fmt.Sprintf(
+		"The refund takes %s %s from the order's held money, which has %s %s; the receivers' shares have %s %s left to return.",
+		money.Format(cost, currency), currency, money.Format(held, currency), currency, money.Format(returnable, currency), currency))
+}
+
+// ErrReceiverShort is the error of a refund that needs more of a merchant
+// receiver's share back than the receiver's available balance has: the
+// whole refund is refused and nothing changes.
+func ErrReceiverShort(receiverID, merchantID string, available, amount int64, currency string) *errs.Error {
+	return errs.Conflict("receiver_balance_insufficient", fmt.Sprintf(
+		"The refund takes %s %s back from receiver %s (merchant %s), whose available balance is %s %s.",
+		money.Format(amount, currency), currency, receiverID, merchantID, money.Format(available, currency), currency))
+}
+
+// ErrChannelReturn is the error of a refund that needs a share back from
+// an account holder at a channel: such shares are not returned by a
+// refund (a WeChat Pay PERSONAL_OPENID share can never be returned; see
+// doc.go's Limits).
+func ErrChannelReturn(receiverID, typ string, amount int64, currency string) *errs.Error {
+	return errs.Conflict("channel_return_not_supported", fmt.Sprintf(
+		"The refund needs %s %s back from receiver %s, an account holder at a channel (%s), whose share cannot be returned by a refund; refund less, or with reverse_shares: false after the money is back.",
+		money.Format(amount, currency), currency, receiverID, typ))
+}
+
+// ReturnedShare is one share a refund took back.
+type ReturnedShare struct {
+	Return *store.ProfitSharingReturn
+	Share  store.ProfitSharingShare
+}
+
+// ReturnForRefund takes need back from the receivers of the order's
+// succeeded sharings for refund r, inside tx, whose caller holds the
+// order's sharing lock (st, which it updates: the returned money is held
+// again, for the refund to reserve). Each share gives back its part of
+// need in proportion to its amount (Apportion), never more than it has
+// left after earlier returns. A merchant receiver's part leaves its
+// available balance under the balance lock transfers take, receivers in
+// the order of their accounts so that two refunds never wait for each
+// other; one whose balance is short fails the whole refund
+// (ErrReceiverShort). Every return has its ledger entry and its
+// profit_sharing.returned event, added to tx.
+func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, at time.Time) ([]ReturnedShare, error) {
+	sharings, err := tx.ProfitSharingsSucceeded(ctx, st.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	type line struct {
+		sharing *store.ProfitSharing
+		share   store.ProfitSharingShare
+	}
+	var lines []line
+	var weights, caps []int64
+	var returnable int64
+	for _, p := range sharings {
+		for _, sh := range p.Receivers {
+			returned, err := tx.ProfitSharingReturned(ctx, p.ID, sh.Receiver)
+			if err != nil {
+				return nil, err
+			}
+			left := max(sh.Amount-returned, 0)
+			lines = append(lines, line{p, sh})
+			weights, caps = append(weights, sh.Amount), append(caps, left)
+			returnable += left
+		}
+	}
+	parts, ok := Apportion(need, weights, caps)
+	if !ok {
+		return nil, ErrReturnableShort(cost, st.Held-st.Reserved, returnable, st.Currency)
+	}
+	var out []ReturnedShare
+	for i, l := range lines {
+		if parts[i] == 0 {
+			continue
+		}
+		if l.share.Type != TypeMerchant {
+			return nil, ErrChannelReturn(l.share.Receiver, l.share.Type, parts[i], st.Currency)
+		}
+		ret := &store.ProfitSharingReturn{ID: id.New(id.ProfitSharingReturn, at), MerchantID: st.MerchantID, AppID: l.sharing.AppID,
+			Livemode: st.Livemode, ProfitSharingID: l.sharing.ID, OrderID: st.OrderID, ReceiverID: l.share.Receiver, Amount: parts[i],
+			Currency: st.Currency, Description: "refund " + r.ID, CreatedAt: at, RefundID: r.ID}
+		ret.OutReturnNo = ret.ID // unique, and never one of the merchant's own numbers
+		out = append(out, ReturnedShare{Return: ret, Share: l.share})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Share.Account < out[j].Share.Account })
+	to := ledger.MerchantSharing(st.MerchantID, st.Livemode)
+	var entries []ledger.Entry
+	var events []*store.Event
+	for _, rs := range out {
+		ret := rs.Return
+		from := ledger.MerchantAvailable(rs.Share.Account, st.Livemode)
+		available, _, err := tx.BalanceForDebit(ctx, from, st.Currency)
+		if err != nil {
+			return nil, err
+		}
+		if available < ret.Amount {
+			return nil, ErrReceiverShort(ret.ReceiverID, rs.Share.Account, available, ret.Amount, st.Currency)
+		}
+		if err := tx.ProfitSharingReturnCreate(ctx, ret); err != nil {
+			return nil, err
+		}
+		st.Held += ret.Amount
+		st.Shared -= ret.Amount
+		entries = append(entries, ledger.Entry{ID: id.New(id.Entry, at), Kind: ledger.KindProfitSharingReturn, RefID: ret.ID, CreatedAt: at,
+			Lines: []ledger.Line{{Account: from, Currency: st.Currency, Amount: -ret.Amount}, {Account: to, Currency: st.Currency, Amount: ret.Amount}}})
+		ev, err := returnEvent(ret, at)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	if len(entries) > 0 {
+		if err := tx.LedgerPost(ctx, at, entries...); err != nil {
+			return nil, err
+		}
+		if err := tx.EventAdd(ctx, at, events...); err != nil {
+			return nil, err
+		}
+	}
+	st.UpdatedAt = at
+	return out, nil
+}
+
+// Apportion splits need into parts in proportion to weights: each part is
+// need × weight ÷ Σweights rounded half to even at the minor unit and at
+// most its cap; what rounding and the caps leave over (or the rounding
+// takes too much) goes to (or comes from) the largest weights first,
+// within their caps. The parts sum to need exactly. ok is false when the
+// caps sum to less than need (or need is negative). Caps are meant to be
+// at most their weights (what a receiver got less what it returned).
+func Apportion(need int64, weights, caps []int64) (parts []int64, ok bool) {
+	if need < 0 || len(weights) != len(caps) {
+		return nil, false
+	}
+	var total, room int64
+	for i := range weights {
+		total += weights[i]
+		room += max(caps[i], 0)
+	}
+	if need > room {
+		return nil, false
+	}
+	parts = make([]int64, len(weights))
+	if need == 0 {
+		return parts, true
+	}
+	var sum int64
+	for i, w := range weights {
+		if total > 0 && w > 0 {
+			parts[i] = min(mulDivHalfEven(need, w, total), max(caps[i], 0))
+		}
+		sum += parts[i]
+	}
+	order := make([]int, len(weights))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return weights[order[a]] > weights[order[b]] })
+	for _, i := range order {
+		d := need - sum
+		if d == 0 {
+			break
+		}
+		step := min(d, max(caps[i], 0)-parts[i]) // d > 0: give within the cap
+		if d < 0 {
+			step = -min(-d, parts[i]) // d < 0: take back what was given
+		}
+		parts[i] += step
+		sum += step
+	}
+	return parts, sum == need
+}
+
+// mulDivHalfEven is a × b ÷ c rounded half to even, without overflow.
+func mulDivHalfEven(a, b, c int64) int64 {
+	q, r := new(big.Int).QuoRem(new(big.Int).Mul(big.NewInt(a), big.NewInt(b)), big.NewInt(c), new(big.Int))
+	twice := new(big.Int).Lsh(r, 1)
+	if cmp := twice.Cmp(big.NewInt(c)); cmp > 0 || (cmp == 0 && q.Bit(0) == 1) {
+		q.Add(q, big.NewInt(1))
+	}
+	return q.Int64()
+}
