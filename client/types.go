@@ -170,6 +170,11 @@ type CreateRefundParams struct {
 	Reason      string            `json:"reason,omitempty"`
 	NotifyURL   string            `json:"notify_url,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// ReverseShares, for an order paid with profit sharing: nil or true
+	// lets the refund take receivers' shares back when the order's held
+	// money does not cover it; false refuses it instead (409
+	// profit_sharing_return_required).
+	ReverseShares *bool `json:"reverse_shares,omitempty"`
 }
 
 // List is a page of a list endpoint.

@@ -17,6 +17,9 @@ type createRefundRequest struct {
 	Reason      *string           `json:"reason"`
 	NotifyURL   *string           `json:"notify_url"`
 	Metadata    map[string]string `json:"metadata"`
+	// ReverseShares: for an order paid with profit sharing, whether the
+	// refund may take receivers' shares back (default true).
+	ReverseShares *bool `json:"reverse_shares"`
 }
 
 // refundRoutes are the merchant API's refunds.
@@ -40,6 +43,7 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) error {
 	ref, created, err := s.Payments.CreateRefund(r.Context(), scopeOf(r), payment.CreateRefundParams{
 		OrderID: str(req.OrderID), OutTradeNo: str(req.OutTradeNo), OutRefundNo: str(req.OutRefundNo),
 		Amount: *req.Amount, Reason: str(req.Reason), NotifyURL: str(req.NotifyURL), Metadata: req.Metadata,
+		ReverseShares: req.ReverseShares,
 	})
 	if err != nil {
 		return err

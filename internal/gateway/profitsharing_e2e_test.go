@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,8 +63,12 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 			t.Fatalf("balance with held money: %v %+v", err, bal)
 		}
 
-		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000})
+		keep := false
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000, ReverseShares: &keep})
 		apiErr(t, err, 409, "profit_sharing_return_required")
+		// Taking the shares back would need 15 of the sandbox holder's.
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000})
+		apiErr(t, err, 409, "channel_return_not_supported")
 		ret, err := e.demo.CreateProfitSharingReturn(ctx, client.CreateProfitSharingReturnParams{ProfitSharing: psh.ID, OutReturnNo: "RT1", Receiver: seller.ID, Amount: 1000})
 		if err != nil || ret.Amount != 1000 {
 			t.Fatalf("return: %v %+v", err, ret)
@@ -128,6 +133,61 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 		apiErr(t, err, 409, "order_not_paid")
 		_, err = partner.c.GetProfitSharing(ctx, psh.ID)
 		apiErr(t, err, 404, "profit_sharing_not_found")
+		e.verifyLedger()
+	})
+}
+
+// TestProfitSharingRefundReversesSharesOverTheAPI: a refund larger than
+// the held money takes the merchant receivers' shares back by itself
+// (reverse_shares, on by default): 201, the seller's balance less its
+// part, a profit_sharing.returned event naming the refund.
+func TestProfitSharingRefundReversesSharesOverTheAPI(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		p := orderParams("psh-rev", 10000)
+		p.ProfitSharing = true
+		o := payNew(t, e.demo, p) // fee 60: 9940 held
+		a, b := e.newMerchant("test", false), e.newMerchant("test", false)
+		ra, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "merchant", Account: a.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "merchant", Account: b.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "P1", Receivers: []client.ProfitSharingShare{
+			{Receiver: ra.ID, Amount: 6000}, {Receiver: rb.ID, Amount: 2000}}}); err != nil {
+			t.Fatal(err)
+		}
+		// 1940 held: a refund of 5940 (cost 5940 under the keep policy)
+		// takes 4000 back, 3000 from a and 1000 from b.
+		r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 5940})
+		if err != nil || r.Status != "succeeded" {
+			t.Fatalf("refund: %v %+v", err, r)
+		}
+		for _, c := range []struct {
+			m    merchant
+			want int64
+		}{{a, 3000}, {b, 1000}} {
+			bal, err := c.m.c.GetBalance(ctx)
+			if err != nil || len(bal.Available) != 1 || bal.Available[0].Amount != c.want {
+				t.Fatalf("receiver's balance: %v %+v, want %d", err, bal, c.want)
+			}
+		}
+		st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
+		if err != nil || st.Shared != 4000 || st.Available != 0 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+		evs, err := e.demo.ListEvents(ctx, client.ListParams{Extra: map[string]string{"type": "profit_sharing.returned"}})
+		if err != nil || len(evs.Data) != 2 {
+			t.Fatalf("profit_sharing.returned events: %v %+v", err, evs)
+		}
+		for _, ev := range evs.Data {
+			if !strings.Contains(string(ev.Data), `"refund":"`+r.ID+`"`) {
+				t.Fatalf("event %s names no refund: %s", ev.ID, ev.Data)
+			}
+		}
 		e.verifyLedger()
 	})
 }
