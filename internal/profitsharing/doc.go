@@ -38,16 +38,25 @@
 // # Refunds and returns (分账回退)
 //
 // A refund of a sharing order takes its cost (its amount less the fee it
-// returns under the refund fee policy) from the order's held money and is
-// refused with 409 profit_sharing_return_required when Held − Reserved
-// does not cover it: a refund never takes money that went to receivers.
-// The merchant first asks for the shares back, POST
-// /v1/profit-sharing/returns, which moves a merchant receiver's share out
-// of its available balance (under the balance lock transfers take; 409
-// receiver_balance_insufficient when it has spent it) back to the order's
-// held money (or the merchant's available balance once finished). The
-// refund does not return shares by itself: which receivers give back what
-// is the merchant's decision.
+// returns under the refund fee policy) from the order's held money. When
+// Held − Reserved does not cover it, the refund takes the difference back
+// from the receivers itself (reverse.go, Stripe's reverse_transfer), in
+// its own transaction under the order's sharing lock: ReturnForRefund
+// splits it over the shares of the order's succeeded sharings in
+// proportion to their amounts (Apportion: half-even at the minor unit,
+// the remainder to the largest, never more than a share has left), takes
+// each merchant receiver's part out of its available balance (under the
+// balance lock transfers take, receivers in account order; 409
+// receiver_balance_insufficient naming it, and nothing changes, when one
+// has spent it) into held, with a return (RefundID set), an entry and a
+// profit_sharing.returned event each, and the refund then reserves its
+// cost. A refund with reverse_shares: false is refused instead with 409
+// profit_sharing_return_required, and the merchant asks for the shares it
+// chooses, POST /v1/profit-sharing/returns, which moves a merchant
+// receiver's share out of its available balance (same lock and 409) back
+// to the order's held money (or the merchant's available balance once
+// finished). A refund that fails at the channel after taking shares back
+// leaves that money held, as a return asked for by itself would.
 //
 // # Unknown outcomes and crashes
 //
@@ -74,7 +83,18 @@
 //     to merchants of the platform work with any channel.
 //   - Returns from channel account holders (WeChat Pay's return-orders,
 //     Alipay's refund_royalty_parameters) are not built: 400
-//     return_not_supported.
+//     return_not_supported for POST /v1/profit-sharing/returns, 409
+//     channel_return_not_supported (naming the receiver) for a refund that
+//     would need one. WeChat Pay could return only MERCHANT_ID receivers'
+//     shares (/v3/profitsharing/return-orders takes a return_mchid, and
+//     its documents say a share paid to a person's change, PERSONAL_OPENID,
+//     cannot be returned); a wechatpay_openid share never will be.
+//   - A refund takes shares back in proportion to them, not as the
+//     merchant says receiver by receiver; a merchant who wants another
+//     split returns shares itself and refunds with reverse_shares: false.
+//   - A refund whose cost exceeds what is held plus the shares left
+//     (money released to the merchant) is refused: 409
+//     refund_exceeds_returnable.
 //   - A release is told to the order's channel after it commits when the
 //     channel holds the money (channel.ProfitSharingFinisher: WeChat Pay's
 //     unfreeze); an unknown outcome is told again by the worker. A channel
