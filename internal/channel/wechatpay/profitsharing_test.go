@@ -89,3 +89,51 @@ func TestProfitSharing(t *testing.T) {
 		t.Fatalf("the simulator's shares: %v", got)
 	}
 }
+
+// TestProfitSharingReceiverNames: a receiver's name reaches WeChat
+// encrypted with the platform key (the simulator decrypts it and checks it
+// against the name it expects); a MERCHANT_ID receiver without a name is
+// refused before any call; a name WeChat does not expect is refused.
+func TestProfitSharingReceiverNames(t *testing.T) {
+	s := newSetup(t)
+	ctx := context.Background()
+	ps, err := channel.ProfitSharingOf(s.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oid := newOrderID()
+	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sim.PayerPays(oid); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := func(rc channel.ProfitSharingReceiver) channel.ProfitSharingRequest {
+		rc.Amount, rc.Description = 100, "commission"
+		return channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: oid, ChannelTradeNo: q.ChannelTradeNo, Currency: "CNY",
+			Receivers: []channel.ProfitSharingReceiver{rc}}
+	}
+	s.sim.ExpectReceiverName("1900000109", "示例商户全称有限公司")
+	if _, err := ps.ShareProfit(ctx, req(channel.ProfitSharingReceiver{Type: "wechatpay_merchant", Account: "1900000109", Name: "示例商户全称有限公司"})); err != nil {
+		t.Fatalf("merchant receiver with its name: %v", err)
+	}
+	if got := s.sim.ReceiverName("1900000109"); got != "示例商户全称有限公司" {
+		t.Fatalf("the simulator decrypted %q", got)
+	}
+	if _, err := ps.ShareProfit(ctx, req(channel.ProfitSharingReceiver{Type: "wechatpay_merchant", Account: "1900000109", Name: "别的公司"})); err == nil || errors.Is(err, channel.ErrUnknownOutcome) {
+		t.Fatalf("a name WeChat does not expect: %v", err)
+	}
+	if _, err := ps.ShareProfit(ctx, req(channel.ProfitSharingReceiver{Type: "wechatpay_merchant", Account: "1900000110"})); !errors.Is(err, channel.ErrInvalidRequest) {
+		t.Fatalf("merchant receiver without a name: %v", err)
+	}
+	if _, err := ps.ShareProfit(ctx, req(channel.ProfitSharingReceiver{Type: "wechatpay_openid", Account: "o-person-1", Name: "张三"})); err != nil {
+		t.Fatalf("a person with a name: %v", err)
+	}
+	if got := s.sim.ReceiverName("o-person-1"); got != "张三" {
+		t.Fatalf("the simulator decrypted %q", got)
+	}
+}

@@ -1,6 +1,10 @@
 package wechatpay
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -18,7 +22,12 @@ import (
 // FINISHED: each receiver SUCCESS, or CLOSED with fail_reason
 // ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Simplified: no
 // return orders (/v3/profitsharing/return-orders), no maximum sharing
-// ratio, no 180-day unfreeze, no name check.
+// ratio, no 180-day unfreeze.
+//
+// A receiver's name is checked as WeChat does: required for MERCHANT_ID;
+// when given, the Wechatpay-Serial header must name the platform key and
+// the name must decrypt with it (RSAES-OAEP, SHA-1, base64), and match
+// the name a test told ExpectReceiverName (INVALID_REQUEST otherwise).
 
 // ReceiverAbnormal is a receiver account whose share WeChat closes.
 const ReceiverAbnormal = "o-abnormal"
@@ -44,6 +53,7 @@ func (s *Sim) addReceiver(r *v3Request) (int, any) {
 		AppID        string `json:"appid"`
 		Type         string `json:"type"`
 		Account      string `json:"account"`
+		Name         string `json:"name"`
 		RelationType string `json:"relation_type"`
 	}
 	if err := json.Unmarshal(r.body, &req); err != nil {
@@ -54,14 +64,57 @@ func (s *Sim) addReceiver(r *v3Request) (int, any) {
 		return paramError("缺少必填参数 (appid, type, account, relation_type)")
 	case req.Type != "MERCHANT_ID" && req.Type != "PERSONAL_OPENID":
 		return paramError("type 取值错误")
+	case req.Type == "MERCHANT_ID" && req.Name == "":
+		return paramError("接收方类型为MERCHANT_ID时，name（商户全称）必填")
+	}
+	var name string
+	if req.Name != "" {
+		if r.Header.Get("Wechatpay-Serial") != platformSerial {
+			return paramError("平台证书序列号Wechatpay-Serial错误")
+		}
+		ct, err := base64.StdEncoding.DecodeString(req.Name)
+		if err != nil {
+			return paramError("name 解密失败")
+		}
+		plain, err := rsa.DecryptOAEP(sha1.New(), rand.Reader, platformKey, ct, nil)
+		if err != nil {
+			return paramError("name 解密失败")
+		}
+		name = string(plain)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if want, ok := s.receiverNames[req.Account]; ok && name != "" && name != want {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "分账接收方全称不匹配")
+	}
 	if s.sharingReceivers == nil {
 		s.sharingReceivers = map[string]bool{}
 	}
 	s.sharingReceivers[receiverKey(req.Type, req.Account)] = true
+	if s.addedNames == nil {
+		s.addedNames = map[string]string{}
+	}
+	s.addedNames[req.Account] = name
 	return http.StatusOK, map[string]any{"type": req.Type, "account": req.Account, "relation_type": req.RelationType}
+}
+
+// ExpectReceiverName makes receivers/add check that a receiver account's
+// name, when given, is name.
+func (s *Sim) ExpectReceiverName(account, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.receiverNames == nil {
+		s.receiverNames = map[string]string{}
+	}
+	s.receiverNames[account] = name
+}
+
+// ReceiverName is the name (decrypted) a receiver account was last added
+// with, "" when none.
+func (s *Sim) ReceiverName(account string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addedNames[account]
 }
 
 func (s *Sim) createSharing(r *v3Request) (int, any) {

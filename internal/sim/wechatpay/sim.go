@@ -142,6 +142,9 @@ type Sim struct {
 	// sharingReceivers the receivers added (profitsharing.go).
 	sharings         map[string]*sharing
 	sharingReceivers map[string]bool
+	// receiverNames the names tests expect (ExpectReceiverName);
+	// addedNames the names receivers were added with, decrypted.
+	receiverNames, addedNames map[string]string
 	bills            map[string][]byte // download token → file
 	held             map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
