@@ -145,8 +145,8 @@ type Sim struct {
 	// receiverNames the names tests expect (ExpectReceiverName);
 	// addedNames the names receivers were added with, decrypted.
 	receiverNames, addedNames map[string]string
-	bills            map[string][]byte // download token → file
-	held             map[string]*notification
+	bills                     map[string][]byte // download token → file
+	held                      map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
 	contracts map[string]*contract
 	seq       int64
