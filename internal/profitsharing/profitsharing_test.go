@@ -225,6 +225,8 @@ func TestProfitSharingBadInput(t *testing.T) {
 		wantCode(t, try("b8", "ord_nope", share(seller.ID, 1)), "order_not_found")
 		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: profitsharing.TypeMerchant, Account: m.ID})
 		wantCode(t, err, "account_invalid")
+		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: profitsharing.TypeWeChatMerchant, Account: "1900000109"})
+		wantCode(t, err, "parameter_missing") // WeChat Pay requires a merchant receiver's full name
 		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: "bank", Account: "x"})
 		wantCode(t, err, "type_invalid")
 		_, _, err = e.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: "o4", Amount: 500, Currency: "CNY", Subject: "Tea", ProfitSharing: true,
