@@ -20,9 +20,8 @@ import (
 // earlier sharings (400 NOT_ENOUGH); a receiver must have been added.
 // A sharing is PROCESSING with PENDING receivers until queried once, then
 // FINISHED: each receiver SUCCESS, or CLOSED with fail_reason
-// ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Simplified: no
-// return orders (/v3/profitsharing/return-orders), no maximum sharing
-// ratio, no 180-day unfreeze.
+// ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Returns: below.
+// Simplified: no maximum sharing ratio, no 180-day unfreeze.
 //
 // A receiver's name is checked as WeChat does: required for MERCHANT_ID;
 // when given, the Wechatpay-Serial header must name the platform key and
@@ -290,6 +289,106 @@ func (s *Sim) Shared() map[string]int64 {
 			if rc.Result == "SUCCESS" {
 				out[rc.Account] += rc.Amount
 			}
+		}
+	}
+	return out
+}
+
+// Returns (分账回退): POST /v3/profitsharing/return-orders and GET
+// /v3/profitsharing/return-orders/{out_return_no}?out_order_no=…. A return
+// is made once per out_return_no (a repeat answers the first), only of
+// what a sharing paid a MERCHANT_ID receiver (return_mchid) and not
+// returned yet (400 INVALID_REQUEST otherwise); it is processed at once,
+// as WeChat's documents say: SUCCESS, or FAILED with fail_reason
+// ACCOUNT_ABNORMAL for the account ReturnAbnormal.
+
+// ReturnAbnormal is a merchant receiver whose returns WeChat fails.
+const ReturnAbnormal = "1900009999"
+
+type sharingReturn struct {
+	outOrderNo, outReturnNo, returnID, returnMchID, result, failReason string
+	amount                                                             int64
+}
+
+func (s *Sim) returnView(rt *sharingReturn) map[string]any {
+	out := map[string]any{"order_id": s.sharings[rt.outOrderNo].orderID, "out_order_no": rt.outOrderNo, "out_return_no": rt.outReturnNo,
+		"return_id": rt.returnID, "return_mchid": rt.returnMchID, "amount": rt.amount, "result": rt.result}
+	if rt.failReason != "" {
+		out["fail_reason"] = rt.failReason
+	}
+	return out
+}
+
+func (s *Sim) createReturn(r *v3Request) (int, any) {
+	var req struct {
+		OutOrderNo  string `json:"out_order_no"`
+		OutReturnNo string `json:"out_return_no"`
+		ReturnMchID string `json:"return_mchid"`
+		Amount      int64  `json:"amount"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal(r.body, &req); err != nil {
+		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	switch {
+	case req.OutOrderNo == "" || req.OutReturnNo == "" || req.ReturnMchID == "" || req.Amount <= 0 || req.Description == "":
+		return paramError("缺少必填参数 (out_order_no, out_return_no, return_mchid, amount, description)")
+	case !sharingNoPattern.MatchString(req.OutReturnNo):
+		return paramError("out_return_no 只能是数字、大小写字母_-|*@")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rt, ok := s.returns[req.OutReturnNo]; ok {
+		return http.StatusOK, s.returnView(rt)
+	}
+	p := s.sharings[req.OutOrderNo]
+	if p == nil {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "分账单不存在")
+	}
+	var paid int64
+	for _, rc := range p.receivers {
+		if rc.Type == "MERCHANT_ID" && rc.Account == req.ReturnMchID && rc.Result == "SUCCESS" {
+			paid += rc.Amount
+		}
+	}
+	for _, rt := range s.returns {
+		if rt.outOrderNo == req.OutOrderNo && rt.returnMchID == req.ReturnMchID && rt.result != "FAILED" {
+			paid -= rt.amount
+		}
+	}
+	if req.Amount > paid {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "回退金额超过该接收方可回退金额（只能对成功分给商户接收方的金额进行回退）")
+	}
+	rt := &sharingReturn{outOrderNo: req.OutOrderNo, outReturnNo: req.OutReturnNo, returnID: s.nextIDLocked("3008450740201411110007820999", 4),
+		returnMchID: req.ReturnMchID, amount: req.Amount, result: "SUCCESS"}
+	if req.ReturnMchID == ReturnAbnormal {
+		rt.result, rt.failReason = "FAILED", "ACCOUNT_ABNORMAL"
+	}
+	if s.returns == nil {
+		s.returns = map[string]*sharingReturn{}
+	}
+	s.returns[rt.outReturnNo] = rt
+	return http.StatusOK, s.returnView(rt)
+}
+
+func (s *Sim) queryReturn(r *v3Request) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.returns[r.PathValue("no")]
+	if rt == nil || rt.outOrderNo != r.URL.Query().Get("out_order_no") {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "记录不存在")
+	}
+	return http.StatusOK, s.returnView(rt)
+}
+
+// Returned sums the succeeded returns per merchant receiver.
+func (s *Sim) Returned() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for _, rt := range s.returns {
+		if rt.result == "SUCCESS" {
+			out[rt.returnMchID] += rt.amount
 		}
 	}
 	return out
