@@ -108,6 +108,8 @@ type Sandbox struct {
 	transfers map[string]*sbxTransfer
 	// sharings are the profit sharings made here, by sharing id (profitsharing.go).
 	sharings map[string]*sbxSharing
+	// returns are the profit sharing returns made here, by return id.
+	returns map[string]channel.ProfitSharingReturnResponse
 }
 
 // New returns a sandbox.
