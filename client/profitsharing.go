@@ -103,9 +103,13 @@ type ProfitSharingReturn struct {
 	Description   string `json:"description"`
 	Status        string `json:"status"`
 	// Refund is the refund that took the share back (re_…), when one did.
-	Refund    string    `json:"refund,omitempty"`
-	Livemode  bool      `json:"livemode"`
-	CreatedAt time.Time `json:"created_at"`
+	Refund string `json:"refund,omitempty"`
+	// FailureCode and FailureMessage say why a channel refused a return
+	// (status failed).
+	FailureCode    string    `json:"failure_code,omitempty"`
+	FailureMessage string    `json:"failure_message,omitempty"`
+	Livemode       bool      `json:"livemode"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // CreateProfitSharingReturnParams are the parameters of POST

@@ -66,9 +66,6 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 		keep := false
 		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000, ReverseShares: &keep})
 		apiErr(t, err, 409, "profit_sharing_return_required")
-		// Taking the shares back would need 15 of the sandbox holder's.
-		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000})
-		apiErr(t, err, 409, "channel_return_not_supported")
 		ret, err := e.demo.CreateProfitSharingReturn(ctx, client.CreateProfitSharingReturnParams{ProfitSharing: psh.ID, OutReturnNo: "RT1", Receiver: seller.ID, Amount: 1000})
 		if err != nil || ret.Amount != 1000 {
 			t.Fatalf("return: %v %+v", err, ret)
@@ -262,6 +259,100 @@ func TestProfitSharingAtWeChatPay(t *testing.T) {
 		if ids, err := e.g.Store.ProfitSharingOrdersToUnfreeze(ctx, 10); err != nil || len(ids) != 0 {
 			t.Fatalf("orders left to unfreeze: %v %v", err, ids)
 		}
+		e.verifyLedger()
+	})
+}
+
+// TestProfitSharingReturnsAtWeChatPay on both stores, through the WeChat
+// Pay simulator: a merchant receiver at WeChat (MERCHANT_ID, added with
+// its name encrypted) is asked for its share back with return-orders
+// before the refund is sent, and the refund then succeeds; an abnormal
+// merchant's return fails and so does its refund, with the money where it
+// was; a share paid to a person (PERSONAL_OPENID) cannot be returned at
+// WeChat: 409 channel_return_not_supported.
+func TestProfitSharingReturnsAtWeChatPay(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.channelAccount("wechatpay", "wechat.native")
+		wx := s.sim.(*simwx.Sim)
+		pay := func(no string) *client.Order {
+			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: no, Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "wechat.native", ProfitSharing: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wx.PayerPays(o.ID); err != nil {
+				t.Fatal(err)
+			}
+			return waitOrder(t, e.demo, o.ID, "succeeded")
+		}
+		receiver := func(typ, account, name string) *client.ProfitSharingReceiver {
+			r, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: typ, Account: account, Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		hour := 0
+		share := func(o *client.Order, no string, r *client.ProfitSharingReceiver, amount int64) {
+			p, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: no, Receivers: []client.ProfitSharingShare{{Receiver: r.ID, Amount: amount, Description: "commission"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				hour++
+				if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(hour)*time.Hour), 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := e.demo.GetProfitSharing(ctx, p.ID); err != nil || got.Status != "succeeded" {
+				t.Fatalf("sharing: %v %+v", err, got)
+			}
+		}
+		wx.ExpectReceiverName("1900000109", "示例商户有限公司")
+		seller := receiver("wechatpay_merchant", "1900000109", "示例商户有限公司")
+		abnormal := receiver("wechatpay_merchant", simwx.ReturnAbnormal, "异常商户")
+		person := receiver("wechatpay_openid", "o-seller-1", "")
+		if got := wx.ReceiverName("1900000109"); got != "" {
+			t.Fatalf("added before any sharing: %q", got)
+		}
+
+		a := pay("wx-ret-a") // 9940 held after the fee
+		share(a, "A1", seller, 6000)
+		if got := wx.ReceiverName("1900000109"); got != "示例商户有限公司" {
+			t.Fatalf("WeChat decrypted the name %q", got)
+		}
+		r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: a.ID, OutRefundNo: "RA", Amount: 9000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wx.Returned(); got["1900000109"] != 5060 {
+			t.Fatalf("WeChat's returns: %v", got)
+		}
+		if r.Status == "pending" {
+			e.clock.Advance(time.Hour)
+			r = waitRefund(t, e.demo, r.ID, "succeeded")
+		}
+		if r.Status != "succeeded" {
+			t.Fatalf("refund: %+v", r)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, a.ID); err != nil || st.Shared != 940 || st.Available != 0 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+
+		b := pay("wx-ret-b")
+		share(b, "B1", abnormal, 6000)
+		rb, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: b.ID, OutRefundNo: "RB", Amount: 9000})
+		if err != nil || rb.Status != "failed" || rb.FailureCode != "profit_sharing_return_failed" {
+			t.Fatalf("refund whose return failed: %v %+v", err, rb)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, b.ID); err != nil || st.Shared != 6000 || st.Available != 3940 {
+			t.Fatalf("state after the failed return: %v %+v", err, st)
+		}
+
+		c := pay("wx-ret-c")
+		share(c, "C1", person, 6000)
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: c.ID, OutRefundNo: "RC", Amount: 9000})
+		apiErr(t, err, 409, "channel_return_not_supported")
 		e.verifyLedger()
 	})
 }

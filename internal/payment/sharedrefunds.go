@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
@@ -67,14 +68,24 @@ func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) 
 // createSharedRefund is Store.RefundCreate for an order paid with profit
 // sharing: it also reserves the refund's cost on the order's held money,
 // taking receivers' shares back first when reverse allows and it must.
-func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool) error {
+//
+// A share of an account holder at the order's channel is asked of the
+// channel (channel.ProfitSharingReturner) after the commit: atChannel
+// says so, and the refund's reservation then lacks what those returns
+// bring until they succeed (channelReturns).
+func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool) (atChannel bool, err error) {
 	cost, err := s.refundCost(ctx, o, r.Amount)
 	if err != nil {
-		return err
+		return false, err
+	}
+	canReturn := false
+	if conn, err := s.connector(ctx, o); err == nil {
+		_, canReturn = channel.Unwrap(conn).(channel.ProfitSharingReturner)
 	}
 	returned := false
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		returned = false
+		returned, atChannel = false, false
+		pending := int64(0)
 		st, err := tx.ProfitSharingOrderLock(ctx, o.ID)
 		if errors.Is(err, store.ErrNotFound) { // not paid (yet)
 			return fmt.Errorf("order %s: %w", o.ID, store.ErrStale)
@@ -90,23 +101,120 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 			if !reverse {
 				return ErrSharingRefundExceeds(available, cost, o.Currency)
 			}
-			returns, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, r.CreatedAt)
+			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, canReturn, r.CreatedAt)
 			if err != nil {
 				return err
 			}
-			returned = len(returns) > 0
+			returned, atChannel, pending = len(returns) > 0, p > 0, p
 		}
-		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost); err != nil {
+		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost-pending); err != nil {
 			return err
 		}
-		st.Reserved += cost
+		st.Reserved += cost - pending
 		st.UpdatedAt = r.CreatedAt
 		return tx.ProfitSharingOrderPut(ctx, st)
 	})
 	if err == nil && returned {
 		s.notify() // the returns' events
 	}
-	return err
+	return atChannel, err
+}
+
+// channelReturns asks the order's channel for the shares a pending refund
+// takes back from account holders there (its processing returns) —
+// again when a query finds the channel never got one — and records the
+// answers (profitsharing.FinishChannelReturn). done is false while one is
+// still unknown: the refund stays pending and the Worker asks again. When
+// one failed, the refund fails (profit_sharing_return_failed) and its
+// reservation is released; the shares that did come back stay held on
+// the order. When all succeeded the refund is sent to the channel.
+func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.Refund, query bool) (out *store.Refund, done bool, err error) {
+	rets, err := s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	var processing, failed []*store.ProfitSharingReturn
+	for _, ret := range rets {
+		switch ret.Status {
+		case store.ProfitSharingProcessing:
+			processing = append(processing, ret)
+		case store.ProfitSharingFailed:
+			failed = append(failed, ret)
+		}
+	}
+	if len(processing) > 0 {
+		conn, err := s.connector(ctx, o)
+		if err != nil {
+			return nil, false, err
+		}
+		returner, ok := channel.Unwrap(conn).(channel.ProfitSharingReturner)
+		if !ok {
+			return nil, false, fmt.Errorf("refund %s: channel account %s takes no profit sharing returns: %w", r.ID, o.ChannelAccountID, channel.ErrNotSupported)
+		}
+		psh := map[string]*store.ProfitSharing{}
+		for _, ret := range processing {
+			if psh[ret.ProfitSharingID] == nil {
+				if psh[ret.ProfitSharingID], err = s.Store.ProfitSharingGet(ctx, ret.ProfitSharingID); err != nil {
+					return nil, false, err
+				}
+			}
+			req := channel.ProfitSharingReturnRequest{ReturnID: ret.ID, SharingID: ret.ProfitSharingID, Amount: ret.Amount, Currency: ret.Currency,
+				Description: "refund", Livemode: ret.Livemode}
+			for _, sh := range psh[ret.ProfitSharingID].Receivers {
+				if sh.Receiver == ret.ReceiverID {
+					req.Receiver = channel.ProfitSharingReceiver{Type: sh.Type, Account: sh.Account, Name: sh.Name, Amount: sh.Amount}
+				}
+			}
+			cctx, cancel := s.channelCtx(ctx)
+			var resp *channel.ProfitSharingReturnResponse
+			if query {
+				resp, err = returner.QueryProfitSharingReturn(cctx, req)
+			}
+			if !query || errors.Is(err, channel.ErrTradeNotFound) {
+				resp, err = returner.ReturnProfitSharing(cctx, req)
+			}
+			cancel()
+			var decline *channel.DeclineError
+			switch {
+			case err == nil && resp.Status == channel.ProfitSharingProcessing:
+				continue
+			case err == nil:
+				ok := resp.Status == channel.ProfitSharingSuccess
+				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, ok, resp.ChannelReturnNo, resp.FailureCode, resp.FailureMessage, s.now())
+			case errors.As(err, &decline), (errors.Is(err, channel.ErrInvalidRequest) || errors.Is(err, channel.ErrNotSupported)) && !errors.Is(err, channel.ErrUnknownOutcome):
+				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, false, "", "channel_refused", err.Error(), s.now())
+			default:
+				s.log().Warn("profit sharing return outcome unknown; the refund waits", "refund", r.ID, "return", ret.ID, "err", err)
+				continue
+			}
+			if errors.Is(err, store.ErrStale) {
+				continue // recorded by someone else; read again below
+			} else if err != nil {
+				return nil, false, err
+			}
+			s.notify()
+		}
+		if rets, err = s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID); err != nil {
+			return nil, false, err
+		}
+		processing, failed = nil, nil
+		for _, ret := range rets {
+			switch ret.Status {
+			case store.ProfitSharingProcessing:
+				processing = append(processing, ret)
+			case store.ProfitSharingFailed:
+				failed = append(failed, ret)
+			}
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		out, err := s.finishRefund(ctx, r, store.RefundFailed, "", "profit_sharing_return_failed")
+		return out, true, err
+	case len(processing) > 0:
+		return r, false, nil
+	}
+	return r, true, nil
 }
 
 // finishSharedRefund is finishRefund for an order paid with profit

@@ -2,6 +2,7 @@ package profitsharing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -49,10 +50,20 @@ func ErrChannelReturn(receiverID, typ string, amount int64, currency string) *er
 		money.Format(amount, currency), currency, receiverID, typ))
 }
 
-// ReturnedShare is one share a refund took back.
+// ReturnedShare is one share a refund took back (or, Return.Status
+// processing, asked the channel for).
 type ReturnedShare struct {
 	Return *store.ProfitSharingReturn
 	Share  store.ProfitSharingShare
+}
+
+// ReturnableAtChannel says whether a channel account holder's share of
+// receiver type typ can be returned at a channel that has
+// channel.ProfitSharingReturner: WeChat Pay returns only what went to a
+// MERCHANT_ID receiver; Alipay has no return call (its royalties come
+// back inside alipay.trade.refund, not built); the sandbox returns all.
+func ReturnableAtChannel(typ string) bool {
+	return typ == TypeWeChatMerchant || typ == TypeSandbox
 }
 
 // ReturnForRefund takes need back from the receivers of the order's
@@ -66,10 +77,17 @@ type ReturnedShare struct {
 // other; one whose balance is short fails the whole refund
 // (ErrReceiverShort). Every return has its ledger entry and its
 // profit_sharing.returned event, added to tx.
-func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, at time.Time) ([]ReturnedShare, error) {
+//
+// A channel account holder's part is asked of the channel when
+// channelReturns (the order's channel has channel.ProfitSharingReturner)
+// and ReturnableAtChannel: its return is created processing with nothing
+// moved, and the caller asks the channel after the commit
+// (FinishChannelReturn records the answer); otherwise the refund is
+// refused (ErrChannelReturn). atChannel is what such returns will bring.
+func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, channelReturns bool, at time.Time) (out []ReturnedShare, atChannel int64, err error) {
 	sharings, err := tx.ProfitSharingsSucceeded(ctx, st.OrderID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	type line struct {
 		sharing *store.ProfitSharing
@@ -82,7 +100,7 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 		for _, sh := range p.Receivers {
 			returned, err := tx.ProfitSharingReturned(ctx, p.ID, sh.Receiver)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			left := max(sh.Amount-returned, 0)
 			lines = append(lines, line{p, sh})
@@ -92,21 +110,32 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 	}
 	parts, ok := Apportion(need, weights, caps)
 	if !ok {
-		return nil, ErrReturnableShort(cost, st.Held-st.Reserved, returnable, st.Currency)
+		return nil, 0, ErrReturnableShort(cost, st.Held-st.Reserved, returnable, st.Currency)
 	}
-	var out []ReturnedShare
+	var pending []ReturnedShare
 	for i, l := range lines {
 		if parts[i] == 0 {
 			continue
 		}
-		if l.share.Type != TypeMerchant {
-			return nil, ErrChannelReturn(l.share.Receiver, l.share.Type, parts[i], st.Currency)
-		}
 		ret := &store.ProfitSharingReturn{ID: id.New(id.ProfitSharingReturn, at), MerchantID: st.MerchantID, AppID: l.sharing.AppID,
 			Livemode: st.Livemode, ProfitSharingID: l.sharing.ID, OrderID: st.OrderID, ReceiverID: l.share.Receiver, Amount: parts[i],
-			Currency: st.Currency, Description: "refund " + r.ID, CreatedAt: at, RefundID: r.ID}
+			Currency: st.Currency, Description: "refund " + r.ID, CreatedAt: at, RefundID: r.ID, Status: store.ProfitSharingSucceeded}
 		ret.OutReturnNo = ret.ID // unique, and never one of the merchant's own numbers
+		if l.share.Type != TypeMerchant {
+			if !channelReturns || !ReturnableAtChannel(l.share.Type) {
+				return nil, 0, ErrChannelReturn(l.share.Receiver, l.share.Type, parts[i], st.Currency)
+			}
+			ret.Status, ret.ChannelAccountID = store.ProfitSharingProcessing, l.sharing.ChannelAccountID
+			pending = append(pending, ReturnedShare{Return: ret, Share: l.share})
+			atChannel += parts[i]
+			continue
+		}
 		out = append(out, ReturnedShare{Return: ret, Share: l.share})
+	}
+	for _, p := range pending {
+		if err := tx.ProfitSharingReturnCreate(ctx, p.Return); err != nil {
+			return nil, 0, err
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Share.Account < out[j].Share.Account })
 	to := ledger.MerchantSharing(st.MerchantID, st.Livemode)
@@ -117,13 +146,13 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 		from := ledger.MerchantAvailable(rs.Share.Account, st.Livemode)
 		available, _, err := tx.BalanceForDebit(ctx, from, st.Currency)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if available < ret.Amount {
-			return nil, ErrReceiverShort(ret.ReceiverID, rs.Share.Account, available, ret.Amount, st.Currency)
+			return nil, 0, ErrReceiverShort(ret.ReceiverID, rs.Share.Account, available, ret.Amount, st.Currency)
 		}
 		if err := tx.ProfitSharingReturnCreate(ctx, ret); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		st.Held += ret.Amount
 		st.Shared -= ret.Amount
@@ -131,20 +160,71 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 			Lines: []ledger.Line{{Account: from, Currency: st.Currency, Amount: -ret.Amount}, {Account: to, Currency: st.Currency, Amount: ret.Amount}}})
 		ev, err := returnEvent(ret, at)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		events = append(events, ev)
 	}
 	if len(entries) > 0 {
 		if err := tx.LedgerPost(ctx, at, entries...); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := tx.EventAdd(ctx, at, events...); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	st.UpdatedAt = at
-	return out, nil
+	return append(out, pending...), atChannel, nil
+}
+
+// FinishChannelReturn records a channel's final answer about a processing
+// return of a refund, in one transaction under the order's sharing lock:
+// succeeded, the share is back in the trade (the channel owes the
+// platform that much more: its receivable), held on the order and
+// reserved for the refund while the refund is pending (left held when the
+// refund ended meanwhile), with its entry and profit_sharing.returned
+// event; failed, nothing moved and the return says why. ErrStale when the
+// return was not processing any more.
+func FinishChannelReturn(ctx context.Context, st store.Store, ret *store.ProfitSharingReturn, succeeded bool, channelNo, code, msg string, at time.Time) (*store.ProfitSharingReturn, error) {
+	var out *store.ProfitSharingReturn
+	err := st.InTx(ctx, func(tx store.Tx) error {
+		o, err := tx.ProfitSharingOrderLock(ctx, ret.OrderID)
+		if err != nil {
+			return err
+		}
+		to := store.ProfitSharingFailed
+		if succeeded {
+			to, code, msg = store.ProfitSharingSucceeded, "", ""
+		}
+		if out, err = tx.ProfitSharingReturnTransition(ctx, ret.ID, to, channelNo, code, msg); err != nil {
+			return err
+		}
+		if !succeeded {
+			return nil
+		}
+		o.Held += out.Amount
+		o.Shared -= out.Amount
+		if err := tx.ProfitSharingRefundHoldAdd(ctx, out.RefundID, out.Amount); err == nil {
+			o.Reserved += out.Amount
+		} else if !errors.Is(err, store.ErrStale) {
+			return err
+		}
+		o.UpdatedAt = at
+		if err := tx.ProfitSharingOrderPut(ctx, o); err != nil {
+			return err
+		}
+		if err := tx.LedgerPost(ctx, at, ledger.Entry{ID: id.New(id.Entry, at), Kind: ledger.KindProfitSharingReturn, RefID: out.ID, CreatedAt: at,
+			Lines: []ledger.Line{
+				{Account: ledger.ChannelReceivable(out.ChannelAccountID, out.Livemode), Currency: out.Currency, Amount: -out.Amount},
+				{Account: ledger.MerchantSharing(out.MerchantID, out.Livemode), Currency: out.Currency, Amount: out.Amount}}}); err != nil {
+			return err
+		}
+		ev, err := returnEvent(out, at)
+		if err != nil {
+			return err
+		}
+		return tx.EventAdd(ctx, at, ev)
+	})
+	return out, err
 }
 
 // Apportion splits need into parts in proportion to weights: each part is

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/channel/sandbox"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/payment"
@@ -178,21 +179,76 @@ func TestRefundRefusedWhenReceiverSpent(t *testing.T) {
 	})
 }
 
-// TestRefundCannotReverseChannelShares: a share paid to an account holder
-// at the channel is not taken back by a refund: 409 naming the receiver.
-func TestRefundCannotReverseChannelShares(t *testing.T) {
+// TestRefundTakesChannelSharesBack: a share paid to an account holder at
+// the channel (the sandbox) is asked back of the channel before the refund
+// is sent: the return succeeds, the money is held again and the refund
+// takes it; events and ledger follow.
+func TestRefundTakesChannelSharesBack(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
-		_, sc, _ := e.Merchant(t, "Market", 0)
+		m, sc, _ := e.Merchant(t, "Market", 0)
 		buyer := e.receiver(sc, profitsharing.TypeSandbox, "buyer-1")
 		o := e.paidOrder(sc, "o1", 10000, true)
 		if _, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{share(buyer.ID, 8000)}}); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := e.Payments.CreateRefund(ctx, sc, refund("r1", o.ID, 5000))
-		wantCode(t, err, "channel_return_not_supported")
-		if !strings.Contains(err.Error(), buyer.ID) {
-			t.Fatalf("the error does not name the receiver: %v", err)
+		r, _, err := e.Payments.CreateRefund(ctx, sc, refund("r1", o.ID, 5000))
+		if err != nil || r.Status != store.RefundSucceeded {
+			t.Fatalf("refund: %v %+v", err, r)
 		}
+		rets, err := e.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+		if err != nil || len(rets) != 1 || rets[0].Status != store.ProfitSharingSucceeded || rets[0].Amount != 3000 || rets[0].ChannelReturnNo == "" {
+			t.Fatalf("returns: %v %+v", err, rets)
+		}
+		check(t, fmt.Sprint(e.eventTypes(m, rets[0].ID)), "[profit_sharing.returned]", "return's events")
+		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 0, "held")
+		st, err := e.svc.OrderState(ctx, sc, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st.Shared, int64(5000), "shared")
+		check(t, st.Held, int64(0), "held")
+		check(t, st.Reserved, int64(0), "reserved")
+	})
+}
+
+// TestRefundFailsWhenChannelReturnFails: when the channel refuses to take
+// a share back, the refund fails (profit_sharing_return_failed) without
+// being sent, its reservation is released, and the money is where it was.
+func TestRefundFailsWhenChannelReturnFails(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		m, sc, _ := e.Merchant(t, "Market", 0)
+		partner, _, _ := e.Merchant(t, "Seller", 0)
+		seller := e.receiver(sc, profitsharing.TypeMerchant, partner.ID)
+		stuck := e.receiver(sc, profitsharing.TypeSandbox, sandbox.ReturnInvalid)
+		o := e.paidOrder(sc, "o1", 10000, true)
+		if _, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{
+			share(stuck.ID, 6000), share(seller.ID, 2000)}}); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := e.Payments.CreateRefund(ctx, sc, refund("r1", o.ID, 6000))
+		if err != nil || r.Status != store.RefundFailed || r.FailureCode != "profit_sharing_return_failed" {
+			t.Fatalf("refund: %v %+v", err, r)
+		}
+		rets, err := e.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+		if err != nil || len(rets) != 2 {
+			t.Fatalf("returns: %v %+v", err, rets)
+		}
+		for _, ret := range rets {
+			if ret.ReceiverID == stuck.ID && (ret.Status != store.ProfitSharingFailed || ret.Amount != 3000) {
+				t.Fatalf("the channel's return: %+v", ret)
+			}
+		}
+		// The seller's 1000 came back and stays held on the order.
+		check(t, e.balance(ledger.MerchantAvailable(partner.ID, false)), 1000, "seller's available")
+		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 3000, "held")
+		st, err := e.svc.OrderState(ctx, sc, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st.Held, int64(3000), "held")
+		check(t, st.Reserved, int64(0), "reserved")
+		check(t, st.Shared, int64(7000), "shared")
+		check(t, fmt.Sprint(e.eventTypes(m, r.ID)), "[refund.failed]", "refund events")
 	})
 }
 

@@ -111,6 +111,14 @@ type ProfitSharingReturn struct {
 	// RefundID is the refund that took the return in its own transaction
 	// (re_…), "" for a return asked for by itself.
 	RefundID string
+	// Status is ProfitSharingSucceeded for a merchant receiver's return;
+	// a channel account holder's is ProfitSharingProcessing until the
+	// channel (ChannelAccountID) answers, then succeeded or failed.
+	Status           string
+	ChannelAccountID string
+	ChannelReturnNo  string
+	FailureCode      string
+	FailureMessage   string
 }
 
 // ProfitSharingTransition is a compare-and-set change of a processing
@@ -147,7 +155,13 @@ type ProfitSharingTx interface {
 	// ProfitSharingsSucceeded lists an order's succeeded sharings, oldest
 	// first (what a refund may take back).
 	ProfitSharingsSucceeded(ctx context.Context, orderID string) ([]*ProfitSharing, error)
-	// ProfitSharingReturned sums the returns of one receiver's share.
+	// ProfitSharingReturnTransition ends a processing return (to
+	// succeeded or failed); ErrStale when it is not processing.
+	ProfitSharingReturnTransition(ctx context.Context, id, to, channelReturnNo, failureCode, failureMessage string) (*ProfitSharingReturn, error)
+	// ProfitSharingRefundHoldAdd adds to what a pending refund reserved.
+	ProfitSharingRefundHoldAdd(ctx context.Context, refundID string, amount int64) error
+	// ProfitSharingReturned sums the returns of one receiver's share that
+	// did not fail.
 	ProfitSharingReturned(ctx context.Context, sharingID, receiverID string) (int64, error)
 	// ProfitSharingRefundHold records what a pending refund reserved of
 	// its order; ProfitSharingRefundRelease marks it done and returns it

@@ -7,3 +7,13 @@
 -- POST /v1/profit-sharing/returns).
 ALTER TABLE profit_sharing_returns ADD COLUMN refund_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX profit_sharing_returns_refund ON profit_sharing_returns (refund_id) WHERE refund_id <> '';
+
+-- A return from an account holder at a channel (WeChat Pay's
+-- return-orders, the sandbox) is processing until the channel answers;
+-- the refund that asked for it waits. Returns of merchant receivers are
+-- succeeded at once.
+ALTER TABLE profit_sharing_returns ADD COLUMN status TEXT NOT NULL DEFAULT 'succeeded';
+ALTER TABLE profit_sharing_returns ADD COLUMN channel_account_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE profit_sharing_returns ADD COLUMN channel_return_no TEXT NOT NULL DEFAULT '';
+ALTER TABLE profit_sharing_returns ADD COLUMN failure_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE profit_sharing_returns ADD COLUMN failure_message TEXT NOT NULL DEFAULT '';
