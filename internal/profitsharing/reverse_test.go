@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/channel/sandbox"
@@ -207,6 +208,47 @@ func TestRefundTakesChannelSharesBack(t *testing.T) {
 		}
 		check(t, st.Shared, int64(5000), "shared")
 		check(t, st.Held, int64(0), "held")
+		check(t, st.Reserved, int64(0), "reserved")
+	})
+}
+
+// TestRefundWaitsForAnUnknownChannelReturn: a return whose answer is lost
+// leaves the refund pending, not sent, with only the held money reserved;
+// the payment worker asks the channel, records the return, and only then
+// sends the refund.
+func TestRefundWaitsForAnUnknownChannelReturn(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		m, sc, _ := e.Merchant(t, "Market", 0)
+		lost := e.receiver(sc, profitsharing.TypeSandbox, sandbox.ReturnTimeout)
+		o := e.paidOrder(sc, "o1", 10000, true)
+		if _, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{share(lost.ID, 8000)}}); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := e.Payments.CreateRefund(ctx, sc, refund("r1", o.ID, 5000))
+		if err != nil || r.Status != store.RefundPending {
+			t.Fatalf("refund: %v %+v", err, r)
+		}
+		rets, err := e.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+		if err != nil || len(rets) != 1 || rets[0].Status != store.ProfitSharingProcessing || rets[0].Amount != 3000 {
+			t.Fatalf("returns: %v %+v", err, rets)
+		}
+		st, err := e.svc.OrderState(ctx, sc, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st.Reserved, int64(2000), "reserved while the return is unknown")
+		check(t, st.Held, int64(2000), "held while the return is unknown")
+		e.verify()
+		e.Clock.Advance(time.Hour)
+		(&payment.Worker{Service: e.Payments}).RunOnce(ctx)
+		if r, err = e.Store.RefundGet(ctx, r.ID); err != nil || r.Status != store.RefundSucceeded {
+			t.Fatalf("refund after the worker: %v %+v", err, r)
+		}
+		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 0, "held")
+		if st, err = e.svc.OrderState(ctx, sc, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		check(t, st.Shared, int64(5000), "shared")
 		check(t, st.Reserved, int64(0), "reserved")
 	})
 }

@@ -78,9 +78,14 @@ type sbxSharing struct {
 	pending bool // ReceiverSlow: processing until queried
 }
 
-// ReturnInvalid is a test receiver whose returns fail for good
-// (receiver_invalid); any other receiver's return succeeds at once.
-const ReturnInvalid = "sandbox_return_invalid"
+// Test receivers of returns; any other receiver's return succeeds at once.
+const (
+	// ReturnInvalid: returns fail for good (receiver_invalid).
+	ReturnInvalid = "sandbox_return_invalid"
+	// ReturnTimeout: the return goes through but the answer is lost
+	// (outcome unknown) until a query or a repeat asks.
+	ReturnTimeout = "sandbox_return_timeout"
+)
 
 // ReturnProfitSharing takes a test receiver's share back
 // (channel.ProfitSharingReturner), once per return id: a repeat answers
@@ -102,6 +107,9 @@ func (s *Sandbox) ReturnProfitSharing(ctx context.Context, r channel.ProfitShari
 		out.Status, out.FailureCode, out.FailureMessage = channel.ProfitSharingFailed, "receiver_invalid", "The receiver's account cannot return its share."
 	}
 	s.returns[r.ReturnID] = out
+	if r.Receiver.Account == ReturnTimeout {
+		return nil, channel.Unknown(context.DeadlineExceeded)
+	}
 	return &out, nil
 }
 
