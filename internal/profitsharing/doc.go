@@ -58,6 +58,20 @@
 // finished). A refund that fails at the channel after taking shares back
 // leaves that money held, as a return asked for by itself would.
 //
+// A share of an account holder at the order's channel is asked back of
+// the channel (channel.ProfitSharingReturner: WeChat Pay's return-orders
+// for MERCHANT_ID receivers, the sandbox): the refund's transaction
+// creates the return processing and reserves only what is held; the
+// payment service then asks the channel (payment's channelReturns), and
+// FinishChannelReturn records the answer under the order's lock —
+// succeeded, the share is back on the channel's receivable and held and
+// reserved for the refund; failed, nothing moved. The refund is sent to
+// its channel only when all its returns succeeded; one failed return
+// fails it (profit_sharing_return_failed) and releases its reservation. A
+// lost answer leaves the refund pending: the payment worker, which retries
+// pending refunds, asks the channel about the return first (sending it
+// again when the channel never got it; one return per id at the channel).
+//
 // # Unknown outcomes and crashes
 //
 // As transfers: a lost answer leaves the sharing processing and the worker
@@ -81,14 +95,22 @@
 //     asked about with alipay.trade.order.settle.query) implement
 //     channel.ProfitSharing; see the connectors for their limits. Shares
 //     to merchants of the platform work with any channel.
-//   - Returns from channel account holders (WeChat Pay's return-orders,
-//     Alipay's refund_royalty_parameters) are not built: 400
-//     return_not_supported for POST /v1/profit-sharing/returns, 409
-//     channel_return_not_supported (naming the receiver) for a refund that
-//     would need one. WeChat Pay could return only MERCHANT_ID receivers'
-//     shares (/v3/profitsharing/return-orders takes a return_mchid, and
-//     its documents say a share paid to a person's change, PERSONAL_OPENID,
-//     cannot be returned); a wechatpay_openid share never will be.
+//   - Returns from channel account holders are made by refunds only
+//     (POST /v1/profit-sharing/returns: 400 return_not_supported), and
+//     only where the channel can: WeChat Pay returns only MERCHANT_ID
+//     receivers' shares (/v3/profitsharing/return-orders takes a
+//     return_mchid; its documents say a share paid to a person's change,
+//     PERSONAL_OPENID, cannot be returned), so a refund that would need a
+//     wechatpay_openid share back is refused with 409
+//     channel_return_not_supported naming the receiver. Alipay returns a
+//     royalty inside the refund itself (alipay.trade.refund's
+//     refund_royalty_parameters: for 当面付 Alipay apportions by itself;
+//     for page, app and wap payments the request names trans_out and the
+//     amount); that is not built, so Alipay account holders' shares are
+//     refused the same way.
+//   - A lost answer about a channel return is asked about on the payment
+//     worker's schedule for pending refunds (SyncAfter), not
+//     jobs.QueryBackoff's.
 //   - A refund takes shares back in proportion to them, not as the
 //     merchant says receiver by receiver; a merchant who wants another
 //     split returns shares itself and refunds with reverse_shares: false.
