@@ -295,7 +295,8 @@ func TestRefundFailsWhenChannelReturnFails(t *testing.T) {
 }
 
 // TestConcurrentRefundsNeverReturnMoreThanShared races 16 refunds of 1000
-// against an order of 10000 that shared 8000 with two merchants: exactly
+// against an order of 10000 that shared 8000 with two merchants and an
+// account holder at the sandbox (returned at the channel): exactly
 // ten pass (the order's amount), together they take back exactly the
 // 8000 shared, and no receiver ever gives back more than it got.
 func TestConcurrentRefundsNeverReturnMoreThanShared(t *testing.T) {
@@ -306,26 +307,39 @@ func TestConcurrentRefundsNeverReturnMoreThanShared(t *testing.T) {
 		ra := e.receiver(sc, profitsharing.TypeMerchant, a.ID)
 		rb := e.receiver(sc, profitsharing.TypeMerchant, b.ID)
 		o := e.paidOrder(sc, "o1", 10000, true)
+		buyer := e.receiver(sc, profitsharing.TypeSandbox, "buyer-1") // returned at the channel
 		if _, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{
-			share(ra.ID, 5001), share(rb.ID, 2999)}}); err != nil {
+			share(ra.ID, 4001), share(rb.ID, 2999), share(buyer.ID, 1000)}}); err != nil {
 			t.Fatal(err)
 		}
 		const n = 16
 		var wg sync.WaitGroup
 		results := make([]error, n)
+		refunds := make([]*store.Refund, n)
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _, results[i] = e.Payments.CreateRefund(ctx, sc, refund(fmt.Sprintf("r%d", i), o.ID, 1000))
+				refunds[i], _, results[i] = e.Payments.CreateRefund(ctx, sc, refund(fmt.Sprintf("r%d", i), o.ID, 1000))
 			}()
 		}
 		wg.Wait()
 		passed := 0
-		for _, err := range results {
+		returned := map[string]int64{}
+		for i, err := range results {
 			var ae *errs.Error
 			switch {
 			case err == nil:
+				if refunds[i].Status != store.RefundSucceeded {
+					t.Fatalf("refund: %+v", refunds[i])
+				}
+				rets, err := e.Store.ProfitSharingReturnsOfRefund(ctx, refunds[i].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ret := range rets {
+					returned[ret.ReceiverID] += ret.Amount
+				}
 				passed++
 			case errors.As(err, &ae) && ae.Code == "refund_exceeds_amount":
 			default:
@@ -333,6 +347,7 @@ func TestConcurrentRefundsNeverReturnMoreThanShared(t *testing.T) {
 			}
 		}
 		check(t, passed, 10, "refunds that passed")
+		check(t, fmt.Sprint(returned[ra.ID], returned[rb.ID], returned[buyer.ID]), "4001 2999 1000", "returned by each receiver")
 		check(t, e.balance(ledger.MerchantAvailable(a.ID, false)), 0, "seller's available")
 		check(t, e.balance(ledger.MerchantAvailable(b.ID, false)), 0, "courier's available")
 		check(t, e.balance(ledger.MerchantSharing(m.ID, false)), 0, "held")
