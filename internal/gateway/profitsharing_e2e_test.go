@@ -361,8 +361,9 @@ func TestProfitSharingReturnsAtWeChatPay(t *testing.T) {
 // an order paid at Alipay with profit_sharing is shared with an Alipay
 // user (bound with alipay.trade.royalty.relation.bind, settled with
 // alipay.trade.order.settle, processing until the worker's query says
-// SUCCESS) and finished; Alipay paid exactly the share, and the ledger
-// verifies.
+// SUCCESS) and finished; Alipay paid exactly the share; a refund that
+// would need the royalty back is refused (409 channel_return_not_supported);
+// the ledger verifies.
 func TestProfitSharingAtAlipay(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -400,6 +401,10 @@ func TestProfitSharingAtAlipay(t *testing.T) {
 		if got := ali.Royalties(); len(got) != 1 || got["2088000000000001"] != 3000 {
 			t.Fatalf("Alipay's royalties: %v", got)
 		}
+		// The rest was released: a refund needs the royalty back, which
+		// Alipay returns only inside its refund (not built).
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "AR1", Amount: 1000})
+		apiErr(t, err, 409, "channel_return_not_supported")
 		e.verifyLedger()
 	})
 }
