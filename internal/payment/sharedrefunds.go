@@ -125,7 +125,7 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 // again when a query finds the channel never got one — and records the
 // answers (profitsharing.FinishChannelReturn). done is false while one is
 // still unknown: the refund stays pending and the Worker asks again. When
-// one failed, the refund fails (profit_sharing_return_failed) and its
+// all are final and one failed, the refund fails (profit_sharing_return_failed) and its
 // reservation is released; the shares that did come back stay held on
 // the order. When all succeeded the refund is sent to the channel.
 func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.Refund, query bool) (out *store.Refund, done bool, err error) {
@@ -208,11 +208,11 @@ func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.R
 		}
 	}
 	switch {
+	case len(processing) > 0: // the refund ends only once every return has
+		return r, false, nil
 	case len(failed) > 0:
 		out, err := s.finishRefund(ctx, r, store.RefundFailed, "", "profit_sharing_return_failed")
 		return out, true, err
-	case len(processing) > 0:
-		return r, false, nil
 	}
 	return r, true, nil
 }

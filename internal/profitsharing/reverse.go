@@ -181,7 +181,8 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 // succeeded, the share is back in the trade (the channel owes the
 // platform that much more: its receivable), held on the order and
 // reserved for the refund while the refund is pending (left held when the
-// refund ended meanwhile), with its entry and profit_sharing.returned
+// refund ended meanwhile, or released to the merchant when the order is
+// finished), with its entry and profit_sharing.returned
 // event; failed, nothing moved and the return says why. ErrStale when the
 // return was not processing any more.
 func FinishChannelReturn(ctx context.Context, st store.Store, ret *store.ProfitSharingReturn, succeeded bool, channelNo, code, msg string, at time.Time) (*store.ProfitSharingReturn, error) {
@@ -203,19 +204,26 @@ func FinishChannelReturn(ctx context.Context, st store.Store, ret *store.ProfitS
 		}
 		o.Held += out.Amount
 		o.Shared -= out.Amount
+		entries := []ledger.Entry{{ID: id.New(id.Entry, at), Kind: ledger.KindProfitSharingReturn, RefID: out.ID, CreatedAt: at,
+			Lines: []ledger.Line{
+				{Account: ledger.ChannelReceivable(out.ChannelAccountID, out.Livemode), Currency: out.Currency, Amount: -out.Amount},
+				{Account: ledger.MerchantSharing(out.MerchantID, out.Livemode), Currency: out.Currency, Amount: out.Amount}}}}
 		if err := tx.ProfitSharingRefundHoldAdd(ctx, out.RefundID, out.Amount); err == nil {
 			o.Reserved += out.Amount
 		} else if !errors.Is(err, store.ErrStale) {
 			return err
+		} else if o.FinishedAt != nil {
+			// The refund ended meanwhile and the order is finished: the
+			// money goes to the merchant, as any rest of a finished order.
+			o.Held -= out.Amount
+			o.Released += out.Amount
+			entries = append(entries, ledger.SharingRelease(id.New(id.Entry, at), out.ID, o.MerchantID, o.Livemode, o.Currency, out.Amount, at))
 		}
 		o.UpdatedAt = at
 		if err := tx.ProfitSharingOrderPut(ctx, o); err != nil {
 			return err
 		}
-		if err := tx.LedgerPost(ctx, at, ledger.Entry{ID: id.New(id.Entry, at), Kind: ledger.KindProfitSharingReturn, RefID: out.ID, CreatedAt: at,
-			Lines: []ledger.Line{
-				{Account: ledger.ChannelReceivable(out.ChannelAccountID, out.Livemode), Currency: out.Currency, Amount: -out.Amount},
-				{Account: ledger.MerchantSharing(out.MerchantID, out.Livemode), Currency: out.Currency, Amount: out.Amount}}}); err != nil {
+		if err := tx.LedgerPost(ctx, at, entries...); err != nil {
 			return err
 		}
 		ev, err := returnEvent(out, at)
