@@ -79,7 +79,7 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 	if o.ProfitSharing {
 		reverse := p.ReverseShares == nil || *p.ReverseShares
 		create = func(ctx context.Context, r *store.Refund) (err error) {
-			atChannel, err = s.createSharedRefund(ctx, o, r, reverse)
+			atChannel, err = s.createSharedRefund(ctx, o, r, reverse, p.ProfitSharingReturns)
 			return err
 		}
 	}

@@ -73,7 +73,7 @@ func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) 
 // channel (channel.ProfitSharingReturner) after the commit: atChannel
 // says so, and the refund's reservation then lacks what those returns
 // bring until they succeed (channelReturns).
-func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool) (atChannel bool, err error) {
+func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool, explicit []profitsharing.RefundReturn) (atChannel bool, err error) {
 	cost, err := s.refundCost(ctx, o, r.Amount)
 	if err != nil {
 		return false, err
@@ -101,7 +101,7 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 			if !reverse {
 				return ErrSharingRefundExceeds(available, cost, o.Currency)
 			}
-			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, canReturn, r.CreatedAt)
+			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, explicit, canReturn, r.CreatedAt)
 			if err != nil {
 				return err
 			}

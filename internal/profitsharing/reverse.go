@@ -50,6 +50,45 @@ func ErrChannelReturn(receiverID, typ string, amount int64, currency string) *er
 		money.Format(amount, currency), currency, receiverID, typ))
 }
 
+// RefundReturn is one share a refund request names to take back
+// (profit_sharing_returns), instead of the proportional split.
+type RefundReturn struct {
+	ProfitSharing string `json:"profit_sharing"`
+	Receiver      string `json:"receiver"`
+	Amount        int64  `json:"amount"`
+}
+
+// returnsInvalid is the error of an entry of profit_sharing_returns: one
+// code for all (profit_sharing_returns_invalid), param naming the entry.
+func returnsInvalid(param, msg string) *errs.Error {
+	e := errs.Invalid("profit_sharing_returns_invalid", msg)
+	e.Param = param
+	return e
+}
+
+// ValidateRefundReturns checks a refund request's profit_sharing_returns.
+func ValidateRefundReturns(rs []RefundReturn) error {
+	if len(rs) > MaxReceivers {
+		return returnsInvalid("profit_sharing_returns", fmt.Sprintf("profit_sharing_returns has at most %d entries.", MaxReceivers))
+	}
+	seen := map[[2]string]bool{}
+	for i, r := range rs {
+		param := fmt.Sprintf("profit_sharing_returns[%d]", i)
+		switch {
+		case r.ProfitSharing == "":
+			return errs.Missing(param + ".profit_sharing")
+		case r.Receiver == "":
+			return errs.Missing(param + ".receiver")
+		case !money.ValidAmount(r.Amount):
+			return returnsInvalid(param+".amount", fmt.Sprintf("amount must be an integer of minor units from %d to %d.", money.MinAmount, money.MaxAmount))
+		case seen[[2]string{r.ProfitSharing, r.Receiver}]:
+			return returnsInvalid(param, "A share may appear once in profit_sharing_returns.")
+		}
+		seen[[2]string{r.ProfitSharing, r.Receiver}] = true
+	}
+	return nil
+}
+
 // ReturnedShare is one share a refund took back (or, Return.Status
 // processing, asked the channel for).
 type ReturnedShare struct {
@@ -84,7 +123,12 @@ func ReturnableAtChannel(typ string) bool {
 // moved, and the caller asks the channel after the commit
 // (FinishChannelReturn records the answer); otherwise the refund is
 // refused (ErrChannelReturn). atChannel is what such returns will bring.
-func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, channelReturns bool, at time.Time) (out []ReturnedShare, atChannel int64, err error) {
+//
+// explicit, when not empty, are the returns the request named instead:
+// each must be a share of the order's succeeded sharings with that much
+// left (409 return_exceeds_share), and together they must bring at least
+// need (409 profit_sharing_return_required).
+func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, explicit []RefundReturn, channelReturns bool, at time.Time) (out []ReturnedShare, atChannel int64, err error) {
 	sharings, err := tx.ProfitSharingsSucceeded(ctx, st.OrderID)
 	if err != nil {
 		return nil, 0, err
@@ -108,9 +152,18 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 			returnable += left
 		}
 	}
-	parts, ok := Apportion(need, weights, caps)
-	if !ok {
-		return nil, 0, ErrReturnableShort(cost, st.Held-st.Reserved, returnable, st.Currency)
+	var parts []int64
+	if len(explicit) > 0 {
+		if parts, err = explicitParts(explicit, need, st.Currency, func(i int) (string, string, int64) {
+			return lines[i].sharing.ID, lines[i].share.Receiver, caps[i]
+		}, len(lines)); err != nil {
+			return nil, 0, err
+		}
+	} else {
+		var ok bool
+		if parts, ok = Apportion(need, weights, caps); !ok {
+			return nil, 0, ErrReturnableShort(cost, st.Held-st.Reserved, returnable, st.Currency)
+		}
 	}
 	var pending []ReturnedShare
 	for i, l := range lines {
@@ -233,6 +286,38 @@ func FinishChannelReturn(ctx context.Context, st store.Store, ret *store.ProfitS
 		return tx.EventAdd(ctx, at, ev)
 	})
 	return out, err
+}
+
+// explicitParts places a request's named returns on the order's shares
+// (line i is sharing, receiver with left to return).
+func explicitParts(explicit []RefundReturn, need int64, currency string, line func(i int) (sharing, receiver string, left int64), n int) ([]int64, error) {
+	parts := make([]int64, n)
+	var total int64
+	for k, x := range explicit {
+		found := false
+		for i := range n {
+			sharing, receiver, left := line(i)
+			if sharing != x.ProfitSharing || receiver != x.Receiver {
+				continue
+			}
+			if x.Amount > left {
+				e := errs.Conflict("return_exceeds_share", fmt.Sprintf("The receiver's share has %s %s left to return.", money.Format(left, currency), currency))
+				e.Param = fmt.Sprintf("profit_sharing_returns[%d].amount", k)
+				return nil, e
+			}
+			parts[i], found = x.Amount, true
+			total += x.Amount
+		}
+		if !found {
+			return nil, returnsInvalid(fmt.Sprintf("profit_sharing_returns[%d]", k), "No succeeded profit sharing of this order has a share of this receiver.")
+		}
+	}
+	if total < need {
+		return nil, errs.Conflict("profit_sharing_return_required", fmt.Sprintf(
+			"profit_sharing_returns bring %s %s; the refund needs %s %s more than the order's held money.",
+			money.Format(total, currency), currency, money.Format(need, currency), currency))
+	}
+	return parts, nil
 }
 
 // Apportion splits need into parts in proportion to weights: each part is

@@ -129,6 +129,51 @@ func TestRefundWithoutReverseShares(t *testing.T) {
 	})
 }
 
+// TestRefundWithNamedReturns: profit_sharing_returns names the shares a
+// refund takes back instead of the proportional split; too little, too
+// much of a share, or a share that does not exist are refused, nothing
+// changed; what they bring beyond the need stays held.
+func TestRefundWithNamedReturns(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		_, sc, _ := e.Merchant(t, "Market", 0)
+		a, _, _ := e.Merchant(t, "Seller", 0)
+		b, _, _ := e.Merchant(t, "Courier", 0)
+		ra := e.receiver(sc, profitsharing.TypeMerchant, a.ID)
+		rb := e.receiver(sc, profitsharing.TypeMerchant, b.ID)
+		o := e.paidOrder(sc, "o1", 10000, true)
+		psh, _, err := e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: "s1", Receivers: []profitsharing.ShareParams{
+			share(ra.ID, 6000), share(rb.ID, 2000)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := func(no string, amount int64, rs ...profitsharing.RefundReturn) error {
+			p := refund(no, o.ID, amount)
+			p.ProfitSharingReturns = rs
+			_, _, err := e.Payments.CreateRefund(ctx, sc, p)
+			return err
+		}
+		// 2000 held: a refund of 5000 needs 3000 back.
+		wantCode(t, named("r1", 5000, profitsharing.RefundReturn{ProfitSharing: psh.ID, Receiver: rb.ID, Amount: 2000}), "profit_sharing_return_required")
+		wantCode(t, named("r1", 5000, profitsharing.RefundReturn{ProfitSharing: psh.ID, Receiver: rb.ID, Amount: 3000}), "return_exceeds_share")
+		wantCode(t, named("r1", 5000, profitsharing.RefundReturn{ProfitSharing: psh.ID, Receiver: "rcv_01hwv2k7p4d9s6m1c8x3z5q2nf", Amount: 3000}), "profit_sharing_returns_invalid")
+		check(t, e.balance(ledger.MerchantAvailable(b.ID, false)), 2000, "courier's available after the refusals")
+		// The courier's whole share and 1000 of the seller's: 3000 for the 2500
+		// needed; the 500 more stays held.
+		if err := named("r1", 4500, profitsharing.RefundReturn{ProfitSharing: psh.ID, Receiver: rb.ID, Amount: 2000},
+			profitsharing.RefundReturn{ProfitSharing: psh.ID, Receiver: ra.ID, Amount: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, e.balance(ledger.MerchantAvailable(a.ID, false)), 5000, "seller's available")
+		check(t, e.balance(ledger.MerchantAvailable(b.ID, false)), 0, "courier's available")
+		st, err := e.svc.OrderState(ctx, sc, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, st.Held-st.Reserved, int64(500), "available after the refund")
+		check(t, st.Shared, int64(5000), "shared")
+	})
+}
+
 // TestRefundRefusedWhenReceiverSpent: a receiver that paid its share out
 // (a transfer of 5000 of its 6000) cannot give the 4500 asked back: the whole refund is refused with a
 // 409 naming it, and nothing changed — no refund, no return, balances.
