@@ -50,7 +50,10 @@
 // receiver_balance_insufficient naming it, and nothing changes, when one
 // has spent it) into held, with a return (RefundID set), an entry and a
 // profit_sharing.returned event each, and the refund then reserves its
-// cost. A refund with reverse_shares: false is refused instead with 409
+// cost. A refund request may name the shares and amounts instead
+// (profit_sharing_returns: explicitParts; together at least what is
+// lacking, what they bring beyond it stays held). A refund with
+// reverse_shares: false is refused instead with 409
 // profit_sharing_return_required, and the merchant asks for the shares it
 // chooses, POST /v1/profit-sharing/returns, which moves a merchant
 // receiver's share out of its available balance (same lock and 409) back
@@ -111,9 +114,9 @@
 //   - A lost answer about a channel return is asked about on the payment
 //     worker's schedule for pending refunds (SyncAfter), not
 //     jobs.QueryBackoff's.
-//   - A refund takes shares back in proportion to them, not as the
-//     merchant says receiver by receiver; a merchant who wants another
-//     split returns shares itself and refunds with reverse_shares: false.
+//   - A refund takes shares back only when the held money does not cover
+//     it; profit_sharing_returns (RefundReturn) changes which shares give
+//     back how much, not when.
 //   - A refund whose cost exceeds what is held plus the shares left
 //     (money released to the merchant) is refused: 409
 //     refund_exceeds_returnable.
