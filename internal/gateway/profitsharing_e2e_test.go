@@ -185,6 +185,26 @@ func TestProfitSharingRefundReversesSharesOverTheAPI(t *testing.T) {
 				t.Fatalf("event %s names no refund: %s", ev.ID, ev.Data)
 			}
 		}
+
+		// Named returns instead of the split: all 2000 from b.
+		p.OutTradeNo = "psh-rev-2"
+		o2 := payNew(t, e.demo, p)
+		psh2, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o2.ID, OutOrderNo: "P2", Receivers: []client.ProfitSharingShare{
+			{Receiver: ra.ID, Amount: 6000}, {Receiver: rb.ID, Amount: 2000}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := client.CreateRefundParams{OrderID: o2.ID, OutRefundNo: "R2", Amount: 3940,
+			ProfitSharingReturns: []client.RefundProfitSharingReturn{{ProfitSharing: psh2.ID, Receiver: rb.ID, Amount: 2001}}}
+		_, err = e.demo.CreateRefund(ctx, named)
+		apiErr(t, err, 409, "return_exceeds_share")
+		named.ProfitSharingReturns[0].Amount = 2000
+		if r2, err := e.demo.CreateRefund(ctx, named); err != nil || r2.Status != "succeeded" {
+			t.Fatalf("refund with named returns: %v %+v", err, r2)
+		}
+		if bal, err := b.c.GetBalance(ctx); err != nil || len(bal.Available) != 1 || bal.Available[0].Amount != 1000 {
+			t.Fatalf("b's balance after both refunds: %v %+v", err, bal)
+		}
 		e.verifyLedger()
 	})
 }
