@@ -92,18 +92,24 @@ type ProfitSharingOrder struct {
 // share (分账回退, psr_…); the money goes back to the order's held money,
 // or to the merchant's available balance once the order is finished.
 type ProfitSharingReturn struct {
-	ID            string    `json:"id"`
-	Object        string    `json:"object"`
-	ProfitSharing string    `json:"profit_sharing"`
-	Order         string    `json:"order"`
-	OutReturnNo   string    `json:"out_return_no"`
-	Receiver      string    `json:"receiver"`
-	Amount        int64     `json:"amount"`
-	Currency      string    `json:"currency"`
-	Description   string    `json:"description"`
-	Status        string    `json:"status"`
-	Livemode      bool      `json:"livemode"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string `json:"id"`
+	Object        string `json:"object"`
+	ProfitSharing string `json:"profit_sharing"`
+	Order         string `json:"order"`
+	OutReturnNo   string `json:"out_return_no"`
+	Receiver      string `json:"receiver"`
+	Amount        int64  `json:"amount"`
+	Currency      string `json:"currency"`
+	Description   string `json:"description"`
+	Status        string `json:"status"`
+	// Refund is the refund that took the share back (re_…), when one did.
+	Refund string `json:"refund,omitempty"`
+	// FailureCode and FailureMessage say why a channel refused a return
+	// (status failed).
+	FailureCode    string    `json:"failure_code,omitempty"`
+	FailureMessage string    `json:"failure_message,omitempty"`
+	Livemode       bool      `json:"livemode"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // CreateProfitSharingReturnParams are the parameters of POST

@@ -187,6 +187,21 @@ type CreateRefundParams struct {
 	Reason      string            `json:"reason,omitempty"`
 	NotifyURL   string            `json:"notify_url,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// ReverseShares, for an order paid with profit sharing: nil or true
+	// lets the refund take receivers' shares back when the order's held
+	// money does not cover it; false refuses it instead (409
+	// profit_sharing_return_required).
+	ReverseShares *bool `json:"reverse_shares,omitempty"`
+	// ProfitSharingReturns names the shares the refund takes back, and how
+	// much of each, instead of the proportional split.
+	ProfitSharingReturns []RefundProfitSharingReturn `json:"profit_sharing_returns,omitempty"`
+}
+
+// RefundProfitSharingReturn is one share a refund takes back.
+type RefundProfitSharingReturn struct {
+	ProfitSharing string `json:"profit_sharing"`
+	Receiver      string `json:"receiver"`
+	Amount        int64  `json:"amount"`
 }
 
 // List is a page of a list endpoint.

@@ -6,6 +6,7 @@ import (
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/payment"
+	"github.com/paygate/paygate/internal/profitsharing"
 	"github.com/paygate/paygate/internal/store"
 )
 
@@ -17,6 +18,12 @@ type createRefundRequest struct {
 	Reason      *string           `json:"reason"`
 	NotifyURL   *string           `json:"notify_url"`
 	Metadata    map[string]string `json:"metadata"`
+	// ReverseShares: for an order paid with profit sharing, whether the
+	// refund may take receivers' shares back (default true).
+	ReverseShares *bool `json:"reverse_shares"`
+	// ProfitSharingReturns names the shares to take back instead of the
+	// proportional split.
+	ProfitSharingReturns []profitsharing.RefundReturn `json:"profit_sharing_returns"`
 }
 
 // refundRoutes are the merchant API's refunds.
@@ -40,6 +47,7 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) error {
 	ref, created, err := s.Payments.CreateRefund(r.Context(), scopeOf(r), payment.CreateRefundParams{
 		OrderID: str(req.OrderID), OutTradeNo: str(req.OutTradeNo), OutRefundNo: str(req.OutRefundNo),
 		Amount: *req.Amount, Reason: str(req.Reason), NotifyURL: str(req.NotifyURL), Metadata: req.Metadata,
+		ReverseShares: req.ReverseShares, ProfitSharingReturns: req.ProfitSharingReturns,
 	})
 	if err != nil {
 		return err

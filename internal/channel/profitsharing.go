@@ -105,3 +105,44 @@ type ProfitSharingFinishRequest struct {
 	Description    string
 	Livemode       bool
 }
+
+// ProfitSharingReturner is the optional capability of a channel that takes
+// a share paid to an account holder at the channel back (分账回退): WeChat
+// Pay v3's /v3/profitsharing/return-orders (MERCHANT_ID receivers only:
+// WeChat returns no share paid to a person), the sandbox's stand-in.
+// A return is made once per ReturnID (WeChat Pay's out_return_no): asking
+// again answers the first, which resolves a lost answer.
+//
+// Alipay has no such call: a royalty comes back inside the refund itself
+// (alipay.trade.refund's refund_royalty_parameters), so its connector does
+// not implement this.
+type ProfitSharingReturner interface {
+	// ReturnProfitSharing asks the channel to take Amount of a receiver's
+	// share of the sharing SharingID back into the trade. An error that is
+	// ErrUnknownOutcome means it may or may not have; ErrNotSupported that
+	// the channel cannot return this receiver's share.
+	ReturnProfitSharing(ctx context.Context, r ProfitSharingReturnRequest) (*ProfitSharingReturnResponse, error)
+	// QueryProfitSharingReturn asks for a return's state; ErrTradeNotFound
+	// when the channel never took it.
+	QueryProfitSharingReturn(ctx context.Context, r ProfitSharingReturnRequest) (*ProfitSharingReturnResponse, error)
+}
+
+// ProfitSharingReturnRequest asks a channel for a share back.
+type ProfitSharingReturnRequest struct {
+	ReturnID    string // psr_…, the channel's idempotency key
+	SharingID   string // the sharing whose share comes back (its id at the channel's out_order_no)
+	Receiver    ProfitSharingReceiver
+	Amount      int64
+	Currency    string
+	Description string
+	Livemode    bool
+}
+
+// ProfitSharingReturnResponse is a return's state at the channel: one of
+// ProfitSharingProcessing, ProfitSharingSuccess, ProfitSharingFailed.
+type ProfitSharingReturnResponse struct {
+	ChannelReturnNo string
+	Status          ProfitSharingStatus
+	FailureCode     string
+	FailureMessage  string
+}

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +63,8 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 			t.Fatalf("balance with held money: %v %+v", err, bal)
 		}
 
-		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000})
+		keep := false
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 6000, ReverseShares: &keep})
 		apiErr(t, err, 409, "profit_sharing_return_required")
 		ret, err := e.demo.CreateProfitSharingReturn(ctx, client.CreateProfitSharingReturnParams{ProfitSharing: psh.ID, OutReturnNo: "RT1", Receiver: seller.ID, Amount: 1000})
 		if err != nil || ret.Amount != 1000 {
@@ -128,6 +130,81 @@ func TestProfitSharingOverTheAPI(t *testing.T) {
 		apiErr(t, err, 409, "order_not_paid")
 		_, err = partner.c.GetProfitSharing(ctx, psh.ID)
 		apiErr(t, err, 404, "profit_sharing_not_found")
+		e.verifyLedger()
+	})
+}
+
+// TestProfitSharingRefundReversesSharesOverTheAPI: a refund larger than
+// the held money takes the merchant receivers' shares back by itself
+// (reverse_shares, on by default): 201, the seller's balance less its
+// part, a profit_sharing.returned event naming the refund.
+func TestProfitSharingRefundReversesSharesOverTheAPI(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		p := orderParams("psh-rev", 10000)
+		p.ProfitSharing = true
+		o := payNew(t, e.demo, p) // fee 60: 9940 held
+		a, b := e.newMerchant("test", false), e.newMerchant("test", false)
+		ra, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "merchant", Account: a.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "merchant", Account: b.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "P1", Receivers: []client.ProfitSharingShare{
+			{Receiver: ra.ID, Amount: 6000}, {Receiver: rb.ID, Amount: 2000}}}); err != nil {
+			t.Fatal(err)
+		}
+		// 1940 held: a refund of 5940 (cost 5940 under the keep policy)
+		// takes 4000 back, 3000 from a and 1000 from b.
+		r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "R1", Amount: 5940})
+		if err != nil || r.Status != "succeeded" {
+			t.Fatalf("refund: %v %+v", err, r)
+		}
+		for _, c := range []struct {
+			m    merchant
+			want int64
+		}{{a, 3000}, {b, 1000}} {
+			bal, err := c.m.c.GetBalance(ctx)
+			if err != nil || len(bal.Available) != 1 || bal.Available[0].Amount != c.want {
+				t.Fatalf("receiver's balance: %v %+v, want %d", err, bal, c.want)
+			}
+		}
+		st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
+		if err != nil || st.Shared != 4000 || st.Available != 0 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+		evs, err := e.demo.ListEvents(ctx, client.ListParams{Extra: map[string]string{"type": "profit_sharing.returned"}})
+		if err != nil || len(evs.Data) != 2 {
+			t.Fatalf("profit_sharing.returned events: %v %+v", err, evs)
+		}
+		for _, ev := range evs.Data {
+			if !strings.Contains(string(ev.Data), `"refund":"`+r.ID+`"`) {
+				t.Fatalf("event %s names no refund: %s", ev.ID, ev.Data)
+			}
+		}
+
+		// Named returns instead of the split: all 2000 from b.
+		p.OutTradeNo = "psh-rev-2"
+		o2 := payNew(t, e.demo, p)
+		psh2, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o2.ID, OutOrderNo: "P2", Receivers: []client.ProfitSharingShare{
+			{Receiver: ra.ID, Amount: 6000}, {Receiver: rb.ID, Amount: 2000}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := client.CreateRefundParams{OrderID: o2.ID, OutRefundNo: "R2", Amount: 3940,
+			ProfitSharingReturns: []client.RefundProfitSharingReturn{{ProfitSharing: psh2.ID, Receiver: rb.ID, Amount: 2001}}}
+		_, err = e.demo.CreateRefund(ctx, named)
+		apiErr(t, err, 409, "return_exceeds_share")
+		named.ProfitSharingReturns[0].Amount = 2000
+		if r2, err := e.demo.CreateRefund(ctx, named); err != nil || r2.Status != "succeeded" {
+			t.Fatalf("refund with named returns: %v %+v", err, r2)
+		}
+		if bal, err := b.c.GetBalance(ctx); err != nil || len(bal.Available) != 1 || bal.Available[0].Amount != 1000 {
+			t.Fatalf("b's balance after both refunds: %v %+v", err, bal)
+		}
 		e.verifyLedger()
 	})
 }
@@ -206,12 +283,107 @@ func TestProfitSharingAtWeChatPay(t *testing.T) {
 	})
 }
 
+// TestProfitSharingReturnsAtWeChatPay on both stores, through the WeChat
+// Pay simulator: a merchant receiver at WeChat (MERCHANT_ID, added with
+// its name encrypted) is asked for its share back with return-orders
+// before the refund is sent, and the refund then succeeds; an abnormal
+// merchant's return fails and so does its refund, with the money where it
+// was; a share paid to a person (PERSONAL_OPENID) cannot be returned at
+// WeChat: 409 channel_return_not_supported.
+func TestProfitSharingReturnsAtWeChatPay(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.channelAccount("wechatpay", "wechat.native")
+		wx := s.sim.(*simwx.Sim)
+		pay := func(no string) *client.Order {
+			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: no, Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "wechat.native", ProfitSharing: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wx.PayerPays(o.ID); err != nil {
+				t.Fatal(err)
+			}
+			return waitOrder(t, e.demo, o.ID, "succeeded")
+		}
+		receiver := func(typ, account, name string) *client.ProfitSharingReceiver {
+			r, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: typ, Account: account, Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		hour := 0
+		share := func(o *client.Order, no string, r *client.ProfitSharingReceiver, amount int64) {
+			p, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: no, Receivers: []client.ProfitSharingShare{{Receiver: r.ID, Amount: amount, Description: "commission"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				hour++
+				if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(hour)*time.Hour), 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := e.demo.GetProfitSharing(ctx, p.ID); err != nil || got.Status != "succeeded" {
+				t.Fatalf("sharing: %v %+v", err, got)
+			}
+		}
+		wx.ExpectReceiverName("1900000109", "示例商户有限公司")
+		seller := receiver("wechatpay_merchant", "1900000109", "示例商户有限公司")
+		abnormal := receiver("wechatpay_merchant", simwx.ReturnAbnormal, "异常商户")
+		person := receiver("wechatpay_openid", "o-seller-1", "")
+		if got := wx.ReceiverName("1900000109"); got != "" {
+			t.Fatalf("added before any sharing: %q", got)
+		}
+
+		a := pay("wx-ret-a") // 9940 held after the fee
+		share(a, "A1", seller, 6000)
+		if got := wx.ReceiverName("1900000109"); got != "示例商户有限公司" {
+			t.Fatalf("WeChat decrypted the name %q", got)
+		}
+		r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: a.ID, OutRefundNo: "RA", Amount: 9000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wx.Returned(); got["1900000109"] != 5060 {
+			t.Fatalf("WeChat's returns: %v", got)
+		}
+		if r.Status == "pending" {
+			e.clock.Advance(time.Hour)
+			r = waitRefund(t, e.demo, r.ID, "succeeded")
+		}
+		if r.Status != "succeeded" {
+			t.Fatalf("refund: %+v", r)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, a.ID); err != nil || st.Shared != 940 || st.Available != 0 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+
+		b := pay("wx-ret-b")
+		share(b, "B1", abnormal, 6000)
+		rb, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: b.ID, OutRefundNo: "RB", Amount: 9000})
+		if err != nil || rb.Status != "failed" || rb.FailureCode != "profit_sharing_return_failed" {
+			t.Fatalf("refund whose return failed: %v %+v", err, rb)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, b.ID); err != nil || st.Shared != 6000 || st.Available != 3940 {
+			t.Fatalf("state after the failed return: %v %+v", err, st)
+		}
+
+		c := pay("wx-ret-c")
+		share(c, "C1", person, 6000)
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: c.ID, OutRefundNo: "RC", Amount: 9000})
+		apiErr(t, err, 409, "channel_return_not_supported")
+		e.verifyLedger()
+	})
+}
+
 // TestProfitSharingAtAlipay on both stores, through the Alipay simulator:
 // an order paid at Alipay with profit_sharing is shared with an Alipay
 // user (bound with alipay.trade.royalty.relation.bind, settled with
 // alipay.trade.order.settle, processing until the worker's query says
-// SUCCESS) and finished; Alipay paid exactly the share, and the ledger
-// verifies.
+// SUCCESS) and finished; Alipay paid exactly the share; a refund that
+// would need the royalty back is refused (409 channel_return_not_supported);
+// the ledger verifies.
 func TestProfitSharingAtAlipay(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -249,6 +421,10 @@ func TestProfitSharingAtAlipay(t *testing.T) {
 		if got := ali.Royalties(); len(got) != 1 || got["2088000000000001"] != 3000 {
 			t.Fatalf("Alipay's royalties: %v", got)
 		}
+		// The rest was released: a refund needs the royalty back, which
+		// Alipay returns only inside its refund (not built).
+		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "AR1", Amount: 1000})
+		apiErr(t, err, 409, "channel_return_not_supported")
 		e.verifyLedger()
 	})
 }

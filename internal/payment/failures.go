@@ -9,6 +9,8 @@ package payment
 // failureMessages maps the failure codes connectors and the payment service
 // set to their user-safe sentences.
 var failureMessages = map[string]string{
+	// Refunds of shared orders.
+	"profit_sharing_return_failed": "A receiver's share could not be taken back at the channel, so the refund was not sent.",
 	// Payments.
 	"card_declined":                  "The card was declined.",
 	"declined":                       "The payment was declined.",

@@ -75,8 +75,13 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 		r.SettleCurrency = q.To
 	}
 	create := s.Store.RefundCreate
+	atChannel := false
 	if o.ProfitSharing {
-		create = func(ctx context.Context, r *store.Refund) error { return s.createSharedRefund(ctx, o, r) }
+		reverse := p.ReverseShares == nil || *p.ReverseShares
+		create = func(ctx context.Context, r *store.Refund) (err error) {
+			atChannel, err = s.createSharedRefund(ctx, o, r, reverse, p.ProfitSharingReturns)
+			return err
+		}
 	}
 	switch err := create(ctx, r); {
 	case errors.As(err, new(*errs.Error)):
@@ -93,6 +98,16 @@ func (s *Service) CreateRefund(ctx context.Context, sc Scope, p CreateRefundPara
 		return sameRefund(existing, hash, hashed)
 	case err != nil:
 		return nil, false, fmt.Errorf("create refund: %w", err)
+	}
+	if atChannel { // shares come back from account holders at the channel first
+		out, done, err := s.channelReturns(ctx, o, r, false)
+		if err != nil || !done || out.Status != store.RefundPending {
+			if err != nil {
+				s.log().Warn("profit sharing returns of a refund: the worker asks again", "refund", r.ID, "err", err)
+				return r, true, nil
+			}
+			return out, true, nil
+		}
 	}
 	r, err = s.refundAtChannel(ctx, o, r)
 	return r, true, err
@@ -275,6 +290,14 @@ func (s *Service) retryRefund(ctx context.Context, r *store.Refund) (*store.Refu
 	o, err := s.Store.OrderGet(ctx, r.OrderID)
 	if err != nil {
 		return nil, err
+	}
+	if o.ProfitSharing {
+		// A refund waiting for shares back at the channel is sent only
+		// once they are all back.
+		out, done, err := s.channelReturns(ctx, o, r, true)
+		if err != nil || !done || out.Status != store.RefundPending {
+			return out, err
+		}
 	}
 	conn, err := s.connector(ctx, o)
 	if err != nil {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/paygate/paygate/internal/channel"
 	"github.com/paygate/paygate/internal/errs"
 	"github.com/paygate/paygate/internal/id"
 	"github.com/paygate/paygate/internal/ledger"
 	"github.com/paygate/paygate/internal/money"
 	"github.com/paygate/paygate/internal/notify"
+	"github.com/paygate/paygate/internal/profitsharing"
 	"github.com/paygate/paygate/internal/settlement"
 	"github.com/paygate/paygate/internal/store"
 )
@@ -19,19 +21,30 @@ import (
 // Such an order's money is held in the merchant's profit_sharing account
 // until it is shared or released, so its refunds take their cost (the
 // amount less the fee returned under the refund fee policy) from the
-// order's held money, never from pending: a refund is refused with 409
-// profit_sharing_return_required when what is held and not reserved by
-// other pending refunds is less than its cost. The merchant then asks its
-// receivers to give their shares back (POST /v1/profit-sharing/returns)
-// and refunds again. The cost is reserved in the refund's own transaction,
-// under the order's sharing lock that sharings take too, so a refund and a
-// sharing can never both spend the same money.
+// order's held money, never from pending. When what is held and not
+// reserved by other pending refunds is less than the cost, the refund
+// takes the difference back from the receivers of the order's sharings
+// in its own transaction (profitsharing.ReturnForRefund: in proportion to
+// what each received, out of merchant receivers' available balances), as
+// Stripe's reverse_transfer does on a Connect refund; 409
+// receiver_balance_insufficient when a receiver has spent its share,
+// refund_exceeds_returnable when the shares left do not cover it either,
+// channel_return_not_supported when an account holder at a channel would
+// have to give money back. With reverse_shares: false it is refused with
+// 409 profit_sharing_return_required instead, and the merchant asks for
+// the shares it chooses (POST /v1/profit-sharing/returns). The returns and
+// the cost's reservation commit together, under the order's sharing lock
+// that sharings take too, so a refund and a sharing can never both spend
+// the same money and concurrent refunds never take back more than was
+// shared. A refund that then fails at the channel leaves the returned
+// money held on the order (to share again or release), as a return asked
+// for by itself would.
 
 // ErrSharingRefundExceeds is the error of a refund of a profit sharing
 // order whose held money does not cover it.
 func ErrSharingRefundExceeds(available, cost int64, currency string) *errs.Error {
 	return errs.Conflict("profit_sharing_return_required", fmt.Sprintf(
-		"The refund takes %s %s from the order's held money, which has %s %s left after sharing: return receivers' shares first (POST /v1/profit-sharing/returns).",
+		"The refund takes %s %s from the order's held money, which has %s %s left after sharing: return receivers' shares first (POST /v1/profit-sharing/returns), or let the refund take them back (reverse_shares).",
 		money.Format(cost, currency), currency, money.Format(available, currency), currency))
 }
 
@@ -53,13 +66,26 @@ func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) 
 }
 
 // createSharedRefund is Store.RefundCreate for an order paid with profit
-// sharing: it also reserves the refund's cost on the order's held money.
-func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund) error {
+// sharing: it also reserves the refund's cost on the order's held money,
+// taking receivers' shares back first when reverse allows and it must.
+//
+// A share of an account holder at the order's channel is asked of the
+// channel (channel.ProfitSharingReturner) after the commit: atChannel
+// says so, and the refund's reservation then lacks what those returns
+// bring until they succeed (channelReturns).
+func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool, explicit []profitsharing.RefundReturn) (atChannel bool, err error) {
 	cost, err := s.refundCost(ctx, o, r.Amount)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
+	canReturn := false
+	if conn, err := s.connector(ctx, o); err == nil {
+		_, canReturn = channel.Unwrap(conn).(channel.ProfitSharingReturner)
+	}
+	returned := false
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		returned, atChannel = false, false
+		pending := int64(0)
 		st, err := tx.ProfitSharingOrderLock(ctx, o.ID)
 		if errors.Is(err, store.ErrNotFound) { // not paid (yet)
 			return fmt.Errorf("order %s: %w", o.ID, store.ErrStale)
@@ -72,15 +98,123 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 			return err
 		}
 		if available := st.Held - st.Reserved; cost > available {
-			return ErrSharingRefundExceeds(available, cost, o.Currency)
+			if !reverse {
+				return ErrSharingRefundExceeds(available, cost, o.Currency)
+			}
+			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, explicit, canReturn, r.CreatedAt)
+			if err != nil {
+				return err
+			}
+			returned, atChannel, pending = len(returns) > 0, p > 0, p
 		}
-		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost); err != nil {
+		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost-pending); err != nil {
 			return err
 		}
-		st.Reserved += cost
+		st.Reserved += cost - pending
 		st.UpdatedAt = r.CreatedAt
 		return tx.ProfitSharingOrderPut(ctx, st)
 	})
+	if err == nil && returned {
+		s.notify() // the returns' events
+	}
+	return atChannel, err
+}
+
+// channelReturns asks the order's channel for the shares a pending refund
+// takes back from account holders there (its processing returns) —
+// again when a query finds the channel never got one — and records the
+// answers (profitsharing.FinishChannelReturn). done is false while one is
+// still unknown: the refund stays pending and the Worker asks again. When
+// all are final and one failed, the refund fails (profit_sharing_return_failed) and its
+// reservation is released; the shares that did come back stay held on
+// the order. When all succeeded the refund is sent to the channel.
+func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.Refund, query bool) (out *store.Refund, done bool, err error) {
+	rets, err := s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	var processing, failed []*store.ProfitSharingReturn
+	for _, ret := range rets {
+		switch ret.Status {
+		case store.ProfitSharingProcessing:
+			processing = append(processing, ret)
+		case store.ProfitSharingFailed:
+			failed = append(failed, ret)
+		}
+	}
+	if len(processing) > 0 {
+		conn, err := s.connector(ctx, o)
+		if err != nil {
+			return nil, false, err
+		}
+		returner, ok := channel.Unwrap(conn).(channel.ProfitSharingReturner)
+		if !ok {
+			return nil, false, fmt.Errorf("refund %s: channel account %s takes no profit sharing returns: %w", r.ID, o.ChannelAccountID, channel.ErrNotSupported)
+		}
+		psh := map[string]*store.ProfitSharing{}
+		for _, ret := range processing {
+			if psh[ret.ProfitSharingID] == nil {
+				if psh[ret.ProfitSharingID], err = s.Store.ProfitSharingGet(ctx, ret.ProfitSharingID); err != nil {
+					return nil, false, err
+				}
+			}
+			req := channel.ProfitSharingReturnRequest{ReturnID: ret.ID, SharingID: ret.ProfitSharingID, Amount: ret.Amount, Currency: ret.Currency,
+				Description: "refund", Livemode: ret.Livemode}
+			for _, sh := range psh[ret.ProfitSharingID].Receivers {
+				if sh.Receiver == ret.ReceiverID {
+					req.Receiver = channel.ProfitSharingReceiver{Type: sh.Type, Account: sh.Account, Name: sh.Name, Amount: sh.Amount}
+				}
+			}
+			cctx, cancel := s.channelCtx(ctx)
+			var resp *channel.ProfitSharingReturnResponse
+			if query {
+				resp, err = returner.QueryProfitSharingReturn(cctx, req)
+			}
+			if !query || errors.Is(err, channel.ErrTradeNotFound) {
+				resp, err = returner.ReturnProfitSharing(cctx, req)
+			}
+			cancel()
+			var decline *channel.DeclineError
+			switch {
+			case err == nil && resp.Status == channel.ProfitSharingProcessing:
+				continue
+			case err == nil:
+				ok := resp.Status == channel.ProfitSharingSuccess
+				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, ok, resp.ChannelReturnNo, resp.FailureCode, resp.FailureMessage, s.now())
+			case errors.As(err, &decline), (errors.Is(err, channel.ErrInvalidRequest) || errors.Is(err, channel.ErrNotSupported)) && !errors.Is(err, channel.ErrUnknownOutcome):
+				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, false, "", "channel_refused", err.Error(), s.now())
+			default:
+				s.log().Warn("profit sharing return outcome unknown; the refund waits", "refund", r.ID, "return", ret.ID, "err", err)
+				continue
+			}
+			if errors.Is(err, store.ErrStale) {
+				continue // recorded by someone else; read again below
+			} else if err != nil {
+				return nil, false, err
+			}
+			s.notify()
+		}
+		if rets, err = s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID); err != nil {
+			return nil, false, err
+		}
+		processing, failed = nil, nil
+		for _, ret := range rets {
+			switch ret.Status {
+			case store.ProfitSharingProcessing:
+				processing = append(processing, ret)
+			case store.ProfitSharingFailed:
+				failed = append(failed, ret)
+			}
+		}
+	}
+	switch {
+	case len(processing) > 0: // the refund ends only once every return has
+		return r, false, nil
+	case len(failed) > 0:
+		out, err := s.finishRefund(ctx, r, store.RefundFailed, "", "profit_sharing_return_failed")
+		return out, true, err
+	}
+	return r, true, nil
 }
 
 // finishSharedRefund is finishRefund for an order paid with profit

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"github.com/paygate/paygate/internal/profitsharing"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -324,6 +325,18 @@ type CreateRefundParams struct {
 	Reason      string
 	NotifyURL   string
 	Metadata    map[string]string
+	// ReverseShares, for an order paid with profit sharing, says whether
+	// the refund may take receivers' shares back when the order's held
+	// money does not cover it (nil: yes; see sharedrefunds.go). Left out
+	// of the parameters' hash when nil, so that the hashes of refunds made
+	// before it existed still match.
+	ReverseShares *bool `json:",omitempty"`
+	// ProfitSharingReturns, when given, are the returns the refund takes
+	// instead of the proportional split: each share named and how much of
+	// it; together they must cover what the held money lacks (what they
+	// bring beyond it stays held on the order). Left out of the hash when
+	// empty.
+	ProfitSharingReturns []profitsharing.RefundReturn `json:",omitempty"`
 }
 
 // Validate checks every field.
@@ -349,6 +362,14 @@ func (p *CreateRefundParams) Validate(livemode bool) error {
 		return err
 	}
 	if err := validateURL("notify_url", p.NotifyURL, livemode); err != nil {
+		return err
+	}
+	if p.ReverseShares != nil && !*p.ReverseShares && len(p.ProfitSharingReturns) > 0 {
+		e := errs.Invalid("profit_sharing_returns_invalid", "profit_sharing_returns takes shares back: it cannot go with reverse_shares: false.")
+		e.Param = "profit_sharing_returns"
+		return e
+	}
+	if err := profitsharing.ValidateRefundReturns(p.ProfitSharingReturns); err != nil {
 		return err
 	}
 	return ValidateMetadata(p.Metadata)

@@ -38,16 +38,42 @@
 // # Refunds and returns (分账回退)
 //
 // A refund of a sharing order takes its cost (its amount less the fee it
-// returns under the refund fee policy) from the order's held money and is
-// refused with 409 profit_sharing_return_required when Held − Reserved
-// does not cover it: a refund never takes money that went to receivers.
-// The merchant first asks for the shares back, POST
-// /v1/profit-sharing/returns, which moves a merchant receiver's share out
-// of its available balance (under the balance lock transfers take; 409
-// receiver_balance_insufficient when it has spent it) back to the order's
-// held money (or the merchant's available balance once finished). The
-// refund does not return shares by itself: which receivers give back what
-// is the merchant's decision.
+// returns under the refund fee policy) from the order's held money. When
+// Held − Reserved does not cover it, the refund takes the difference back
+// from the receivers itself (reverse.go, Stripe's reverse_transfer), in
+// its own transaction under the order's sharing lock: ReturnForRefund
+// splits it over the shares of the order's succeeded sharings in
+// proportion to their amounts (Apportion: half-even at the minor unit,
+// the remainder to the largest, never more than a share has left), takes
+// each merchant receiver's part out of its available balance (under the
+// balance lock transfers take, receivers in account order; 409
+// receiver_balance_insufficient naming it, and nothing changes, when one
+// has spent it) into held, with a return (RefundID set), an entry and a
+// profit_sharing.returned event each, and the refund then reserves its
+// cost. A refund request may name the shares and amounts instead
+// (profit_sharing_returns: explicitParts; together at least what is
+// lacking, what they bring beyond it stays held). A refund with
+// reverse_shares: false is refused instead with 409
+// profit_sharing_return_required, and the merchant asks for the shares it
+// chooses, POST /v1/profit-sharing/returns, which moves a merchant
+// receiver's share out of its available balance (same lock and 409) back
+// to the order's held money (or the merchant's available balance once
+// finished). A refund that fails at the channel after taking shares back
+// leaves that money held, as a return asked for by itself would.
+//
+// A share of an account holder at the order's channel is asked back of
+// the channel (channel.ProfitSharingReturner: WeChat Pay's return-orders
+// for MERCHANT_ID receivers, the sandbox): the refund's transaction
+// creates the return processing and reserves only what is held; the
+// payment service then asks the channel (payment's channelReturns), and
+// FinishChannelReturn records the answer under the order's lock —
+// succeeded, the share is back on the channel's receivable and held and
+// reserved for the refund; failed, nothing moved. The refund is sent to
+// its channel only when all its returns succeeded; one failed return
+// fails it (profit_sharing_return_failed) and releases its reservation. A
+// lost answer leaves the refund pending: the payment worker, which retries
+// pending refunds, asks the channel about the return first (sending it
+// again when the channel never got it; one return per id at the channel).
 //
 // # Unknown outcomes and crashes
 //
@@ -72,9 +98,28 @@
 //     asked about with alipay.trade.order.settle.query) implement
 //     channel.ProfitSharing; see the connectors for their limits. Shares
 //     to merchants of the platform work with any channel.
-//   - Returns from channel account holders (WeChat Pay's return-orders,
-//     Alipay's refund_royalty_parameters) are not built: 400
-//     return_not_supported.
+//   - Returns from channel account holders are made by refunds only
+//     (POST /v1/profit-sharing/returns: 400 return_not_supported), and
+//     only where the channel can: WeChat Pay returns only MERCHANT_ID
+//     receivers' shares (/v3/profitsharing/return-orders takes a
+//     return_mchid; its documents say a share paid to a person's change,
+//     PERSONAL_OPENID, cannot be returned), so a refund that would need a
+//     wechatpay_openid share back is refused with 409
+//     channel_return_not_supported naming the receiver. Alipay returns a
+//     royalty inside the refund itself (alipay.trade.refund's
+//     refund_royalty_parameters: for 当面付 Alipay apportions by itself;
+//     for page, app and wap payments the request names trans_out and the
+//     amount); that is not built, so Alipay account holders' shares are
+//     refused the same way.
+//   - A lost answer about a channel return is asked about on the payment
+//     worker's schedule for pending refunds (SyncAfter), not
+//     jobs.QueryBackoff's.
+//   - A refund takes shares back only when the held money does not cover
+//     it; profit_sharing_returns (RefundReturn) changes which shares give
+//     back how much, not when.
+//   - A refund whose cost exceeds what is held plus the shares left
+//     (money released to the merchant) is refused: 409
+//     refund_exceeds_returnable.
 //   - A release is told to the order's channel after it commits when the
 //     channel holds the money (channel.ProfitSharingFinisher: WeChat Pay's
 //     unfreeze); an unknown outcome is told again by the worker. A channel

@@ -40,7 +40,7 @@ func OrderObject(st *store.ProfitSharingOrder) client.ProfitSharingOrder {
 func ReturnObject(r *store.ProfitSharingReturn) client.ProfitSharingReturn {
 	return client.ProfitSharingReturn{ID: r.ID, Object: "profit_sharing_return", ProfitSharing: r.ProfitSharingID, Order: r.OrderID,
 		OutReturnNo: r.OutReturnNo, Receiver: r.ReceiverID, Amount: r.Amount, Currency: r.Currency, Description: r.Description,
-		Status: "succeeded", Livemode: r.Livemode, CreatedAt: r.CreatedAt}
+		Status: returnStatus(r), Refund: r.RefundID, FailureCode: r.FailureCode, FailureMessage: r.FailureMessage, Livemode: r.Livemode, CreatedAt: r.CreatedAt}
 }
 
 func newEvent(typ, merchantID, appID string, live bool, objectType, objectID string, object any, at time.Time) (*store.Event, error) {
@@ -60,4 +60,13 @@ func sharingEvent(typ string, p *store.ProfitSharing, at time.Time) (*store.Even
 // orderEvent is the profit_sharing.finished event of an order.
 func orderEvent(st *store.ProfitSharingOrder, appID string, at time.Time) (*store.Event, error) {
 	return newEvent(notify.ProfitSharingFinished, st.MerchantID, appID, st.Livemode, "profit_sharing_order", st.OrderID, OrderObject(st), at)
+}
+
+// returnStatus is a return's status; one made before returns had a
+// status succeeded.
+func returnStatus(r *store.ProfitSharingReturn) string {
+	if r.Status == "" {
+		return store.ProfitSharingSucceeded
+	}
+	return r.Status
 }

@@ -225,6 +225,8 @@ func TestProfitSharingBadInput(t *testing.T) {
 		wantCode(t, try("b8", "ord_nope", share(seller.ID, 1)), "order_not_found")
 		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: profitsharing.TypeMerchant, Account: m.ID})
 		wantCode(t, err, "account_invalid")
+		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: profitsharing.TypeWeChatMerchant, Account: "1900000109"})
+		wantCode(t, err, "parameter_missing") // WeChat Pay requires a merchant receiver's full name
 		_, _, err = e.svc.CreateReceiver(ctx, sc, profitsharing.ReceiverParams{Type: "bank", Account: "x"})
 		wantCode(t, err, "type_invalid")
 		_, _, err = e.Payments.CreateOrder(ctx, sc, payment.CreateOrderParams{OutTradeNo: "o4", Amount: 500, Currency: "CNY", Subject: "Tea", ProfitSharing: true,
@@ -234,6 +236,10 @@ func TestProfitSharingBadInput(t *testing.T) {
 		check(t, e.balance(ledger.MerchantPending(m.ID, false)), 10000, "pending (the plain order)")
 	})
 }
+
+// keepShares is reverse_shares: false, for refunds that must not take
+// receivers' shares back (reverse_test.go tests those that do).
+var keepShares = false
 
 // TestConcurrentSharingsAndRefundsNeverExceed races 16 sharings and 16
 // refunds of 1000 each against an order holding 10000: exactly ten pass,
@@ -254,7 +260,7 @@ func TestConcurrentSharingsAndRefundsNeverExceed(t *testing.T) {
 				if i%2 == 0 {
 					_, _, results[i] = e.svc.Create(ctx, sc, profitsharing.CreateParams{OrderID: o.ID, OutOrderNo: fmt.Sprintf("s%d", i), Receivers: []profitsharing.ShareParams{share(seller.ID, 1000)}})
 				} else {
-					_, _, results[i] = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("r%d", i), Amount: 1000})
+					_, _, results[i] = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: fmt.Sprintf("r%d", i), Amount: 1000, ReverseShares: &keepShares})
 				}
 			}()
 		}
@@ -293,7 +299,7 @@ func TestRefundOfSharedOrderAfterReturn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r1", Amount: 5000})
+		_, _, err = e.Payments.CreateRefund(ctx, sc, payment.CreateRefundParams{OrderID: o.ID, OutRefundNo: "r1", Amount: 5000, ReverseShares: &keepShares})
 		wantCode(t, err, "profit_sharing_return_required")
 
 		ret := profitsharing.ReturnParams{ProfitSharing: psh.ID, OutReturnNo: "rt1", Receiver: seller.ID, Amount: 3000, Description: "refund"}

@@ -70,6 +70,10 @@ func (p *ReceiverParams) validate(sc store.Scope) error {
 		return errs.InvalidParam("account", "A merchant receiver's account is another merchant's id (mch_…).")
 	case !printable(p.Name, MaxName):
 		return errs.InvalidParam("name", fmt.Sprintf("name must be at most %d printable characters.", MaxName))
+	case p.Type == TypeWeChatMerchant && strings.TrimSpace(p.Name) == "":
+		// WeChat Pay's receivers/add requires a MERCHANT_ID receiver's full
+		// name (sent encrypted), and checks it.
+		return errs.Missingf("name", "A wechatpay_merchant receiver needs name, the merchant's full name, which WeChat Pay checks.")
 	case !printable(p.Description, MaxDescription):
 		return errs.InvalidParam("description", fmt.Sprintf("description must be at most %d printable characters.", MaxDescription))
 	}

@@ -108,6 +108,17 @@ type ProfitSharingReturn struct {
 	Description     string
 	RequestHash     string
 	CreatedAt       time.Time
+	// RefundID is the refund that took the return in its own transaction
+	// (re_…), "" for a return asked for by itself.
+	RefundID string
+	// Status is ProfitSharingSucceeded for a merchant receiver's return;
+	// a channel account holder's is ProfitSharingProcessing until the
+	// channel (ChannelAccountID) answers, then succeeded or failed.
+	Status           string
+	ChannelAccountID string
+	ChannelReturnNo  string
+	FailureCode      string
+	FailureMessage   string
 }
 
 // ProfitSharingTransition is a compare-and-set change of a processing
@@ -141,7 +152,16 @@ type ProfitSharingTx interface {
 	// ProfitSharingProcessing says whether the order has a processing sharing.
 	ProfitSharingProcessing(ctx context.Context, orderID string) (bool, error)
 	ProfitSharingReturnCreate(ctx context.Context, r *ProfitSharingReturn) error
-	// ProfitSharingReturned sums the returns of one receiver's share.
+	// ProfitSharingsSucceeded lists an order's succeeded sharings, oldest
+	// first (what a refund may take back).
+	ProfitSharingsSucceeded(ctx context.Context, orderID string) ([]*ProfitSharing, error)
+	// ProfitSharingReturnTransition ends a processing return (to
+	// succeeded or failed); ErrStale when it is not processing.
+	ProfitSharingReturnTransition(ctx context.Context, id, to, channelReturnNo, failureCode, failureMessage string) (*ProfitSharingReturn, error)
+	// ProfitSharingRefundHoldAdd adds to what a pending refund reserved.
+	ProfitSharingRefundHoldAdd(ctx context.Context, refundID string, amount int64) error
+	// ProfitSharingReturned sums the returns of one receiver's share that
+	// did not fail.
 	ProfitSharingReturned(ctx context.Context, sharingID, receiverID string) (int64, error)
 	// ProfitSharingRefundHold records what a pending refund reserved of
 	// its order; ProfitSharingRefundRelease marks it done and returns it
@@ -169,6 +189,8 @@ type ProfitSharingStore interface {
 	// profit sharing at or before paidBefore and not finished.
 	ProfitSharingOrdersToRelease(ctx context.Context, paidBefore time.Time, limit int) ([]string, error)
 	ProfitSharingReturnGetByOutReturnNo(ctx context.Context, appID, outReturnNo string) (*ProfitSharingReturn, error)
+	// ProfitSharingReturnsOfRefund lists the returns a refund took.
+	ProfitSharingReturnsOfRefund(ctx context.Context, refundID string) ([]*ProfitSharingReturn, error)
 	// ProfitSharingOrdersToUnfreeze lists up to limit released orders
 	// whose channel has not been told.
 	ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([]string, error)

@@ -77,3 +77,54 @@ type sbxSharing struct {
 	resp    channel.ProfitSharingResponse
 	pending bool // ReceiverSlow: processing until queried
 }
+
+// Test receivers of returns; any other receiver's return succeeds at once.
+const (
+	// ReturnInvalid: returns fail for good (receiver_invalid).
+	ReturnInvalid = "sandbox_return_invalid"
+	// ReturnTimeout: the return goes through but the answer is lost
+	// (outcome unknown) until a query or a repeat asks.
+	ReturnTimeout = "sandbox_return_timeout"
+)
+
+// ReturnProfitSharing takes a test receiver's share back
+// (channel.ProfitSharingReturner), once per return id: a repeat answers
+// the first. The sandbox returns from every receiver type.
+func (s *Sandbox) ReturnProfitSharing(ctx context.Context, r channel.ProfitSharingReturnRequest) (*channel.ProfitSharingReturnResponse, error) {
+	if r.Livemode {
+		return nil, channel.ErrNotSupported
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.returns == nil {
+		s.returns = map[string]channel.ProfitSharingReturnResponse{}
+	}
+	if out, ok := s.returns[r.ReturnID]; ok {
+		return &out, nil
+	}
+	out := channel.ProfitSharingReturnResponse{ChannelReturnNo: "sbxr_" + id.New("", s.clock.Now()), Status: channel.ProfitSharingSuccess}
+	if r.Receiver.Account == ReturnInvalid {
+		out.Status, out.FailureCode, out.FailureMessage = channel.ProfitSharingFailed, "receiver_invalid", "The receiver's account cannot return its share."
+	}
+	s.returns[r.ReturnID] = out
+	if r.Receiver.Account == ReturnTimeout {
+		return nil, channel.Unknown(context.DeadlineExceeded)
+	}
+	return &out, nil
+}
+
+// QueryProfitSharingReturn returns a return's state.
+func (s *Sandbox) QueryProfitSharingReturn(ctx context.Context, r channel.ProfitSharingReturnRequest) (*channel.ProfitSharingReturnResponse, error) {
+	if r.Livemode {
+		return nil, channel.ErrNotSupported
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out, ok := s.returns[r.ReturnID]
+	if !ok {
+		return nil, channel.ErrTradeNotFound
+	}
+	return &out, nil
+}
+
+var _ channel.ProfitSharingReturner = (*Sandbox)(nil)

@@ -109,6 +109,8 @@ type Sandbox struct {
 	transfers map[string]*sbxTransfer
 	// sharings are the profit sharings made here, by sharing id (profitsharing.go).
 	sharings map[string]*sbxSharing
+	// returns are the profit sharing returns made here, by return id.
+	returns map[string]channel.ProfitSharingReturnResponse
 
 	// MaxTrades and MaxRefunds bound what the sandbox remembers (memory.go;
 	// the package's defaults when zero). Set them before use.

@@ -1,6 +1,10 @@
 package wechatpay
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -16,9 +20,13 @@ import (
 // earlier sharings (400 NOT_ENOUGH); a receiver must have been added.
 // A sharing is PROCESSING with PENDING receivers until queried once, then
 // FINISHED: each receiver SUCCESS, or CLOSED with fail_reason
-// ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Simplified: no
-// return orders (/v3/profitsharing/return-orders), no maximum sharing
-// ratio, no 180-day unfreeze, no name check.
+// ACCOUNT_ABNORMAL for the account ReceiverAbnormal. Returns: below.
+// Simplified: no maximum sharing ratio, no 180-day unfreeze.
+//
+// A receiver's name is checked as WeChat does: required for MERCHANT_ID;
+// when given, the Wechatpay-Serial header must name the platform key and
+// the name must decrypt with it (RSAES-OAEP, SHA-1, base64), and match
+// the name a test told ExpectReceiverName (INVALID_REQUEST otherwise).
 
 // ReceiverAbnormal is a receiver account whose share WeChat closes.
 const ReceiverAbnormal = "o-abnormal"
@@ -44,6 +52,7 @@ func (s *Sim) addReceiver(r *v3Request) (int, any) {
 		AppID        string `json:"appid"`
 		Type         string `json:"type"`
 		Account      string `json:"account"`
+		Name         string `json:"name"`
 		RelationType string `json:"relation_type"`
 	}
 	if err := json.Unmarshal(r.body, &req); err != nil {
@@ -54,14 +63,57 @@ func (s *Sim) addReceiver(r *v3Request) (int, any) {
 		return paramError("缺少必填参数 (appid, type, account, relation_type)")
 	case req.Type != "MERCHANT_ID" && req.Type != "PERSONAL_OPENID":
 		return paramError("type 取值错误")
+	case req.Type == "MERCHANT_ID" && req.Name == "":
+		return paramError("接收方类型为MERCHANT_ID时，name（商户全称）必填")
+	}
+	var name string
+	if req.Name != "" {
+		if r.Header.Get("Wechatpay-Serial") != platformSerial {
+			return paramError("平台证书序列号Wechatpay-Serial错误")
+		}
+		ct, err := base64.StdEncoding.DecodeString(req.Name)
+		if err != nil {
+			return paramError("name 解密失败")
+		}
+		plain, err := rsa.DecryptOAEP(sha1.New(), rand.Reader, platformKey, ct, nil)
+		if err != nil {
+			return paramError("name 解密失败")
+		}
+		name = string(plain)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if want, ok := s.receiverNames[req.Account]; ok && name != "" && name != want {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "分账接收方全称不匹配")
+	}
 	if s.sharingReceivers == nil {
 		s.sharingReceivers = map[string]bool{}
 	}
 	s.sharingReceivers[receiverKey(req.Type, req.Account)] = true
+	if s.addedNames == nil {
+		s.addedNames = map[string]string{}
+	}
+	s.addedNames[req.Account] = name
 	return http.StatusOK, map[string]any{"type": req.Type, "account": req.Account, "relation_type": req.RelationType}
+}
+
+// ExpectReceiverName makes receivers/add check that a receiver account's
+// name, when given, is name.
+func (s *Sim) ExpectReceiverName(account, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.receiverNames == nil {
+		s.receiverNames = map[string]string{}
+	}
+	s.receiverNames[account] = name
+}
+
+// ReceiverName is the name (decrypted) a receiver account was last added
+// with, "" when none.
+func (s *Sim) ReceiverName(account string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addedNames[account]
 }
 
 func (s *Sim) createSharing(r *v3Request) (int, any) {
@@ -237,6 +289,106 @@ func (s *Sim) Shared() map[string]int64 {
 			if rc.Result == "SUCCESS" {
 				out[rc.Account] += rc.Amount
 			}
+		}
+	}
+	return out
+}
+
+// Returns (分账回退): POST /v3/profitsharing/return-orders and GET
+// /v3/profitsharing/return-orders/{out_return_no}?out_order_no=…. A return
+// is made once per out_return_no (a repeat answers the first), only of
+// what a sharing paid a MERCHANT_ID receiver (return_mchid) and not
+// returned yet (400 INVALID_REQUEST otherwise); it is processed at once,
+// as WeChat's documents say: SUCCESS, or FAILED with fail_reason
+// ACCOUNT_ABNORMAL for the account ReturnAbnormal.
+
+// ReturnAbnormal is a merchant receiver whose returns WeChat fails.
+const ReturnAbnormal = "1900009999"
+
+type sharingReturn struct {
+	outOrderNo, outReturnNo, returnID, returnMchID, result, failReason string
+	amount                                                             int64
+}
+
+func (s *Sim) returnView(rt *sharingReturn) map[string]any {
+	out := map[string]any{"order_id": s.sharings[rt.outOrderNo].orderID, "out_order_no": rt.outOrderNo, "out_return_no": rt.outReturnNo,
+		"return_id": rt.returnID, "return_mchid": rt.returnMchID, "amount": rt.amount, "result": rt.result}
+	if rt.failReason != "" {
+		out["fail_reason"] = rt.failReason
+	}
+	return out
+}
+
+func (s *Sim) createReturn(r *v3Request) (int, any) {
+	var req struct {
+		OutOrderNo  string `json:"out_order_no"`
+		OutReturnNo string `json:"out_return_no"`
+		ReturnMchID string `json:"return_mchid"`
+		Amount      int64  `json:"amount"`
+		Description string `json:"description"`
+	}
+	if err := json.Unmarshal(r.body, &req); err != nil {
+		return paramError("请求体不是合法的JSON: " + err.Error())
+	}
+	switch {
+	case req.OutOrderNo == "" || req.OutReturnNo == "" || req.ReturnMchID == "" || req.Amount <= 0 || req.Description == "":
+		return paramError("缺少必填参数 (out_order_no, out_return_no, return_mchid, amount, description)")
+	case !sharingNoPattern.MatchString(req.OutReturnNo):
+		return paramError("out_return_no 只能是数字、大小写字母_-|*@")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rt, ok := s.returns[req.OutReturnNo]; ok {
+		return http.StatusOK, s.returnView(rt)
+	}
+	p := s.sharings[req.OutOrderNo]
+	if p == nil {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "分账单不存在")
+	}
+	var paid int64
+	for _, rc := range p.receivers {
+		if rc.Type == "MERCHANT_ID" && rc.Account == req.ReturnMchID && rc.Result == "SUCCESS" {
+			paid += rc.Amount
+		}
+	}
+	for _, rt := range s.returns {
+		if rt.outOrderNo == req.OutOrderNo && rt.returnMchID == req.ReturnMchID && rt.result != "FAILED" {
+			paid -= rt.amount
+		}
+	}
+	if req.Amount > paid {
+		return fail(http.StatusBadRequest, "INVALID_REQUEST", "回退金额超过该接收方可回退金额（只能对成功分给商户接收方的金额进行回退）")
+	}
+	rt := &sharingReturn{outOrderNo: req.OutOrderNo, outReturnNo: req.OutReturnNo, returnID: s.nextIDLocked("3008450740201411110007820999", 4),
+		returnMchID: req.ReturnMchID, amount: req.Amount, result: "SUCCESS"}
+	if req.ReturnMchID == ReturnAbnormal {
+		rt.result, rt.failReason = "FAILED", "ACCOUNT_ABNORMAL"
+	}
+	if s.returns == nil {
+		s.returns = map[string]*sharingReturn{}
+	}
+	s.returns[rt.outReturnNo] = rt
+	return http.StatusOK, s.returnView(rt)
+}
+
+func (s *Sim) queryReturn(r *v3Request) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.returns[r.PathValue("no")]
+	if rt == nil || rt.outOrderNo != r.URL.Query().Get("out_order_no") {
+		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "记录不存在")
+	}
+	return http.StatusOK, s.returnView(rt)
+}
+
+// Returned sums the succeeded returns per merchant receiver.
+func (s *Sim) Returned() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for _, rt := range s.returns {
+		if rt.result == "SUCCESS" {
+			out[rt.returnMchID] += rt.amount
 		}
 	}
 	return out

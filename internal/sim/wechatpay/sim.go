@@ -144,8 +144,13 @@ type Sim struct {
 	// sharingReceivers the receivers added (profitsharing.go).
 	sharings         map[string]*sharing
 	sharingReceivers map[string]bool
-	bills            map[string][]byte // download token → file
-	held             map[string]*notification
+	// receiverNames the names tests expect (ExpectReceiverName);
+	// addedNames the names receivers were added with, decrypted.
+	receiverNames, addedNames map[string]string
+	// returns the profit sharing returns, by out_return_no.
+	returns map[string]*sharingReturn
+	bills   map[string][]byte // download token → file
+	held    map[string]*notification
 	// contracts are the 委托代扣 contracts, by contract_code.
 	contracts map[string]*contract
 	seq       int64
@@ -189,6 +194,8 @@ func (s *Sim) routes() {
 	s.mux.Handle("POST /v3/profitsharing/orders", s.v3(s.createSharing))
 	s.mux.Handle("GET /v3/profitsharing/orders/{no}", s.v3(s.querySharing))
 	s.mux.Handle("POST /v3/profitsharing/orders/unfreeze", s.v3(s.unfreezeSharing))
+	s.mux.Handle("POST /v3/profitsharing/return-orders", s.v3(s.createReturn))
+	s.mux.Handle("GET /v3/profitsharing/return-orders/{no}", s.v3(s.queryReturn))
 	s.mux.HandleFunc("GET /v3/billdownload/file", s.billDownload)
 	s.mux.Handle("POST /pay/micropay", s.v2(s.micropay))
 	s.mux.Handle("POST /secapi/pay/reverse", s.v2(s.reverse))

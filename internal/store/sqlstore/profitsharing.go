@@ -307,13 +307,15 @@ func (s *Store) ProfitSharingOrdersToUnfreeze(ctx context.Context, limit int) ([
 }
 
 const sharingReturnColumns = `id, merchant_id, app_id, livemode, profit_sharing_id, order_id, out_return_no, receiver_id,
-	amount, currency, description, request_hash, created_at`
+	amount, currency, description, request_hash, created_at, refund_id, status, channel_account_id, channel_return_no,
+	failure_code, failure_message`
 
 func scanSharingReturn(r rowScanner) (*store.ProfitSharingReturn, error) {
 	var v store.ProfitSharingReturn
 	var created int64
 	if err := r.Scan(&v.ID, &v.MerchantID, &v.AppID, &v.Livemode, &v.ProfitSharingID, &v.OrderID, &v.OutReturnNo, &v.ReceiverID,
-		&v.Amount, &v.Currency, &v.Description, &v.RequestHash, &created); err != nil {
+		&v.Amount, &v.Currency, &v.Description, &v.RequestHash, &created, &v.RefundID, &v.Status, &v.ChannelAccountID, &v.ChannelReturnNo,
+		&v.FailureCode, &v.FailureMessage); err != nil {
 		return nil, err
 	}
 	v.CreatedAt = fromMicros(created)
@@ -321,10 +323,15 @@ func scanSharingReturn(r rowScanner) (*store.ProfitSharingReturn, error) {
 }
 
 func (q txQueries) ProfitSharingReturnCreate(ctx context.Context, r *store.ProfitSharingReturn) error {
+	status := r.Status
+	if status == "" {
+		status = store.ProfitSharingSucceeded
+	}
 	if _, err := q.c.exec(ctx, `INSERT INTO profit_sharing_returns (`+sharingReturnColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.MerchantID, r.AppID, r.Livemode, r.ProfitSharingID, r.OrderID, r.OutReturnNo, r.ReceiverID,
-		r.Amount, r.Currency, r.Description, r.RequestHash, micros(r.CreatedAt)); err != nil {
+		r.Amount, r.Currency, r.Description, r.RequestHash, micros(r.CreatedAt), r.RefundID, status, r.ChannelAccountID, r.ChannelReturnNo,
+		r.FailureCode, r.FailureMessage); err != nil {
 		return fmt.Errorf("create profit sharing return %s: %w", r.ID, err)
 	}
 	return nil
@@ -333,10 +340,32 @@ func (q txQueries) ProfitSharingReturnCreate(ctx context.Context, r *store.Profi
 func (q txQueries) ProfitSharingReturned(ctx context.Context, sharingID, receiverID string) (int64, error) {
 	var n int64
 	if err := q.c.queryRow(ctx, `SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM profit_sharing_returns
-		WHERE profit_sharing_id = ? AND receiver_id = ?`, sharingID, receiverID).Scan(&n); err != nil {
+		WHERE profit_sharing_id = ? AND receiver_id = ? AND status <> ?`, sharingID, receiverID, store.ProfitSharingFailed).Scan(&n); err != nil {
 		return 0, fmt.Errorf("returns of %s by %s: %w", sharingID, receiverID, err)
 	}
 	return n, nil
+}
+
+// ProfitSharingsSucceeded lists an order's succeeded sharings, oldest
+// first.
+func (q txQueries) ProfitSharingsSucceeded(ctx context.Context, orderID string) ([]*store.ProfitSharing, error) {
+	ps, err := queryAll(ctx, q.c, scanSharing, `SELECT `+sharingColumns+` FROM profit_sharings
+		WHERE order_id = ? AND status = ? ORDER BY id`, orderID, store.ProfitSharingSucceeded)
+	if err != nil {
+		return nil, fmt.Errorf("succeeded sharings of order %s: %w", orderID, err)
+	}
+	return ps, nil
+}
+
+// ProfitSharingReturnsOfRefund lists the returns a refund took, oldest
+// first.
+func (s *Store) ProfitSharingReturnsOfRefund(ctx context.Context, refundID string) ([]*store.ProfitSharingReturn, error) {
+	rs, err := queryAll(ctx, s.reader(), scanSharingReturn, `SELECT `+sharingReturnColumns+` FROM profit_sharing_returns
+		WHERE refund_id = ? ORDER BY id`, refundID)
+	if err != nil {
+		return nil, fmt.Errorf("profit sharing returns of refund %s: %w", refundID, err)
+	}
+	return rs, nil
 }
 
 // ProfitSharingReturnGetByOutReturnNo returns the app's return with the merchant's number.
@@ -353,6 +382,37 @@ func (q txQueries) ProfitSharingRefundHold(ctx context.Context, refundID, orderI
 	if _, err := q.c.exec(ctx, `INSERT INTO profit_sharing_refunds (refund_id, order_id, amount, done) VALUES (?, ?, ?, ?)`,
 		refundID, orderID, amount, false); err != nil {
 		return fmt.Errorf("hold refund %s on order %s: %w", refundID, orderID, err)
+	}
+	return nil
+}
+
+func (q txQueries) ProfitSharingReturnTransition(ctx context.Context, id, to, channelReturnNo, failureCode, failureMessage string) (*store.ProfitSharingReturn, error) {
+	res, err := q.c.exec(ctx, `UPDATE profit_sharing_returns SET status = ?, channel_return_no = ?, failure_code = ?, failure_message = ?
+		WHERE id = ? AND status = ?`, to, channelReturnNo, failureCode, failureMessage, id, store.ProfitSharingProcessing)
+	if err != nil {
+		return nil, fmt.Errorf("profit sharing return %s to %s: %w", id, to, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, fmt.Errorf("profit sharing return %s is not processing: %w", id, store.ErrStale)
+	}
+	r, err := queryOne(ctx, q.c, scanSharingReturn, `SELECT `+sharingReturnColumns+` FROM profit_sharing_returns WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("profit sharing return %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func (q txQueries) ProfitSharingRefundHoldAdd(ctx context.Context, refundID string, amount int64) error {
+	res, err := q.c.exec(ctx, `UPDATE profit_sharing_refunds SET amount = amount + ? WHERE refund_id = ? AND done = ?`, amount, refundID, false)
+	if err != nil {
+		return fmt.Errorf("add to the hold of refund %s: %w", refundID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("hold of refund %s: %w", refundID, store.ErrStale)
 	}
 	return nil
 }
