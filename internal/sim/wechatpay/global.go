@@ -237,18 +237,9 @@ func (rf *refund) globalView(withStatus bool) globalRefundView {
 // globalRefund serves POST /v3/global/refunds.
 func (s *Sim) globalRefund(r *v3Request) (int, any) {
 	var req struct {
-		MchID         string `json:"mchid"`
-		AppID         string `json:"appid"`
-		TransactionID string `json:"transaction_id"`
-		OutTradeNo    string `json:"out_trade_no"`
-		OutRefundNo   string `json:"out_refund_no"`
-		Reason        string `json:"reason"`
-		NotifyURL     string `json:"notify_url"`
-		Amount        *struct {
-			Refund   int64  `json:"refund"`
-			Total    int64  `json:"total"`
-			Currency string `json:"currency"`
-		} `json:"amount"`
+		MchID string `json:"mchid"`
+		AppID string `json:"appid"`
+		refundBody
 	}
 	if err := json.Unmarshal(r.body, &req); err != nil {
 		return paramError("请求体不是合法的JSON: " + err.Error())

@@ -62,20 +62,24 @@ func (rf *refund) view() refundView {
 	return v
 }
 
+// refundBody is a refund request's body, domestic and global (which adds
+// mchid and appid).
+type refundBody struct {
+	TransactionID string `json:"transaction_id"`
+	OutTradeNo    string `json:"out_trade_no"`
+	OutRefundNo   string `json:"out_refund_no"`
+	Reason        string `json:"reason"`
+	NotifyURL     string `json:"notify_url"`
+	Amount        *struct {
+		Refund   int64  `json:"refund"`
+		Total    int64  `json:"total"`
+		Currency string `json:"currency"`
+	} `json:"amount"`
+}
+
 // refund serves POST /v3/refund/domestic/refunds.
 func (s *Sim) refund(r *v3Request) (int, any) {
-	var req struct {
-		TransactionID string `json:"transaction_id"`
-		OutTradeNo    string `json:"out_trade_no"`
-		OutRefundNo   string `json:"out_refund_no"`
-		Reason        string `json:"reason"`
-		NotifyURL     string `json:"notify_url"`
-		Amount        *struct {
-			Refund   int64  `json:"refund"`
-			Total    int64  `json:"total"`
-			Currency string `json:"currency"`
-		} `json:"amount"`
-	}
+	var req refundBody
 	if err := json.Unmarshal(r.body, &req); err != nil {
 		return paramError("请求体不是合法的JSON: " + err.Error())
 	}
