@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/paygate/paygate/client"
-	"github.com/paygate/paygate/internal/sim"
 )
 
 // TestAlipayCrossBorderPayerAmountOverTheAPI: an Alipay channel account
@@ -44,23 +42,7 @@ func TestAlipayCrossBorderPayerAmountOverTheAPI(t *testing.T) {
 			if err != nil {
 				t.Fatalf("create %s: %v", c.name, err)
 			}
-			if c.query {
-				s.SetFault(sim.FaultDropNotify, 0)
-			}
-			if err := s.PayerPays(o.ID); err != nil {
-				t.Fatal(err)
-			}
-			if c.query {
-				time.Sleep(100 * time.Millisecond)
-				if got, err := e.demo.GetOrder(ctx, o.ID); err != nil || got.Status == "succeeded" {
-					t.Fatalf("order %s paid with its callback dropped: %v %+v", o.ID, err, got)
-				}
-				s.SetFault(sim.FaultNone, 0)
-				if _, err = e.demo.SyncOrder(ctx, o.ID); err != nil {
-					t.Fatalf("sync: %v", err)
-				}
-			}
-			o = waitOrder(t, e.demo, o.ID, "succeeded")
+			o = payAtSimulator(t, e, s, o.ID, c.query)
 			var paidEvent struct{ Object client.Order }
 			if ev := e.eventOf(e.demo, o.ID, "order.succeeded"); json.Unmarshal(ev.Data, &paidEvent) != nil {
 				t.Fatalf("no order.succeeded event for %s", o.ID)

@@ -59,23 +59,7 @@ func TestWeChatPayCrossBorderOverTheAPI(t *testing.T) {
 			if err != nil || o.NextAction == nil || o.NextAction.QRCode == "" {
 				t.Fatalf("create %s: %v %+v", c.name, err, o)
 			}
-			if c.query {
-				s.SetFault(sim.FaultDropNotify, 0)
-			}
-			if err := s.PayerPays(o.ID); err != nil {
-				t.Fatal(err)
-			}
-			if c.query {
-				time.Sleep(100 * time.Millisecond)
-				if got, err := e.demo.GetOrder(ctx, o.ID); err != nil || got.Status == "succeeded" {
-					t.Fatalf("order %s paid with its notification dropped: %v %+v", o.ID, err, got)
-				}
-				s.SetFault(sim.FaultNone, 0)
-				if o, err = e.demo.SyncOrder(ctx, o.ID); err != nil {
-					t.Fatalf("sync: %v", err)
-				}
-			}
-			o = waitOrder(t, e.demo, o.ID, "succeeded")
+			o = payAtSimulator(t, e, s, o.ID, c.query)
 			wantPayerAmount(t, o.PayerAmount, c.paid, "CNY", c.rate)
 			var paidEvent struct { // the signed webhook payload's data
 				Object client.Order `json:"object"`
@@ -121,4 +105,28 @@ func wantPayerAmount(t *testing.T, got *client.PayerAmount, amount int64, curren
 	if got == nil || got.Amount != amount || got.Currency != currency || got.ExchangeRate != rate {
 		t.Fatalf("payer_amount %+v, want %d %s at %q", got, amount, currency, rate)
 	}
+}
+
+// payAtSimulator has the payer pay order id at s and waits for the order to
+// succeed. With dropNotify the channel's notification is lost: the order
+// must stay unpaid until a sync asks the channel (the query path).
+func payAtSimulator(t *testing.T, e *env, s sim.Simulator, id string, dropNotify bool) *client.Order {
+	t.Helper()
+	if dropNotify {
+		s.SetFault(sim.FaultDropNotify, 0)
+	}
+	if err := s.PayerPays(id); err != nil {
+		t.Fatal(err)
+	}
+	if dropNotify {
+		time.Sleep(100 * time.Millisecond)
+		if got, err := e.demo.GetOrder(context.Background(), id); err != nil || got.Status == "succeeded" {
+			t.Fatalf("order %s paid with its notification dropped: %v %+v", id, err, got)
+		}
+		s.SetFault(sim.FaultNone, 0)
+		if _, err := e.demo.SyncOrder(context.Background(), id); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	return waitOrder(t, e.demo, id, "succeeded")
 }
