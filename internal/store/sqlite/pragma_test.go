@@ -39,6 +39,10 @@ func TestPragmas(t *testing.T) {
 		t.Fatalf("write conn: %v", err)
 	}
 	check("write", wc, "0")
+	var limit int64
+	if err := wc.QueryRowContext(ctx, "PRAGMA journal_size_limit").Scan(&limit); err != nil || limit != WALSizeLimit {
+		t.Errorf("write pool: journal_size_limit %d (%v), want %d", limit, err, WALSizeLimit)
+	}
 	wc.Close()
 
 	// Hold several read connections at once so the pool opens new ones.
