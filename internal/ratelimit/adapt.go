@@ -37,7 +37,7 @@ type Adapter struct {
 	Min int
 	// Latency, when set, replaces the runtime's measure (tests): it returns
 	// the 99th percentile of the window since its last call, and false when
-	// the window saw too little to say.
+	// the window saw too little to say (an idle process: the bound grows).
 	Latency func() (time.Duration, bool)
 }
 
@@ -73,7 +73,9 @@ func (s *Shedder) Adapt(ctx context.Context, a Adapter) {
 		}
 		p99, ok := latency()
 		if !ok {
-			continue
+			// Too few goroutines ran to say: the process is not busy, and
+			// a bound left low by a burst must come back without traffic.
+			p99 = 0
 		}
 		bound := cap(s.slots) - held
 		switch {
