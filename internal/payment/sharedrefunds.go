@@ -180,9 +180,9 @@ func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.R
 				continue
 			case err == nil:
 				ok := resp.Status == channel.ProfitSharingSuccess
-				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, ok, resp.ChannelReturnNo, resp.FailureCode, resp.FailureMessage, s.now())
+				_, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, ok, resp.ChannelReturnNo, resp.FailureCode, resp.FailureMessage, s.now())
 			case errors.As(err, &decline), (errors.Is(err, channel.ErrInvalidRequest) || errors.Is(err, channel.ErrNotSupported)) && !errors.Is(err, channel.ErrUnknownOutcome):
-				ret, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, false, "", "channel_refused", err.Error(), s.now())
+				_, err = profitsharing.FinishChannelReturn(ctx, s.Store, ret, false, "", "channel_refused", err.Error(), s.now())
 			default:
 				s.log().Warn("profit sharing return outcome unknown; the refund waits", "refund", r.ID, "return", ret.ID, "err", err)
 				continue
