@@ -112,6 +112,9 @@ type refund struct {
 	outRequestNo string // "" for the refund a cancel makes
 	amount       int64
 	at           time.Time
+	// royalties are what the refund took back from royalty receivers
+	// (refund_royalty_parameters), by trans_out_type + " " + trans_out.
+	royalties map[string]int64
 }
 
 func (t *trade) refund(outRequestNo string) *refund {
@@ -538,7 +541,11 @@ func (s *Sim) refund(req *request) (map[string]any, *apiError) {
 	if amount > t.total-t.refunded {
 		return nil, business("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
 	}
-	r := &refund{outRequestNo: reqNo, amount: amount, at: s.clock.Now()}
+	royalties, apiErr := s.refundRoyaltiesLocked(t, req)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	r := &refund{outRequestNo: reqNo, amount: amount, at: s.clock.Now(), royalties: royalties}
 	t.refunds = append(t.refunds, r)
 	t.refunded += amount
 	if t.refunded == t.total {
