@@ -169,6 +169,10 @@ func (s *Sim) Royalties() map[string]int64 {
 		}
 	}
 	for _, t := range s.trades {
+		for k, n := range t.royaltiesTaken {
+			_, account, _ := strings.Cut(k, " ")
+			out[account] -= n
+		}
 		for _, r := range t.refunds {
 			for k, n := range r.royalties {
 				_, account, _ := strings.Cut(k, " ")
@@ -210,6 +214,9 @@ func (s *Sim) refundRoyaltiesLocked(t *trade, req *request) (map[string]int64, *
 			left[k] -= n
 		}
 	}
+	for k, n := range t.royaltiesTaken {
+		left[k] -= n
+	}
 	out := map[string]int64{}
 	for _, x := range params {
 		p, _ := x.(map[string]any)
@@ -233,4 +240,21 @@ func (s *Sim) refundRoyaltiesLocked(t *trade, req *request) (map[string]int64, *
 		}
 	}
 	return out, nil
+}
+
+// TakeRoyaltyBack takes amount of a userId receiver's royalty of a trade
+// back outside the API (as a refund made in Alipay's merchant console
+// would), so that the gateway's next refund asking for it over-returns.
+func (s *Sim) TakeRoyaltyBack(outTradeNo, userID string, amount int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.payerTrade(outTradeNo)
+	if err != nil {
+		return err
+	}
+	if t.royaltiesTaken == nil {
+		t.royaltiesTaken = map[string]int64{}
+	}
+	t.royaltiesTaken["userId "+userID] += amount
+	return nil
 }

@@ -52,6 +52,9 @@ type trade struct {
 	// terms are the cross-border and instalment fields the trade was
 	// created with.
 	terms tradeTerms
+	// royaltiesTaken are royalties taken back outside the API
+	// (TakeRoyaltyBack), by trans_out_type + " " + trans_out.
+	royaltiesTaken map[string]int64
 }
 
 // tradeTerms are a trade's cross-border currencies (trans_currency: the
