@@ -41,9 +41,8 @@ func ErrReceiverShort(receiverID, merchantID string, available, amount int64, cu
 }
 
 // ErrChannelReturn is the error of a refund that needs a share back from
-// an account holder at a channel: such shares are not returned by a
-// refund (a WeChat Pay PERSONAL_OPENID share can never be returned; see
-// doc.go's Limits).
+// an account holder whose channel cannot return it (a WeChat Pay
+// PERSONAL_OPENID share can never be returned; see doc.go's Limits).
 func ErrChannelReturn(receiverID, typ string, amount int64, currency string) *errs.Error {
 	return errs.Conflict("channel_return_not_supported", fmt.Sprintf(
 		"The refund needs %s %s back from receiver %s, an account holder at a channel (%s), whose share cannot be returned by a refund; refund less, or with reverse_shares: false after the money is back.",
