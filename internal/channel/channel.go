@@ -221,6 +221,11 @@ type RefundRequest struct {
 	Reason         string
 	NotifyURL      string // overrides Account.NotifyURL when set
 	Livemode       bool
+	// ReturnShares are receivers' shares the refund takes back in the same
+	// operation, at a channel that returns shares only inside a refund
+	// (RefundShareReturner: Alipay's refund_royalty_parameters). Empty for
+	// every other refund.
+	ReturnShares []ShareReturn
 }
 
 // RefundStatus is a refund's state at the channel.

@@ -114,8 +114,8 @@ type ProfitSharingFinishRequest struct {
 // again answers the first, which resolves a lost answer.
 //
 // Alipay has no such call: a royalty comes back inside the refund itself
-// (alipay.trade.refund's refund_royalty_parameters), so its connector does
-// not implement this.
+// (alipay.trade.refund's refund_royalty_parameters), so its connector
+// implements RefundShareReturner instead.
 type ProfitSharingReturner interface {
 	// ReturnProfitSharing asks the channel to take Amount of a receiver's
 	// share of the sharing SharingID back into the trade. An error that is
@@ -145,4 +145,24 @@ type ProfitSharingReturnResponse struct {
 	Status          ProfitSharingStatus
 	FailureCode     string
 	FailureMessage  string
+}
+
+// RefundShareReturner is the optional capability of a channel that takes
+// shares back only inside a refund (Alipay: alipay.trade.refund's
+// refund_royalty_parameters refunds the buyer and takes the listed
+// royalties back from their receivers in one operation). The gateway then
+// sends a refund's returns in RefundRequest.ReturnShares, and the refund's
+// outcome is theirs: refunded, the shares are back; refused, nothing
+// moved.
+type RefundShareReturner interface {
+	// ReturnsSharesInRefund is true when RefundRequest.ReturnShares of a
+	// receiver of type typ are sent with the refund.
+	ReturnsSharesInRefund(typ string) bool
+}
+
+// ShareReturn is one receiver's share a refund takes back: Amount of what
+// Receiver (Type and Account) got.
+type ShareReturn struct {
+	Receiver ProfitSharingReceiver
+	Amount   int64
 }

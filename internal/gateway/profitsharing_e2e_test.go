@@ -381,50 +381,91 @@ func TestProfitSharingReturnsAtWeChatPay(t *testing.T) {
 // an order paid at Alipay with profit_sharing is shared with an Alipay
 // user (bound with alipay.trade.royalty.relation.bind, settled with
 // alipay.trade.order.settle, processing until the worker's query says
-// SUCCESS) and finished; Alipay paid exactly the share; a refund that
-// would need the royalty back is refused (409 channel_return_not_supported);
-// the ledger verifies.
+// SUCCESS) and finished; Alipay paid exactly the share. A refund that
+// needs the royalty back sends it inside alipay.trade.refund
+// (refund_royalty_parameters): the refund succeeds, the royalty is back
+// at Alipay and on the order, with one profit_sharing.returned event. A
+// refund whose royalty Alipay finds over-returned (taken back at its
+// console meanwhile) is refused there: the refund and its return fail and
+// nothing moves. The ledger verifies.
 func TestProfitSharingAtAlipay(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		s := e.channelAccount("alipay", "alipay.qr")
 		ali := s.sim.(*simalipay.Sim)
-		o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: "ali-psh", Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "alipay.qr", ProfitSharing: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ali.PayerPays(o.ID); err != nil {
-			t.Fatal(err)
-		}
-		o = waitOrder(t, e.demo, o.ID, "succeeded")
 		user, err := e.demo.CreateProfitSharingReceiver(ctx, client.CreateProfitSharingReceiverParams{Type: "alipay_user_id", Account: "2088000000000001"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		psh, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: "A1", Finish: true,
-			Receivers: []client.ProfitSharingShare{{Receiver: user.ID, Amount: 3000, Description: "commission"}}})
-		if err != nil || psh.Status != "processing" || psh.ChannelSharingNo == "" {
-			t.Fatalf("sharing: %v %+v", err, psh)
-		}
-		for i := range 2 { // the first query finds it processing
-			if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(i+1)*time.Hour), 100); err != nil {
+		hour := 0
+		shared := func(no string) *client.Order {
+			o, err := e.demo.CreateOrder(ctx, client.CreateOrderParams{OutTradeNo: no, Amount: 10000, Currency: "CNY", Subject: "Tea", Method: "alipay.qr", ProfitSharing: true})
+			if err != nil {
 				t.Fatal(err)
 			}
+			if err := ali.PayerPays(o.ID); err != nil {
+				t.Fatal(err)
+			}
+			o = waitOrder(t, e.demo, o.ID, "succeeded")
+			psh, err := e.demo.CreateProfitSharing(ctx, client.CreateProfitSharingParams{Order: o.ID, OutOrderNo: no + "-1", Finish: true,
+				Receivers: []client.ProfitSharingShare{{Receiver: user.ID, Amount: 3000, Description: "commission"}}})
+			if err != nil || psh.Status != "processing" || psh.ChannelSharingNo == "" {
+				t.Fatalf("sharing: %v %+v", err, psh)
+			}
+			for range 2 { // the first query finds it processing
+				hour++
+				if _, err := e.g.ProfitSharing.ResolveDue(ctx, e.clock.Now().Add(time.Duration(hour)*time.Hour), 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := e.demo.GetProfitSharing(ctx, psh.ID); err != nil || got.Status != "succeeded" {
+				t.Fatalf("sharing after the queries: %v %+v", err, got)
+			}
+			st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
+			if err != nil || !st.Finished || st.Shared != 3000 || st.Released != st.Net-3000 {
+				t.Fatalf("state: %v %+v", err, st)
+			}
+			return o
 		}
-		if got, err := e.demo.GetProfitSharing(ctx, psh.ID); err != nil || got.Status != "succeeded" {
-			t.Fatalf("sharing after the queries: %v %+v", err, got)
-		}
-		st, err := e.demo.GetProfitSharingOrder(ctx, o.ID)
-		if err != nil || !st.Finished || st.Shared != 3000 || st.Released != st.Net-3000 {
-			t.Fatalf("state: %v %+v", err, st)
-		}
+		o := shared("ali-psh")
 		if got := ali.Royalties(); len(got) != 1 || got["2088000000000001"] != 3000 {
 			t.Fatalf("Alipay's royalties: %v", got)
 		}
-		// The rest was released: a refund needs the royalty back, which
-		// Alipay returns only inside its refund (not built).
-		_, err = e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "AR1", Amount: 1000})
-		apiErr(t, err, 409, "channel_return_not_supported")
+		// The rest was released: the refund takes its whole cost back from
+		// the royalty, inside Alipay's refund.
+		r, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: o.ID, OutRefundNo: "AR1", Amount: 1000})
+		if err != nil || r.Status != "succeeded" {
+			t.Fatalf("refund: %v %+v", err, r)
+		}
+		if got := ali.Royalties(); got["2088000000000001"] != 2000 {
+			t.Fatalf("Alipay's royalties after the refund: %v", got)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, o.ID); err != nil || st.Shared != 2000 || st.Available != 0 || st.Released != st.Net-3000 {
+			t.Fatalf("state after the refund: %v %+v", err, st)
+		}
+		if n := e.eventsOf(e.demo, "profit_sharing.returned", r.ID); n != 1 {
+			t.Fatalf("%d profit_sharing.returned events of the refund", n)
+		}
+
+		// Alipay refuses a royalty that is no longer there; the refund
+		// fails, and so does its return, with nothing moved.
+		b := shared("ali-psh-b")
+		if err := ali.TakeRoyaltyBack(b.ID, "2088000000000001", 2500); err != nil {
+			t.Fatal(err)
+		}
+		rb, err := e.demo.CreateRefund(ctx, client.CreateRefundParams{OrderID: b.ID, OutRefundNo: "AR2", Amount: 1000})
+		if err != nil || rb.Status != "failed" || rb.FailureCode != "channel_refused" {
+			t.Fatalf("over-returning refund: %v %+v", err, rb)
+		}
+		if got := ali.Royalties(); got["2088000000000001"] != 2500 {
+			t.Fatalf("Alipay's royalties after the refused refund: %v", got)
+		}
+		if st, err := e.demo.GetProfitSharingOrder(ctx, b.ID); err != nil || st.Shared != 3000 || st.Available != 0 || st.Released != st.Net-3000 {
+			t.Fatalf("state after the refused refund: %v %+v", err, st)
+		}
+		if n := e.eventsOf(e.demo, "profit_sharing.returned", rb.ID); n != 0 {
+			t.Fatalf("%d profit_sharing.returned events of the refused refund", n)
+		}
 		e.verifyLedger()
 	})
 }

@@ -128,10 +128,14 @@ func (s *Service) refundAtChannel(ctx context.Context, o *store.Order, r *store.
 	if err != nil {
 		return nil, err
 	}
+	back, err := s.refundShareReturns(ctx, o, conn, r)
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := s.channelCtx(ctx)
 	resp, err := conn.Refund(cctx, channel.RefundRequest{
 		RefundID: r.ID, CreatedAt: r.CreatedAt, OrderID: o.ID, OrderCreatedAt: o.CreatedAt, ChannelTradeNo: o.ChannelTradeNo,
-		Amount: r.Amount, Total: o.Amount, Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode,
+		Amount: r.Amount, Total: o.Amount, Currency: r.Currency, Reason: r.Reason, Livemode: r.Livemode, ReturnShares: back,
 	})
 	cancel()
 	s.report(o, err)

@@ -72,15 +72,27 @@ func (s *Service) refundCost(ctx context.Context, o *store.Order, amount int64) 
 // A share of an account holder at the order's channel is asked of the
 // channel (channel.ProfitSharingReturner) after the commit: atChannel
 // says so, and the refund's reservation then lacks what those returns
-// bring until they succeed (channelReturns).
+// bring until they succeed (channelReturns). At a channel that takes
+// shares back only inside the refund (channel.RefundShareReturner:
+// Alipay) the returns are created processing the same way, the
+// reservation lacks them the same way, but they go with the refund
+// (refundShareReturns) and end with it (finishSharedRefund).
 func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *store.Refund, reverse bool, explicit []profitsharing.RefundReturn) (atChannel bool, err error) {
 	cost, err := s.refundCost(ctx, o, r.Amount)
 	if err != nil {
 		return false, err
 	}
-	canReturn := false
+	// Which account holders' shares the order's channel takes back: by a
+	// return call before the refund, or inside the refund itself.
+	var atChannelOK func(typ string) bool
+	inRefund := false
 	if conn, err := s.connector(ctx, o); err == nil {
-		_, canReturn = channel.Unwrap(conn).(channel.ProfitSharingReturner)
+		switch c := channel.Unwrap(conn).(type) {
+		case channel.ProfitSharingReturner:
+			atChannelOK = profitsharing.ReturnableAtChannel
+		case channel.RefundShareReturner:
+			atChannelOK, inRefund = c.ReturnsSharesInRefund, true
+		}
 	}
 	returned := false
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
@@ -101,11 +113,12 @@ func (s *Service) createSharedRefund(ctx context.Context, o *store.Order, r *sto
 			if !reverse {
 				return ErrSharingRefundExceeds(available, cost, o.Currency)
 			}
-			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, explicit, canReturn, r.CreatedAt)
+			returns, p, err := profitsharing.ReturnForRefund(ctx, tx, st, r, cost, cost-available, explicit, atChannelOK, r.CreatedAt)
 			if err != nil {
 				return err
 			}
-			returned, atChannel, pending = len(returns) > 0, p > 0, p
+			// Returns sent with the refund need no asking first.
+			returned, atChannel, pending = len(returns) > 0, p > 0 && !inRefund, p
 		}
 		if err := tx.ProfitSharingRefundHold(ctx, r.ID, o.ID, cost-pending); err != nil {
 			return err
@@ -148,6 +161,9 @@ func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.R
 			return nil, false, err
 		}
 		returner, ok := channel.Unwrap(conn).(channel.ProfitSharingReturner)
+		if _, inRefund := channel.Unwrap(conn).(channel.RefundShareReturner); !ok && inRefund {
+			return r, true, nil // they go with the refund itself (refundShareReturns)
+		}
 		if !ok {
 			return nil, false, fmt.Errorf("refund %s: channel account %s takes no profit sharing returns: %w", r.ID, o.ChannelAccountID, channel.ErrNotSupported)
 		}
@@ -217,14 +233,60 @@ func (s *Service) channelReturns(ctx context.Context, o *store.Order, r *store.R
 	return r, true, nil
 }
 
+// refundShareReturns are the shares a refund takes back inside itself at
+// a channel.RefundShareReturner (Alipay's refund_royalty_parameters): its
+// returns still processing, with the receivers' channel accounts. None
+// for a refund at any other channel.
+func (s *Service) refundShareReturns(ctx context.Context, o *store.Order, conn channel.Connector, r *store.Refund) ([]channel.ShareReturn, error) {
+	if !o.ProfitSharing {
+		return nil, nil
+	}
+	if _, ok := channel.Unwrap(conn).(channel.RefundShareReturner); !ok {
+		return nil, nil
+	}
+	rets, err := s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []channel.ShareReturn
+	psh := map[string]*store.ProfitSharing{}
+	for _, ret := range rets {
+		if ret.Status != store.ProfitSharingProcessing {
+			continue
+		}
+		if psh[ret.ProfitSharingID] == nil {
+			if psh[ret.ProfitSharingID], err = s.Store.ProfitSharingGet(ctx, ret.ProfitSharingID); err != nil {
+				return nil, err
+			}
+		}
+		for _, sh := range psh[ret.ProfitSharingID].Receivers {
+			if sh.Receiver == ret.ReceiverID {
+				out = append(out, channel.ShareReturn{Receiver: channel.ProfitSharingReceiver{Type: sh.Type, Account: sh.Account, Name: sh.Name, Amount: sh.Amount}, Amount: ret.Amount})
+			}
+		}
+	}
+	return out, nil
+}
+
 // finishSharedRefund is finishRefund for an order paid with profit
 // sharing: a refund that succeeded takes its reserved cost from the held
 // money (ledger.RefundHeld); one that failed gives its reservation back,
 // and when the order is finished already, releases it to the merchant.
+// Returns the refund carried to its channel (refundShareReturns) end with
+// it in the same transaction (profitsharing.FinishRefundReturns):
+// succeeded, their shares are back and the refund takes them too; failed,
+// nothing moved.
 func (s *Service) finishSharedRefund(ctx context.Context, r *store.Refund, to store.RefundStatus, channelRefundNo, failureCode, failureMsg string) (*store.Refund, error) {
 	at := s.now()
 	var out *store.Refund
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+	// A refund's returns are all created with it; those still processing
+	// now went with it to the channel (the others are asked for and ended
+	// before the refund is sent). Each transition below checks again.
+	rets, err := s.Store.ProfitSharingReturnsOfRefund(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
 		st, err := tx.ProfitSharingOrderLock(ctx, r.OrderID)
 		if err != nil {
 			return err
@@ -241,6 +303,11 @@ func (s *Service) finishSharedRefund(ctx context.Context, r *store.Refund, to st
 			return err
 		}
 		st.Reserved -= cost
+		brought, err := profitsharing.FinishRefundReturns(ctx, tx, st, rets, to == store.RefundSucceeded, channelRefundNo, failureCode, failureMsg, at)
+		if err != nil {
+			return err
+		}
+		cost += brought // what came back inside the refund, which takes it
 		typ := notify.RefundFailed
 		var entries []ledger.Entry
 		if to == store.RefundSucceeded {

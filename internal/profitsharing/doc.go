@@ -106,11 +106,19 @@
 //     PERSONAL_OPENID, cannot be returned), so a refund that would need a
 //     wechatpay_openid share back is refused with 409
 //     channel_return_not_supported naming the receiver. Alipay returns a
-//     royalty inside the refund itself (alipay.trade.refund's
-//     refund_royalty_parameters: for 当面付 Alipay apportions by itself;
-//     for page, app and wap payments the request names trans_out and the
-//     amount); that is not built, so Alipay account holders' shares are
-//     refused the same way.
+//     royalty only inside the refund itself (alipay.trade.refund's
+//     refund_royalty_parameters; channel.RefundShareReturner): the
+//     refund's transaction creates the returns processing as above, the
+//     refund is sent at once naming each trans_out and amount, and the
+//     returns end with the refund in its finishing transaction
+//     (FinishRefundReturns: succeeded with their entries and events, or
+//     failed with nothing moved). Alipay's documents say that for 当面付
+//     (alipay.qr, alipay.micropay; not 直付通) it takes royalties back by
+//     itself, by the refund's ratio to the trade, and does not take named
+//     amounts; the gateway names them always (what its own split says),
+//     so for those methods the gateway's record and Alipay's can differ
+//     (not built: apportioning those refunds Alipay's way; the simulator
+//     takes the named amounts for every method).
 //   - A lost answer about a channel return is asked about on the payment
 //     worker's schedule for pending refunds (SyncAfter), not
 //     jobs.QueryBackoff's.

@@ -41,9 +41,8 @@ func ErrReceiverShort(receiverID, merchantID string, available, amount int64, cu
 }
 
 // ErrChannelReturn is the error of a refund that needs a share back from
-// an account holder at a channel: such shares are not returned by a
-// refund (a WeChat Pay PERSONAL_OPENID share can never be returned; see
-// doc.go's Limits).
+// an account holder whose channel cannot return it (a WeChat Pay
+// PERSONAL_OPENID share can never be returned; see doc.go's Limits).
 func ErrChannelReturn(receiverID, typ string, amount int64, currency string) *errs.Error {
 	return errs.Conflict("channel_return_not_supported", fmt.Sprintf(
 		"The refund needs %s %s back from receiver %s, an account holder at a channel (%s), whose share cannot be returned by a refund; refund less, or with reverse_shares: false after the money is back.",
@@ -99,8 +98,9 @@ type ReturnedShare struct {
 // ReturnableAtChannel says whether a channel account holder's share of
 // receiver type typ can be returned at a channel that has
 // channel.ProfitSharingReturner: WeChat Pay returns only what went to a
-// MERCHANT_ID receiver; Alipay has no return call (its royalties come
-// back inside alipay.trade.refund, not built); the sandbox returns all.
+// MERCHANT_ID receiver; the sandbox returns all. (Alipay has no return
+// call: its royalties come back inside alipay.trade.refund, the
+// connector's channel.RefundShareReturner.)
 func ReturnableAtChannel(typ string) bool {
 	return typ == TypeWeChatMerchant || typ == TypeSandbox
 }
@@ -118,17 +118,20 @@ func ReturnableAtChannel(typ string) bool {
 // profit_sharing.returned event, added to tx.
 //
 // A channel account holder's part is asked of the channel when
-// channelReturns (the order's channel has channel.ProfitSharingReturner)
-// and ReturnableAtChannel: its return is created processing with nothing
-// moved, and the caller asks the channel after the commit
-// (FinishChannelReturn records the answer); otherwise the refund is
-// refused (ErrChannelReturn). atChannel is what such returns will bring.
+// atChannelOK (nil when the order's channel returns nothing) says the
+// channel takes that receiver type's shares back: its return is created
+// processing with nothing moved, and the caller asks the channel after
+// the commit (channel.ProfitSharingReturner; FinishChannelReturn records
+// the answer) or sends it with the refund (channel.RefundShareReturner;
+// FinishRefundReturns records the refund's outcome); otherwise the refund
+// is refused (ErrChannelReturn). atChannel is what such returns will
+// bring.
 //
 // explicit, when not empty, are the returns the request named instead:
 // each must be a share of the order's succeeded sharings with that much
 // left (409 return_exceeds_share), and together they must bring at least
 // need (409 profit_sharing_return_required).
-func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, explicit []RefundReturn, channelReturns bool, at time.Time) (out []ReturnedShare, atChannel int64, err error) {
+func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, r *store.Refund, cost, need int64, explicit []RefundReturn, atChannelOK func(typ string) bool, at time.Time) (out []ReturnedShare, atChannel int64, err error) {
 	sharings, err := tx.ProfitSharingsSucceeded(ctx, st.OrderID)
 	if err != nil {
 		return nil, 0, err
@@ -175,7 +178,7 @@ func ReturnForRefund(ctx context.Context, tx store.Tx, st *store.ProfitSharingOr
 			Currency: st.Currency, Description: "refund " + r.ID, CreatedAt: at, RefundID: r.ID, Status: store.ProfitSharingSucceeded}
 		ret.OutReturnNo = ret.ID // unique, and never one of the merchant's own numbers
 		if l.share.Type != TypeMerchant {
-			if !channelReturns || !ReturnableAtChannel(l.share.Type) {
+			if atChannelOK == nil || !atChannelOK(l.share.Type) {
 				return nil, 0, ErrChannelReturn(l.share.Receiver, l.share.Type, parts[i], st.Currency)
 			}
 			ret.Status, ret.ChannelAccountID = store.ProfitSharingProcessing, l.sharing.ChannelAccountID
@@ -286,6 +289,62 @@ func FinishChannelReturn(ctx context.Context, st store.Store, ret *store.ProfitS
 		return tx.EventAdd(ctx, at, ev)
 	})
 	return out, err
+}
+
+// FinishRefundReturns records the outcome of a refund that carried its
+// returns to the channel (channel.RefundShareReturner: Alipay takes the
+// royalties back inside alipay.trade.refund), inside tx, the refund's own
+// finishing transaction, whose caller holds the order's sharing lock (st,
+// which it updates). rets are the refund's returns; the processing ones
+// end with the refund: succeeded, each share is back in the trade (the
+// channel owes the platform that much more: its receivable) and held on
+// the order, with its entry and profit_sharing.returned event, and
+// brought is their sum, which the refund then takes with its reserved
+// cost; failed, nothing moved and each return fails with the refund's
+// failure code. ErrStale from a return no longer processing is skipped:
+// such a return was recorded already.
+func FinishRefundReturns(ctx context.Context, tx store.Tx, st *store.ProfitSharingOrder, rets []*store.ProfitSharingReturn, succeeded bool, channelNo, code, msg string, at time.Time) (brought int64, err error) {
+	var entries []ledger.Entry
+	var events []*store.Event
+	for _, ret := range rets {
+		if ret.Status != store.ProfitSharingProcessing {
+			continue
+		}
+		to, c, m := store.ProfitSharingFailed, code, msg
+		if succeeded {
+			to, c, m = store.ProfitSharingSucceeded, "", ""
+		}
+		out, err := tx.ProfitSharingReturnTransition(ctx, ret.ID, to, channelNo, c, m)
+		if errors.Is(err, store.ErrStale) {
+			continue
+		} else if err != nil {
+			return 0, err
+		}
+		if !succeeded {
+			continue
+		}
+		st.Held += out.Amount
+		st.Shared -= out.Amount
+		brought += out.Amount
+		entries = append(entries, ledger.Entry{ID: id.New(id.Entry, at), Kind: ledger.KindProfitSharingReturn, RefID: out.ID, CreatedAt: at,
+			Lines: []ledger.Line{
+				{Account: ledger.ChannelReceivable(out.ChannelAccountID, out.Livemode), Currency: out.Currency, Amount: -out.Amount},
+				{Account: ledger.MerchantSharing(out.MerchantID, out.Livemode), Currency: out.Currency, Amount: out.Amount}}})
+		ev, err := returnEvent(out, at)
+		if err != nil {
+			return 0, err
+		}
+		events = append(events, ev)
+	}
+	if len(entries) > 0 {
+		if err := tx.LedgerPost(ctx, at, entries...); err != nil {
+			return 0, err
+		}
+		if err := tx.EventAdd(ctx, at, events...); err != nil {
+			return 0, err
+		}
+	}
+	return brought, nil
 }
 
 // explicitParts places a request's named returns on the order's shares

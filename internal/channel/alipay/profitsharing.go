@@ -29,8 +29,9 @@ import (
 // ACQ.TRADE_NOT_EXIST (the trade methods' not-found code) and
 // TRADE_SETTLE_NOT_EXIST as not found; a settlement whose details partly
 // succeed and partly fail is an unknown outcome (the gateway's sharings
-// are all-or-nothing); refunds of shares (alipay.trade.refund with
-// refund_royalty_parameters) and royalty_finish are not sent.
+// are all-or-nothing); shares come back only inside a refund
+// (alipay.trade.refund's refund_royalty_parameters, refund.go:
+// RefundShareReturner); royalty_finish is not sent.
 
 // royaltyType maps the gateway's receiver types to Alipay's.
 func royaltyType(t string) (string, bool) {
@@ -41,6 +42,14 @@ func royaltyType(t string) (string, bool) {
 		return "loginName", true
 	}
 	return "", false
+}
+
+// ReturnsSharesInRefund says Alipay takes a royalty of an Alipay account
+// (userId or loginName) back inside alipay.trade.refund
+// (channel.RefundShareReturner).
+func (c *Connector) ReturnsSharesInRefund(typ string) bool {
+	_, ok := royaltyType(typ)
+	return ok
 }
 
 // bindNo is the out_request_no of a receiver's binding: at most 32

@@ -73,4 +73,37 @@ func TestProfitSharing(t *testing.T) {
 	if got := st.sim.Royalties(); len(got) != 1 || got["2088000000000001"] != 3000 {
 		t.Fatalf("the simulator's royalties: %v", got)
 	}
+
+	// A refund takes a royalty back inside itself
+	// (refund_royalty_parameters): more than the receiver's royalty is
+	// refused and nothing moves; within it, refunded and taken back.
+	refund := func(amount int64, back ...channel.ShareReturn) (*channel.RefundResponse, error) {
+		return st.conn.Refund(ctx, channel.RefundRequest{RefundID: id.New(id.Refund, time.Now()), OrderID: o, ChannelTradeNo: q.ChannelTradeNo,
+			Amount: amount, Total: 10000, Currency: "CNY", Livemode: true, ReturnShares: back})
+	}
+	back := func(account string, amount int64) channel.ShareReturn {
+		return channel.ShareReturn{Receiver: channel.ProfitSharingReceiver{Type: "alipay_user_id", Account: account}, Amount: amount}
+	}
+	var apiErr *alipay.APIError
+	if _, err := refund(2000, back("2088000000000001", 3001)); !errors.As(err, &apiErr) || apiErr.SubCode != "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR" || !errors.Is(err, channel.ErrInvalidRequest) {
+		t.Fatalf("over-return: %v", err)
+	}
+	if _, err := refund(500, back(simalipay.RoyaltyAbnormal, 100)); !errors.As(err, &apiErr) || apiErr.SubCode != "ACQ.ALLOC_AMOUNT_VALIDATE_ERROR" {
+		t.Fatalf("return of a failed royalty: %v", err)
+	}
+	if got := st.sim.Royalties(); got["2088000000000001"] != 3000 {
+		t.Fatalf("after the refused refunds: %v", got)
+	}
+	if resp, err := refund(2000, back("2088000000000001", 1200)); err != nil || resp.Status != channel.RefundSuccess {
+		t.Fatalf("refund with a royalty back: %v %+v", err, resp)
+	}
+	if got := st.sim.Royalties(); got["2088000000000001"] != 1800 {
+		t.Fatalf("after the refund: %v", got)
+	}
+	if _, err := refund(100, channel.ShareReturn{Receiver: channel.ProfitSharingReceiver{Type: "wechatpay_openid", Account: "o1"}, Amount: 1}); !errors.Is(err, channel.ErrInvalidRequest) {
+		t.Fatalf("a receiver that is no Alipay account: %v", err)
+	}
+	if _, ok := channel.Unwrap(st.conn).(channel.RefundShareReturner); !ok {
+		t.Fatal("the connector is no RefundShareReturner")
+	}
 }

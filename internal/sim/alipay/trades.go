@@ -52,6 +52,9 @@ type trade struct {
 	// terms are the cross-border and instalment fields the trade was
 	// created with.
 	terms tradeTerms
+	// royaltiesTaken are royalties taken back outside the API
+	// (TakeRoyaltyBack), by trans_out_type + " " + trans_out.
+	royaltiesTaken map[string]int64
 }
 
 // tradeTerms are a trade's cross-border currencies (trans_currency: the
@@ -112,6 +115,9 @@ type refund struct {
 	outRequestNo string // "" for the refund a cancel makes
 	amount       int64
 	at           time.Time
+	// royalties are what the refund took back from royalty receivers
+	// (refund_royalty_parameters), by trans_out_type + " " + trans_out.
+	royalties map[string]int64
 }
 
 func (t *trade) refund(outRequestNo string) *refund {
@@ -538,7 +544,11 @@ func (s *Sim) refund(req *request) (map[string]any, *apiError) {
 	if amount > t.total-t.refunded {
 		return nil, business("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
 	}
-	r := &refund{outRequestNo: reqNo, amount: amount, at: s.clock.Now()}
+	royalties, apiErr := s.refundRoyaltiesLocked(t, req)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	r := &refund{outRequestNo: reqNo, amount: amount, at: s.clock.Now(), royalties: royalties}
 	t.refunds = append(t.refunds, r)
 	t.refunded += amount
 	if t.refunded == t.total {
