@@ -25,17 +25,7 @@ func TestProfitSharing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oid := newOrderID()
-	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.sim.PayerPays(oid); err != nil {
-		t.Fatal(err)
-	}
-	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	oid, q := s.paidForSharing(t)
 	plain := s.paid(t, 500) // paid without settle_info.profit_sharing
 	pq, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: plain})
 	if err != nil {
@@ -101,17 +91,7 @@ func TestProfitSharingReceiverNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oid := newOrderID()
-	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.sim.PayerPays(oid); err != nil {
-		t.Fatal(err)
-	}
-	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	oid, q := s.paidForSharing(t)
 	req := func(rc channel.ProfitSharingReceiver) channel.ProfitSharingRequest {
 		rc.Amount, rc.Description = 100, "commission"
 		return channel.ProfitSharingRequest{SharingID: id.New(id.ProfitSharing, time.Now()), OrderID: oid, ChannelTradeNo: q.ChannelTradeNo, Currency: "CNY",
@@ -155,17 +135,7 @@ func TestProfitSharingReturn(t *testing.T) {
 	if ret, _ = s.conn.(channel.ProfitSharingReturner); ret == nil {
 		ret = channel.Unwrap(s.conn).(channel.ProfitSharingReturner)
 	}
-	oid := newOrderID()
-	if _, err := s.conn.Pay(ctx, channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.sim.PayerPays(oid); err != nil {
-		t.Fatal(err)
-	}
-	q, err := s.conn.Query(ctx, channel.QueryRequest{OrderID: oid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	oid, q := s.paidForSharing(t)
 	seller := channel.ProfitSharingReceiver{Type: "wechatpay_merchant", Account: "1900000109", Name: "示例商户", Amount: 3000, Description: "commission"}
 	abnormal := channel.ProfitSharingReceiver{Type: "wechatpay_merchant", Account: simwx.ReturnAbnormal, Name: "异常商户", Amount: 1000, Description: "commission"}
 	person := channel.ProfitSharingReceiver{Type: "wechatpay_openid", Account: "o-person-1", Amount: 500, Description: "cashback"}
@@ -208,4 +178,22 @@ func TestProfitSharingReturn(t *testing.T) {
 	if got := s.sim.Returned(); len(got) != 1 || got["1900000109"] != 2000 {
 		t.Fatalf("the simulator's returns: %v", got)
 	}
+}
+
+// paidForSharing pays a trade of 100.00 CNY made with
+// settle_info.profit_sharing and returns its order id and query answer.
+func (s *setup) paidForSharing(t *testing.T) (string, *channel.QueryResponse) {
+	t.Helper()
+	oid := newOrderID()
+	if _, err := s.conn.Pay(context.Background(), channel.PayRequest{OrderID: oid, Method: wechatpay.MethodNative, Amount: 10000, Currency: "CNY", Subject: "Tea", ProfitSharing: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sim.PayerPays(oid); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.conn.Query(context.Background(), channel.QueryRequest{OrderID: oid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return oid, q
 }
