@@ -230,7 +230,7 @@ func validMCC(s string) bool { return len(s) == 4 && digits(s) }
 
 // globalPaymentNotification reads a global TRANSACTION.SUCCESS resource.
 func (c *Connector) globalPaymentNotification(id string, plain []byte) (*channel.Notification, error) {
-	return readPayment(c, id, plain, func(t *globalTransaction) (string, string) { return t.MchID, t.OutTradeNo }, globalQueryResponse)
+	return readPayment(c, id, plain, func(t *globalTransaction) string { return t.OutTradeNo }, globalQueryResponse)
 }
 
 // globalRefundRequest is the body of POST /v3/global/refunds.
@@ -341,11 +341,8 @@ type globalRefundNotice struct {
 
 func (c *Connector) globalRefundNotification(id string, plain []byte) (*channel.Notification, error) {
 	var rn globalRefundNotice
-	if err := readNotice(plain, &rn); err != nil {
-		return nil, fmt.Errorf("wechatpay notify %s: refund: %w: %w", id, channel.ErrBadSignature, err)
-	}
-	if rn.MchID != c.mchID {
-		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, rn.MchID, channel.ErrBadSignature)
+	if err := c.readOwn(id, "refund", plain, &rn); err != nil {
+		return nil, err
 	}
 	st, _, err := refundStatus(rn.RefundStatus)
 	if err != nil {

@@ -53,6 +53,27 @@ func readNotice(data []byte, v any) error {
 	return jsonv2.Unmarshal(data, v)
 }
 
+// ownedResource is a decrypted resource: a trade or a refund, domestic or
+// global, of one merchant.
+type ownedResource interface{ merchant() string }
+
+func (t *transaction) merchant() string        { return t.MchID }
+func (t *globalTransaction) merchant() string  { return t.MchID }
+func (n *refundNotice) merchant() string       { return n.MchID }
+func (n *globalRefundNotice) merchant() string { return n.MchID }
+
+// readOwn reads a decrypted resource into v (what names it in errors); one
+// that does not read, or is for another merchant, is ErrBadSignature.
+func (c *Connector) readOwn(id, what string, plain []byte, v ownedResource) error {
+	if err := readNotice(plain, v); err != nil {
+		return fmt.Errorf("wechatpay notify %s: %s: %w: %w", id, what, channel.ErrBadSignature, err)
+	}
+	if m := v.merchant(); m != c.mchID {
+		return fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, m, channel.ErrBadSignature)
+	}
+	return nil
+}
+
 // Notify verifies a WeChat Pay callback (the Wechatpay-* headers with the
 // platform key, the timestamp within five minutes, SIGNTEST probes
 // refused), decrypts its resource with the APIv3 key and reads
@@ -89,27 +110,25 @@ func (c *Connector) Notify(ctx context.Context, r channel.NotifyRequest) (*chann
 }
 
 func (c *Connector) paymentNotification(id string, plain []byte) (*channel.Notification, error) {
-	return readPayment(c, id, plain, func(t *transaction) (string, string) { return t.MchID, t.OutTradeNo }, queryResponse)
+	return readPayment(c, id, plain, func(t *transaction) string { return t.OutTradeNo }, queryResponse)
 }
 
 // readPayment reads a TRANSACTION.SUCCESS resource of type T (a domestic
-// or a global trade): it must be for this merchant and read as a query
-// answer does.
-func readPayment[T any](c *Connector, id string, plain []byte, who func(*T) (mchID, outTradeNo string), read func(T) (*channel.QueryResponse, error)) (*channel.Notification, error) {
+// or a global trade) as a query answer is read.
+func readPayment[T any, PT interface {
+	*T
+	ownedResource
+}](c *Connector, id string, plain []byte, outTradeNo func(PT) string, read func(T) (*channel.QueryResponse, error)) (*channel.Notification, error) {
 	var t T
-	if err := readNotice(plain, &t); err != nil {
-		return nil, fmt.Errorf("wechatpay notify %s: transaction: %w: %w", id, channel.ErrBadSignature, err)
-	}
-	mchID, outTradeNo := who(&t)
-	if mchID != c.mchID {
-		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, mchID, channel.ErrBadSignature)
+	if err := c.readOwn(id, "transaction", plain, PT(&t)); err != nil {
+		return nil, err
 	}
 	q, err := read(t)
 	if err != nil {
 		return nil, fmt.Errorf("wechatpay notify %s: %w", id, err)
 	}
 	return &channel.Notification{
-		Kind: channel.NotifyPayment, EventID: id, OrderID: outTradeNo, ChannelTradeNo: q.ChannelTradeNo,
+		Kind: channel.NotifyPayment, EventID: id, OrderID: outTradeNo(&t), ChannelTradeNo: q.ChannelTradeNo,
 		Status: q.Status, Amount: q.Amount, Currency: q.Currency, PaidAt: q.PaidAt,
 		PayerAmount: q.PayerAmount, PayerCurrency: q.PayerCurrency, ExchangeRate: q.ExchangeRate,
 	}, nil
@@ -117,11 +136,8 @@ func readPayment[T any](c *Connector, id string, plain []byte, who func(*T) (mch
 
 func (c *Connector) refundNotification(id string, plain []byte) (*channel.Notification, error) {
 	var rn refundNotice
-	if err := readNotice(plain, &rn); err != nil {
-		return nil, fmt.Errorf("wechatpay notify %s: refund: %w: %w", id, channel.ErrBadSignature, err)
-	}
-	if rn.MchID != c.mchID {
-		return nil, fmt.Errorf("wechatpay notify %s: for merchant %q: %w", id, rn.MchID, channel.ErrBadSignature)
+	if err := c.readOwn(id, "refund", plain, &rn); err != nil {
+		return nil, err
 	}
 	st, _, err := refundStatus(rn.RefundStatus)
 	if err != nil {
