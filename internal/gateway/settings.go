@@ -153,7 +153,7 @@ func Settings() []Setting {
 			func(c *Config) *int { return &c.MaxInFlight }), fmt.Sprintf("%d per CPU (GOMAXPROCS)", InFlightPerCPU)),
 		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time)",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
-		offDurationSetting("shed_latency_target", "10ms", "when the 99th percentile of the time the process's goroutines wait for a CPU passes this, the shedder admits a quarter fewer requests (down to 1), and one more each 100 ms once it is back under half; so that an overload waits as refusals, not in socket buffers before the shedder (off: the bound stays max_in_flight)",
+		offDurationSetting("shed_latency_target", "10ms", "when the 99th percentile of the time the process's goroutines wait for a CPU passes this while requests find every slot taken, the shedder admits a quarter fewer requests (down to 1), and one more each 100 ms once it is back under half; so that an overload waits as refusals, not in socket buffers before the shedder (off: the bound stays max_in_flight)",
 			func(c *Config) *time.Duration { return &c.ShedLatencyTarget }),
 		// Monitoring (monitoring.go).
 		stringSetting("admin_addr", "address", "", DefaultAdminAddr+" with paygate serve (loopback only); off: none",

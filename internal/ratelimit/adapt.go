@@ -19,8 +19,8 @@ import (
 //
 // The Go runtime measures that wait: the time goroutines spend runnable
 // before they run (/sched/latencies:seconds). Adapt watches its 99th
-// percentile over short windows and, when it passes a target, takes a
-// quarter of the slots away (held by the controller, so Acquire is
+// percentile over short windows and, when it passes a target while
+// requests find every slot taken, takes a quarter of the slots away (held by the controller, so Acquire is
 // unchanged); when it is back under half the target it gives one back per
 // window. Fewer requests admitted leave CPU to read and refuse the others
 // at once, so the queue before the shedder drains and the admitted keep
@@ -35,6 +35,11 @@ type Adapter struct {
 	Every time.Duration
 	// Min is the lowest bound (1 when zero).
 	Min int
+	// Busy, when set, replaces the shedder's own account (tests) of whether
+	// requests found every slot taken since its last call. The bound
+	// shrinks only then: when the CPU is short but the requests are few
+	// (another process took it), refusing them would help no one.
+	Busy func() bool
 	// Latency, when set, replaces the runtime's measure (tests): it returns
 	// the 99th percentile of the window since its last call, and false when
 	// the window saw too little to say (an idle process: the bound grows).
@@ -55,6 +60,16 @@ func (s *Shedder) Adapt(ctx context.Context, a Adapter) {
 	latency := a.Latency
 	if latency == nil {
 		latency = SchedLatencyP99()
+	}
+	busy := a.Busy
+	if busy == nil {
+		var seen int64
+		busy = func() bool {
+			n := s.pressed.Load()
+			was := seen
+			seen = n
+			return n > was
+		}
 	}
 	held := 0
 	defer func() {
@@ -78,8 +93,9 @@ func (s *Shedder) Adapt(ctx context.Context, a Adapter) {
 			p99 = 0
 		}
 		bound := cap(s.slots) - held
+		pressed := busy()
 		switch {
-		case p99 > a.Target && bound > lowest:
+		case p99 > a.Target && pressed && bound > lowest:
 			want := max(bound*3/4, lowest)
 			// Take the slots as requests give them back, within the window.
 			deadline := time.NewTimer(every / 2)

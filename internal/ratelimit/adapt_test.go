@@ -16,12 +16,25 @@ import (
 func TestAdapterFollowsLatency(t *testing.T) {
 	s := NewShedder(16, 4, 0)
 	var lat atomic.Int64
+	var busy atomic.Bool
 	lat.Store(int64(50 * time.Millisecond))
+	// A CPU short while requests are few (another process took it): no
+	// shrinking, refusing them would help no one.
+	ctxIdle, stopIdle := context.WithCancel(context.Background())
+	go s.Adapt(ctxIdle, Adapter{Target: 10 * time.Millisecond, Every: time.Millisecond, Min: 2,
+		Latency: func() (time.Duration, bool) { return 50 * time.Millisecond, true }})
+	time.Sleep(20 * time.Millisecond)
+	if b := s.Bound(); b != 16 {
+		t.Fatalf("bound %d with the CPU short but no request kept waiting, want 16", b)
+	}
+	stopIdle()
+	time.Sleep(5 * time.Millisecond)
+	busy.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Adapt(ctx, Adapter{Target: 10 * time.Millisecond, Every: time.Millisecond, Min: 2,
+		s.Adapt(ctx, Adapter{Target: 10 * time.Millisecond, Every: time.Millisecond, Min: 2, Busy: func() bool { return busy.Load() },
 			Latency: func() (time.Duration, bool) { l := lat.Load(); return time.Duration(l), l >= 0 }})
 	}()
 	waitFor(t, func() bool { return s.Bound() == 2 }, "the bound to shrink to Min")
@@ -79,7 +92,7 @@ func TestAdapterTakesSlotsAsTheyFree(t *testing.T) {
 		}
 		rels = append(rels, rel)
 	}
-	go s.Adapt(ctx, Adapter{Target: time.Millisecond, Every: time.Millisecond, Min: 1,
+	go s.Adapt(ctx, Adapter{Target: time.Millisecond, Every: time.Millisecond, Min: 1, Busy: func() bool { return true },
 		Latency: func() (time.Duration, bool) { return time.Second, true }})
 	time.Sleep(10 * time.Millisecond)
 	if s.Bound() != 4 || s.InFlight() != 4 {

@@ -18,6 +18,8 @@ type Shedder struct {
 	shed    atomic.Int64
 	// withheld is how many slots an Adapter holds (adapt.go).
 	withheld atomic.Int64
+	// pressed counts the requests that found no slot free at once.
+	pressed atomic.Int64
 }
 
 // NewShedder admits max requests at once, and reserve priority requests
@@ -39,6 +41,7 @@ func (s *Shedder) Acquire(ctx context.Context, priority bool) (release func(), e
 	if r, ok := s.try(priority); ok {
 		return r, nil
 	}
+	s.pressed.Add(1)
 	if s.queue <= 0 || s.waiting.Add(1) > int64(s.Bound()) {
 		if s.queue > 0 {
 			s.waiting.Add(-1)
