@@ -258,16 +258,7 @@ func (s *Sim) globalRefund(r *v3Request) (int, any) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t *trade
-	if req.OutTradeNo != "" {
-		t = s.tradeLocked(req.OutTradeNo)
-	} else {
-		for _, c := range s.trades {
-			if c.TransactionID == req.TransactionID {
-				t = c
-			}
-		}
-	}
+	t := s.refundedTradeLocked(req.OutTradeNo, req.TransactionID)
 	if t == nil || t.global == nil || (req.TransactionID != "" && t.TransactionID != req.TransactionID) {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在")
 	}

@@ -97,16 +97,7 @@ func (s *Sim) refund(r *v3Request) (int, any) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t *trade
-	if req.OutTradeNo != "" {
-		t = s.tradeLocked(req.OutTradeNo)
-	} else {
-		for _, c := range s.trades {
-			if c.TransactionID == req.TransactionID {
-				t = c
-			}
-		}
-	}
+	t := s.refundedTradeLocked(req.OutTradeNo, req.TransactionID)
 	if t == nil || t.global != nil || (req.TransactionID != "" && t.TransactionID != req.TransactionID) {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "订单不存在")
 	}
@@ -158,4 +149,19 @@ func (s *Sim) refundQuery(r *v3Request) (int, any) {
 		return fail(http.StatusNotFound, "RESOURCE_NOT_EXISTS", "退款单不存在")
 	}
 	return http.StatusOK, rf.view()
+}
+
+// refundedTradeLocked is the trade a refund names, by out_trade_no or else
+// by transaction_id; nil when there is none. s.mu is held.
+func (s *Sim) refundedTradeLocked(outTradeNo, transactionID string) *trade {
+	if outTradeNo != "" {
+		return s.tradeLocked(outTradeNo)
+	}
+	var t *trade
+	for _, c := range s.trades {
+		if c.TransactionID == transactionID {
+			t = c
+		}
+	}
+	return t
 }
