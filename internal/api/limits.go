@@ -152,7 +152,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c class) (release
 		return release, nil
 	}
 	if l.Shedder != nil {
-		rel, err := l.Shedder.Acquire(r.Context(), priority(c))
+		waited, _ := ratelimit.Waited(r.Context())
+		rel, err := l.Shedder.AcquireWaited(r.Context(), priority(c), waited)
 		if errors.Is(err, ratelimit.ErrShed) {
 			w.Header().Set("Retry-After", "1")
 			return release, errOverloaded()

@@ -75,8 +75,9 @@ func startProcess(t *testing.T, database string, extra ...string) *process {
 	cmd.Env = append(os.Environ(), "PAYGATE_ADMIN_TOKEN="+adminToken,
 		"PAYGATE_MASTER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 		// Not a test of shedding: on a busy test machine the bound that
-		// follows the CPU would refuse these tests' bursts.
-		"PAYGATE_SHED_LATENCY_TARGET=off")
+		// follows the CPU, and a queue time of 25 ms counted from when the
+		// kernel received a request, would refuse these tests' bursts.
+		"PAYGATE_SHED_LATENCY_TARGET=off", "PAYGATE_MAX_QUEUE_TIME=1s")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -42,6 +42,7 @@ import (
 	"github.com/paygate/paygate/internal/notify"
 	"github.com/paygate/paygate/internal/payment"
 	"github.com/paygate/paygate/internal/profitsharing"
+	"github.com/paygate/paygate/internal/ratelimit"
 	"github.com/paygate/paygate/internal/recon"
 	"github.com/paygate/paygate/internal/risk"
 	"github.com/paygate/paygate/internal/routing"
@@ -634,7 +635,7 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		go func() { defer g.wg.Done(); run(ctx) }()
 	}
 	g.server = &http.Server{Handler: g.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ConnContext: ratelimit.WithConn, ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- g.server.Serve(g.listener) }()
 	g.serveAdmin()

@@ -128,6 +128,9 @@ func (g *Gateway) wireMetrics() {
 		m.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "paygate_shed_refused_total",
 			Help: "Requests refused with 503 overloaded by this node."},
 			func() float64 { return float64(sh.Shed()) }))
+		m.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "paygate_shed_stale_total",
+			Help: "Requests refused (503 overloaded, counted in paygate_shed_refused_total too) because, while the node was under pressure, they had waited max_queue_time out before the process could read them (in the accept queue, a socket buffer or for a goroutine)."},
+			func() float64 { return float64(sh.Stale()) }))
 	}
 	if g.Config.LedgerVerifyInterval > 0 {
 		g.Jobs.Jobs = append(g.Jobs.Jobs, jobs.Job{Name: "ledger_verify", Next: jobs.Every(g.Config.LedgerVerifyInterval),

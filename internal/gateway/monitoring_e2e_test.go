@@ -194,7 +194,7 @@ func TestMonitoringMetrics(t *testing.T) {
 		}
 		for _, name := range []string{"paygate_webhook_backlog", "paygate_webhook_oldest_due_age_seconds", "paygate_channel_breaker_state",
 			"paygate_channel_success_ratio", "go_goroutines", "process_cpu_seconds_total", "go_sql_open_connections",
-			"paygate_ledger_verify_problems", "paygate_http_requests_in_flight", "paygate_shed_bound", "paygate_shed_in_flight", "paygate_shed_refused_total"} {
+			"paygate_ledger_verify_problems", "paygate_http_requests_in_flight", "paygate_shed_bound", "paygate_shed_in_flight", "paygate_shed_refused_total", "paygate_shed_stale_total"} {
 			if _, ok := sum(all, name, nil); !ok {
 				t.Errorf("%s is missing", name)
 			}

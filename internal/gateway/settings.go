@@ -151,7 +151,7 @@ func Settings() []Setting {
 			func(c *Config) *string { return &c.RedisURL }, validateRedisURL),
 		withDefaultDoc(intSetting("max_in_flight", "", 1, 1000000, "requests served at once on this node; more wait up to max_queue_time, then get 503 at once (channel callbacks and operator requests have a quarter more slots: they are shed last). Past a few per CPU, more only queue inside the process and lengthen every answer",
 			func(c *Config) *int { return &c.MaxInFlight }), fmt.Sprintf("%d per CPU (GOMAXPROCS)", InFlightPerCPU)),
-		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time)",
+		durationSetting("max_queue_time", "25ms", "how long a request may wait for one of the max_in_flight slots before it gets 503 (what it waited is added to its answer's time). While the node is under pressure (within the last second a request found every slot taken), the wait counts from when the kernel received the request (Linux): one that waited this long in the accept queue, a socket buffer or for a goroutine is refused at once instead of being served late; channel callbacks and operator requests are not",
 			func(c *Config) *time.Duration { return &c.MaxQueueTime }),
 		offDurationSetting("shed_latency_target", "10ms", "when the 99th percentile of the time the process's goroutines wait for a CPU passes this while requests find every slot taken, the shedder admits a quarter fewer requests (down to 1), and one more each 100 ms once it is back under half; so that an overload waits as refusals, not in socket buffers before the shedder (off: the bound stays max_in_flight)",
 			func(c *Config) *time.Duration { return &c.ShedLatencyTarget }),

@@ -3,8 +3,10 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -244,5 +246,89 @@ func TestShedderQueue(t *testing.T) {
 	defer r()
 	if _, err := q.Acquire(ctx, false); !errors.Is(err, ErrShed) {
 		t.Fatalf("past the queue time: %v, want shed", err)
+	}
+}
+
+// TestAcquireWaited: while the node is under pressure, what a request
+// waited before the process saw it counts against the queue time; a
+// request that waited it out is refused at once, a priority one is not.
+// Without pressure it is served.
+func TestAcquireWaited(t *testing.T) {
+	ctx := context.Background()
+	s := NewShedder(1, 1, 50*time.Millisecond)
+	r, err := s.AcquireWaited(ctx, false, time.Second)
+	if err != nil {
+		t.Fatalf("a request that waited a second on an idle node: %v, want it served", err)
+	}
+	// Pressure: a request finds the slot taken.
+	if _, err := s.AcquireWaited(ctx, false, 0); !errors.Is(err, ErrShed) {
+		t.Fatalf("no slot within the queue time: %v, want ErrShed", err)
+	}
+	r()
+	if _, err := s.AcquireWaited(ctx, false, 50*time.Millisecond); !errors.Is(err, ErrShed) {
+		t.Fatalf("under pressure, a request that waited the queue time: %v, want ErrShed", err)
+	}
+	rp, err := s.AcquireWaited(ctx, true, time.Second)
+	if err != nil {
+		t.Fatalf("a priority request that waited a second: %v", err)
+	}
+	rp()
+	hold, err := s.AcquireWaited(ctx, false, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The slot is taken: a request that already waited 40 of its 50 ms
+	// waits at most the 10 left.
+	start := time.Now()
+	if _, err := s.AcquireWaited(ctx, false, 40*time.Millisecond); !errors.Is(err, ErrShed) {
+		t.Fatalf("no slot within the time left: %v, want ErrShed", err)
+	}
+	if took := time.Since(start); took >= 50*time.Millisecond {
+		t.Fatalf("it waited %v, more than the 10 ms left of its queue time", took)
+	}
+	hold()
+	if s.Stale() != 1 || s.Shed() != 3 {
+		t.Fatalf("stale %d, shed %d; want 1, 3", s.Stale(), s.Shed())
+	}
+}
+
+// TestWaited reads, over a real loopback connection, how long ago the
+// kernel received the connection's last bytes.
+func TestWaited(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_INFO is Linux's")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	ctx := WithConn(context.Background(), server)
+	if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(120 * time.Millisecond)
+	d, ok := Waited(ctx)
+	if !ok || d < 100*time.Millisecond || d > 10*time.Second {
+		t.Fatalf("bytes received 120 ms ago: Waited %v %v", d, ok)
+	}
+	client.Write([]byte("more"))
+	buf := make([]byte, 64)
+	server.Read(buf)
+	if d, ok := Waited(ctx); !ok || d >= 100*time.Millisecond {
+		t.Fatalf("bytes just received: Waited %v %v", d, ok)
+	}
+	if _, ok := Waited(context.Background()); ok {
+		t.Fatal("Waited without a connection reported a time")
 	}
 }

@@ -20,6 +20,11 @@ type Shedder struct {
 	withheld atomic.Int64
 	// pressed counts the requests that found no slot free at once.
 	pressed atomic.Int64
+	// lastPressed is when a request last found every slot taken (unix ns).
+	lastPressed atomic.Int64
+	// stale counts the requests refused for what they waited before the
+	// process saw them (AcquireWaited).
+	stale atomic.Int64
 }
 
 // NewShedder admits max requests at once, and reserve priority requests
@@ -31,6 +36,19 @@ func NewShedder(max, reserve int, queue time.Duration) *Shedder {
 // Shed counts the requests refused.
 func (s *Shedder) Shed() int64 { return s.shed.Load() }
 
+// StaleWindow is how long after a request found every slot taken the
+// node counts as under pressure (AcquireWaited).
+const StaleWindow = time.Second
+
+func (s *Shedder) underPressure() bool {
+	last := s.lastPressed.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) < StaleWindow
+}
+
+// Stale counts the requests refused because they had waited the queue
+// time out before the process saw them (a part of Shed).
+func (s *Shedder) Stale() int64 { return s.stale.Load() }
+
 // InFlight is the number of requests admitted and not yet released.
 func (s *Shedder) InFlight() int { return len(s.slots) + len(s.reserve) - int(s.withheld.Load()) }
 
@@ -38,10 +56,36 @@ func (s *Shedder) InFlight() int { return len(s.slots) + len(s.reserve) - int(s.
 // when the client leaves while waiting). release must be called once the
 // request is done.
 func (s *Shedder) Acquire(ctx context.Context, priority bool) (release func(), err error) {
+	return s.AcquireWaited(ctx, priority, 0)
+}
+
+// AcquireWaited is Acquire for a request that has already waited (before
+// the process could see it, see Waited). While the node is under pressure
+// (within the last StaleWindow a request found every slot taken, or was
+// refused for what it had waited), that time
+// counts against the queue time: a request other than a priority one that
+// waited the queue time out is refused at once, since it could only be
+// answered late. Otherwise, and for priority requests (shed last), what a
+// request waited outside is not held against it: a node that is not
+// overloaded serves a request its machine delayed rather than refuse it.
+func (s *Shedder) AcquireWaited(ctx context.Context, priority bool, waited time.Duration) (release func(), err error) {
+	queue := s.queue
+	if !priority && s.queue > 0 && waited > 0 && s.underPressure() {
+		if waited >= s.queue {
+			// A refusal for staleness is pressure too: it keeps the check on
+			// while it keeps the slots free.
+			s.lastPressed.Store(time.Now().UnixNano())
+			s.stale.Add(1)
+			s.shed.Add(1)
+			return nil, ErrShed
+		}
+		queue -= waited
+	}
 	if r, ok := s.try(priority); ok {
 		return r, nil
 	}
 	s.pressed.Add(1)
+	s.lastPressed.Store(time.Now().UnixNano())
 	if s.queue <= 0 || s.waiting.Add(1) > int64(s.Bound()) {
 		if s.queue > 0 {
 			s.waiting.Add(-1)
@@ -50,7 +94,7 @@ func (s *Shedder) Acquire(ctx context.Context, priority bool) (release func(), e
 		return nil, ErrShed
 	}
 	defer s.waiting.Add(-1)
-	t := time.NewTimer(s.queue)
+	t := time.NewTimer(queue)
 	defer t.Stop()
 	reserve := s.reserve
 	if !priority {
