@@ -120,6 +120,12 @@ type Gateway struct {
 	background []func(context.Context)
 }
 
+// KeyCacheTTL is how long the store keeps a looked-up API key
+// (sqlstore.EnableKeyCache): a key revoked on this node stops working at
+// once, one revoked by another node or by `paygate keys` within this time.
+// On PostgreSQL the lookup was one of a create's two statements.
+const KeyCacheTTL = time.Second
+
 // OpenStore opens the store named by a --database value.
 func OpenStore(ctx context.Context, database string) (store.Store, error) {
 	switch {
@@ -163,6 +169,9 @@ func OpenWith(ctx context.Context, cfg Config, st store.Store, out io.Writer) (*
 	closeListener, err := bind(&cfg)
 	if err != nil {
 		return nil, err
+	}
+	if kc, ok := st.(interface{ EnableKeyCache(time.Duration) }); ok {
+		kc.EnableKeyCache(KeyCacheTTL)
 	}
 	g := &Gateway{Config: cfg, Store: st, Clock: cfg.Clock, Log: cfg.Logger, listener: cfg.Listener}
 	if g.Clock == nil {

@@ -29,11 +29,13 @@ func insertKey(ctx context.Context, c conn, k *store.Key) error {
 
 // KeyGet returns the key with id.
 func (s *Store) KeyGet(ctx context.Context, id string) (*store.Key, error) {
-	k, err := queryOne(ctx, s.reader(), scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id)
-	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", id, err)
-	}
-	return k, nil
+	return s.cachedKeyLookup("id:"+id, func() (*store.Key, error) {
+		k, err := queryOne(ctx, s.reader(), scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", id, err)
+		}
+		return k, nil
+	})
 }
 
 // KeyGetBySecretHash returns the secret key whose SHA-256 is hash.
@@ -41,11 +43,13 @@ func (s *Store) KeyGetBySecretHash(ctx context.Context, hash string) (*store.Key
 	if hash == "" {
 		return nil, fmt.Errorf("key by empty secret hash: %w", store.ErrNotFound)
 	}
-	k, err := queryOne(ctx, s.reader(), scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE secret_hash = ?`, hash)
-	if err != nil {
-		return nil, fmt.Errorf("key by secret hash: %w", err) // the hash stays out of errors
-	}
-	return k, nil
+	return s.cachedKeyLookup("hash:"+hash, func() (*store.Key, error) {
+		k, err := queryOne(ctx, s.reader(), scanKey, `SELECT `+keyColumns+` FROM api_keys WHERE secret_hash = ?`, hash)
+		if err != nil {
+			return nil, fmt.Errorf("key by secret hash: %w", err) // the hash stays out of errors
+		}
+		return k, nil
+	})
 }
 
 // KeyList returns an app's keys, oldest first.
@@ -70,6 +74,9 @@ func (s *Store) KeyRevoke(ctx context.Context, id string, at time.Time) (*store.
 		k = revoked
 		return nil
 	})
+	if s.keys != nil {
+		s.keys.forget() // after the commit, so that no lookup keeps the key as it was
+	}
 	return k, err
 }
 

@@ -74,6 +74,7 @@ type Store struct {
 	dialect   *Dialect
 	committer *committer    // nil without group commit
 	orders    *orderBatcher // nil without insert batching
+	keys      *keyCache     // nil without the key cache (keycache.go)
 	// Prepared statements by query, per pool, when the dialect caches them.
 	writeStmts, readStmts *stmtCache
 }

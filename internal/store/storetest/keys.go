@@ -11,6 +11,7 @@ import (
 var keyTests = []test{
 	{"Key/CreateGetList", testKeyCreateGetList},
 	{"Key/Revoke", testKeyRevoke},
+	{"Key/Cache", testKeyCache},
 	{"Nonce", testNonce},
 	{"Idempotency/BeginFinish", testIdempotencyBeginFinish},
 	{"Idempotency/StaleTakeover", testIdempotencyStaleTakeover},
@@ -71,6 +72,55 @@ func testKeyRevoke(t *testing.T, b *bundle) {
 
 	_, err = b.s.KeyRevoke(b.ctx, id.New(id.Key, t0), first)
 	wantErr(t, err, store.ErrNotFound, "revoke a key that does not exist")
+}
+
+// testKeyCache: with the key cache on (stores that have one), a key read
+// once is served from memory for the cache's lifetime, even when another
+// process revokes it meanwhile (here: the row changed behind the store's
+// back); a revocation through the store itself is seen at once.
+func testKeyCache(t *testing.T, b *bundle) {
+	cs, ok := b.s.(interface{ EnableKeyCache(time.Duration) })
+	if !ok {
+		t.Skip("this store has no key cache")
+	}
+	const ttl = 300 * time.Millisecond
+	cs.EnableKeyCache(ttl)
+	k := &store.Key{ID: id.New(id.Key, t0), AppID: b.app.ID, MerchantID: b.merchant.ID, Kind: store.KeySecret, SecretHash: "cached", CreatedAt: t0}
+	b.must(b.s.KeyCreate(b.ctx, k), "create key")
+	lookup := func(what string) (byHash, byID *store.Key) {
+		t.Helper()
+		byHash, err := b.s.KeyGetBySecretHash(b.ctx, k.SecretHash)
+		b.must(err, what+": by hash")
+		byID, err = b.s.KeyGet(b.ctx, k.ID)
+		b.must(err, what+": by id")
+		return byHash, byID
+	}
+	h, i := lookup("first lookup")
+	equal(t, h, k, "the key by hash")
+	equal(t, i, k, "the key by id")
+	h.RevokedAt = ptr(t0) // a caller's change to its copy stays its own
+
+	elsewhere := t0.Add(time.Hour)
+	b.must(b.exec(b.ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, elsewhere.UnixMicro(), k.ID), "revoke the key behind the store's back")
+	h, i = lookup("within the lifetime")
+	if h.RevokedAt != nil || i.RevokedAt != nil {
+		t.Fatalf("within the cache's lifetime the key was read again (revoked at %v, %v): the cache is not used", h.RevokedAt, i.RevokedAt)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	h, i = lookup("after the lifetime")
+	equal(t, h.RevokedAt, &elsewhere, "RevokedAt by hash once the lifetime passed")
+	equal(t, i.RevokedAt, &elsewhere, "RevokedAt by id once the lifetime passed")
+
+	b.must(b.exec(b.ctx, `UPDATE api_keys SET revoked_at = NULL WHERE id = ?`, k.ID), "restore the key behind the store's back")
+	time.Sleep(ttl + 50*time.Millisecond)
+	h, _ = lookup("restored")
+	equal(t, h.RevokedAt, (*time.Time)(nil), "RevokedAt once restored")
+	here := t0.Add(2 * time.Hour)
+	_, err := b.s.KeyRevoke(b.ctx, k.ID, here)
+	b.must(err, "revoke through the store")
+	h, i = lookup("right after the store's revocation")
+	equal(t, h.RevokedAt, &here, "RevokedAt by hash right after the store revoked it")
+	equal(t, i.RevokedAt, &here, "RevokedAt by id right after the store revoked it")
 }
 
 func testNonce(t *testing.T, b *bundle) {
