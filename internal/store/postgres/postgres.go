@@ -40,6 +40,11 @@ const (
 	// DefaultInsertBatchWorkers is how many batched order-insert
 	// statements may run at once unless the URL sets insert_batch_workers.
 	DefaultInsertBatchWorkers = 4
+	// DefaultStatementBatchWorkers is how many statements of batched
+	// write-behind transactions (a create's risk attempt, day's total and
+	// order) may run at once unless the URL sets statement_batch_workers
+	// (see sqlstore.StatementBatching).
+	DefaultStatementBatchWorkers = 1
 	// MaxConnLifetime is how long a connection is reused before it is
 	// replaced, so that a failover or a load balancer change is picked up.
 	MaxConnLifetime = 30 * time.Minute
@@ -100,17 +105,24 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	return OpenConfig(ctx, cfg)
 }
 
-// OpenConfig connects with a parsed pgx configuration. Two runtime
+// OpenConfig connects with a parsed pgx configuration. Three runtime
 // parameters are Paygate's and are not sent to the server: pool_max_conns
-// sets the pool size, and insert_batch_workers how many statements of
-// batched order inserts may run at once (DefaultInsertBatchWorkers; 0 turns
-// batching off, see sqlstore.InsertBatching).
+// sets the pool size, insert_batch_workers how many statements of batched
+// order inserts may run at once (DefaultInsertBatchWorkers; 0 turns
+// batching off, see sqlstore.InsertBatching), and statement_batch_workers
+// how many statements of batched write-behind transactions
+// (DefaultStatementBatchWorkers; 0 turns it off, see
+// sqlstore.StatementBatching).
 func OpenConfig(ctx context.Context, cfg *pgx.ConnConfig) (*sqlstore.Store, error) {
 	maxConns, err := ownParam(&cfg, "pool_max_conns", DefaultMaxConns, 1)
 	if err != nil {
 		return nil, err
 	}
 	batchWorkers, err := ownParam(&cfg, "insert_batch_workers", DefaultInsertBatchWorkers, 0)
+	if err != nil {
+		return nil, err
+	}
+	stmtWorkers, err := ownParam(&cfg, "statement_batch_workers", DefaultStatementBatchWorkers, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -127,12 +139,15 @@ func OpenConfig(ctx context.Context, cfg *pgx.ConnConfig) (*sqlstore.Store, erro
 	if batchWorkers > 0 {
 		s.EnableInsertBatching(sqlstore.InsertBatching{Workers: min(batchWorkers, maxConns)})
 	}
+	if stmtWorkers > 0 {
+		s.EnableStatementBatching(sqlstore.StatementBatching{Workers: min(stmtWorkers, maxConns)})
+	}
 	return s, nil
 }
 
 // ownParams are the URL's runtime parameters that configure Paygate's pool
 // rather than the server session.
-var ownParams = []string{"pool_max_conns", "insert_batch_workers"}
+var ownParams = []string{"pool_max_conns", "insert_batch_workers", "statement_batch_workers"}
 
 // ServerConfig returns a copy of cfg without Paygate's own parameters, for
 // connecting with another driver or pool (pgx, database/sql) directly.

@@ -70,29 +70,51 @@ type writes struct {
 	whats   []string // what each query does, for errors
 	nargs   []int    // how many of args each query takes
 	args    []any
-	// upserts names the tables the queries upsert into (INSERT … ON
-	// CONFLICT DO UPDATE): one statement may not update a row twice, so
-	// two upserts into one table never go in one statement (conn.later).
+	// upserts names what the queries upsert into (INSERT … ON CONFLICT DO
+	// UPDATE): a table, or a table and one row of it ("table\x00row"). One
+	// statement may not update a row twice, so two upserts into one row, or
+	// into one table when either names no row, never go in one statement
+	// (conn.laterAll, stmtbatch.go).
 	upserts []string
 	// err, in a write-behind transaction's pending writes, is the error
 	// with which they were sent, when they failed (see conn.flush).
 	err error
 }
 
-// addUpsert is add for an INSERT … ON CONFLICT DO UPDATE into table.
+// addUpsert is add for an INSERT … ON CONFLICT DO UPDATE into table (rows
+// not named).
 func (w *writes) addUpsert(table, what, query string, args ...any) {
 	w.add(what, query, args...)
 	w.upserts = append(w.upserts, table)
 }
 
-// upsertsInto reports whether w upserts into any of tables.
-func (w *writes) upsertsInto(tables []string) bool {
-	for _, t := range tables {
-		if slices.Contains(w.upserts, t) {
-			return true
+// addUpsertRow is add for an upsert of one row of table, which row names
+// (its conflict key).
+func (w *writes) addUpsertRow(table, row, what, query string, args ...any) {
+	w.add(what, query, args...)
+	w.upserts = append(w.upserts, table+"\x00"+row)
+}
+
+// upsertsInto reports whether w upserts into what any of upserts does (see
+// writes.upserts).
+func (w *writes) upsertsInto(upserts []string) bool {
+	for _, a := range upserts {
+		for _, b := range w.upserts {
+			if upsertsCollide(a, b) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func upsertsCollide(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ta, rowA, _ := strings.Cut(a, "\x00")
+	tb, rowB, _ := strings.Cut(b, "\x00")
+	return ta == tb && (rowA == "" || rowB == "")
 }
 
 func (w *writes) add(what, query string, args ...any) {

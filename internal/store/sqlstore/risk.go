@@ -356,10 +356,12 @@ func insertRiskAttempt(ctx context.Context, c conn, a *store.RiskAttempt, day st
 		return nil
 	}
 	var w writes
-	w.addUpsert("risk_merchant_days", "add risk attempt "+a.ID+" to the day's total", `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
+	shard := rand.IntN(merchantDayShards)
+	w.addUpsertRow("risk_merchant_days", fmt.Sprint(a.MerchantID, a.Livemode, day, a.Currency, shard),
+		"add risk attempt "+a.ID+" to the day's total", `INSERT INTO risk_merchant_days (merchant_id, livemode, day, currency, shard, amount, count)
 		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (merchant_id, livemode, day, currency, shard)
 		DO UPDATE SET amount = risk_merchant_days.amount + excluded.amount, count = risk_merchant_days.count + 1`,
-		a.MerchantID, a.Livemode, day, a.Currency, rand.IntN(merchantDayShards), a.Amount)
+		a.MerchantID, a.Livemode, day, a.Currency, shard, a.Amount)
 	return c.laterAll(ctx, &w)
 }
 

@@ -75,6 +75,7 @@ type Store struct {
 	committer *committer    // nil without group commit
 	orders    *orderBatcher // nil without insert batching
 	keys      *keyCache     // nil without the key cache (keycache.go)
+	stmts     *stmtBatcher  // nil without statement batching (stmtbatch.go)
 	// Prepared statements by query, per pool, when the dialect caches them.
 	writeStmts, readStmts *stmtCache
 }
@@ -118,6 +119,9 @@ func (s *Store) Close() error {
 	if s.orders != nil {
 		s.orders.stopOnce.Do(func() { close(s.orders.stop) })
 		s.orders.wg.Wait()
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	s.writeStmts.close()
 	s.readStmts.close()

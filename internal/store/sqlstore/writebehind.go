@@ -86,7 +86,11 @@ func (s *Store) inWriteBehindTx(ctx context.Context, fn func(*tx) error) error {
 		return err
 	}
 	if l.tx == nil {
-		// Nothing but inserts: one statement, in autocommit.
+		// Nothing but inserts: one statement, in autocommit, perhaps
+		// together with other transactions' (stmtbatch.go).
+		if s.stmts != nil && len(pending.queries) > 0 {
+			return s.stmts.exec(ctx, pending)
+		}
 		return pending.exec(ctx, conn{q: s.write, d: s.dialect})
 	}
 	if err := t.conn.flush(ctx); err != nil {

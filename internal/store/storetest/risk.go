@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ var riskTests = []test{
 	{"Risk/Counters", testRiskCounters},
 	{"Risk/CountAndRecordInOneTx", testRiskRecordTx},
 	{"Risk/InTxEarly", testRiskEarly},
+	{"Risk/CreateConcurrent", testRiskCreateConcurrent},
 }
 
 func testRiskRules(t *testing.T, b *bundle) {
@@ -160,4 +163,90 @@ func testRiskEarly(t *testing.T, b *bundle) {
 	b.must(err, "read after durable")
 	_, err = b.s.InTxEarly(b.ctx, func(tx store.Tx) error { return store.ErrStale })
 	wantErr(t, err, store.ErrStale, "an early write's error")
+}
+
+// testRiskCreateConcurrent: many creates at once, each a transaction of a
+// risk attempt, its day's total and the order (the API's create; on
+// PostgreSQL such transactions share statements, stmtbatch.go), some
+// repeating an out_trade_no and some of an app that does not exist: each
+// succeeds or fails on its own, a failed one leaves neither its attempt
+// nor its amount behind, and the day's total is exactly the created
+// orders'.
+func testRiskCreateConcurrent(t *testing.T, b *bundle) {
+	const distinct, dups, bad = 48, 8, 4
+	const day = "2026-03-14"
+	type create struct {
+		o *store.Order
+		a *store.RiskAttempt
+	}
+	creates := make([]create, 0, distinct+dups+bad)
+	add := func(outTradeNo string, amount int64, appID string) {
+		o := b.order(t0, func(o *store.Order) { o.OutTradeNo, o.Amount, o.AppID = outTradeNo, amount, appID })
+		a := &store.RiskAttempt{ID: id.New(id.RiskAttempt, t0), Kind: store.RiskKindPayment, MerchantID: b.merchant.ID, AppID: appID,
+			Livemode: b.app.Livemode, OrderID: o.ID, OutTradeNo: outTradeNo, Amount: amount, Currency: "CNY", Decision: store.RiskAllow,
+			Rules: json.RawMessage(`[]`), Context: json.RawMessage(`{}`), CreatedAt: t0}
+		creates = append(creates, create{o, a})
+	}
+	for i := range distinct {
+		add(fmt.Sprintf("RISKY-%02d", i), int64(100+i), b.app.ID)
+	}
+	for i := range dups {
+		add(fmt.Sprintf("RISKY-%02d", i), 100000, b.app.ID)
+	}
+	for i := range bad {
+		add(fmt.Sprintf("NOAPP-%02d", i), 7, "app_does_not_exist")
+	}
+	batches, _ := b.s.(interface{ StatementBatches() (int64, int64) })
+	var stmts0, txs0 int64
+	if batches != nil {
+		stmts0, txs0 = batches.StatementBatches()
+	}
+	errs := race(len(creates), func(i int) error {
+		return b.s.InTx(b.ctx, func(tx store.Tx) error {
+			if err := tx.RiskAttemptAdd(b.ctx, creates[i].a, day); err != nil {
+				return err
+			}
+			return tx.OrderCreate(b.ctx, creates[i].o)
+		})
+	})
+	var total, count int64
+	won := map[string]int{}
+	for i, c := range creates {
+		_, oerr := b.s.OrderGet(b.ctx, c.o.ID)
+		_, aerr := b.s.RiskAttemptGet(b.ctx, c.a.ID)
+		switch {
+		case errs[i] == nil:
+			b.must(oerr, "read back created order "+c.o.OutTradeNo)
+			b.must(aerr, "read back the attempt of created order "+c.o.OutTradeNo)
+			total += c.o.Amount
+			count++
+			won[c.o.OutTradeNo]++
+		case i >= distinct+dups || errors.Is(errs[i], store.ErrConflict):
+			wantErr(t, oerr, store.ErrNotFound, "the order of a failed create "+c.o.OutTradeNo)
+			wantErr(t, aerr, store.ErrNotFound, "the attempt of a failed create "+c.o.OutTradeNo)
+		default:
+			t.Errorf("create %s: want nil or ErrConflict, got %v", c.o.OutTradeNo, errs[i])
+		}
+	}
+	for i := range bad {
+		if errs[distinct+dups+i] == nil {
+			t.Errorf("order %s of an app that does not exist was created", creates[distinct+dups+i].o.OutTradeNo)
+		}
+	}
+	for i := range distinct {
+		if n := won[fmt.Sprintf("RISKY-%02d", i)]; n != 1 {
+			t.Errorf("out_trade_no RISKY-%02d: %d creates succeeded, want exactly 1", i, n)
+		}
+	}
+	if batches != nil {
+		// Where creates share statements, 60 at once did.
+		if stmts, txs := batches.StatementBatches(); stmts > stmts0 && txs-txs0 <= stmts-stmts0 {
+			t.Errorf("%d transactions went in %d statements: none shared one", txs-txs0, stmts-stmts0)
+		}
+	}
+	c, err := b.s.RiskCount(b.ctx, store.RiskCounterQuery{Need: store.RiskCountMerchantToday, MerchantID: b.merchant.ID,
+		Livemode: b.app.Livemode, Currency: "CNY", Day: day, Now: t0})
+	b.must(err, "count the day")
+	equal(t, c.MerchantAmountToday, total, "the day's total: the created orders' amounts")
+	equal(t, c.MerchantCountToday, count, "the day's count: the created orders")
 }

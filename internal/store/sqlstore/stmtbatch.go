@@ -1,0 +1,198 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Statement batching (PostgreSQL). A write-behind transaction that had
+// nothing but inserts (writebehind.go) ends as one statement in autocommit:
+// a create is one statement (the risk attempt, the day's total, the order)
+// and one commit. On PostgreSQL what that costs is mostly per statement and
+// per commit (the round trip, waking a backend, the commit record and its
+// WAL flush), not per row, so concurrent ones are sent together: a few
+// workers each take the next waiting transaction's inserts and every other
+// one waiting with the same statements (up to MaxBatch), and send them all
+// as one statement of writable CTEs in autocommit; one round trip and one
+// commit for the batch. An idle worker sends a lone transaction at once, so
+// a quiet gateway waits for nothing.
+//
+// Each transaction's result is still its own: when the batch's statement
+// fails (an order's out_trade_no taken, say), nothing of it was written, and
+// each transaction is sent again alone, to succeed or fail as it would have
+// without batching. Two transactions that upsert one row (a balance shard,
+// a day's total shard) never share a statement, which may not update a row
+// twice: the second waits for the next one. A transaction is durable when
+// its caller hears nil, as before.
+
+// stmtBatch is one write-behind transaction's inserts waiting for a batch.
+type stmtBatch struct {
+	w     *writes
+	shape string // the queries' text: only transactions of one shape are combined
+	done  chan error
+}
+
+// stmtBatcher runs the workers.
+type stmtBatcher struct {
+	s        *Store
+	maxBatch int
+	reqs     chan *stmtBatch
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	// statements and transactions count what the workers sent: their
+	// ratio is the batches' size (StatementBatches).
+	statements, transactions atomic.Int64
+}
+
+// StatementBatches reports how many statements statement batching sent and
+// how many write-behind transactions they carried (0, 0 when it is off).
+func (s *Store) StatementBatches() (statements, transactions int64) {
+	if s.stmts == nil {
+		return 0, 0
+	}
+	return s.stmts.statements.Load(), s.stmts.transactions.Load()
+}
+
+// StatementBatching configures statement batching. The zero value turns it
+// off.
+type StatementBatching struct {
+	// Workers is how many batch statements may run at once. Default 1:
+	// measured on two cores, one statement at a time made the largest
+	// batches and the most creates (BENCHMARKS.md); the order of a batch's
+	// transactions keeps several from deadlocking.
+	Workers int
+	// MaxBatch is the most transactions one statement carries. Default 64.
+	MaxBatch int
+}
+
+// EnableStatementBatching makes write-behind transactions of nothing but
+// inserts share statements (see above). Use it without group commit
+// (PostgreSQL). Call it before the store is used.
+func (s *Store) EnableStatementBatching(cfg StatementBatching) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	b := &stmtBatcher{s: s, maxBatch: cfg.MaxBatch, reqs: make(chan *stmtBatch), stop: make(chan struct{})}
+	for range cfg.Workers {
+		b.wg.Add(1)
+		go b.work()
+	}
+	s.stmts = b
+}
+
+func (b *stmtBatcher) close() {
+	b.stopOnce.Do(func() { close(b.stop) })
+	b.wg.Wait()
+}
+
+// exec hands w to a worker and waits for its result. Once a worker has
+// taken it, the caller's cancellation no longer stops it (as a statement
+// already sent would not be called back either).
+func (b *stmtBatcher) exec(ctx context.Context, w *writes) error {
+	r := &stmtBatch{w: w, shape: strings.Join(w.queries, "\x00"), done: make(chan error, 1)}
+	select {
+	case b.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.stop:
+		return errStoreClosed
+	}
+	return <-r.done
+}
+
+func (b *stmtBatcher) work() {
+	defer b.wg.Done()
+	var carry []*stmtBatch // taken, but not fit for the last statement
+	batch := make([]*stmtBatch, 0, b.maxBatch)
+	for {
+		if len(carry) == 0 {
+			select {
+			case r := <-b.reqs:
+				carry = append(carry, r)
+			case <-b.stop:
+				return
+			}
+		}
+		// The oldest carried one leads; the rest of the carried ones, then
+		// whatever waits, join it when they fit (combined collects what
+		// the batch upserts).
+		var combined writes
+		batch = append(batch[:0], carry[0])
+		combined.append(carry[0].w)
+		rest := carry[1:]
+		carry = carry[:0]
+		fit := func(r *stmtBatch) bool {
+			if len(batch) < b.maxBatch && r.shape == batch[0].shape && !combined.upsertsInto(r.w.upserts) {
+				batch = append(batch, r)
+				combined.append(r.w)
+				return true
+			}
+			return false
+		}
+		for _, r := range rest {
+			if !fit(r) {
+				carry = append(carry, r)
+			}
+		}
+	more:
+		for len(batch) < b.maxBatch && len(carry) < b.maxBatch {
+			select {
+			case r := <-b.reqs:
+				if !fit(r) {
+					carry = append(carry, r)
+				}
+			default:
+				break more
+			}
+		}
+		b.run(batch)
+		clear(batch)
+	}
+}
+
+// run sends one batch and answers each of its transactions. The batch's
+// transactions go in the order of the rows they upsert, so that two
+// statements running at once lock the rows they share in one order and
+// never wait for each other in a circle.
+func (b *stmtBatcher) run(batch []*stmtBatch) {
+	slices.SortStableFunc(batch, func(x, y *stmtBatch) int { return slices.Compare(x.w.upserts, y.w.upserts) })
+	var combined writes
+	for _, r := range batch {
+		combined.append(r.w)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	b.statements.Add(1)
+	b.transactions.Add(int64(len(batch)))
+	c := conn{q: b.s.write, d: b.s.dialect}
+	if len(batch) == 1 {
+		batch[0].done <- batch[0].w.exec(ctx, c)
+		return
+	}
+	if err := combined.exec(ctx, c); err == nil {
+		for _, r := range batch {
+			r.done <- nil
+		}
+		return
+	}
+	// Nothing of the batch was written: each alone, as without batching.
+	for _, r := range batch {
+		r.done <- r.w.exec(ctx, c)
+	}
+}
+
+// append adds o's inserts after w's.
+func (w *writes) append(o *writes) {
+	w.queries = append(w.queries, o.queries...)
+	w.whats = append(w.whats, o.whats...)
+	w.nargs = append(w.nargs, o.nargs...)
+	w.args = append(w.args, o.args...)
+	w.upserts = append(w.upserts, o.upserts...)
+}
