@@ -98,26 +98,7 @@ func (b *orderBatcher) insert(ctx context.Context, r *orderInsert) error {
 
 func (b *orderBatcher) work() {
 	defer b.wg.Done()
-	batch := make([]*orderInsert, 0, b.maxBatch)
-	for {
-		select {
-		case r := <-b.reqs:
-			batch = append(batch[:0], r)
-		case <-b.stop:
-			return
-		}
-	more:
-		for len(batch) < b.maxBatch {
-			select {
-			case r := <-b.reqs:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		b.run(batch)
-		clear(batch)
-	}
+	gather(b.reqs, b.stop, b.maxBatch, func([]*orderInsert, *orderInsert) bool { return true }, b.run)
 }
 
 // run writes one batch and answers each of its inserts.

@@ -109,50 +109,58 @@ func (b *stmtBatcher) exec(ctx context.Context, w *writes) error {
 
 func (b *stmtBatcher) work() {
 	defer b.wg.Done()
-	var carry []*stmtBatch // taken, but not fit for the last statement
-	batch := make([]*stmtBatch, 0, b.maxBatch)
+	gather(b.reqs, b.stop, b.maxBatch, func(batch []*stmtBatch, r *stmtBatch) bool {
+		if r.shape != batch[0].shape {
+			return false
+		}
+		for _, in := range batch {
+			if in.w.upsertsInto(r.w.upserts) {
+				return false
+			}
+		}
+		return true
+	}, b.run)
+}
+
+// gather runs a batch worker until stop: it takes the oldest request it
+// carries, or else the next waiting one, then every other carried or
+// waiting that fits the batch (up to max), and hands the batch to run.
+// Requests that do not fit are carried to the next batch.
+func gather[T any](reqs <-chan T, stop <-chan struct{}, max int, fits func(batch []T, r T) bool, run func([]T)) {
+	var carry []T
+	batch := make([]T, 0, max)
 	for {
 		if len(carry) == 0 {
 			select {
-			case r := <-b.reqs:
+			case r := <-reqs:
 				carry = append(carry, r)
-			case <-b.stop:
+			case <-stop:
 				return
 			}
 		}
-		// The oldest carried one leads; the rest of the carried ones, then
-		// whatever waits, join it when they fit (combined collects what
-		// the batch upserts).
-		var combined writes
 		batch = append(batch[:0], carry[0])
-		combined.append(carry[0].w)
 		rest := carry[1:]
-		carry = carry[:0]
-		fit := func(r *stmtBatch) bool {
-			if len(batch) < b.maxBatch && r.shape == batch[0].shape && !combined.upsertsInto(r.w.upserts) {
+		carry = nil
+		take := func(r T) {
+			if len(batch) < max && fits(batch, r) {
 				batch = append(batch, r)
-				combined.append(r.w)
-				return true
-			}
-			return false
-		}
-		for _, r := range rest {
-			if !fit(r) {
+			} else {
 				carry = append(carry, r)
 			}
 		}
+		for _, r := range rest {
+			take(r)
+		}
 	more:
-		for len(batch) < b.maxBatch && len(carry) < b.maxBatch {
+		for len(batch) < max && len(carry) < max {
 			select {
-			case r := <-b.reqs:
-				if !fit(r) {
-					carry = append(carry, r)
-				}
+			case r := <-reqs:
+				take(r)
 			default:
 				break more
 			}
 		}
-		b.run(batch)
+		run(batch)
 		clear(batch)
 	}
 }
