@@ -152,7 +152,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c class) (release
 		return release, nil
 	}
 	if l.Shedder != nil {
-		waited, _ := ratelimit.Waited(r.Context())
+		var waited time.Duration
+		if l.Shedder.UnderPressure() { // asking the kernel is a system call: only when it may refuse
+			waited, _ = ratelimit.Waited(r.Context())
+		}
 		rel, err := l.Shedder.AcquireWaited(r.Context(), priority(c), waited)
 		if errors.Is(err, ratelimit.ErrShed) {
 			w.Header().Set("Retry-After", "1")

@@ -40,7 +40,9 @@ func (s *Shedder) Shed() int64 { return s.shed.Load() }
 // node counts as under pressure (AcquireWaited).
 const StaleWindow = time.Second
 
-func (s *Shedder) underPressure() bool {
+// UnderPressure reports whether, within the last StaleWindow, a request
+// found every slot taken or was refused for what it had waited.
+func (s *Shedder) UnderPressure() bool {
 	last := s.lastPressed.Load()
 	return last != 0 && time.Since(time.Unix(0, last)) < StaleWindow
 }
@@ -61,16 +63,15 @@ func (s *Shedder) Acquire(ctx context.Context, priority bool) (release func(), e
 
 // AcquireWaited is Acquire for a request that has already waited (before
 // the process could see it, see Waited). While the node is under pressure
-// (within the last StaleWindow a request found every slot taken, or was
-// refused for what it had waited), that time
-// counts against the queue time: a request other than a priority one that
-// waited the queue time out is refused at once, since it could only be
-// answered late. Otherwise, and for priority requests (shed last), what a
-// request waited outside is not held against it: a node that is not
-// overloaded serves a request its machine delayed rather than refuse it.
+// (UnderPressure), that time counts against the queue time: a request
+// other than a priority one that waited the queue time out is refused at
+// once, since it could only be answered late. Otherwise, and for priority
+// requests (shed last), what a request waited outside is not held against
+// it: a node that is not overloaded serves a request its machine delayed
+// rather than refuse it.
 func (s *Shedder) AcquireWaited(ctx context.Context, priority bool, waited time.Duration) (release func(), err error) {
 	queue := s.queue
-	if !priority && s.queue > 0 && waited > 0 && s.underPressure() {
+	if !priority && s.queue > 0 && waited > 0 && s.UnderPressure() {
 		if waited >= s.queue {
 			// A refusal for staleness is pressure too: it keeps the check on
 			// while it keeps the slots free.
