@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/paygate/paygate/internal/store"
@@ -53,14 +52,8 @@ type orderInsert struct {
 
 // orderBatcher runs the batch workers of OrderCreate.
 type orderBatcher struct {
-	s        *Store
-	maxBatch int
-	reqs     chan *orderInsert
-	stop     chan struct{}
-	stopOnce sync.Once // Close may be called more than once (a gateway and its test harness)
-	wg       sync.WaitGroup
-	// observe, when set, is told each batch statement's size (tests).
-	observe func(rows int)
+	s *Store
+	pool[*orderInsert]
 }
 
 // EnableInsertBatching makes OrderCreate group concurrent inserts into
@@ -73,41 +66,24 @@ func (s *Store) EnableInsertBatching(cfg InsertBatching) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 64
 	}
-	b := &orderBatcher{s: s, maxBatch: cfg.MaxBatch, reqs: make(chan *orderInsert), stop: make(chan struct{})}
-	for range cfg.Workers {
-		b.wg.Add(1)
-		go b.work()
-	}
+	b := &orderBatcher{s: s}
+	b.start(cfg.Workers, cfg.MaxBatch, func([]*orderInsert, *orderInsert) bool { return true }, b.run)
 	s.orders = b
 }
 
-// insert hands r to a batch worker and waits for its result. Once a worker
-// has taken it, the caller's cancellation no longer stops the insert (as a
-// statement already sent would not be called back either).
+// insert hands r to a batch worker and waits for its result.
 func (b *orderBatcher) insert(ctx context.Context, r *orderInsert) error {
 	r.done = make(chan error, 1)
-	select {
-	case b.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-b.stop:
-		return fmt.Errorf("create order %s: the store is closed", r.o.ID)
+	if err := b.submit(ctx, r); err != nil {
+		return fmt.Errorf("create order %s: %w", r.o.ID, err)
 	}
 	return <-r.done
-}
-
-func (b *orderBatcher) work() {
-	defer b.wg.Done()
-	gather(b.reqs, b.stop, b.maxBatch, func([]*orderInsert, *orderInsert) bool { return true }, b.run)
 }
 
 // run writes one batch and answers each of its inserts.
 func (b *orderBatcher) run(batch []*orderInsert) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	if b.observe != nil {
-		b.observe(len(batch))
-	}
 	c := conn{q: b.s.write, d: b.s.dialect}
 	if len(batch) == 1 {
 		r := batch[0]

@@ -117,8 +117,7 @@ func (s *Store) EnableGroupCommit(cfg GroupCommit) error {
 // Close stops group commit and closes the pools.
 func (s *Store) Close() error {
 	if s.orders != nil {
-		s.orders.stopOnce.Do(func() { close(s.orders.stop) })
-		s.orders.wg.Wait()
+		s.orders.close()
 	}
 	if s.stmts != nil {
 		s.stmts.close()

@@ -37,12 +37,8 @@ type stmtBatch struct {
 
 // stmtBatcher runs the workers.
 type stmtBatcher struct {
-	s        *Store
-	maxBatch int
-	reqs     chan *stmtBatch
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	s *Store
+	pool[*stmtBatch]
 	// statements and transactions count what the workers sent: their
 	// ratio is the batches' size (StatementBatches).
 	statements, transactions atomic.Int64
@@ -79,37 +75,8 @@ func (s *Store) EnableStatementBatching(cfg StatementBatching) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 64
 	}
-	b := &stmtBatcher{s: s, maxBatch: cfg.MaxBatch, reqs: make(chan *stmtBatch), stop: make(chan struct{})}
-	for range cfg.Workers {
-		b.wg.Add(1)
-		go b.work()
-	}
-	s.stmts = b
-}
-
-func (b *stmtBatcher) close() {
-	b.stopOnce.Do(func() { close(b.stop) })
-	b.wg.Wait()
-}
-
-// exec hands w to a worker and waits for its result. Once a worker has
-// taken it, the caller's cancellation no longer stops it (as a statement
-// already sent would not be called back either).
-func (b *stmtBatcher) exec(ctx context.Context, w *writes) error {
-	r := &stmtBatch{w: w, shape: strings.Join(w.queries, "\x00"), done: make(chan error, 1)}
-	select {
-	case b.reqs <- r:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-b.stop:
-		return errStoreClosed
-	}
-	return <-r.done
-}
-
-func (b *stmtBatcher) work() {
-	defer b.wg.Done()
-	gather(b.reqs, b.stop, b.maxBatch, func(batch []*stmtBatch, r *stmtBatch) bool {
+	b := &stmtBatcher{s: s}
+	b.start(cfg.Workers, cfg.MaxBatch, func(batch []*stmtBatch, r *stmtBatch) bool {
 		if r.shape != batch[0].shape {
 			return false
 		}
@@ -120,6 +87,58 @@ func (b *stmtBatcher) work() {
 		}
 		return true
 	}, b.run)
+	s.stmts = b
+}
+
+// exec hands w to a worker and waits for its result.
+func (b *stmtBatcher) exec(ctx context.Context, w *writes) error {
+	r := &stmtBatch{w: w, shape: strings.Join(w.queries, "\x00"), done: make(chan error, 1)}
+	if err := b.submit(ctx, r); err != nil {
+		return err
+	}
+	return <-r.done
+}
+
+// pool is a batcher's workers: each gathers the requests handed to it
+// (submit) into batches that fit (gather) and runs them.
+type pool[T any] struct {
+	reqs     chan T
+	stop     chan struct{}
+	stopOnce sync.Once // close may be called more than once (a gateway and its test harness)
+	wg       sync.WaitGroup
+}
+
+// start runs workers gathering batches of up to max that fit, and run.
+func (p *pool[T]) start(workers, max int, fits func(batch []T, r T) bool, run func([]T)) {
+	p.reqs, p.stop = make(chan T), make(chan struct{})
+	for range workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			gather(p.reqs, p.stop, max, fits, run)
+		}()
+	}
+}
+
+// submit hands r to a worker: errStoreClosed once the pool is closed, or
+// ctx's error if it ends first. Once a worker has taken r, the caller's
+// cancellation no longer stops it (as a statement already sent would not be
+// called back either).
+func (p *pool[T]) submit(ctx context.Context, r T) error {
+	select {
+	case p.reqs <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.stop:
+		return errStoreClosed
+	}
+}
+
+// close stops the workers after the batches they run.
+func (p *pool[T]) close() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	p.wg.Wait()
 }
 
 // gather runs a batch worker until stop: it takes the oldest request it
